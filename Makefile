@@ -1,0 +1,46 @@
+# cairn — the commands CI and the README use. `make help` lists them.
+
+CARGO ?= cargo
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+
+.PHONY: help deps build test bench verify fmt fmt-check clippy clean
+
+help:
+	@echo "make test     build everything and run the whole test suite (installs system deps first)"
+	@echo "make bench    criterion benchmarks of every pipeline stage (see BENCHMARKS.md)"
+	@echo "make verify   formatting check, clippy -D warnings, then the tests"
+	@echo "make deps     install what the build needs from Debian, only what is missing"
+
+# RocksDB's bindings are generated with libclang, and RocksDB itself is C++.
+deps:
+	@missing=""; \
+	ls /usr/lib/llvm-*/lib/libclang.so* >/dev/null 2>&1 || ls /usr/lib/*/libclang*.so* >/dev/null 2>&1 || missing="$$missing libclang-dev"; \
+	command -v g++ >/dev/null 2>&1 || missing="$$missing g++"; \
+	command -v make >/dev/null 2>&1 || missing="$$missing make"; \
+	if [ -n "$$missing" ]; then \
+		echo "installing:$$missing"; \
+		$(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq $$missing; \
+	fi
+
+build: deps
+	$(CARGO) build --workspace --all-targets --all-features
+
+test: deps
+	$(CARGO) test --workspace --all-features
+
+bench: deps
+	$(CARGO) bench --workspace --all-features --bench proto_stages --bench node_stages
+
+fmt:
+	$(CARGO) fmt --all
+
+fmt-check:
+	$(CARGO) fmt --all -- --check
+
+clippy: deps
+	$(CARGO) clippy --workspace --all-targets --all-features -- -D warnings
+
+verify: fmt-check clippy test
+
+clean:
+	$(CARGO) clean

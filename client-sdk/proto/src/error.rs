@@ -1,0 +1,34 @@
+//! The errors of `cairn-proto`.
+
+/// Everything that can go wrong when chunking, encoding or decoding a block.
+#[derive(Debug, thiserror::Error)]
+pub enum ProtoError {
+    /// Reading the source being chunked failed. Retryable if the reader is.
+    #[error("read the file being chunked: {0}")]
+    Read(#[from] std::io::Error),
+    /// A block id was malformed.
+    #[error("invalid block id: {0}")]
+    InvalidBlockId(String),
+    /// An encoded block's bytes are not a valid encoding. Never retryable: the bytes are wrong.
+    #[error("malformed block: {0}")]
+    MalformedBlock(String),
+    /// A block is larger than any chunk the chunker can produce.
+    #[error("block of {size} bytes exceeds the limit of {limit} bytes")]
+    BlockTooLarge {
+        /// The offending size.
+        size: u64,
+        /// The largest size accepted.
+        limit: u64,
+    },
+    /// A block's content does not hash to the id it was given under.
+    #[error("block content hashes to {actual}, not to the claimed id {claimed}")]
+    IdMismatch {
+        /// The id the sender claimed.
+        claimed: crate::BlockId,
+        /// The hash of the bytes actually received.
+        actual: crate::BlockId,
+    },
+    /// Chunking parameters outside what FastCDC supports.
+    #[error("invalid chunking parameters: {0}")]
+    InvalidChunkParams(String),
+}

@@ -1,0 +1,21 @@
+//! `cairn-proto`: the public contract between cairn clients and nodes.
+//!
+//! Everything a client and a node must agree on byte for byte lives here: block ids, the
+//! content-defined chunking parameters, and the wire encoding of a (compressed) block. The crate
+//! opens no files or sockets and starts no runtime; it only reads from readers it is handed.
+
+pub mod block_id;
+pub mod chunking;
+pub mod encoded_block;
+pub mod error;
+pub mod ids;
+#[cfg(any(test, feature = "sample-data"))]
+pub mod sample_data;
+
+pub use block_id::BlockId;
+pub use chunking::{Chunk, ChunkParams, StreamChunker};
+#[cfg(feature = "tokio")]
+pub use chunking::AsyncStreamChunker;
+pub use encoded_block::{Codec, EncodedBlock, MAX_BLOCK_SIZE};
+pub use error::ProtoError;
+pub use ids::AccountId;

@@ -1,0 +1,10 @@
+//! `cairn-node`: a cairn storage node.
+//!
+//! This crate turns client blocks into durable shards and back: sealing with per-account keys
+//! ([`block::seal`]), Reed-Solomon erasure coding ([`block::erasure`]), the whole per-block
+//! pipeline ([`block::pipeline`]), rendezvous placement of shards on nodes ([`placement`]) and
+//! the checksummed, fsync'd shard store on each node's disk ([`shard_store`]).
+
+pub mod block;
+pub mod placement;
+pub mod shard_store;
