@@ -1,6 +1,7 @@
 //! Throughput of the node-side stages of the block pipeline, each alone, and of the whole
 //! in-process pipeline (chunk → hash → compress → seal → encode → store, and back), on one core.
 //! Run with `make bench`; numbers are written down in BENCHMARKS.md.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // Test code: a panic is a failure report.
 
 use std::hint::black_box;
 use std::time::Duration;
@@ -42,7 +43,9 @@ fn erasure(c: &mut Criterion) {
         let profile: EcProfile = name.parse().unwrap();
         let (k, m) = (profile.data_shards(), profile.parity_shards());
         let coder = ErasureCoder::new(profile);
-        group.bench_function(BenchmarkId::new("cairn_encode", name), |b| b.iter(|| coder.encode(black_box(&data))));
+        group.bench_function(BenchmarkId::new("cairn_encode", name), |b| {
+            b.iter(|| coder.encode(black_box(&data)))
+        });
 
         let shards = coder.encode(&data);
         // Lose m data shards: the worst case, every one must be rebuilt.
@@ -56,11 +59,14 @@ fn erasure(c: &mut Criterion) {
         });
 
         let shard_len = BLOCK.div_ceil(k).next_multiple_of(2);
-        let originals: Vec<Vec<u8>> = data.chunks(shard_len).map(|c| {
-            let mut v = c.to_vec();
-            v.resize(shard_len, 0);
-            v
-        }).collect();
+        let originals: Vec<Vec<u8>> = data
+            .chunks(shard_len)
+            .map(|c| {
+                let mut v = c.to_vec();
+                v.resize(shard_len, 0);
+                v
+            })
+            .collect();
         let rse = reed_solomon_erasure::galois_8::ReedSolomon::new(k, m).unwrap();
         let mut parity = vec![vec![0u8; shard_len]; m];
         group.bench_function(BenchmarkId::new("rs_erasure_encode", name), |b| {
@@ -133,14 +139,18 @@ fn pipeline(c: &mut Criterion) {
                 }
                 blocks
             };
-            group.bench_function(BenchmarkId::new("forward_compute", &label), |b| b.iter(|| encode_file(black_box(&file))));
+            group.bench_function(BenchmarkId::new("forward_compute", &label), |b| {
+                b.iter(|| encode_file(black_box(&file)))
+            });
 
             let encoded = encode_file(&file);
             group.bench_function(BenchmarkId::new("back_compute", &label), |b| {
                 b.iter(|| {
                     let mut out = Vec::with_capacity(FILE);
                     for (id, shards) in &encoded {
-                        out.extend(pipeline.decode(ACCOUNT, id, shards.iter().map(|s| s.bytes.as_slice())).unwrap());
+                        out.extend(
+                            pipeline.decode(ACCOUNT, id, shards.iter().map(|s| s.bytes.as_slice())).unwrap(),
+                        );
                     }
                     out
                 })
@@ -163,7 +173,8 @@ fn pipeline(c: &mut Criterion) {
                 b.iter(|| {
                     let mut out = Vec::with_capacity(FILE);
                     for (id, _) in &encoded {
-                        let shards: Vec<Vec<u8>> = (0..k).map(|i| store.get(&key(id, i)).unwrap().unwrap()).collect();
+                        let shards: Vec<Vec<u8>> =
+                            (0..k).map(|i| store.get(&key(id, i)).unwrap().unwrap()).collect();
                         out.extend(pipeline.decode(ACCOUNT, id, shards.iter().map(Vec::as_slice)).unwrap());
                     }
                     assert_eq!(out.len(), FILE);

@@ -1,11 +1,14 @@
 //! The whole in-process pipeline — chunk → hash → compress → seal → encode → store, and back —
 //! over one shard store per simulated node, with stores that vanish, rot and lie.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // Test code: a panic is a failure report.
 
 use std::sync::Arc;
 
 use cairn_node::block::{BlockError, BlockPipeline, MasterKey};
 use cairn_node::placement::{ClusterMap, NodeInfo, Role, place};
-use cairn_node::shard_store::{FaultyShardStore, Faults, RocksShardStore, ShardKey, ShardStore, ShardStoreConfig};
+use cairn_node::shard_store::{
+    Faults, FaultyShardStore, RocksShardStore, ShardKey, ShardStore, ShardStoreConfig,
+};
 use cairn_proto::sample_data::{random, text};
 use cairn_proto::{AccountId, BlockId, EncodedBlock, StreamChunker};
 use proptest::prelude::*;

@@ -1,6 +1,7 @@
 //! Throughput of the client-side stages of the block pipeline, each alone, on one core:
 //! FastCDC cut points, blake3 ids, the streaming chunker (cut + copy + hash), and zstd.
 //! Run with `make bench`; numbers are written down in BENCHMARKS.md.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // Test code: a panic is a failure report.
 
 use std::hint::black_box;
 use std::time::Duration;

@@ -25,11 +25,7 @@ pub struct ChunkParams {
 impl ChunkParams {
     /// cairn's parameters: 256 KiB / 1 MiB / 4 MiB. Large enough that per-block metadata stays
     /// small next to the data, small enough that an edit resends about a megabyte.
-    pub const DEFAULT: Self = Self {
-        min_size: 256 * 1024,
-        avg_size: 1024 * 1024,
-        max_size: 4 * 1024 * 1024,
-    };
+    pub const DEFAULT: Self = Self { min_size: 256 * 1024, avg_size: 1024 * 1024, max_size: 4 * 1024 * 1024 };
 
     /// Checks the parameters against FastCDC's limits.
     pub fn validate(&self) -> Result<(), ProtoError> {
@@ -142,14 +138,7 @@ struct ChunkBuffer {
 impl ChunkBuffer {
     fn new(params: ChunkParams) -> Result<Self, ProtoError> {
         let cutter = Cutter::new(params)?;
-        Ok(Self {
-            cutter,
-            buf: vec![0; 2 * params.max_size],
-            start: 0,
-            end: 0,
-            eof: false,
-            offset: 0,
-        })
+        Ok(Self { cutter, buf: vec![0; 2 * params.max_size], start: 0, end: 0, eof: false, offset: 0 })
     }
 
     /// True while a cut cannot be decided yet: less than a maximum chunk is buffered and the
@@ -312,10 +301,8 @@ mod tests {
     #[test]
     fn streaming_matches_in_memory_cut_points() {
         let data = random(13 << 20, 2);
-        let streamed: Vec<_> = stream_ids(&data, ChunkParams::DEFAULT)
-            .into_iter()
-            .map(|(o, l, _)| (o as usize, l))
-            .collect();
+        let streamed: Vec<_> =
+            stream_ids(&data, ChunkParams::DEFAULT).into_iter().map(|(o, l, _)| (o as usize, l)).collect();
         assert_eq!(streamed, cut_points(&data, ChunkParams::DEFAULT).unwrap());
     }
 
@@ -334,10 +321,8 @@ mod tests {
     fn short_reads_give_the_same_chunks() {
         let params = ChunkParams { min_size: 1024, avg_size: 4096, max_size: 16384 };
         let data = random(300_000, 3);
-        let trickled: Vec<_> = StreamChunker::with_params(Trickle(&data), params)
-            .unwrap()
-            .map(|c| c.unwrap().id)
-            .collect();
+        let trickled: Vec<_> =
+            StreamChunker::with_params(Trickle(&data), params).unwrap().map(|c| c.unwrap().id).collect();
         let whole: Vec<_> = stream_ids(&data, params).into_iter().map(|c| c.2).collect();
         assert_eq!(trickled, whole);
     }

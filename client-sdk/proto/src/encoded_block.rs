@@ -119,9 +119,9 @@ impl EncodedBlock {
 
     /// Parses the output of [`to_bytes`](Self::to_bytes), refusing anything malformed.
     pub fn from_bytes(bytes: &[u8]) -> Result<Self, ProtoError> {
-        let (header, payload) = bytes
-            .split_first_chunk::<HEADER_LEN>()
-            .ok_or_else(|| ProtoError::MalformedBlock(format!("{} bytes is shorter than the header", bytes.len())))?;
+        let (header, payload) = bytes.split_first_chunk::<HEADER_LEN>().ok_or_else(|| {
+            ProtoError::MalformedBlock(format!("{} bytes is shorter than the header", bytes.len()))
+        })?;
         if header[0] != WIRE_VERSION {
             return Err(ProtoError::MalformedBlock(format!("unknown block format version {}", header[0])));
         }
@@ -140,7 +140,10 @@ impl EncodedBlock {
         // zstd never needs more than a few hundred bytes beyond the input for incompressible data;
         // anything bigger is not a block this codec produced.
         if payload.len() > zstd::zstd_safe::compress_bound(MAX_BLOCK_SIZE) {
-            return Err(ProtoError::BlockTooLarge { size: payload.len() as u64, limit: MAX_BLOCK_SIZE as u64 });
+            return Err(ProtoError::BlockTooLarge {
+                size: payload.len() as u64,
+                limit: MAX_BLOCK_SIZE as u64,
+            });
         }
         Ok(Self { codec, plain_len, payload: payload.to_vec() })
     }
@@ -151,7 +154,8 @@ fn check_size(len: usize) -> Result<u32, ProtoError> {
         return Err(ProtoError::BlockTooLarge { size: len as u64, limit: MAX_BLOCK_SIZE as u64 });
     }
     // MAX_BLOCK_SIZE is far below u32::MAX, so this cannot fail after the check above.
-    u32::try_from(len).map_err(|_| ProtoError::BlockTooLarge { size: len as u64, limit: MAX_BLOCK_SIZE as u64 })
+    u32::try_from(len)
+        .map_err(|_| ProtoError::BlockTooLarge { size: len as u64, limit: MAX_BLOCK_SIZE as u64 })
 }
 
 #[cfg(test)]

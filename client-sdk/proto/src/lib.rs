@@ -13,9 +13,9 @@ pub mod ids;
 pub mod sample_data;
 
 pub use block_id::BlockId;
-pub use chunking::{Chunk, ChunkParams, StreamChunker};
 #[cfg(feature = "tokio")]
 pub use chunking::AsyncStreamChunker;
+pub use chunking::{Chunk, ChunkParams, StreamChunker};
 pub use encoded_block::{Codec, EncodedBlock, MAX_BLOCK_SIZE};
 pub use error::ProtoError;
 pub use ids::AccountId;

@@ -14,14 +14,14 @@ pub fn random(len: usize, seed: u64) -> Vec<u8> {
 /// (zstd-3 shrinks it about threefold), the same for the same seed.
 pub fn text(len: usize, seed: u64) -> Vec<u8> {
     const WORDS: &[&str] = &[
-        "the", "of", "and", "to", "in", "a", "is", "that", "for", "it", "as", "was", "with", "be",
-        "by", "on", "not", "he", "this", "are", "or", "his", "from", "at", "which", "but", "have",
-        "an", "had", "they", "you", "were", "their", "one", "all", "we", "can", "her", "has",
-        "there", "been", "if", "more", "when", "will", "would", "who", "so", "no", "cluster",
-        "node", "block", "shard", "version", "commit", "leader", "replica", "folder", "share",
-        "upload", "download", "sync", "device", "conflict", "history", "storage", "network",
-        "fn", "let", "mut", "impl", "struct", "return", "match", "self", "Result", "Vec", "u64",
-        "\n", "\n\n", ",", ".", "(", ")", "{", "}", ";", "=", "->", "//", "0", "1", "42", "2026",
+        "the", "of", "and", "to", "in", "a", "is", "that", "for", "it", "as", "was", "with", "be", "by",
+        "on", "not", "he", "this", "are", "or", "his", "from", "at", "which", "but", "have", "an", "had",
+        "they", "you", "were", "their", "one", "all", "we", "can", "her", "has", "there", "been", "if",
+        "more", "when", "will", "would", "who", "so", "no", "cluster", "node", "block", "shard", "version",
+        "commit", "leader", "replica", "folder", "share", "upload", "download", "sync", "device", "conflict",
+        "history", "storage", "network", "fn", "let", "mut", "impl", "struct", "return", "match", "self",
+        "Result", "Vec", "u64", "\n", "\n\n", ",", ".", "(", ")", "{", "}", ";", "=", "->", "//", "0", "1",
+        "42", "2026",
     ];
     let mut state = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
     let mut out = Vec::with_capacity(len + 16);

@@ -1,5 +1,6 @@
 //! Content-defined chunking keeps chunk ids stable when a file is edited elsewhere: the property
 //! delta sync depends on.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // Test code: a panic is a failure report.
 
 use std::collections::HashSet;
 
@@ -10,10 +11,7 @@ use proptest::prelude::*;
 use proptest::test_runner::{Config, RngSeed};
 
 fn ids(data: &[u8], params: ChunkParams) -> Vec<BlockId> {
-    StreamChunker::with_params(data, params)
-        .unwrap()
-        .map(|c| c.unwrap().id)
-        .collect()
+    StreamChunker::with_params(data, params).unwrap().map(|c| c.unwrap().id).collect()
 }
 
 fn new_ids(before: &[BlockId], after: &[BlockId]) -> usize {

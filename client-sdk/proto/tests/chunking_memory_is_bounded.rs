@@ -2,6 +2,7 @@
 //!
 //! A counting global allocator records the peak of live heap bytes while a 4 GiB stream, made up
 //! on the fly, is chunked and hashed. 4 GiB also crosses the 32-bit offset boundary.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // Test code: a panic is a failure report.
 #![allow(unsafe_code)] // A global allocator cannot be written without `unsafe`.
 
 use std::alloc::{GlobalAlloc, Layout, System};
@@ -50,10 +51,8 @@ impl Read for Generated {
 #[test]
 fn four_gib_stream_is_chunked_in_a_few_mib() {
     const SIZE: u64 = 4 << 30;
-    let source = Generated {
-        xof: blake3::Hasher::new().update(b"bounded memory").finalize_xof(),
-        remaining: SIZE,
-    };
+    let source =
+        Generated { xof: blake3::Hasher::new().update(b"bounded memory").finalize_xof(), remaining: SIZE };
     let baseline = LIVE.load(Ordering::Relaxed);
     PEAK.store(baseline, Ordering::Relaxed);
 

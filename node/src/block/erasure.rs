@@ -33,15 +33,15 @@ pub struct EcProfile {
 impl EcProfile {
     /// A profile of `k` data and `m` parity shards.
     pub fn new(k: usize, m: usize) -> Result<Self, BlockError> {
-        let invalid = |reason: &str| BlockError::InvalidProfile {
-            profile: format!("{k}+{m}"),
-            reason: reason.into(),
-        };
+        let invalid =
+            |reason: &str| BlockError::InvalidProfile { profile: format!("{k}+{m}"), reason: reason.into() };
         if k == 0 {
             return Err(invalid("k (data shards) must be at least 1"));
         }
         if m == 0 {
-            return Err(invalid("m (parity shards) must be at least 1: without parity a single lost node loses data"));
+            return Err(invalid(
+                "m (parity shards) must be at least 1: without parity a single lost node loses data",
+            ));
         }
         if k + m > MAX_SHARDS {
             return Err(invalid(&format!("k + m must be at most {MAX_SHARDS}")));
@@ -77,10 +77,8 @@ impl FromStr for EcProfile {
     /// Parses `"k+m"`, for example `"4+2"`.
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         let invalid = |reason: &str| BlockError::InvalidProfile { profile: s.into(), reason: reason.into() };
-        let (k, m) = s
-            .trim()
-            .split_once('+')
-            .ok_or_else(|| invalid("expected DATA+PARITY, for example 4+2"))?;
+        let (k, m) =
+            s.trim().split_once('+').ok_or_else(|| invalid("expected DATA+PARITY, for example 4+2"))?;
         let k = k.trim().parse::<usize>().map_err(|_| invalid("data shard count is not a number"))?;
         let m = m.trim().parse::<usize>().map_err(|_| invalid("parity shard count is not a number"))?;
         Self::new(k, m)
@@ -137,14 +135,21 @@ impl ShardHeader {
         if head[0] != FRAME_VERSION {
             return Err(bad(index, format!("unknown shard frame version {}", head[0])));
         }
-        let profile = EcProfile::new(head[1] as usize, head[2] as usize)
-            .map_err(|e| bad(index, e.to_string()))?;
+        let profile =
+            EcProfile::new(head[1] as usize, head[2] as usize).map_err(|e| bad(index, e.to_string()))?;
         if index >= profile.total_shards() {
             return Err(bad(index, format!("index out of range for profile {profile}")));
         }
         let data_len = u32::from_le_bytes([head[4], head[5], head[6], head[7]]) as usize;
         if body.len() != shard_len(data_len, profile.data_shards()) {
-            return Err(bad(index, format!("{} shard bytes, stripe of {data_len} needs {}", body.len(), shard_len(data_len, profile.data_shards()))));
+            return Err(bad(
+                index,
+                format!(
+                    "{} shard bytes, stripe of {data_len} needs {}",
+                    body.len(),
+                    shard_len(data_len, profile.data_shards())
+                ),
+            ));
         }
         Ok(Self { profile, index, data_len })
     }
@@ -154,6 +159,9 @@ impl ShardHeader {
 fn shard_len(data_len: usize, k: usize) -> usize {
     data_len.div_ceil(k).max(1)
 }
+
+/// One slot per shard index, filled with the shard bytes (without frame) when present.
+type Slots = Vec<Option<Vec<u8>>>;
 
 /// Encodes and decodes stripes for one profile. Cheap to share: the coding matrix is built once.
 pub struct ErasureCoder {
@@ -202,11 +210,7 @@ impl ErasureCoder {
         self.rs
             .encode_sep(&data_refs, &mut parity_refs)
             .unwrap_or_else(|e| unreachable!("shards built to the codec's shape were refused: {e}"));
-        framed
-            .into_iter()
-            .enumerate()
-            .map(|(i, bytes)| Shard { index: i as u8, bytes })
-            .collect()
+        framed.into_iter().enumerate().map(|(i, bytes)| Shard { index: i as u8, bytes }).collect()
     }
 
     /// Rebuilds the coded data from any k consistent shards. Shards from another stripe shape,
@@ -236,7 +240,10 @@ impl ErasureCoder {
     ) -> Result<Vec<Shard>, BlockError> {
         let (data_len, mut slots) = self.collect(shards)?;
         if let Some(&bad) = wanted.iter().find(|&&i| i >= self.profile.total_shards()) {
-            return Err(BlockError::MalformedShard { index: bad, reason: format!("no such shard in profile {}", self.profile) });
+            return Err(BlockError::MalformedShard {
+                index: bad,
+                reason: format!("no such shard in profile {}", self.profile),
+            });
         }
         if wanted.iter().any(|&i| slots[i].is_none()) {
             self.rs.reconstruct(&mut slots).map_err(|e| self.not_enough(&slots, e))?;
@@ -255,10 +262,7 @@ impl ErasureCoder {
 
     /// Sorts usable shards into their slots, checking that they all belong to one stripe of this
     /// profile. The first shard decides the stripe's length; disagreeing shards are skipped.
-    fn collect<'a>(
-        &self,
-        shards: impl IntoIterator<Item = &'a [u8]>,
-    ) -> Result<(usize, Vec<Option<Vec<u8>>>), BlockError> {
+    fn collect<'a>(&self, shards: impl IntoIterator<Item = &'a [u8]>) -> Result<(usize, Slots), BlockError> {
         let mut slots: Vec<Option<Vec<u8>>> = vec![None; self.profile.total_shards()];
         let mut data_len = None;
         for bytes in shards {
@@ -364,7 +368,8 @@ mod tests {
         let shards = coder.encode(&data);
         let other = ErasureCoder::new("4+2".parse().unwrap()).encode(&data);
         let truncated = &shards[0].bytes[..100];
-        let input = [truncated, other[0].bytes.as_slice(), shards[1].bytes.as_slice(), shards[2].bytes.as_slice()];
+        let input =
+            [truncated, other[0].bytes.as_slice(), shards[1].bytes.as_slice(), shards[2].bytes.as_slice()];
         assert_eq!(coder.decode(input).unwrap(), data);
     }
 

@@ -27,7 +27,12 @@ impl BlockPipeline {
     }
 
     /// Turns a client's block into k+m shards, after checking that it really is block `id`.
-    pub fn encode(&self, account: AccountId, id: &BlockId, block: &EncodedBlock) -> Result<Vec<Shard>, BlockError> {
+    pub fn encode(
+        &self,
+        account: AccountId,
+        id: &BlockId,
+        block: &EncodedBlock,
+    ) -> Result<Vec<Shard>, BlockError> {
         // Decompressing costs about a third of compressing; it is the price of never storing a
         // block under a name its bytes do not have.
         block.decompress_verified(id)?;
@@ -36,7 +41,12 @@ impl BlockPipeline {
 
     /// Compresses a plaintext (zstd at `level`, raw if it does not shrink) and encodes it; for
     /// blocks made on the node itself, such as resumable-upload data.
-    pub fn encode_plain(&self, account: AccountId, plain: &[u8], level: i32) -> Result<(BlockId, Vec<Shard>), BlockError> {
+    pub fn encode_plain(
+        &self,
+        account: AccountId,
+        plain: &[u8],
+        level: i32,
+    ) -> Result<(BlockId, Vec<Shard>), BlockError> {
         let id = BlockId::of(plain);
         let block = EncodedBlock::compress(plain, level)?;
         Ok((id, self.encode_trusted(account, &id, &block)))
@@ -82,7 +92,8 @@ mod tests {
             let block = EncodedBlock::from_bytes(&wire).unwrap();
             let shards = p.encode(AccountId(9), &chunk.id, &block).unwrap();
             // Lose the first two shards: data shards, so the parity has to work.
-            let plain = p.decode(AccountId(9), &chunk.id, shards[2..].iter().map(|s| s.bytes.as_slice())).unwrap();
+            let plain =
+                p.decode(AccountId(9), &chunk.id, shards[2..].iter().map(|s| s.bytes.as_slice())).unwrap();
             rebuilt.extend_from_slice(&plain);
         }
         assert_eq!(rebuilt, file);

@@ -65,10 +65,7 @@ impl MasterKey {
         material[32..].copy_from_slice(&account.0.to_le_bytes());
         let cipher_key = blake3::derive_key("cairn 2026-11 account block sealing key", &material);
         let nonce_key = blake3::derive_key("cairn 2026-11 account block nonce key", &material);
-        AccountKey {
-            cipher: XChaCha20Poly1305::new(Key::from_slice(&cipher_key)),
-            nonce_key,
-        }
+        AccountKey { cipher: XChaCha20Poly1305::new(Key::from_slice(&cipher_key)), nonce_key }
     }
 }
 
@@ -104,10 +101,7 @@ impl AccountKey {
         out.extend_from_slice(&(payload_len as u32).to_le_bytes());
         out.extend_from_slice(id.as_bytes());
 
-        let nonce = blake3::Hasher::new_keyed(&self.nonce_key)
-            .update(&out)
-            .update(&block.payload)
-            .finalize();
+        let nonce = blake3::Hasher::new_keyed(&self.nonce_key).update(&out).update(&block.payload).finalize();
         out.extend_from_slice(&nonce.as_bytes()[..24]);
         out.extend_from_slice(&block.payload);
 
@@ -174,10 +168,7 @@ pub fn parse_header(sealed: &[u8]) -> Result<SealedHeader, BlockError> {
     let payload_len = u32::from_le_bytes([head[8], head[9], head[10], head[11]]) as usize;
     let expected_len = HEADER_LEN + payload_len + TAG_LEN;
     if sealed.len() != expected_len {
-        return Err(malformed(format!(
-            "{} bytes, but the header describes {expected_len}",
-            sealed.len()
-        )));
+        return Err(malformed(format!("{} bytes, but the header describes {expected_len}", sealed.len())));
     }
     let id = BlockId::from_slice(&head[12..44]).map_err(|e| malformed(e.to_string()))?;
     Ok(SealedHeader { codec, plain_len, payload_len, id })

@@ -43,11 +43,8 @@ pub enum PlacementError {
 /// placement on every node.
 pub fn place(block: &BlockId, map: &ClusterMap, profile: EcProfile) -> Result<Placement, PlacementError> {
     let needed = profile.total_shards();
-    let candidates: Vec<&NodeInfo> = map
-        .nodes
-        .iter()
-        .filter(|n| n.role == Role::Storage && n.weight > 0)
-        .collect();
+    let candidates: Vec<&NodeInfo> =
+        map.nodes.iter().filter(|n| n.role == Role::Storage && n.weight > 0).collect();
     if candidates.len() < needed {
         return Err(PlacementError::NotEnoughNodes { needed, available: candidates.len() });
     }
@@ -69,9 +66,7 @@ pub fn place(block: &BlockId, map: &ClusterMap, profile: EcProfile) -> Result<Pl
             .enumerate()
             .filter(|(i, n)| !used[*i] && per_zone.get(n.zone.as_str()).copied().unwrap_or(0) < cap)
             .max_by(|(_, a), (_, b)| {
-                score(block, index, a)
-                    .total_cmp(&score(block, index, b))
-                    .then(a.id.cmp(&b.id))
+                score(block, index, a).total_cmp(&score(block, index, b)).then(a.id.cmp(&b.id))
             });
         // The matroid argument above guarantees a candidate; fall back to an error, not a panic.
         let Some((i, node)) = best else {

@@ -9,7 +9,7 @@ pub mod faulty;
 pub mod key;
 pub mod rocks;
 
-pub use faulty::{FaultyShardStore, Faults};
+pub use faulty::{Faults, FaultyShardStore};
 pub use key::ShardKey;
 pub use rocks::{RocksShardStore, ShardStoreConfig};
 

@@ -12,7 +12,10 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use parking_lot::Mutex;
-use rocksdb::{ColumnFamily, ColumnFamilyDescriptor, DB, Direction, ErrorKind, IteratorMode, Options, WriteBatch, WriteOptions};
+use rocksdb::{
+    ColumnFamily, ColumnFamilyDescriptor, DB, Direction, ErrorKind, IteratorMode, Options, WriteBatch,
+    WriteOptions,
+};
 
 use super::{ShardEntry, ShardKey, ShardStore, ShardStoreError, StoreUsage, disk_space};
 
@@ -211,8 +214,9 @@ impl ShardStore for RocksShardStore {
     fn put(&self, key: &ShardKey, shard: &[u8]) -> Result<(), ShardStoreError> {
         let key_bytes = key.to_bytes();
         let stored = (RECORD_OVERHEAD + shard.len()) as u64;
-        let stored_u32 = u32::try_from(stored)
-            .map_err(|_| ShardStoreError::Full(format!("a shard of {} bytes is larger than any block", shard.len())))?;
+        let stored_u32 = u32::try_from(stored).map_err(|_| {
+            ShardStoreError::Full(format!("a shard of {} bytes is larger than any block", shard.len()))
+        })?;
         let _guard = self.lock(key);
         let previous = self.stored_len(&key_bytes)?;
         let grow = stored.saturating_sub(previous.unwrap_or(0));
