@@ -30,6 +30,7 @@ test: deps
 
 bench: deps
 	$(CARGO) bench --workspace --all-features --bench proto_stages --bench node_stages
+	$(CARGO) run --release --all-features -p cairn-node --example shard_store_amplification -- 2
 
 fmt:
 	$(CARGO) fmt --all

@@ -186,9 +186,15 @@ fn pipeline(c: &mut Criterion) {
     group.finish();
 }
 
+fn setup(c: &mut Criterion) {
+    // Measure with the allocator settings the node runs with.
+    cairn_node::allocator::keep_freed_buffers();
+    let _ = c;
+}
+
 criterion_group! {
     name = stages;
     config = Criterion::default().sample_size(10).warm_up_time(Duration::from_secs(1)).measurement_time(Duration::from_secs(4));
-    targets = sealing, erasure, shard_store, pipeline
+    targets = setup, sealing, erasure, shard_store, pipeline
 }
 criterion_main!(stages);

@@ -5,6 +5,8 @@
 //! pipeline ([`block::pipeline`]), rendezvous placement of shards on nodes ([`placement`]) and
 //! the checksummed, fsync'd shard store on each node's disk ([`shard_store`]).
 
+pub mod allocator;
 pub mod block;
 pub mod placement;
 pub mod shard_store;
+

@@ -106,6 +106,28 @@ impl EncodedBlock {
         Ok(plain)
     }
 
+    /// Checks that this is block `id` without keeping the plaintext: what a node does with a
+    /// block it received. A raw block is hashed in place, without a copy.
+    pub fn verify(&self, id: &BlockId) -> Result<(), ProtoError> {
+        let actual = match self.codec {
+            Codec::Raw => {
+                if self.payload.len() != self.plain_len as usize {
+                    return Err(ProtoError::MalformedBlock(format!(
+                        "raw payload of {} bytes, header says {}",
+                        self.payload.len(),
+                        self.plain_len
+                    )));
+                }
+                BlockId::of(&self.payload)
+            }
+            Codec::Zstd => BlockId::of(&self.decompress()?),
+        };
+        if actual != *id {
+            return Err(ProtoError::IdMismatch { claimed: *id, actual });
+        }
+        Ok(())
+    }
+
     /// Serialises header and payload into one buffer.
     pub fn to_bytes(&self) -> Vec<u8> {
         let mut out = Vec::with_capacity(HEADER_LEN + self.payload.len());
@@ -201,6 +223,12 @@ mod tests {
         let block = EncodedBlock::compress(b"abc", 3).unwrap();
         let err = block.decompress_verified(&BlockId::of(b"abd")).unwrap_err();
         assert!(err.to_string().contains("not to the claimed id"), "{err}");
+        for block in [EncodedBlock::raw(b"abc".to_vec()).unwrap(), EncodedBlock::compress(&text(9000, 1), 3).unwrap()] {
+            assert!(matches!(block.verify(&BlockId::of(b"abd")), Err(ProtoError::IdMismatch { .. })));
+        }
+        EncodedBlock::raw(b"abc".to_vec()).unwrap().verify(&BlockId::of(b"abc")).unwrap();
+        let text = text(9000, 1);
+        EncodedBlock::compress(&text, 3).unwrap().verify(&BlockId::of(&text)).unwrap();
     }
 
     #[test]

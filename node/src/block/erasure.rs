@@ -216,17 +216,21 @@ impl ErasureCoder {
     /// Rebuilds the coded data from any k consistent shards. Shards from another stripe shape,
     /// duplicates and malformed frames are skipped; fewer than k usable shards is an error.
     pub fn decode<'a>(&self, shards: impl IntoIterator<Item = &'a [u8]>) -> Result<Vec<u8>, BlockError> {
-        let (data_len, mut slots) = self.collect(shards)?;
+        let (data_len, slots) = self.collect(shards)?;
         let k = self.profile.data_shards();
-        if slots[..k].iter().any(Option::is_none) {
-            self.rs.reconstruct_data(&mut slots).map_err(|e| self.not_enough(&slots, e))?;
-        }
         let mut out = Vec::with_capacity(data_len);
-        for slot in &slots[..k] {
-            // reconstruct_data fills every data slot or fails, so each is Some here.
-            let shard = slot.as_deref().unwrap_or_default();
+        let mut append = |shard: &[u8]| {
             let take = (data_len - out.len()).min(shard.len());
             out.extend_from_slice(&shard[..take]);
+        };
+        // The common case, every data shard at hand, is a concatenation: no copies, no algebra.
+        if slots[..k].iter().all(Option::is_some) {
+            slots[..k].iter().flatten().for_each(|s| append(s));
+        } else {
+            let mut owned = self.owned_k(&slots);
+            self.rs.reconstruct_data(&mut owned).map_err(|e| self.not_enough(&slots, e))?;
+            // reconstruct_data fills every data slot or fails, so each is Some here.
+            owned[..k].iter().flatten().for_each(|s| append(s));
         }
         Ok(out)
     }
@@ -238,20 +242,21 @@ impl ErasureCoder {
         shards: impl IntoIterator<Item = &'a [u8]>,
         wanted: &[usize],
     ) -> Result<Vec<Shard>, BlockError> {
-        let (data_len, mut slots) = self.collect(shards)?;
+        let (data_len, slots) = self.collect(shards)?;
         if let Some(&bad) = wanted.iter().find(|&&i| i >= self.profile.total_shards()) {
             return Err(BlockError::MalformedShard {
                 index: bad,
                 reason: format!("no such shard in profile {}", self.profile),
             });
         }
-        if wanted.iter().any(|&i| slots[i].is_none()) {
-            self.rs.reconstruct(&mut slots).map_err(|e| self.not_enough(&slots, e))?;
+        let mut owned = self.owned_k(&slots);
+        if wanted.iter().any(|&i| owned[i].is_none()) {
+            self.rs.reconstruct(&mut owned).map_err(|e| self.not_enough(&slots, e))?;
         }
         Ok(wanted
             .iter()
             .map(|&i| {
-                let body = slots[i].as_deref().unwrap_or_default();
+                let body = owned[i].as_deref().or(slots[i]).unwrap_or_default();
                 let mut bytes = vec![0u8; SHARD_HEADER_LEN];
                 self.write_header(&mut bytes, i, data_len);
                 bytes.extend_from_slice(body);
@@ -262,15 +267,18 @@ impl ErasureCoder {
 
     /// Sorts usable shards into their slots, checking that they all belong to one stripe of this
     /// profile. The first shard decides the stripe's length; disagreeing shards are skipped.
-    fn collect<'a>(&self, shards: impl IntoIterator<Item = &'a [u8]>) -> Result<(usize, Slots), BlockError> {
-        let mut slots: Vec<Option<Vec<u8>>> = vec![None; self.profile.total_shards()];
+    fn collect<'a>(
+        &self,
+        shards: impl IntoIterator<Item = &'a [u8]>,
+    ) -> Result<(usize, Vec<Option<&'a [u8]>>), BlockError> {
+        let mut slots = vec![None; self.profile.total_shards()];
         let mut data_len = None;
         for bytes in shards {
             let Ok(header) = ShardHeader::parse(bytes) else { continue };
             if header.profile != self.profile || *data_len.get_or_insert(header.data_len) != header.data_len {
                 continue;
             }
-            slots[header.index].get_or_insert_with(|| bytes[SHARD_HEADER_LEN..].to_vec());
+            slots[header.index].get_or_insert(&bytes[SHARD_HEADER_LEN..]);
         }
         let available = slots.iter().flatten().count();
         let needed = self.profile.data_shards();
@@ -280,7 +288,21 @@ impl ErasureCoder {
         }
     }
 
-    fn not_enough(&self, slots: &[Option<Vec<u8>>], _: reed_solomon_erasure::Error) -> BlockError {
+    /// Owned copies of the first k present shards, the rest empty: all the codec needs, and the
+    /// fewest bytes to copy.
+    fn owned_k(&self, slots: &[Option<&[u8]>]) -> Slots {
+        let mut kept = 0;
+        slots
+            .iter()
+            .map(|slot| {
+                let shard = slot.filter(|_| kept < self.profile.data_shards())?;
+                kept += 1;
+                Some(shard.to_vec())
+            })
+            .collect()
+    }
+
+    fn not_enough(&self, slots: &[Option<&[u8]>], _: reed_solomon_erasure::Error) -> BlockError {
         BlockError::NotEnoughShards {
             available: slots.iter().flatten().count(),
             needed: self.profile.data_shards(),

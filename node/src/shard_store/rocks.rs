@@ -186,6 +186,16 @@ impl RocksShardStore {
         Ok(())
     }
 
+    /// Flushes memtables and compacts everything: for measurements and before a checkpoint.
+    pub fn flush_and_compact(&self) -> Result<(), ShardStoreError> {
+        for name in [SHARDS_CF, INDEX_CF] {
+            let cf = self.cf(name)?;
+            self.db.flush_cf(cf).map_err(io("flush shard store"))?;
+            self.db.compact_range_cf(cf, None::<&[u8]>, None::<&[u8]>);
+        }
+        Ok(())
+    }
+
     /// Overwrites a stored record without recomputing its checksum: how tests model bit rot.
     #[cfg(test)]
     fn put_raw_record(&self, key: &ShardKey, record: &[u8]) {
