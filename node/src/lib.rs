@@ -9,4 +9,3 @@ pub mod allocator;
 pub mod block;
 pub mod placement;
 pub mod shard_store;
-

@@ -223,7 +223,9 @@ mod tests {
         let block = EncodedBlock::compress(b"abc", 3).unwrap();
         let err = block.decompress_verified(&BlockId::of(b"abd")).unwrap_err();
         assert!(err.to_string().contains("not to the claimed id"), "{err}");
-        for block in [EncodedBlock::raw(b"abc".to_vec()).unwrap(), EncodedBlock::compress(&text(9000, 1), 3).unwrap()] {
+        for block in
+            [EncodedBlock::raw(b"abc".to_vec()).unwrap(), EncodedBlock::compress(&text(9000, 1), 3).unwrap()]
+        {
             assert!(matches!(block.verify(&BlockId::of(b"abd")), Err(ProtoError::IdMismatch { .. })));
         }
         EncodedBlock::raw(b"abc".to_vec()).unwrap().verify(&BlockId::of(b"abc")).unwrap();

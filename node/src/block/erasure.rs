@@ -163,6 +163,9 @@ fn shard_len(data_len: usize, k: usize) -> usize {
 /// One slot per shard index, filled with the shard bytes (without frame) when present.
 type Slots = Vec<Option<Vec<u8>>>;
 
+/// The same, borrowing the caller's shards instead of copying them.
+type Present<'a> = Vec<Option<&'a [u8]>>;
+
 /// Encodes and decodes stripes for one profile. Cheap to share: the coding matrix is built once.
 pub struct ErasureCoder {
     profile: EcProfile,
@@ -270,7 +273,7 @@ impl ErasureCoder {
     fn collect<'a>(
         &self,
         shards: impl IntoIterator<Item = &'a [u8]>,
-    ) -> Result<(usize, Vec<Option<&'a [u8]>>), BlockError> {
+    ) -> Result<(usize, Present<'a>), BlockError> {
         let mut slots = vec![None; self.profile.total_shards()];
         let mut data_len = None;
         for bytes in shards {

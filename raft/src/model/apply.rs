@@ -1,0 +1,99 @@
+//! `apply`: the one function that changes metadata.
+
+use super::{Command, Request, Response, Space, StateError, StateRead, Txn, users};
+
+/// Applies one request to the state seen through `txn`. Pure: the outcome depends only on the
+/// state and the request. A request whose id was applied before gets the first outcome again,
+/// and changes nothing.
+pub fn apply<R: StateRead + ?Sized>(txn: &mut Txn<R>, request: &Request) -> Result<Response, StateError> {
+    let key = request.id.0.to_be_bytes();
+    if let Some(first) = txn.get::<Response>(Space::Requests, &key)? {
+        return Ok(first);
+    }
+    let t = request.time_ms;
+    let response = match &request.command {
+        Command::CreateUser { name } => users::create_user(txn, t, name)?,
+        Command::AddToken { user, token_hash, label } => users::add_token(txn, t, *user, token_hash, label)?,
+        Command::RevokeToken { token_hash } => users::revoke_token(txn, token_hash)?,
+    };
+    txn.put(Space::Requests, &key, &response);
+    Ok(response)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+
+    use super::*;
+    use crate::model::users::{user_by_name, user_for_token};
+    use crate::model::{Rejection, RequestId, TokenHash, UserId};
+
+    type State = BTreeMap<(Space, Vec<u8>), Vec<u8>>;
+
+    /// Applies and commits, as the state machine does.
+    fn run(state: &mut State, id: u128, command: Command) -> Response {
+        let mut txn = Txn::new(&*state);
+        let response = apply(&mut txn, &Request { id: RequestId(id), time_ms: 1_000, command }).unwrap();
+        let writes: Vec<_> = txn.into_writes().collect();
+        for ((space, key), value) in writes {
+            match value {
+                Some(v) => state.insert((space, key), v),
+                None => state.remove(&(space, key)),
+            };
+        }
+        response
+    }
+
+    fn create(name: &str) -> Command {
+        Command::CreateUser { name: name.into() }
+    }
+
+    #[test]
+    fn users_get_distinct_ids_and_unique_names() {
+        let mut state = State::new();
+        assert_eq!(run(&mut state, 1, create("ada")), Response::UserCreated { user: UserId(1) });
+        assert_eq!(run(&mut state, 2, create("bob")), Response::UserCreated { user: UserId(2) });
+        assert_eq!(run(&mut state, 3, create("ada")), Response::Rejected(Rejection::NameTaken("ada".into())));
+        assert_eq!(user_by_name(&state, "bob").unwrap().unwrap().id, UserId(2));
+    }
+
+    #[test]
+    fn a_retried_request_returns_the_first_outcome_and_changes_nothing() {
+        let mut state = State::new();
+        let first = run(&mut state, 7, create("ada"));
+        let snapshot = state.clone();
+        assert_eq!(run(&mut state, 7, create("ada")), first);
+        assert_eq!(state, snapshot);
+    }
+
+    #[test]
+    fn bad_names_are_refused_with_the_reason() {
+        let mut state = State::new();
+        for (name, why) in
+            [("", "1 to 64"), ("Ada", "only a-z"), ("a/b", "only a-z"), (&"x".repeat(65), "1 to 64")]
+        {
+            match run(&mut state, name.len() as u128 + 100, create(name)) {
+                Response::Rejected(Rejection::InvalidName { reason, .. }) => {
+                    assert!(reason.contains(why), "{reason}")
+                }
+                other => panic!("{name:?} gave {other:?}"),
+            }
+        }
+    }
+
+    #[test]
+    fn tokens_resolve_to_their_user_until_revoked() {
+        let mut state = State::new();
+        run(&mut state, 1, create("ada"));
+        let hash = TokenHash::of("secret-token");
+        let add = Command::AddToken { user: UserId(1), token_hash: hash, label: "laptop".into() };
+        assert_eq!(run(&mut state, 2, add.clone()), Response::TokenAdded);
+        assert_eq!(run(&mut state, 3, add), Response::Rejected(Rejection::TokenExists));
+        assert_eq!(user_for_token(&state, &hash).unwrap().unwrap().name, "ada");
+        assert!(!state.values().any(|v| v.windows(12).any(|w| w == b"secret-token"[..12].as_ref())));
+        assert_eq!(run(&mut state, 4, Command::RevokeToken { token_hash: hash }), Response::TokenRevoked);
+        assert_eq!(user_for_token(&state, &hash).unwrap(), None);
+        let stray = Command::AddToken { user: UserId(9), token_hash: hash, label: String::new() };
+        assert_eq!(run(&mut state, 5, stray), Response::Rejected(Rejection::NoSuchUser(UserId(9))));
+    }
+}

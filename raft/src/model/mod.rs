@@ -1,0 +1,19 @@
+//! The metadata model: requests, their responses, the keyspaces, and `apply`.
+//!
+//! Every write is a [`Request`] applied by the pure function [`apply`] to a read view of the
+//! state, producing a [`Response`] and a set of writes; the storage layer commits the writes.
+//! Nothing here touches a disk, a clock or a random number generator: what a request needs to
+//! know about time comes inside it, stamped by the node that proposed it, so every replica
+//! computes exactly the same thing.
+
+mod apply;
+mod keyspace;
+mod request;
+mod txn;
+pub mod users;
+
+pub use apply::apply;
+pub use keyspace::Space;
+pub use request::{Command, Rejection, Request, RequestId, Response};
+pub use txn::{StateError, StateRead, Txn, WriteOp, decode as txn_decode, encode as txn_encode};
+pub use users::{TokenHash, User, UserId};

@@ -1,0 +1,108 @@
+//! A read view of the state plus the writes one batch of requests makes to it.
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+use super::Space;
+
+/// The state could not be read, or a stored value could not be decoded. Fatal for the apply:
+/// the state machine stops rather than diverge from the other replicas.
+#[derive(Debug, thiserror::Error)]
+pub enum StateError {
+    /// The storage engine failed.
+    #[error("read metadata state: {0}")]
+    Storage(String),
+    /// A stored value is not what this version of cairn wrote.
+    #[error("decode metadata value in {space:?}: {message}")]
+    Decode {
+        /// Where the value was.
+        space: Space,
+        /// The decoder's complaint.
+        message: String,
+    },
+}
+
+/// Read access to the committed state.
+pub trait StateRead {
+    /// The value under `key` in `space`, if any.
+    fn get(&self, space: Space, key: &[u8]) -> Result<Option<Vec<u8>>, StateError>;
+}
+
+/// One write of a batch: a put, or a delete when the value is `None`.
+pub type WriteOp = ((Space, Vec<u8>), Option<Vec<u8>>);
+
+/// The state as a batch of requests sees it: committed state, overlaid with the batch's own
+/// writes so far, so a later request in a batch reads what an earlier one wrote.
+pub struct Txn<'a, R: ?Sized> {
+    base: &'a R,
+    writes: BTreeMap<(Space, Vec<u8>), Option<Vec<u8>>>,
+}
+
+impl<'a, R: StateRead + ?Sized> Txn<'a, R> {
+    /// A transaction over `base` with no writes yet.
+    pub fn new(base: &'a R) -> Self {
+        Self { base, writes: BTreeMap::new() }
+    }
+
+    /// Raw read through the overlay.
+    pub fn get_raw(&self, space: Space, key: &[u8]) -> Result<Option<Vec<u8>>, StateError> {
+        match self.writes.get(&(space, key.to_vec())) {
+            Some(value) => Ok(value.clone()),
+            None => self.base.get(space, key),
+        }
+    }
+
+    /// Typed read through the overlay.
+    pub fn get<T: DeserializeOwned>(&self, space: Space, key: &[u8]) -> Result<Option<T>, StateError> {
+        self.get_raw(space, key)?.map(|bytes| decode(space, &bytes)).transpose()
+    }
+
+    /// Typed write.
+    pub fn put<T: Serialize>(&mut self, space: Space, key: &[u8], value: &T) {
+        self.put_raw(space, key, encode(value));
+    }
+
+    /// Raw write.
+    pub fn put_raw(&mut self, space: Space, key: &[u8], value: Vec<u8>) {
+        self.writes.insert((space, key.to_vec()), Some(value));
+    }
+
+    /// Removes a key.
+    pub fn delete(&mut self, space: Space, key: &[u8]) {
+        self.writes.insert((space, key.to_vec()), None);
+    }
+
+    /// Allocates the next number of the counter `name` (starting at 1).
+    pub fn next_id(&mut self, name: &str) -> Result<u64, StateError> {
+        let next = self.get::<u64>(Space::Counters, name.as_bytes())?.unwrap_or(1);
+        self.put(Space::Counters, name.as_bytes(), &(next + 1));
+        Ok(next)
+    }
+
+    /// The writes made, in key order, for the storage layer to commit.
+    pub fn into_writes(self) -> impl Iterator<Item = WriteOp> {
+        self.writes.into_iter()
+    }
+}
+
+/// Encodes a state value. postcard: compact, and serde-derived types keep working as fields are
+/// appended at the end.
+pub fn encode<T: Serialize>(value: &T) -> Vec<u8> {
+    // postcard fails only on types serde cannot describe (none of ours) or on a full buffer
+    // (not with the Vec flavour).
+    postcard::to_stdvec(value).unwrap_or_else(|e| unreachable!("encode metadata value: {e}"))
+}
+
+/// Decodes a state value.
+pub fn decode<T: DeserializeOwned>(space: Space, bytes: &[u8]) -> Result<T, StateError> {
+    postcard::from_bytes(bytes).map_err(|e| StateError::Decode { space, message: e.to_string() })
+}
+
+/// The simplest state: a map in memory. Tests of `apply` use it; so does nothing else.
+impl StateRead for BTreeMap<(Space, Vec<u8>), Vec<u8>> {
+    fn get(&self, space: Space, key: &[u8]) -> Result<Option<Vec<u8>>, StateError> {
+        Ok(BTreeMap::get(self, &(space, key.to_vec())).cloned())
+    }
+}

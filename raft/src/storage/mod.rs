@@ -1,0 +1,9 @@
+//! Durable homes for Raft's log and the metadata state machine, both on RocksDB.
+
+mod db;
+pub mod log_store;
+pub mod snapshot;
+pub mod state_machine;
+
+pub use log_store::RocksLogStore;
+pub use state_machine::{RocksStateMachine, StateReader};

@@ -1,0 +1,327 @@
+//! `RocksStateMachine`: the metadata state in RocksDB column families, one per keyspace.
+//!
+//! The state lives on disk, not in memory, so metadata can outgrow RAM. Each batch of entries is
+//! applied by the pure [`model::apply`](crate::model::apply) and committed as one RocksDB write
+//! batch together with the last applied log id, so after a crash the state and the applied index
+//! always agree (openraft re-applies what came after, from the synced log). That write needs no
+//! sync of its own for the same reason.
+//!
+//! The database lives in `sm-<generation>/`; installing a snapshot unpacks it into the next
+//! generation and switches to it, so readers holding the old database are never disturbed.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use openraft::storage::{RaftStateMachine, Snapshot};
+use openraft::{Entry, EntryPayload, LogId, OptionalSend, RaftSnapshotBuilder, StoredMembership};
+use parking_lot::RwLock;
+use rocksdb::{ColumnFamilyDescriptor, DB, Options, WriteBatch};
+
+use super::db::{StorageResult, blocking, decode, failed, kind};
+use super::snapshot::{Meta, SnapshotDir, write_atomically};
+use crate::model::{self, Response, Space, StateError, StateRead, Txn};
+use crate::{NodeAddr, NodeId, TypeConfig};
+
+const LAST_APPLIED: &[u8] = b"last_applied";
+const MEMBERSHIP: &[u8] = b"membership";
+const GENERATION_FILE: &str = "sm-current";
+
+type Membership = StoredMembership<NodeId, NodeAddr>;
+
+/// A read-only handle on the state, for queries. Follows snapshot installs.
+#[derive(Clone)]
+pub struct StateReader {
+    db: Arc<RwLock<Arc<DB>>>,
+}
+
+impl StateReader {
+    /// A consistent-enough view for one query: the database as of now. Linearizability comes
+    /// from the caller waiting for the read index before reading.
+    pub fn view(&self) -> StateView {
+        StateView(self.db.read().clone())
+    }
+}
+
+/// The state as one database handle sees it.
+pub struct StateView(Arc<DB>);
+
+impl StateRead for StateView {
+    fn get(&self, space: Space, key: &[u8]) -> Result<Option<Vec<u8>>, StateError> {
+        let cf = self
+            .0
+            .cf_handle(space.name())
+            .ok_or_else(|| StateError::Storage(format!("no column family {}", space.name())))?;
+        self.0.get_cf(cf, key).map_err(|e| StateError::Storage(e.into_string()))
+    }
+}
+
+/// The Raft state machine.
+pub struct RocksStateMachine {
+    base: PathBuf,
+    generation: u64,
+    db: Arc<RwLock<Arc<DB>>>,
+    snapshots: SnapshotDir,
+}
+
+impl std::fmt::Debug for RocksStateMachine {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RocksStateMachine")
+            .field("base", &self.base)
+            .field("generation", &self.generation)
+            .finish()
+    }
+}
+
+fn open_db(path: &Path) -> StorageResult<DB> {
+    let mut options = Options::default();
+    options.create_if_missing(true);
+    options.create_missing_column_families(true);
+    let cfs = Space::ALL.iter().map(|s| ColumnFamilyDescriptor::new(s.name(), Options::default()));
+    DB::open_cf_descriptors(&options, path, cfs).map_err(failed(kind::read_state))
+}
+
+fn generation_dir(base: &Path, generation: u64) -> PathBuf {
+    base.join(format!("sm-{generation}"))
+}
+
+/// Last applied log id and membership, as stored in `db`.
+fn applied(db: &DB) -> StorageResult<(Option<LogId<NodeId>>, Membership)> {
+    let view = BorrowedView(db);
+    let last = view.get_meta(LAST_APPLIED)?.unwrap_or(None);
+    let membership = view.get_meta(MEMBERSHIP)?.unwrap_or_default();
+    Ok((last, membership))
+}
+
+/// Reads from a borrowed database (a checkpoint opened for reading, or the live one).
+struct BorrowedView<'a>(&'a DB);
+
+impl BorrowedView<'_> {
+    fn get_meta<T: serde::de::DeserializeOwned>(&self, key: &[u8]) -> StorageResult<Option<T>> {
+        let cf = self
+            .0
+            .cf_handle(Space::Meta.name())
+            .ok_or_else(|| failed(kind::read_state)(std::io::Error::other("no meta column family")))?;
+        match self.0.get_cf(cf, key).map_err(failed(kind::read_state))? {
+            Some(bytes) => Ok(Some(decode(&bytes).map_err(failed(kind::read_state))?)),
+            None => Ok(None),
+        }
+    }
+}
+
+impl RocksStateMachine {
+    /// Opens (or creates) the state machine under `base`.
+    pub fn open(base: &Path) -> StorageResult<Self> {
+        std::fs::create_dir_all(base).map_err(failed(kind::write_state))?;
+        let generation = match std::fs::read_to_string(base.join(GENERATION_FILE)) {
+            Ok(text) => text.trim().parse().map_err(failed(kind::read_state))?,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => 0,
+            Err(e) => return Err(failed(kind::read_state)(e)),
+        };
+        // Generations other than the current one are leftovers of an install that crashed, or
+        // that was still being read from when it finished.
+        if let Ok(entries) = std::fs::read_dir(base) {
+            let current = format!("sm-{generation}");
+            for entry in entries.flatten() {
+                let name = entry.file_name().to_string_lossy().into_owned();
+                if name.starts_with("sm-")
+                    && name != current
+                    && name != GENERATION_FILE
+                    && entry.path().is_dir()
+                {
+                    let _ = std::fs::remove_dir_all(entry.path());
+                }
+            }
+        }
+        let db = open_db(&generation_dir(base, generation))?;
+        Ok(Self {
+            base: base.to_path_buf(),
+            generation,
+            db: Arc::new(RwLock::new(Arc::new(db))),
+            snapshots: SnapshotDir::open(base)?,
+        })
+    }
+
+    /// A handle for queries.
+    pub fn reader(&self) -> StateReader {
+        StateReader { db: self.db.clone() }
+    }
+
+    fn current(&self) -> Arc<DB> {
+        self.db.read().clone()
+    }
+}
+
+/// Builds snapshots from a checkpoint of the live database, concurrently with `apply`.
+pub struct SnapshotBuilder {
+    db: Arc<DB>,
+    snapshots: SnapshotDir,
+}
+
+impl RaftSnapshotBuilder<TypeConfig> for SnapshotBuilder {
+    async fn build_snapshot(&mut self) -> StorageResult<Snapshot<TypeConfig>> {
+        let db = self.db.clone();
+        let snapshots = self.snapshots.clone();
+        let (meta, tar_path) = blocking(move || {
+            let checkpoint_dir = snapshots.scratch("build");
+            rocksdb::checkpoint::Checkpoint::new(&db)
+                .and_then(|c| c.create_checkpoint(&checkpoint_dir))
+                .map_err(failed(kind::write_snapshot))?;
+            // The snapshot's metadata must be read from the checkpoint itself: the live database
+            // may have applied more entries since.
+            let (last_log_id, last_membership) = {
+                let names = Space::ALL.iter().map(|s| s.name());
+                let frozen = DB::open_cf_for_read_only(&Options::default(), &checkpoint_dir, names, false)
+                    .map_err(failed(kind::read_snapshot))?;
+                applied(&frozen)?
+            };
+            let nanos = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map(|d| d.as_nanos())
+                .unwrap_or_default();
+            let snapshot_id = match last_log_id {
+                Some(id) => format!("{}-{}-{}-{nanos}", id.leader_id.term, id.leader_id.node_id, id.index),
+                None => format!("empty-{nanos}"),
+            };
+            let meta = Meta { last_log_id, last_membership, snapshot_id };
+            let stored = snapshots.store_checkpoint(&checkpoint_dir, &meta);
+            let _ = std::fs::remove_dir_all(&checkpoint_dir);
+            Ok((meta, stored?))
+        })
+        .await?;
+        let file = tokio::fs::File::open(&tar_path).await.map_err(failed(kind::read_snapshot))?;
+        Ok(Snapshot { meta, snapshot: Box::new(file) })
+    }
+}
+
+impl RaftStateMachine<TypeConfig> for RocksStateMachine {
+    type SnapshotBuilder = SnapshotBuilder;
+
+    async fn applied_state(&mut self) -> StorageResult<(Option<LogId<NodeId>>, Membership)> {
+        let db = self.current();
+        blocking(move || applied(&db)).await
+    }
+
+    async fn apply<I>(&mut self, entries: I) -> StorageResult<Vec<Response>>
+    where
+        I: IntoIterator<Item = Entry<TypeConfig>> + OptionalSend,
+        I::IntoIter: OptionalSend,
+    {
+        let entries: Vec<Entry<TypeConfig>> = entries.into_iter().collect();
+        let db = self.current();
+        blocking(move || {
+            let view = StateView(db.clone());
+            let mut txn = Txn::new(&view);
+            let mut responses = Vec::with_capacity(entries.len());
+            let mut last = None;
+            for entry in &entries {
+                last = Some(entry.log_id);
+                let response = match &entry.payload {
+                    EntryPayload::Blank => Response::Internal,
+                    EntryPayload::Normal(request) => {
+                        model::apply(&mut txn, request).map_err(|e| openraft::StorageError::IO {
+                            source: openraft::StorageIOError::apply(
+                                entry.log_id,
+                                openraft::AnyError::new(&e),
+                            ),
+                        })?
+                    }
+                    EntryPayload::Membership(membership) => {
+                        txn.put(
+                            Space::Meta,
+                            MEMBERSHIP,
+                            &Membership::new(Some(entry.log_id), membership.clone()),
+                        );
+                        Response::Internal
+                    }
+                };
+                responses.push(response);
+            }
+            if last.is_some() {
+                txn.put(Space::Meta, LAST_APPLIED, &last);
+            }
+            let mut batch = WriteBatch::default();
+            for ((space, key), value) in txn.into_writes() {
+                let cf = db.cf_handle(space.name()).ok_or_else(|| {
+                    failed(kind::write_state)(std::io::Error::other("missing column family"))
+                })?;
+                match value {
+                    Some(value) => batch.put_cf(cf, key, value),
+                    None => batch.delete_cf(cf, key),
+                }
+            }
+            db.write(batch).map_err(failed(kind::write_state))?;
+            Ok(responses)
+        })
+        .await
+    }
+
+    async fn get_snapshot_builder(&mut self) -> Self::SnapshotBuilder {
+        SnapshotBuilder { db: self.current(), snapshots: self.snapshots.clone() }
+    }
+
+    async fn begin_receiving_snapshot(&mut self) -> StorageResult<Box<tokio::fs::File>> {
+        let path = self.snapshots.scratch("incoming");
+        let file = tokio::fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create_new(true)
+            .open(&path)
+            .await
+            .map_err(failed(kind::write_snapshot))?;
+        // The file stays reachable through the handle; its name is only needed by a crash clean-up.
+        let _ = tokio::fs::remove_file(&path).await;
+        Ok(Box::new(file))
+    }
+
+    async fn install_snapshot(&mut self, meta: &Meta, snapshot: Box<tokio::fs::File>) -> StorageResult<()> {
+        let mut received = snapshot.into_std().await;
+        let snapshots = self.snapshots.clone();
+        let base = self.base.clone();
+        let next = self.generation + 1;
+        let meta = meta.clone();
+        let db = blocking(move || {
+            use std::io::{Seek, SeekFrom};
+            let tar_path = snapshots.tar_path(&meta.snapshot_id);
+            let partial = tar_path.with_extension("partial");
+            received.seek(SeekFrom::Start(0)).map_err(failed(kind::read_snapshot))?;
+            let mut out = std::fs::File::create(&partial).map_err(failed(kind::write_snapshot))?;
+            std::io::copy(&mut received, &mut out).map_err(failed(kind::write_snapshot))?;
+            out.sync_all().map_err(failed(kind::write_snapshot))?;
+            std::fs::rename(&partial, &tar_path).map_err(failed(kind::write_snapshot))?;
+
+            let target = generation_dir(&base, next);
+            if target.exists() {
+                std::fs::remove_dir_all(&target).map_err(failed(kind::write_snapshot))?;
+            }
+            SnapshotDir::unpack(&tar_path, &target)?;
+            let db = open_db(&target)?;
+            let (last, _) = applied(&db)?;
+            if last != meta.last_log_id {
+                return Err(failed(kind::read_snapshot)(std::io::Error::other(format!(
+                    "snapshot {} holds state up to {last:?}, its metadata says {:?}",
+                    meta.snapshot_id, meta.last_log_id
+                ))));
+            }
+            write_atomically(&base.join(GENERATION_FILE), next.to_string().as_bytes())?;
+            snapshots.adopt(&meta)?;
+            Ok(db)
+        })
+        .await?;
+
+        let old = std::mem::replace(&mut *self.db.write(), Arc::new(db));
+        let old_dir = generation_dir(&self.base, self.generation);
+        self.generation = next;
+        // Readers may still hold the old database; if so its directory is removed at next start.
+        if let Ok(old) = Arc::try_unwrap(old) {
+            drop(old);
+            let _ = std::fs::remove_dir_all(old_dir);
+        }
+        Ok(())
+    }
+
+    async fn get_current_snapshot(&mut self) -> StorageResult<Option<Snapshot<TypeConfig>>> {
+        let Some((meta, tar_path)) = self.snapshots.current()? else { return Ok(None) };
+        let file = tokio::fs::File::open(&tar_path).await.map_err(failed(kind::read_snapshot))?;
+        Ok(Some(Snapshot { meta, snapshot: Box::new(file) }))
+    }
+}

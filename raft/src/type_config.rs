@@ -1,0 +1,35 @@
+//! The openraft type configuration: what a log entry carries and what a node is.
+
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+
+use crate::model::{Request, Response};
+
+/// A node's id in the Raft group (and in the cluster map).
+pub type NodeId = u64;
+
+/// How to reach a node: its QUIC endpoint for Raft and shards, and its HTTP API.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NodeAddr {
+    /// `host:port` of the node-to-node QUIC endpoint.
+    pub raft_addr: String,
+    /// `host:port` of the client HTTP API.
+    pub api_addr: String,
+}
+
+impl fmt::Display for NodeAddr {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "raft {} / api {}", self.raft_addr, self.api_addr)
+    }
+}
+
+openraft::declare_raft_types!(
+    /// cairn's Raft types: metadata requests in, responses out, snapshots as files.
+    pub TypeConfig:
+        D = Request,
+        R = Response,
+        NodeId = NodeId,
+        Node = NodeAddr,
+        SnapshotData = tokio::fs::File,
+);
