@@ -73,3 +73,61 @@ async fn a_snapshot_moves_the_whole_state_to_another_replica() {
     assert_eq!(b.applied_state().await.unwrap().0.unwrap().index, 2_000);
     assert_eq!(b.get_current_snapshot().await.unwrap().unwrap().meta.snapshot_id, snapshot.meta.snapshot_id);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn folders_and_the_journal_page_through_rocksdb() {
+    use cairn_proto::{AccountId, BlockId, DrivePath};
+    use cairn_raft::model::blocks::BlockRef;
+    use cairn_raft::model::drive::{FileStatus, NamespaceId, NewVersion, list};
+    use cairn_raft::model::journal::changes_after;
+
+    let dir = tempfile::tempdir().unwrap();
+    let mut sm = RocksStateMachine::open(dir.path()).unwrap();
+    let block = BlockId::of(b"x");
+    let mut entries = vec![
+        entry(1, Command::CreateUser { name: "ada".into() }),
+        entry(
+            2,
+            Command::RegisterBlock {
+                account: AccountId(1),
+                block,
+                plain_len: 1,
+                shape: (2, 1),
+                placement: vec![1, 2, 3],
+            },
+        ),
+    ];
+    for (i, name) in ["c.txt", "a.txt", "b.txt", "sub/deeper.txt"].iter().enumerate() {
+        entries.push(entry(
+            3 + i as u64,
+            Command::CommitVersion(NewVersion {
+                namespace: NamespaceId(1),
+                path: DrivePath::parse(&format!("docs/{name}")).unwrap(),
+                base: None,
+                blocks: vec![BlockRef { id: block, len: 1 }],
+                size: 1,
+                hash: [0; 32],
+                mtime_ms: 0,
+                device: "d".into(),
+                author: UserId(1),
+                status: FileStatus::Complete,
+            }),
+        ));
+    }
+    sm.apply(entries).await.unwrap();
+
+    let view = sm.reader().view();
+    let docs = DrivePath::parse("docs").unwrap();
+    let names = |after| {
+        list(&view, NamespaceId(1), &docs, after, 2).unwrap().into_iter().map(|(n, _)| n).collect::<Vec<_>>()
+    };
+    assert_eq!(names(None), vec!["a.txt", "b.txt"]);
+    assert_eq!(names(Some("b.txt")), vec!["c.txt", "sub"]);
+
+    // docs, a, b, c, sub, deeper: six changes, read in pages of four from any cursor.
+    let first = changes_after(&view, UserId(1), 0, 4).unwrap();
+    let rest = changes_after(&view, UserId(1), first.last().unwrap().seq, 4).unwrap();
+    let seqs: Vec<u64> = first.iter().chain(&rest).map(|c| c.seq).collect();
+    assert_eq!(seqs, (1..=6).collect::<Vec<_>>());
+    assert!(changes_after(&view, UserId(2), 0, 4).unwrap().is_empty());
+}

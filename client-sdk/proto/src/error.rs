@@ -28,6 +28,14 @@ pub enum ProtoError {
         /// The hash of the bytes actually received.
         actual: crate::BlockId,
     },
+    /// A drive path breaks the path rules.
+    #[error("invalid path {path:?}: {reason}")]
+    InvalidPath {
+        /// The path given (cut to 200 characters).
+        path: String,
+        /// Which rule it breaks.
+        reason: String,
+    },
     /// Chunking parameters outside what FastCDC supports.
     #[error("invalid chunking parameters: {0}")]
     InvalidChunkParams(String),

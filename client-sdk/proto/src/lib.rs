@@ -6,6 +6,7 @@
 
 pub mod block_id;
 pub mod chunking;
+pub mod drive_path;
 pub mod encoded_block;
 pub mod error;
 pub mod ids;
@@ -16,6 +17,7 @@ pub use block_id::BlockId;
 #[cfg(feature = "tokio")]
 pub use chunking::AsyncStreamChunker;
 pub use chunking::{Chunk, ChunkParams, StreamChunker};
+pub use drive_path::DrivePath;
 pub use encoded_block::{Codec, EncodedBlock, MAX_BLOCK_SIZE};
 pub use error::ProtoError;
 pub use ids::AccountId;

@@ -1,6 +1,6 @@
 //! `apply`: the one function that changes metadata.
 
-use super::{Command, Request, Response, Space, StateError, StateRead, Txn, users};
+use super::{Command, Request, Response, Space, StateError, StateRead, Txn, blocks, drive, users};
 
 /// Applies one request to the state seen through `txn`. Pure: the outcome depends only on the
 /// state and the request. A request whose id was applied before gets the first outcome again,
@@ -15,6 +15,11 @@ pub fn apply<R: StateRead + ?Sized>(txn: &mut Txn<R>, request: &Request) -> Resu
         Command::CreateUser { name } => users::create_user(txn, t, name)?,
         Command::AddToken { user, token_hash, label } => users::add_token(txn, t, *user, token_hash, label)?,
         Command::RevokeToken { token_hash } => users::revoke_token(txn, token_hash)?,
+        Command::MakeFolder { namespace, path, user } => drive::make_folder(txn, t, *namespace, path, *user)?,
+        Command::CommitVersion(new) => drive::commit(txn, t, new)?,
+        Command::RegisterBlock { account, block, plain_len, shape, placement } => {
+            blocks::register(txn, t, *account, block, *plain_len, *shape, placement)?
+        }
     };
     txn.put(Space::Requests, &key, &response);
     Ok(response)

@@ -15,12 +15,37 @@ pub enum Space {
     UserNames,
     /// API tokens: blake3 hash of the token → user id. Tokens themselves are never stored.
     Tokens,
+    /// Namespaces (a user's drive, later shared folders): namespace id → namespace.
+    Namespaces,
+    /// Folder entries: (namespace, parent path, NUL, name) → entry, so a folder's children are
+    /// one contiguous range.
+    Entries,
+    /// Files: file id → file (head version, status).
+    Files,
+    /// Versions: (file id, version number) → version (block list, size, hash, …).
+    Versions,
+    /// Blocks: (account, block id) → block (reference count, size, placement).
+    Blocks,
+    /// The per-user change journal: (user, sequence number) → event.
+    Journal,
 }
 
 impl Space {
     /// Every keyspace, for opening the column families.
-    pub const ALL: [Space; 6] =
-        [Space::Meta, Space::Requests, Space::Counters, Space::Users, Space::UserNames, Space::Tokens];
+    pub const ALL: [Space; 12] = [
+        Space::Meta,
+        Space::Requests,
+        Space::Counters,
+        Space::Users,
+        Space::UserNames,
+        Space::Tokens,
+        Space::Namespaces,
+        Space::Entries,
+        Space::Files,
+        Space::Versions,
+        Space::Blocks,
+        Space::Journal,
+    ];
 
     /// The column family name.
     pub fn name(self) -> &'static str {
@@ -31,6 +56,12 @@ impl Space {
             Space::Users => "users",
             Space::UserNames => "user_names",
             Space::Tokens => "tokens",
+            Space::Namespaces => "namespaces",
+            Space::Entries => "entries",
+            Space::Files => "files",
+            Space::Versions => "versions",
+            Space::Blocks => "blocks",
+            Space::Journal => "journal",
         }
     }
 }

@@ -7,6 +7,9 @@
 //! computes exactly the same thing.
 
 mod apply;
+pub mod blocks;
+pub mod drive;
+pub mod journal;
 mod keyspace;
 mod request;
 mod txn;
@@ -15,5 +18,5 @@ pub mod users;
 pub use apply::apply;
 pub use keyspace::Space;
 pub use request::{Command, Rejection, Request, RequestId, Response};
-pub use txn::{StateError, StateRead, Txn, WriteOp, decode as txn_decode, encode as txn_encode};
+pub use txn::{Pairs, StateError, StateRead, Txn, WriteOp, decode as txn_decode, encode as txn_encode};
 pub use users::{TokenHash, User, UserId};

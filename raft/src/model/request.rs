@@ -2,7 +2,11 @@
 
 use serde::{Deserialize, Serialize};
 
+use cairn_proto::{AccountId, BlockId, DrivePath};
+
+use super::drive::{FileId, NamespaceId, NewVersion};
 use super::{TokenHash, UserId};
+use crate::NodeId;
 
 /// A client-chosen id that makes a request idempotent: a retry with the same id (after a timeout,
 /// or through another node after a failover) gets the first outcome and changes nothing.
@@ -43,6 +47,30 @@ pub enum Command {
         /// The hash of the token to revoke.
         token_hash: TokenHash,
     },
+    /// Creates a folder and any missing parents; a folder that exists already is fine.
+    MakeFolder {
+        /// Where.
+        namespace: NamespaceId,
+        /// The folder's path.
+        path: DrivePath,
+        /// Who asks.
+        user: UserId,
+    },
+    /// Commits a new version of a file, conditionally on its base version.
+    CommitVersion(NewVersion),
+    /// Records a block whose shards are durable.
+    RegisterBlock {
+        /// Whose block.
+        account: AccountId,
+        /// Which block.
+        block: BlockId,
+        /// Plaintext length.
+        plain_len: u32,
+        /// (k, m) of its stripe.
+        shape: (u8, u8),
+        /// The node of each shard.
+        placement: Vec<NodeId>,
+    },
 }
 
 /// The outcome of a request (or of a Raft-internal entry).
@@ -59,6 +87,19 @@ pub enum Response {
     TokenAdded,
     /// The token was revoked.
     TokenRevoked,
+    /// The folder exists now.
+    FolderReady,
+    /// A version was committed.
+    Committed {
+        /// The file.
+        file: FileId,
+        /// The new head version.
+        version: u64,
+        /// The journal sequence number of the change.
+        seq: u64,
+    },
+    /// The block is registered.
+    BlockRegistered,
     /// The command was refused; the state did not change.
     Rejected(Rejection),
 }
@@ -87,4 +128,33 @@ pub enum Rejection {
     /// No such token.
     #[error("no such token")]
     NoSuchToken,
+    /// No such namespace.
+    #[error("no namespace with id {}", .0.0)]
+    NoSuchNamespace(NamespaceId),
+    /// The user may not do this here.
+    #[error("not allowed")]
+    Forbidden,
+    /// A path names a file where a folder is needed.
+    #[error("{0} is a file, not a folder")]
+    NotAFolder(DrivePath),
+    /// A path names a folder where a file is needed.
+    #[error("{0} is a folder")]
+    IsAFolder(DrivePath),
+    /// The declared size is not the sum of the blocks.
+    #[error("declared size {declared} but the blocks add up to {blocks}")]
+    SizeMismatch {
+        /// Size the client declared.
+        declared: u64,
+        /// Sum of the block lengths.
+        blocks: u64,
+    },
+    /// The commit's base version is not the head: someone else committed first.
+    #[error("conflict: the file's head version is {head:?}")]
+    Conflict {
+        /// The current head (`None`: the file does not exist).
+        head: Option<u64>,
+    },
+    /// Blocks the commit references are not stored; send them and retry.
+    #[error("{} referenced blocks are missing", .0.len())]
+    MissingBlocks(Vec<BlockId>),
 }

@@ -24,10 +24,22 @@ pub enum StateError {
     },
 }
 
+/// Key-value pairs, in key order.
+pub type Pairs = Vec<(Vec<u8>, Vec<u8>)>;
+
 /// Read access to the committed state.
 pub trait StateRead {
     /// The value under `key` in `space`, if any.
     fn get(&self, space: Space, key: &[u8]) -> Result<Option<Vec<u8>>, StateError>;
+
+    /// Up to `limit` pairs whose keys start with `prefix`, in key order, after `after` if given.
+    fn scan(
+        &self,
+        space: Space,
+        prefix: &[u8],
+        after: Option<&[u8]>,
+        limit: usize,
+    ) -> Result<Pairs, StateError>;
 }
 
 /// One write of a batch: a put, or a delete when the value is `None`.
@@ -57,6 +69,33 @@ impl<'a, R: StateRead + ?Sized> Txn<'a, R> {
     /// Typed read through the overlay.
     pub fn get<T: DeserializeOwned>(&self, space: Space, key: &[u8]) -> Result<Option<T>, StateError> {
         self.get_raw(space, key)?.map(|bytes| decode(space, &bytes)).transpose()
+    }
+
+    /// Scan through the overlay: committed pairs merged with this transaction's writes.
+    pub fn scan(
+        &self,
+        space: Space,
+        prefix: &[u8],
+        after: Option<&[u8]>,
+        limit: usize,
+    ) -> Result<Pairs, StateError> {
+        let in_range = |key: &[u8]| key.starts_with(prefix) && after.is_none_or(|a| key > a);
+        let pending: Vec<_> = self
+            .writes
+            .range((space, prefix.to_vec())..)
+            .take_while(|((s, k), _)| *s == space && k.starts_with(prefix))
+            .filter(|((_, k), _)| in_range(k))
+            .collect();
+        // Each pending write can hide at most one committed pair, so this many is always enough.
+        let mut merged: BTreeMap<Vec<u8>, Vec<u8>> =
+            self.base.scan(space, prefix, after, limit.saturating_add(pending.len()))?.into_iter().collect();
+        for ((_, key), value) in pending {
+            match value {
+                Some(v) => merged.insert(key.clone(), v.clone()),
+                None => merged.remove(key),
+            };
+        }
+        Ok(merged.into_iter().take(limit).collect())
     }
 
     /// Typed write.
@@ -104,5 +143,21 @@ pub fn decode<T: DeserializeOwned>(space: Space, bytes: &[u8]) -> Result<T, Stat
 impl StateRead for BTreeMap<(Space, Vec<u8>), Vec<u8>> {
     fn get(&self, space: Space, key: &[u8]) -> Result<Option<Vec<u8>>, StateError> {
         Ok(BTreeMap::get(self, &(space, key.to_vec())).cloned())
+    }
+
+    fn scan(
+        &self,
+        space: Space,
+        prefix: &[u8],
+        after: Option<&[u8]>,
+        limit: usize,
+    ) -> Result<Pairs, StateError> {
+        Ok(self
+            .range((space, prefix.to_vec())..)
+            .take_while(|((s, k), _)| *s == space && k.starts_with(prefix))
+            .filter(|((_, k), _)| after.is_none_or(|a| k.as_slice() > a))
+            .take(limit)
+            .map(|((_, k), v)| (k.clone(), v.clone()))
+            .collect())
     }
 }

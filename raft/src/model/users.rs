@@ -4,6 +4,7 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
+use super::drive::{self, NamespaceId};
 use super::txn::decode;
 use super::{Rejection, Response, Space, StateError, StateRead, Txn};
 
@@ -38,6 +39,8 @@ pub struct User {
     pub name: String,
     /// When the user was created (ms since the epoch).
     pub created_ms: u64,
+    /// The user's own drive.
+    pub drive: NamespaceId,
 }
 
 /// A token as stored, under its hash.
@@ -76,7 +79,8 @@ pub(super) fn create_user<R: StateRead + ?Sized>(
         return Ok(Response::Rejected(Rejection::NameTaken(name.into())));
     }
     let id = UserId(txn.next_id("user")?);
-    txn.put(Space::Users, &id.0.to_be_bytes(), &User { id, name: name.into(), created_ms: time_ms });
+    let drive = drive::create_drive(txn, id)?;
+    txn.put(Space::Users, &id.0.to_be_bytes(), &User { id, name: name.into(), created_ms: time_ms, drive });
     txn.put(Space::UserNames, name.as_bytes(), &id);
     Ok(Response::UserCreated { user: id })
 }

@@ -19,7 +19,7 @@ use rocksdb::{ColumnFamilyDescriptor, DB, Options, WriteBatch};
 
 use super::db::{StorageResult, blocking, decode, failed, kind};
 use super::snapshot::{Meta, SnapshotDir, write_atomically};
-use crate::model::{self, Response, Space, StateError, StateRead, Txn};
+use crate::model::{self, Pairs, Response, Space, StateError, StateRead, Txn};
 use crate::{NodeAddr, NodeId, TypeConfig};
 
 const LAST_APPLIED: &[u8] = b"last_applied";
@@ -45,13 +45,48 @@ impl StateReader {
 /// The state as one database handle sees it.
 pub struct StateView(Arc<DB>);
 
+impl StateView {
+    fn cf(&self, space: Space) -> Result<&rocksdb::ColumnFamily, StateError> {
+        self.0
+            .cf_handle(space.name())
+            .ok_or_else(|| StateError::Storage(format!("no column family {}", space.name())))
+    }
+}
+
 impl StateRead for StateView {
     fn get(&self, space: Space, key: &[u8]) -> Result<Option<Vec<u8>>, StateError> {
-        let cf = self
+        self.0.get_cf(self.cf(space)?, key).map_err(|e| StateError::Storage(e.into_string()))
+    }
+
+    fn scan(
+        &self,
+        space: Space,
+        prefix: &[u8],
+        after: Option<&[u8]>,
+        limit: usize,
+    ) -> Result<Pairs, StateError> {
+        let start = match after {
+            Some(a) if a >= prefix => a,
+            _ => prefix,
+        };
+        let mut out = Vec::new();
+        let iter = self
             .0
-            .cf_handle(space.name())
-            .ok_or_else(|| StateError::Storage(format!("no column family {}", space.name())))?;
-        self.0.get_cf(cf, key).map_err(|e| StateError::Storage(e.into_string()))
+            .iterator_cf(self.cf(space)?, rocksdb::IteratorMode::From(start, rocksdb::Direction::Forward));
+        for item in iter {
+            if out.len() == limit {
+                break;
+            }
+            let (key, value) = item.map_err(|e| StateError::Storage(e.into_string()))?;
+            if !key.starts_with(prefix) {
+                break;
+            }
+            if after.is_some_and(|a| key.as_ref() <= a) {
+                continue;
+            }
+            out.push((key.into_vec(), value.into_vec()));
+        }
+        Ok(out)
     }
 }
 

@@ -1,0 +1,547 @@
+//! Drives: namespaces, the folder tree, files and their versions, and the conditional commit.
+
+use std::fmt;
+
+use cairn_proto::{AccountId, DrivePath};
+use serde::{Deserialize, Serialize};
+
+use super::blocks::{self, BlockRef};
+use super::journal::{self, ChangeKind};
+use super::txn::decode;
+use super::{Rejection, Response, Space, StateError, StateRead, Txn, UserId};
+
+/// A namespace: a tree of folders and files with one owner (a user's drive).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct NamespaceId(pub u64);
+
+/// A file's id; stable across renames and versions.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct FileId(pub u64);
+
+impl fmt::Display for FileId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.0)
+    }
+}
+
+/// A namespace as stored.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Namespace {
+    /// Its id.
+    pub id: NamespaceId,
+    /// Whose it is; blocks committed into it are stored in the owner's account.
+    pub owner: UserId,
+}
+
+/// Whether an entry is a folder or a file.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum EntryKind {
+    /// A folder.
+    Folder,
+    /// A file.
+    File(FileId),
+}
+
+/// A name in a folder.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EntryRecord {
+    /// Folder or file.
+    pub kind: EntryKind,
+    /// When the name was created.
+    pub created_ms: u64,
+}
+
+/// Where a file is in its life.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum FileStatus {
+    /// Its head version's blocks are still arriving; other devices see it but should not fetch.
+    Uploading,
+    /// Its head version is complete.
+    Complete,
+}
+
+/// A file as stored.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FileRecord {
+    /// Its id.
+    pub id: FileId,
+    /// The namespace it is in.
+    pub namespace: NamespaceId,
+    /// Its path.
+    pub path: DrivePath,
+    /// The newest version's number (versions count from 1).
+    pub head: u64,
+    /// Upload status of the head version.
+    pub status: FileStatus,
+    /// Size of the head version.
+    pub size: u64,
+}
+
+/// One committed version of a file.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct VersionRecord {
+    /// Its number.
+    pub version: u64,
+    /// The file's content, block by block.
+    pub blocks: Vec<BlockRef>,
+    /// Total size: the sum of the block lengths.
+    pub size: u64,
+    /// blake3 of the whole content, checked by clients after a download.
+    pub hash: [u8; 32],
+    /// The file's modification time on the device that committed it.
+    pub mtime_ms: u64,
+    /// The device that committed it.
+    pub device: String,
+    /// Who committed it.
+    pub author: UserId,
+    /// When the cluster committed it.
+    pub committed_ms: u64,
+}
+
+/// A new version, as a client proposes it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NewVersion {
+    /// Where.
+    pub namespace: NamespaceId,
+    /// The file's path; missing parent folders are created.
+    pub path: DrivePath,
+    /// The head version the client's change is based on; `None` for a file that must not exist
+    /// yet. A commit whose base is not the current head is refused: first writer wins.
+    pub base: Option<u64>,
+    /// The content.
+    pub blocks: Vec<BlockRef>,
+    /// Total size; must equal the sum of the block lengths.
+    pub size: u64,
+    /// blake3 of the whole content.
+    pub hash: [u8; 32],
+    /// Modification time on the device.
+    pub mtime_ms: u64,
+    /// The committing device's name.
+    pub device: String,
+    /// Who commits.
+    pub author: UserId,
+    /// Whether all blocks are stored yet (`Complete`) or still arriving (`Uploading`).
+    pub status: FileStatus,
+}
+
+fn entry_key(namespace: NamespaceId, path: &DrivePath) -> Vec<u8> {
+    let (parent, name) = path.split_last().unwrap_or((DrivePath::root(), ""));
+    let mut key = children_prefix(namespace, &parent);
+    key.extend_from_slice(name.as_bytes());
+    key
+}
+
+fn children_prefix(namespace: NamespaceId, folder: &DrivePath) -> Vec<u8> {
+    let mut key = namespace.0.to_be_bytes().to_vec();
+    key.extend_from_slice(folder.as_str().as_bytes());
+    key.push(0);
+    key
+}
+
+fn version_key(file: FileId, version: u64) -> [u8; 16] {
+    let mut key = [0u8; 16];
+    key[..8].copy_from_slice(&file.0.to_be_bytes());
+    key[8..].copy_from_slice(&version.to_be_bytes());
+    key
+}
+
+/// Creates the drive namespace of a new user.
+pub(super) fn create_drive<R: StateRead + ?Sized>(
+    txn: &mut Txn<R>,
+    owner: UserId,
+) -> Result<NamespaceId, StateError> {
+    let id = NamespaceId(txn.next_id("namespace")?);
+    txn.put(Space::Namespaces, &id.0.to_be_bytes(), &Namespace { id, owner });
+    Ok(id)
+}
+
+/// Checks that `user` may write in `namespace` and returns the namespace's owner.
+fn writable<R: StateRead + ?Sized>(
+    txn: &Txn<R>,
+    namespace: NamespaceId,
+    user: UserId,
+) -> Result<Result<UserId, Rejection>, StateError> {
+    let Some(ns) = txn.get::<Namespace>(Space::Namespaces, &namespace.0.to_be_bytes())? else {
+        return Ok(Err(Rejection::NoSuchNamespace(namespace)));
+    };
+    // Shares (issue 5) widen this to editors of a shared folder.
+    if ns.owner != user {
+        return Ok(Err(Rejection::Forbidden));
+    }
+    Ok(Ok(ns.owner))
+}
+
+/// Makes sure every folder on the way to `folder` exists, creating the missing ones.
+fn ensure_folders<R: StateRead + ?Sized>(
+    txn: &mut Txn<R>,
+    time_ms: u64,
+    namespace: NamespaceId,
+    owner: UserId,
+    folder: &DrivePath,
+) -> Result<Result<(), Rejection>, StateError> {
+    let mut missing = Vec::new();
+    let mut at = folder.clone();
+    while let Some((parent, _)) = at.split_last() {
+        match txn.get::<EntryRecord>(Space::Entries, &entry_key(namespace, &at))? {
+            Some(EntryRecord { kind: EntryKind::Folder, .. }) => break,
+            Some(_) => return Ok(Err(Rejection::NotAFolder(at))),
+            None => missing.push(at.clone()),
+        }
+        at = parent;
+    }
+    for path in missing.into_iter().rev() {
+        txn.put(
+            Space::Entries,
+            &entry_key(namespace, &path),
+            &EntryRecord { kind: EntryKind::Folder, created_ms: time_ms },
+        );
+        journal::record(txn, owner, time_ms, namespace, &path, None, ChangeKind::FolderCreated)?;
+    }
+    Ok(Ok(()))
+}
+
+pub(super) fn make_folder<R: StateRead + ?Sized>(
+    txn: &mut Txn<R>,
+    time_ms: u64,
+    namespace: NamespaceId,
+    path: &DrivePath,
+    user: UserId,
+) -> Result<Response, StateError> {
+    let owner = match writable(txn, namespace, user)? {
+        Ok(owner) => owner,
+        Err(rejection) => return Ok(Response::Rejected(rejection)),
+    };
+    if let Err(rejection) = ensure_folders(txn, time_ms, namespace, owner, path)? {
+        return Ok(Response::Rejected(rejection));
+    }
+    Ok(Response::FolderReady)
+}
+
+pub(super) fn commit<R: StateRead + ?Sized>(
+    txn: &mut Txn<R>,
+    time_ms: u64,
+    new: &NewVersion,
+) -> Result<Response, StateError> {
+    let reject = |r| Ok(Response::Rejected(r));
+    let owner = match writable(txn, new.namespace, new.author)? {
+        Ok(owner) => owner,
+        Err(rejection) => return reject(rejection),
+    };
+    let Some((parent, _)) = new.path.split_last() else {
+        return reject(Rejection::IsAFolder(new.path.clone()));
+    };
+    let sum: u64 = new.blocks.iter().map(|b| u64::from(b.len)).sum();
+    if sum != new.size {
+        return reject(Rejection::SizeMismatch { declared: new.size, blocks: sum });
+    }
+    let key = entry_key(new.namespace, &new.path);
+    let existing = match txn.get::<EntryRecord>(Space::Entries, &key)? {
+        Some(EntryRecord { kind: EntryKind::Folder, .. }) => {
+            return reject(Rejection::IsAFolder(new.path.clone()));
+        }
+        Some(EntryRecord { kind: EntryKind::File(id), .. }) => {
+            txn.get::<FileRecord>(Space::Files, &id.0.to_be_bytes())?
+        }
+        None => None,
+    };
+    let head = existing.as_ref().map(|f| f.head);
+    if head != new.base {
+        return reject(Rejection::Conflict { head });
+    }
+    let account = AccountId(owner.0);
+    let missing = blocks::missing(txn, account, &new.blocks)?;
+    if !missing.is_empty() {
+        return reject(Rejection::MissingBlocks(missing));
+    }
+    if let Err(rejection) = ensure_folders(txn, time_ms, new.namespace, owner, &parent)? {
+        return reject(rejection);
+    }
+
+    let file = match &existing {
+        Some(f) => f.id,
+        None => {
+            let id = FileId(txn.next_id("file")?);
+            txn.put(Space::Entries, &key, &EntryRecord { kind: EntryKind::File(id), created_ms: time_ms });
+            id
+        }
+    };
+    let version = head.unwrap_or(0) + 1;
+    let record = VersionRecord {
+        version,
+        blocks: new.blocks.clone(),
+        size: new.size,
+        hash: new.hash,
+        mtime_ms: new.mtime_ms,
+        device: new.device.clone(),
+        author: new.author,
+        committed_ms: time_ms,
+    };
+    txn.put(Space::Versions, &version_key(file, version), &record);
+    let file_record = FileRecord {
+        id: file,
+        namespace: new.namespace,
+        path: new.path.clone(),
+        head: version,
+        status: new.status,
+        size: new.size,
+    };
+    txn.put(Space::Files, &file.0.to_be_bytes(), &file_record);
+    blocks::add_refs(txn, time_ms, account, &new.blocks)?;
+    let kind = ChangeKind::VersionCommitted { version, status: new.status };
+    let seq = journal::record(txn, owner, time_ms, new.namespace, &new.path, Some(file), kind)?;
+    Ok(Response::Committed { file, version, seq })
+}
+
+/// What is at `path`: the entry, and the file record for a file.
+pub fn stat(
+    state: &(impl StateRead + ?Sized),
+    namespace: NamespaceId,
+    path: &DrivePath,
+) -> Result<Option<(EntryRecord, Option<FileRecord>)>, StateError> {
+    if path.is_root() {
+        return Ok(Some((EntryRecord { kind: EntryKind::Folder, created_ms: 0 }, None)));
+    }
+    let Some(bytes) = state.get(Space::Entries, &entry_key(namespace, path))? else { return Ok(None) };
+    let entry: EntryRecord = decode(Space::Entries, &bytes)?;
+    let file = match entry.kind {
+        EntryKind::File(id) => {
+            state.get(Space::Files, &id.0.to_be_bytes())?.map(|b| decode(Space::Files, &b)).transpose()?
+        }
+        EntryKind::Folder => None,
+    };
+    Ok(Some((entry, file)))
+}
+
+/// Up to `limit` children of `folder`, by name, after the name `after`.
+pub fn list(
+    state: &(impl StateRead + ?Sized),
+    namespace: NamespaceId,
+    folder: &DrivePath,
+    after: Option<&str>,
+    limit: usize,
+) -> Result<Vec<(String, EntryRecord)>, StateError> {
+    let prefix = children_prefix(namespace, folder);
+    let after_key = after.map(|name| [prefix.as_slice(), name.as_bytes()].concat());
+    state
+        .scan(Space::Entries, &prefix, after_key.as_deref(), limit)?
+        .into_iter()
+        .map(|(key, value)| {
+            let name = String::from_utf8_lossy(&key[prefix.len()..]).into_owned();
+            Ok((name, decode(Space::Entries, &value)?))
+        })
+        .collect()
+}
+
+/// Up to `limit` versions of `file`, newest first.
+pub fn versions(
+    state: &(impl StateRead + ?Sized),
+    file: FileId,
+    limit: usize,
+) -> Result<Vec<VersionRecord>, StateError> {
+    let Some(bytes) = state.get(Space::Files, &file.0.to_be_bytes())? else { return Ok(Vec::new()) };
+    let record: FileRecord = decode(Space::Files, &bytes)?;
+    let mut out = Vec::new();
+    for version in (1..=record.head).rev().take(limit) {
+        if let Some(bytes) = state.get(Space::Versions, &version_key(file, version))? {
+            out.push(decode(Space::Versions, &bytes)?);
+        }
+    }
+    Ok(out)
+}
+
+/// A user's drive namespace.
+pub fn namespace(
+    state: &(impl StateRead + ?Sized),
+    id: NamespaceId,
+) -> Result<Option<Namespace>, StateError> {
+    state.get(Space::Namespaces, &id.0.to_be_bytes())?.map(|b| decode(Space::Namespaces, &b)).transpose()
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+
+    use cairn_proto::BlockId;
+
+    use super::*;
+    use crate::model::journal::changes_after;
+    use crate::model::{Command, Request, RequestId, apply, blocks};
+
+    type State = BTreeMap<(Space, Vec<u8>), Vec<u8>>;
+
+    struct Drive {
+        state: State,
+        next_request: u128,
+    }
+
+    impl Drive {
+        /// A state with user 1 ("ada", drive 1) and user 2 ("bob", drive 2), and two blocks
+        /// registered in ada's account.
+        fn new() -> Self {
+            let mut drive = Self { state: State::new(), next_request: 1 };
+            drive.run(Command::CreateUser { name: "ada".into() });
+            drive.run(Command::CreateUser { name: "bob".into() });
+            for b in [b"one".as_slice(), b"two"] {
+                drive.run(Command::RegisterBlock {
+                    account: AccountId(1),
+                    block: BlockId::of(b),
+                    plain_len: 3,
+                    shape: (2, 1),
+                    placement: vec![1, 2, 3],
+                });
+            }
+            drive
+        }
+
+        fn run(&mut self, command: Command) -> Response {
+            self.next_request += 1;
+            let mut txn = Txn::new(&self.state);
+            let request = Request { id: RequestId(self.next_request), time_ms: 10, command };
+            let response = apply(&mut txn, &request).unwrap();
+            let writes: Vec<_> = txn.into_writes().collect();
+            for ((space, key), value) in writes {
+                match value {
+                    Some(v) => self.state.insert((space, key), v),
+                    None => self.state.remove(&(space, key)),
+                };
+            }
+            response
+        }
+
+        fn commit(&mut self, path: &str, base: Option<u64>, blocks: &[&[u8]]) -> Response {
+            let refs: Vec<BlockRef> =
+                blocks.iter().map(|b| BlockRef { id: BlockId::of(b), len: b.len() as u32 }).collect();
+            self.run(Command::CommitVersion(NewVersion {
+                namespace: NamespaceId(1),
+                path: DrivePath::parse(path).unwrap(),
+                base,
+                size: refs.iter().map(|r| u64::from(r.len)).sum(),
+                blocks: refs,
+                hash: [0; 32],
+                mtime_ms: 1,
+                device: "laptop".into(),
+                author: UserId(1),
+                status: FileStatus::Complete,
+            }))
+        }
+    }
+
+    fn path(p: &str) -> DrivePath {
+        DrivePath::parse(p).unwrap()
+    }
+
+    #[test]
+    fn versions_chain_from_their_base() {
+        let mut d = Drive::new();
+        let Response::Committed { file, version: 1, .. } = d.commit("docs/a.txt", None, &[b"one"]) else {
+            panic!()
+        };
+        assert!(matches!(
+            d.commit("docs/a.txt", Some(1), &[b"one", b"two"]),
+            Response::Committed { version: 2, .. }
+        ));
+        let (_, record) = stat(&d.state, NamespaceId(1), &path("docs/a.txt")).unwrap().unwrap();
+        assert_eq!(record.unwrap().head, 2);
+        let history = versions(&d.state, file, 10).unwrap();
+        assert_eq!(history.iter().map(|v| v.version).collect::<Vec<_>>(), vec![2, 1]);
+        assert_eq!(history[0].size, 6);
+        let listing = list(&d.state, NamespaceId(1), &DrivePath::root(), None, 10).unwrap();
+        assert_eq!(listing.len(), 1);
+        assert_eq!((listing[0].0.as_str(), listing[0].1.kind), ("docs", EntryKind::Folder));
+        assert_eq!(blocks::block(&d.state, AccountId(1), &BlockId::of(b"one")).unwrap().unwrap().refcount, 2);
+    }
+
+    #[test]
+    fn of_many_commits_on_one_base_exactly_one_wins() {
+        let mut d = Drive::new();
+        d.commit("race.txt", None, &[b"one"]);
+        let outcomes: Vec<_> = (0..50).map(|_| d.commit("race.txt", Some(1), &[b"two"])).collect();
+        let wins = outcomes.iter().filter(|r| matches!(r, Response::Committed { .. })).count();
+        let conflicts = outcomes
+            .iter()
+            .filter(|r| matches!(r, Response::Rejected(Rejection::Conflict { head: Some(2) })))
+            .count();
+        assert_eq!((wins, conflicts), (1, 49));
+        let journal = changes_after(&d.state, UserId(1), 0, 100).unwrap();
+        let new_versions = journal
+            .iter()
+            .filter(|c| {
+                matches!(c.kind, crate::model::journal::ChangeKind::VersionCommitted { version: 2, .. })
+            })
+            .count();
+        assert_eq!(new_versions, 1);
+        // The journal is gapless from 1.
+        assert_eq!(
+            journal.iter().map(|c| c.seq).collect::<Vec<_>>(),
+            (1..=journal.len() as u64).collect::<Vec<_>>()
+        );
+    }
+
+    #[test]
+    fn creating_an_existing_file_is_a_conflict() {
+        let mut d = Drive::new();
+        d.commit("a", None, &[b"one"]);
+        assert_eq!(d.commit("a", None, &[b"two"]), Response::Rejected(Rejection::Conflict { head: Some(1) }));
+        assert_eq!(d.commit("b", Some(3), &[b"two"]), Response::Rejected(Rejection::Conflict { head: None }));
+    }
+
+    #[test]
+    fn missing_blocks_are_named_and_nothing_changes() {
+        let mut d = Drive::new();
+        let before = d.state.clone();
+        let r = d.commit("a", None, &[b"one", b"lost", b"lost", b"gone"]);
+        assert_eq!(
+            r,
+            Response::Rejected(Rejection::MissingBlocks(vec![BlockId::of(b"lost"), BlockId::of(b"gone")]))
+        );
+        // Only the request record was added.
+        let without_requests = |s: &State| s.iter().filter(|((sp, _), _)| *sp != Space::Requests).count();
+        assert_eq!(without_requests(&d.state), without_requests(&before));
+    }
+
+    #[test]
+    fn tree_rules_are_enforced() {
+        let mut d = Drive::new();
+        d.commit("file", None, &[b"one"]);
+        assert_eq!(
+            d.commit("file/inner", None, &[b"one"]),
+            Response::Rejected(Rejection::NotAFolder(path("file")))
+        );
+        d.run(Command::MakeFolder { namespace: NamespaceId(1), path: path("dir/sub"), user: UserId(1) });
+        assert_eq!(
+            d.commit("dir/sub", None, &[b"one"]),
+            Response::Rejected(Rejection::IsAFolder(path("dir/sub")))
+        );
+        let stranger = Command::MakeFolder { namespace: NamespaceId(1), path: path("x"), user: UserId(2) };
+        assert_eq!(d.run(stranger), Response::Rejected(Rejection::Forbidden));
+        let mut wrong_size = NewVersion {
+            namespace: NamespaceId(1),
+            path: path("s"),
+            base: None,
+            blocks: vec![BlockRef { id: BlockId::of(b"one"), len: 3 }],
+            size: 4,
+            hash: [0; 32],
+            mtime_ms: 0,
+            device: String::new(),
+            author: UserId(1),
+            status: FileStatus::Uploading,
+        };
+        assert_eq!(
+            d.run(Command::CommitVersion(wrong_size.clone())),
+            Response::Rejected(Rejection::SizeMismatch { declared: 4, blocks: 3 })
+        );
+        wrong_size.namespace = NamespaceId(99);
+        assert_eq!(
+            d.run(Command::CommitVersion(wrong_size)),
+            Response::Rejected(Rejection::NoSuchNamespace(NamespaceId(99)))
+        );
+        let names: Vec<_> = list(&d.state, NamespaceId(1), &path("dir"), None, 10)
+            .unwrap()
+            .into_iter()
+            .map(|(n, _)| n)
+            .collect();
+        assert_eq!(names, vec!["sub"]);
+    }
+}
