@@ -1,0 +1,26 @@
+//! Node-to-node transport: QUIC (quinn) with mutual TLS 1.3 against the cluster CA.
+//!
+//! - [`identity`]: the cluster CA and the node certificates it issues, as PEM.
+//! - [`tls`]: rustls and quinn configurations, and a peer's node name from its certificate.
+//! - [`frame`]: the versioned, length-prefixed frame every request and response travels in.
+//! - [`endpoint`]: [`Transport`], which serves peers and dials them from one endpoint.
+//! - [`server`]: the [`Handler`] that answers peers' requests, and the loop that feeds it.
+//! - [`error`]: [`TransportError`], retryable or fatal.
+//!
+//! A request is one bidirectional stream with one frame each way, on the one connection kept
+//! per peer address; it carries a `kind` byte whose meaning belongs to the layer above (Raft
+//! RPCs, shard transfers).
+
+pub mod endpoint;
+pub mod error;
+pub mod frame;
+pub mod identity;
+pub mod server;
+pub mod settings;
+pub mod tls;
+
+pub use endpoint::Transport;
+pub use error::{Refusal, TransportError};
+pub use identity::{ClusterCa, IdentityError, NodeIdentity};
+pub use server::{Handler, HandlerFuture, Request, Response};
+pub use settings::TransportSettings;
