@@ -9,5 +9,6 @@
 pub mod allocator;
 pub mod block;
 pub mod placement;
+pub mod raft_net;
 pub mod shard_store;
 pub mod transport;
