@@ -80,7 +80,7 @@ pub(super) fn missing<R: StateRead + ?Sized>(
     Ok(missing)
 }
 
-/// Adds `delta` references to each block of `refs` (which must all exist).
+/// Adds one reference to each block of `refs`; `commit` has checked that they all exist.
 pub(super) fn add_refs<R: StateRead + ?Sized>(
     txn: &mut Txn<R>,
     time_ms: u64,

@@ -17,7 +17,7 @@ use openraft::{Entry, EntryPayload, LogId, OptionalSend, RaftSnapshotBuilder, St
 use parking_lot::RwLock;
 use rocksdb::{ColumnFamilyDescriptor, DB, Options, WriteBatch};
 
-use super::db::{StorageResult, blocking, decode, failed, kind};
+use super::db::{StorageResult, blocking, failed, kind};
 use super::snapshot::{Meta, SnapshotDir, write_atomically};
 use crate::model::{self, Pairs, Response, Space, StateError, StateRead, Txn};
 use crate::{NodeAddr, NodeId, TypeConfig};
@@ -45,17 +45,23 @@ impl StateReader {
 /// The state as one database handle sees it.
 pub struct StateView(Arc<DB>);
 
-impl StateView {
-    fn cf(&self, space: Space) -> Result<&rocksdb::ColumnFamily, StateError> {
-        self.0
-            .cf_handle(space.name())
-            .ok_or_else(|| StateError::Storage(format!("no column family {}", space.name())))
+/// The column family of `space` in `db`.
+fn cf(db: &DB, space: Space) -> Result<&rocksdb::ColumnFamily, StateError> {
+    db.cf_handle(space.name())
+        .ok_or_else(|| StateError::Storage(format!("no column family {}", space.name())))
+}
+
+/// A typed read, for any database handle: the live one or a checkpoint opened for reading.
+fn read<T: serde::de::DeserializeOwned>(db: &DB, space: Space, key: &[u8]) -> Result<Option<T>, StateError> {
+    match db.get_cf(cf(db, space)?, key).map_err(|e| StateError::Storage(e.into_string()))? {
+        Some(bytes) => Ok(Some(model::txn_decode(space, &bytes)?)),
+        None => Ok(None),
     }
 }
 
 impl StateRead for StateView {
     fn get(&self, space: Space, key: &[u8]) -> Result<Option<Vec<u8>>, StateError> {
-        self.0.get_cf(self.cf(space)?, key).map_err(|e| StateError::Storage(e.into_string()))
+        self.0.get_cf(cf(&self.0, space)?, key).map_err(|e| StateError::Storage(e.into_string()))
     }
 
     fn scan(
@@ -70,9 +76,10 @@ impl StateRead for StateView {
             _ => prefix,
         };
         let mut out = Vec::new();
-        let iter = self
-            .0
-            .iterator_cf(self.cf(space)?, rocksdb::IteratorMode::From(start, rocksdb::Direction::Forward));
+        let iter = self.0.iterator_cf(
+            cf(&self.0, space)?,
+            rocksdb::IteratorMode::From(start, rocksdb::Direction::Forward),
+        );
         for item in iter {
             if out.len() == limit {
                 break;
@@ -121,26 +128,9 @@ fn generation_dir(base: &Path, generation: u64) -> PathBuf {
 
 /// Last applied log id and membership, as stored in `db`.
 fn applied(db: &DB) -> StorageResult<(Option<LogId<NodeId>>, Membership)> {
-    let view = BorrowedView(db);
-    let last = view.get_meta(LAST_APPLIED)?.unwrap_or(None);
-    let membership = view.get_meta(MEMBERSHIP)?.unwrap_or_default();
+    let last = read(db, Space::Meta, LAST_APPLIED).map_err(failed(kind::read_state))?.unwrap_or(None);
+    let membership = read(db, Space::Meta, MEMBERSHIP).map_err(failed(kind::read_state))?.unwrap_or_default();
     Ok((last, membership))
-}
-
-/// Reads from a borrowed database (a checkpoint opened for reading, or the live one).
-struct BorrowedView<'a>(&'a DB);
-
-impl BorrowedView<'_> {
-    fn get_meta<T: serde::de::DeserializeOwned>(&self, key: &[u8]) -> StorageResult<Option<T>> {
-        let cf = self
-            .0
-            .cf_handle(Space::Meta.name())
-            .ok_or_else(|| failed(kind::read_state)(std::io::Error::other("no meta column family")))?;
-        match self.0.get_cf(cf, key).map_err(failed(kind::read_state))? {
-            Some(bytes) => Ok(Some(decode(&bytes).map_err(failed(kind::read_state))?)),
-            None => Ok(None),
-        }
-    }
 }
 
 impl RocksStateMachine {
