@@ -11,12 +11,14 @@ pub mod blocks;
 pub mod drive;
 pub mod journal;
 mod keyspace;
+pub mod query;
 mod request;
 mod txn;
 pub mod users;
 
 pub use apply::apply;
 pub use keyspace::Space;
+pub use query::{Answer, Query, answer};
 pub use request::{Command, Rejection, Request, RequestId, Response};
 pub use txn::{Pairs, StateError, StateRead, Txn, WriteOp, decode as txn_decode, encode as txn_encode};
 pub use users::{TokenHash, User, UserId};

@@ -1,0 +1,139 @@
+//! Reads of the metadata model, as values: what a node answers after its read barrier.
+//!
+//! A [`Query`] travels from a client to any node, which waits until its state machine has
+//! applied everything the leader had committed when the read began (the read index), then
+//! answers it from its own state with [`answer`]. Like [`apply`](super::apply), `answer` is a
+//! pure function of the state, so any node gives the same answer.
+
+use cairn_proto::{AccountId, BlockId, DrivePath};
+use serde::{Deserialize, Serialize};
+
+use super::blocks::{self, BlockRecord};
+use super::drive::{self, EntryRecord, FileId, FileRecord, NamespaceId, VersionRecord};
+use super::journal::{self, Change};
+use super::users::{self, User};
+use super::{StateError, StateRead, UserId};
+
+/// The most items one query returns; a client pages with the last item it saw.
+pub const MAX_PAGE: usize = 1_000;
+
+/// One read.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Query {
+    /// A user by name.
+    UserByName(String),
+    /// A user by id.
+    User(UserId),
+    /// What is at a path.
+    Stat {
+        /// Where.
+        namespace: NamespaceId,
+        /// The path.
+        path: DrivePath,
+    },
+    /// A folder's children, by name, after `after`.
+    List {
+        /// Where.
+        namespace: NamespaceId,
+        /// The folder.
+        folder: DrivePath,
+        /// Start after this name (`None`: from the first).
+        after: Option<String>,
+        /// At most this many (capped at [`MAX_PAGE`]).
+        limit: usize,
+    },
+    /// A file's versions, newest first.
+    Versions {
+        /// The file.
+        file: FileId,
+        /// At most this many (capped at [`MAX_PAGE`]).
+        limit: usize,
+    },
+    /// A user's journal after a cursor.
+    ChangesAfter {
+        /// Whose journal.
+        user: UserId,
+        /// The last sequence number the client saw (0: from the start).
+        cursor: u64,
+        /// At most this many (capped at [`MAX_PAGE`]).
+        limit: usize,
+    },
+    /// A block's record.
+    Block {
+        /// Whose block.
+        account: AccountId,
+        /// Which.
+        block: BlockId,
+    },
+}
+
+/// The answer to a [`Query`], variant for variant.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Answer {
+    /// For [`Query::UserByName`] and [`Query::User`].
+    User(Option<User>),
+    /// For [`Query::Stat`]: the entry, and the file record for a file.
+    Stat(Option<(EntryRecord, Option<FileRecord>)>),
+    /// For [`Query::List`]: (name, entry) pairs.
+    List(Vec<(String, EntryRecord)>),
+    /// For [`Query::Versions`].
+    Versions(Vec<VersionRecord>),
+    /// For [`Query::ChangesAfter`].
+    Changes(Vec<Change>),
+    /// For [`Query::Block`].
+    Block(Option<BlockRecord>),
+}
+
+/// Answers `query` from `state`.
+pub fn answer(state: &(impl StateRead + ?Sized), query: &Query) -> Result<Answer, StateError> {
+    let page = |limit: usize| limit.clamp(1, MAX_PAGE);
+    Ok(match query {
+        Query::UserByName(name) => Answer::User(users::user_by_name(state, name)?),
+        Query::User(id) => Answer::User(users::user(state, *id)?),
+        Query::Stat { namespace, path } => Answer::Stat(drive::stat(state, *namespace, path)?),
+        Query::List { namespace, folder, after, limit } => {
+            Answer::List(drive::list(state, *namespace, folder, after.as_deref(), page(*limit))?)
+        }
+        Query::Versions { file, limit } => Answer::Versions(drive::versions(state, *file, page(*limit))?),
+        Query::ChangesAfter { user, cursor, limit } => {
+            Answer::Changes(journal::changes_after(state, *user, *cursor, page(*limit))?)
+        }
+        Query::Block { account, block } => Answer::Block(blocks::block(state, *account, block)?),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+
+    use super::*;
+    use crate::model::{Command, Request, RequestId, Space, Txn, apply};
+
+    type State = BTreeMap<(Space, Vec<u8>), Vec<u8>>;
+
+    #[test]
+    fn answers_come_from_the_state_and_pages_are_capped() {
+        let mut state = State::new();
+        for (i, name) in ["ada", "bob"].into_iter().enumerate() {
+            let mut txn = Txn::new(&state);
+            let request = Request {
+                id: RequestId(i as u128),
+                time_ms: 5,
+                command: Command::CreateUser { name: name.into() },
+            };
+            apply(&mut txn, &request).unwrap();
+            let writes: Vec<_> = txn.into_writes().collect();
+            for ((space, key), value) in writes {
+                state.insert((space, key), value.unwrap());
+            }
+        }
+        let Answer::User(Some(bob)) = answer(&state, &Query::UserByName("bob".into())).unwrap() else {
+            panic!("bob is missing")
+        };
+        assert_eq!(answer(&state, &Query::User(bob.id)).unwrap(), Answer::User(Some(bob.clone())));
+        assert_eq!(answer(&state, &Query::UserByName("eve".into())).unwrap(), Answer::User(None));
+        // A limit of zero still returns a page (of one) rather than nothing forever.
+        let changes = Query::ChangesAfter { user: bob.id, cursor: 0, limit: 0 };
+        assert!(matches!(answer(&state, &changes).unwrap(), Answer::Changes(_)));
+    }
+}
