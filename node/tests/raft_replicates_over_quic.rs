@@ -78,8 +78,8 @@ async fn leader(nodes: &[Node]) -> NodeId {
 async fn create_user(node: &Node, request: u128, name: &str) -> u64 {
     let request =
         Request { id: RequestId(request), time_ms: 1, command: Command::CreateUser { name: name.into() } };
-    let written = node.raft.client_write(request).await.unwrap();
-    assert!(matches!(written.data, Response::UserCreated { .. }), "{:?}", written.data);
+    let written = node.raft.client_write(request.into()).await.unwrap();
+    assert!(matches!(written.data[..], [Response::UserCreated { .. }]), "{:?}", written.data);
     written.log_id.index
 }
 

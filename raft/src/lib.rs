@@ -14,4 +14,4 @@ pub mod model;
 pub mod storage;
 pub mod type_config;
 
-pub use type_config::{NodeAddr, NodeId, TypeConfig};
+pub use type_config::{NodeAddr, NodeId, Proposal, TypeConfig};

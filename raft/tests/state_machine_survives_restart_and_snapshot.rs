@@ -12,7 +12,7 @@ use openraft::{CommittedLeaderId, Entry, EntryPayload, LogId, RaftSnapshotBuilde
 fn entry(index: u64, command: Command) -> Entry<TypeConfig> {
     Entry {
         log_id: LogId::new(CommittedLeaderId::new(1, 0), index),
-        payload: EntryPayload::Normal(Request { id: RequestId(u128::from(index)), time_ms: 5, command }),
+        payload: EntryPayload::Normal(Request { id: RequestId(u128::from(index)), time_ms: 5, command }.into()),
     }
 }
 
@@ -26,7 +26,7 @@ async fn applied_state_survives_reopen() {
     {
         let mut sm = RocksStateMachine::open(dir.path()).unwrap();
         let responses = sm.apply(users(50)).await.unwrap();
-        assert_eq!(responses[49], Response::UserCreated { user: UserId(50) });
+        assert_eq!(responses[49], [Response::UserCreated { user: UserId(50) }]);
         let token = Command::AddToken { user: UserId(7), token_hash: TokenHash::of("t"), label: "x".into() };
         sm.apply([entry(51, token)]).await.unwrap();
     }

@@ -226,7 +226,7 @@ impl RaftStateMachine<TypeConfig> for RocksStateMachine {
         blocking(move || applied(&db)).await
     }
 
-    async fn apply<I>(&mut self, entries: I) -> StorageResult<Vec<Response>>
+    async fn apply<I>(&mut self, entries: I) -> StorageResult<Vec<Vec<Response>>>
     where
         I: IntoIterator<Item = Entry<TypeConfig>> + OptionalSend,
         I::IntoIter: OptionalSend,
@@ -241,22 +241,22 @@ impl RaftStateMachine<TypeConfig> for RocksStateMachine {
             for entry in &entries {
                 last = Some(entry.log_id);
                 let response = match &entry.payload {
-                    EntryPayload::Blank => Response::Internal,
-                    EntryPayload::Normal(request) => {
-                        model::apply(&mut txn, request).map_err(|e| openraft::StorageError::IO {
-                            source: openraft::StorageIOError::apply(
-                                entry.log_id,
-                                openraft::AnyError::new(&e),
-                            ),
-                        })?
-                    }
+                    EntryPayload::Blank => Vec::new(),
+                    EntryPayload::Normal(proposal) => proposal
+                        .0
+                        .iter()
+                        .map(|request| model::apply(&mut txn, request))
+                        .collect::<Result<Vec<_>, _>>()
+                        .map_err(|e| openraft::StorageError::IO {
+                            source: openraft::StorageIOError::apply(entry.log_id, openraft::AnyError::new(&e)),
+                        })?,
                     EntryPayload::Membership(membership) => {
                         txn.put(
                             Space::Meta,
                             MEMBERSHIP,
                             &Membership::new(Some(entry.log_id), membership.clone()),
                         );
-                        Response::Internal
+                        Vec::new()
                     }
                 };
                 responses.push(response);
