@@ -3,9 +3,11 @@
 CARGO ?= cargo
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: help deps build test bench verify fmt fmt-check clippy clean
+.PHONY: help deps build run stop test bench verify fmt fmt-check clippy clean
 
 help:
+	@echo "make run      start a local 3-node cluster in the background (run/local-3/) and show it"
+	@echo "make stop     stop the local cluster (its data stays in run/local-3/)"
 	@echo "make test     build everything and run the whole test suite (installs system deps first)"
 	@echo "make bench    criterion benchmarks of every pipeline stage (see BENCHMARKS.md)"
 	@echo "make verify   formatting check, clippy -D warnings, then the tests"
@@ -24,6 +26,13 @@ deps:
 
 build: deps
 	$(CARGO) build --workspace --all-targets --all-features
+
+run: deps
+	$(CARGO) build -p cairn-node --bin cairn-node
+	scripts/local-cluster.sh up
+
+stop:
+	scripts/local-cluster.sh down
 
 test: deps
 	$(CARGO) test --workspace --all-features

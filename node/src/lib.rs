@@ -8,7 +8,9 @@
 
 pub mod allocator;
 pub mod block;
+pub mod daemon;
 pub mod placement;
 pub mod raft_net;
+pub mod service;
 pub mod shard_store;
 pub mod transport;

@@ -1,0 +1,15 @@
+//! The `cairn-node` daemon: its configuration, its secrets, and a running node.
+//!
+//! - [`config`]: [`NodeConfig`], the TOML file, strictly parsed and validated.
+//! - [`secrets`]: [`SecretsDir`], the cluster CA, node certificates and the master key.
+//! - [`node`]: [`RunningNode`], storage + transport + Raft + service, started from a config.
+//! - [`admin`]: what the admin commands (`status`, `member …`) do and print.
+
+pub mod admin;
+pub mod config;
+pub mod node;
+pub mod secrets;
+
+pub use config::{ConfigError, NodeConfig};
+pub use node::{NodeError, RunningNode};
+pub use secrets::{SecretsDir, SecretsError};

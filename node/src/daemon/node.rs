@@ -1,0 +1,130 @@
+//! [`RunningNode`]: one node's storage, transport, Raft and service, started from its config.
+//!
+//! ```text
+//! <data_dir>/
+//!   raft-log/   the Raft log and vote (RocksDB, synced)
+//!   state/      the metadata state machine (RocksDB generations and snapshots)
+//! ```
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use cairn_raft::storage::{RocksLogStore, RocksStateMachine};
+use cairn_raft::{NodeId, TypeConfig};
+use openraft::Raft;
+
+use super::config::NodeConfig;
+use super::secrets::{SecretsDir, SecretsError};
+use crate::raft_net::RaftNetwork;
+use crate::service::{Batcher, MetaService, handler};
+use crate::transport::{Transport, TransportError, TransportSettings};
+
+/// Why a node could not start or be initialised.
+#[derive(Debug, thiserror::Error)]
+pub enum NodeError {
+    /// A certificate, key or the master key is missing or wrong.
+    #[error(transparent)]
+    Secrets(#[from] SecretsError),
+    /// The QUIC endpoint could not be set up.
+    #[error(transparent)]
+    Transport(#[from] TransportError),
+    /// The Raft log or state could not be opened.
+    #[error("open {what} in {path}: {message}")]
+    Storage {
+        /// Which store.
+        what: &'static str,
+        /// Where.
+        path: std::path::PathBuf,
+        /// Why.
+        message: String,
+    },
+    /// Raft refused to start or to be initialised.
+    #[error("raft: {0}")]
+    Raft(String),
+    /// The node's data folder is already part of a cluster.
+    #[error("{0} already holds a cluster's data; `init` only starts new clusters")]
+    AlreadyInitialised(std::path::PathBuf),
+}
+
+/// A started node.
+pub struct RunningNode {
+    id: NodeId,
+    raft: Raft<TypeConfig>,
+    service: MetaService,
+    transport: Arc<Transport>,
+}
+
+impl std::fmt::Debug for RunningNode {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RunningNode").field("id", &self.id).finish_non_exhaustive()
+    }
+}
+
+impl RunningNode {
+    /// Opens the node's stores, binds its endpoint and starts Raft and the service.
+    pub async fn start(config: &NodeConfig) -> Result<Self, NodeError> {
+        let secrets = SecretsDir::new(&config.secrets_dir);
+        let identity = secrets.node_identity(config.id)?;
+        // Loaded now so a node missing the key fails at start, not at its first block.
+        secrets.master_key()?;
+        let log_dir = config.data_dir.join("raft-log");
+        let state_dir = config.data_dir.join("state");
+        std::fs::create_dir_all(&config.data_dir).map_err(|e| NodeError::Storage {
+            what: "data folder",
+            path: config.data_dir.clone(),
+            message: e.to_string(),
+        })?;
+        let log = RocksLogStore::open(&log_dir).map_err(|e| NodeError::Storage {
+            what: "Raft log",
+            path: log_dir.clone(),
+            message: e.to_string(),
+        })?;
+        let state = RocksStateMachine::open(&state_dir).map_err(|e| NodeError::Storage {
+            what: "metadata state",
+            path: state_dir.clone(),
+            message: e.to_string(),
+        })?;
+        let reader = state.reader();
+        let transport =
+            Arc::new(Transport::bind(config.network.listen, &identity, TransportSettings::default()).await?);
+        let raft_config = Arc::new(config.openraft().map_err(|e| NodeError::Raft(e.to_string()))?);
+        let raft = Raft::new(config.id, raft_config, RaftNetwork::new(transport.clone()), log, state)
+            .await
+            .map_err(|e| NodeError::Raft(e.to_string()))?;
+        let service = MetaService::new(config.id, raft.clone(), reader, transport.clone(), config.call_timeout());
+        let batcher = Batcher::start(service.clone());
+        transport.serve(handler(service.clone(), batcher));
+        tracing::info!(id = config.id, listen = %config.network.listen, zone = %config.zone, "node started");
+        Ok(Self { id: config.id, raft, service, transport })
+    }
+
+    /// Makes this node the first and only member of a new cluster, and waits until it leads.
+    pub async fn initialise_alone(&self, config: &NodeConfig) -> Result<(), NodeError> {
+        let already = self.raft.metrics().borrow().last_log_index.is_some();
+        if already {
+            return Err(NodeError::AlreadyInitialised(config.data_dir.clone()));
+        }
+        let members = BTreeMap::from([(config.id, config.node_addr())]);
+        self.raft.initialize(members).await.map_err(|e| NodeError::Raft(e.to_string()))?;
+        self.raft
+            .wait(Some(config.call_timeout()))
+            .current_leader(self.id, "the first member leads")
+            .await
+            .map_err(|e| NodeError::Raft(e.to_string()))?;
+        Ok(())
+    }
+
+    /// The node's service.
+    pub fn service(&self) -> &MetaService {
+        &self.service
+    }
+
+    /// Stops Raft and closes the endpoint, telling peers.
+    pub async fn shutdown(self) {
+        if let Err(e) = self.raft.shutdown().await {
+            tracing::warn!("raft did not shut down cleanly: {e}");
+        }
+        self.transport.shutdown().await;
+        tracing::info!(id = self.id, "node stopped");
+    }
+}

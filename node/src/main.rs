@@ -1,0 +1,237 @@
+//! `cairn-node`: run a cairn node and administer its cluster.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use cairn_node::daemon::{NodeConfig, RunningNode, SecretsDir, admin};
+use cairn_node::service::AdminCommand;
+use cairn_raft::{NodeAddr, NodeId};
+use clap::{Parser, Subcommand};
+
+#[derive(Parser)]
+#[command(name = "cairn-node", version, about = "A cairn storage node and its cluster's admin commands")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Start a new cluster with this node as its first member: creates the cluster CA, this
+    /// node's certificate and the master key in `secrets_dir`, and the Raft state in `data_dir`.
+    Init {
+        /// The node's config file.
+        #[arg(short, long)]
+        config: PathBuf,
+    },
+    /// Issue the certificate of another node, with the CA key in this node's `secrets_dir`.
+    IssueCert {
+        /// A config whose `secrets_dir` holds `ca.key`.
+        #[arg(short, long)]
+        config: PathBuf,
+        /// The id of the node to issue for.
+        #[arg(long)]
+        id: NodeId,
+    },
+    /// Run the node until it gets SIGINT or SIGTERM.
+    Start {
+        /// The node's config file.
+        #[arg(short, long)]
+        config: PathBuf,
+    },
+    /// Show the cluster's members, leader, term, applied index and health.
+    Status {
+        /// The config of the node to ask.
+        #[arg(short, long)]
+        config: PathBuf,
+    },
+    /// Change the cluster's membership.
+    Member {
+        #[command(subcommand)]
+        change: MemberChange,
+    },
+    /// Check config files and print what they resolve to.
+    CheckConfig {
+        /// The files.
+        #[arg(required = true)]
+        configs: Vec<PathBuf>,
+    },
+}
+
+#[derive(Subcommand)]
+enum MemberChange {
+    /// Add a node as a learner, wait until it has caught up, and with --voter make it a voter.
+    Add {
+        /// The config of a running member to ask.
+        #[arg(short, long)]
+        config: PathBuf,
+        /// The new node's id.
+        #[arg(long)]
+        id: NodeId,
+        /// The new node's QUIC address.
+        #[arg(long)]
+        addr: SocketAddr,
+        /// The new node's HTTP API address.
+        #[arg(long)]
+        api: SocketAddr,
+        /// Make it a voter once it has caught up.
+        #[arg(long)]
+        voter: bool,
+    },
+    /// Make a learner a voter.
+    Promote {
+        /// The config of a running member to ask.
+        #[arg(short, long)]
+        config: PathBuf,
+        /// The learner's id.
+        #[arg(long)]
+        id: NodeId,
+    },
+    /// Remove a node from the cluster.
+    Remove {
+        /// The config of a running member to ask.
+        #[arg(short, long)]
+        config: PathBuf,
+        /// The node's id.
+        #[arg(long)]
+        id: NodeId,
+    },
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("error: start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run(cli.command)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+type Result<T = ()> = std::result::Result<T, Box<dyn std::error::Error>>;
+
+/// Loads a config and sets up logging: at the config's level for a node, at `warn` for the
+/// admin commands (their output is what they print), unless `RUST_LOG` says otherwise.
+fn load_for(path: &std::path::Path, daemon: bool) -> Result<NodeConfig> {
+    let config = NodeConfig::load(path)?;
+    let level = if daemon { config.log.as_str() } else { "warn" };
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .or_else(|_| tracing_subscriber::EnvFilter::try_new(level))
+        .map_err(|e| format!("{}: log: {e}", path.display()))?;
+    // Only the first call installs a subscriber; later ones (none today) would be ignored.
+    let _ = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).try_init();
+    Ok(config)
+}
+
+fn load(path: &std::path::Path) -> Result<NodeConfig> {
+    load_for(path, false)
+}
+
+async fn run(command: Command) -> Result {
+    match command {
+        Command::Init { config } => init(&load_for(&config, true)?).await,
+        Command::IssueCert { config, id } => {
+            let config = load(&config)?;
+            SecretsDir::new(&config.secrets_dir).issue_node(id)?;
+            println!("issued node-{id}.crt and node-{id}.key in {}", config.secrets_dir.display());
+            Ok(())
+        }
+        Command::Start { config } => start(&load_for(&config, true)?).await,
+        Command::Status { config } => {
+            let config = load(&config)?;
+            let (view, reports) = admin::cluster_status(&config).await?;
+            print!("{}", admin::render_status(&view, &reports));
+            Ok(())
+        }
+        Command::Member { change } => member(change).await,
+        Command::CheckConfig { configs } => {
+            for path in configs {
+                let config = NodeConfig::load(&path)?;
+                println!(
+                    "{}: node {} in zone {}, quic {}, api {}, data {}",
+                    path.display(),
+                    config.id,
+                    config.zone,
+                    config.advertised(),
+                    config.network.api,
+                    config.data_dir.display()
+                );
+            }
+            Ok(())
+        }
+    }
+}
+
+async fn init(config: &NodeConfig) -> Result {
+    if config.data_dir.join("raft-log").exists() {
+        return Err(format!("{} already holds a node's data; init starts new clusters only", config.data_dir.display())
+            .into());
+    }
+    let secrets = SecretsDir::new(&config.secrets_dir);
+    secrets.create_cluster("cairn")?;
+    secrets.issue_node(config.id)?;
+    let node = RunningNode::start(config).await?;
+    let result = node.initialise_alone(config).await;
+    node.shutdown().await;
+    result?;
+    println!("initialised a new cluster with node {} as its first member", config.id);
+    println!("  secrets: {} (keep ca.key and master.key safe)", config.secrets_dir.display());
+    println!("  data:    {}", config.data_dir.display());
+    println!("next: cairn-node start -c <this config>, then `cairn-node issue-cert` and `cairn-node member add` for each further node");
+    Ok(())
+}
+
+async fn start(config: &NodeConfig) -> Result {
+    let node = RunningNode::start(config).await?;
+    let mut terminate = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => tracing::info!("SIGINT: shutting down"),
+        _ = terminate.recv() => tracing::info!("SIGTERM: shutting down"),
+    }
+    node.shutdown().await;
+    Ok(())
+}
+
+async fn member(change: MemberChange) -> Result {
+    match change {
+        MemberChange::Add { config, id, addr, api, voter } => {
+            let config = load(&config)?;
+            let node = NodeAddr { raft_addr: addr.to_string(), api_addr: api.to_string() };
+            admin::change_membership(&config, AdminCommand::AddLearner { id, addr: node }).await?;
+            println!("node {id} added as a learner; waiting for it to catch up");
+            let mut last = None;
+            admin::wait_caught_up(&config, id, Duration::from_secs(600), |matched, goal| {
+                if last != Some(matched) {
+                    println!("  node {id}: {matched} of {goal} entries");
+                    last = Some(matched);
+                }
+            })
+            .await?;
+            if voter {
+                admin::change_membership(&config, AdminCommand::Promote { id }).await?;
+                println!("node {id} is a voter");
+            }
+            Ok(())
+        }
+        MemberChange::Promote { config, id } => {
+            admin::change_membership(&load(&config)?, AdminCommand::Promote { id }).await?;
+            println!("node {id} is a voter");
+            Ok(())
+        }
+        MemberChange::Remove { config, id } => {
+            admin::change_membership(&load(&config)?, AdminCommand::Remove { id }).await?;
+            println!("node {id} removed");
+            Ok(())
+        }
+    }
+}

@@ -1,0 +1,157 @@
+//! [`ClusterClient`]: calls the metadata service of a cluster over QUIC, as the admin commands,
+//! the tests and the load generator do.
+//!
+//! It knows some nodes by id and address and sends each call to one of them, moving on to the
+//! next when a node cannot be reached or answers with an error that may pass elsewhere. Writes
+//! are safe to resend: each request carries its id.
+
+use std::net::{Ipv4Addr, SocketAddr};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+
+use bytes::Bytes;
+use cairn_raft::NodeId;
+use cairn_raft::model::{Answer, Query, Request, Response};
+use serde::de::DeserializeOwned;
+
+use super::messages::{
+    AdminCommand, KIND_ADMIN, KIND_PROPOSE, KIND_QUERY, KIND_STATUS, NodeStatus, ServiceError, decode, encode,
+};
+use crate::raft_net::node_name;
+use crate::transport::{NodeIdentity, Transport, TransportError, TransportSettings};
+
+/// Why a call through the client failed.
+#[derive(Debug, thiserror::Error)]
+pub enum ClientError {
+    /// The client's own endpoint could not be set up.
+    #[error("client transport: {0}")]
+    Transport(#[from] TransportError),
+    /// The node answered with an error.
+    #[error("node {node}: {error}")]
+    Service {
+        /// Which node.
+        node: NodeId,
+        /// What it said.
+        error: ServiceError,
+    },
+    /// No node could be reached (the message names the last one tried and why).
+    #[error("unreachable: {0}")]
+    Unreachable(String),
+}
+
+/// A client of the cluster's metadata service.
+#[derive(Debug)]
+pub struct ClusterClient {
+    transport: Transport,
+    nodes: Vec<(NodeId, SocketAddr)>,
+    /// The node to try first: the one that answered last.
+    preferred: AtomicUsize,
+    deadline: Duration,
+}
+
+impl ClusterClient {
+    /// A client authenticating with `identity` (a certificate from the cluster CA), calling
+    /// `nodes`; each call to one node gives up after `deadline`.
+    pub async fn new(
+        identity: &NodeIdentity,
+        nodes: Vec<(NodeId, SocketAddr)>,
+        deadline: Duration,
+    ) -> Result<Self, ClientError> {
+        let local = SocketAddr::from((Ipv4Addr::UNSPECIFIED, 0));
+        let transport = Transport::bind(local, identity, TransportSettings::default()).await?;
+        Ok(Self { transport, nodes, preferred: AtomicUsize::new(0), deadline })
+    }
+
+    /// The nodes this client calls.
+    pub fn nodes(&self) -> &[(NodeId, SocketAddr)] {
+        &self.nodes
+    }
+
+    /// Proposes `requests` through any node; one response per request.
+    pub async fn propose(&self, requests: &[Request]) -> Result<Vec<Response>, ClientError> {
+        self.call_any(KIND_PROPOSE, encode(&requests)).await
+    }
+
+    /// Proposes one request through any node.
+    pub async fn write(&self, request: Request) -> Result<Response, ClientError> {
+        let mut responses = self.propose(std::slice::from_ref(&request)).await?;
+        responses.pop().ok_or_else(|| ClientError::Unreachable("empty answer to a write".into()))
+    }
+
+    /// Proposes `requests` through node `node` only.
+    pub async fn propose_via(&self, node: NodeId, requests: &[Request]) -> Result<Vec<Response>, ClientError> {
+        self.call_one(self.index_of(node)?, KIND_PROPOSE, encode(&requests)).await
+    }
+
+    /// Answers `query` linearizably through any node.
+    pub async fn query(&self, query: &Query) -> Result<Answer, ClientError> {
+        self.call_any(KIND_QUERY, encode(query)).await
+    }
+
+    /// Answers `query` linearizably through node `node` only.
+    pub async fn query_via(&self, node: NodeId, query: &Query) -> Result<Answer, ClientError> {
+        self.call_one(self.index_of(node)?, KIND_QUERY, encode(query)).await
+    }
+
+    /// Node `node`'s own status.
+    pub async fn status_of(&self, node: NodeId) -> Result<NodeStatus, ClientError> {
+        self.call_one(self.index_of(node)?, KIND_STATUS, encode(&())).await
+    }
+
+    /// The status of whichever node answers first.
+    pub async fn status(&self) -> Result<NodeStatus, ClientError> {
+        self.call_any(KIND_STATUS, encode(&())).await
+    }
+
+    /// Applies a membership change through any node (it reaches the leader).
+    pub async fn admin(&self, command: &AdminCommand) -> Result<NodeStatus, ClientError> {
+        self.call_any(KIND_ADMIN, encode(command)).await
+    }
+
+    /// Closes the client's connections.
+    pub async fn shutdown(&self) {
+        self.transport.shutdown().await;
+    }
+
+    fn index_of(&self, node: NodeId) -> Result<usize, ClientError> {
+        self.nodes
+            .iter()
+            .position(|(id, _)| *id == node)
+            .ok_or_else(|| ClientError::Unreachable(format!("node {node} is not one this client knows")))
+    }
+
+    /// Calls the preferred node, then each other one in turn, until one gives a final answer.
+    async fn call_any<T: DeserializeOwned>(&self, kind: u8, payload: Vec<u8>) -> Result<T, ClientError> {
+        let payload = Bytes::from(payload);
+        let first = self.preferred.load(Ordering::Relaxed);
+        let mut last_error = String::from("no nodes configured");
+        for step in 0..self.nodes.len() {
+            let index = (first + step) % self.nodes.len();
+            match self.call_one(index, kind, payload.clone()).await {
+                Ok(answer) => {
+                    self.preferred.store(index, Ordering::Relaxed);
+                    return Ok(answer);
+                }
+                Err(ClientError::Service { error, node }) if !error.is_retryable() => {
+                    return Err(ClientError::Service { node, error });
+                }
+                Err(e) => last_error = e.to_string(),
+            }
+        }
+        Err(ClientError::Unreachable(format!("no node answered; last: {last_error}")))
+    }
+
+    async fn call_one<T: DeserializeOwned>(
+        &self,
+        index: usize,
+        kind: u8,
+        payload: impl Into<Bytes>,
+    ) -> Result<T, ClientError> {
+        let (node, addr) = self.nodes[index];
+        let reply = self.transport.request(addr, &node_name(node), kind, payload.into(), self.deadline).await;
+        let (_, bytes) = reply.map_err(|e| ClientError::Unreachable(format!("node {node}: {e}")))?;
+        let result: Result<T, ServiceError> =
+            decode(&bytes).map_err(|error| ClientError::Service { node, error })?;
+        result.map_err(|error| ClientError::Service { node, error })
+    }
+}

@@ -1,0 +1,79 @@
+//! The transport handler of a running node: Raft RPCs to the local Raft, service calls to the
+//! [`MetaService`] and its [`Batcher`].
+//!
+//! Every caller holds a certificate from the cluster CA (the transport refused the rest). Raft
+//! RPCs and read-index calls are node business and are answered only for callers whose
+//! certificate names a node; writes, reads, status and membership changes are answered for any
+//! cluster certificate (a node's own, or an operator's).
+
+use bytes::Bytes;
+use cairn_raft::model::Query;
+use serde::Serialize;
+
+use super::batcher::Batcher;
+use super::messages::{
+    AdminCommand, KIND_ADMIN, KIND_ADMIN_FORWARDED, KIND_PROPOSE, KIND_PROPOSE_FORWARDED, KIND_QUERY,
+    KIND_READ_INDEX, KIND_STATUS, ProposePayload, ServiceError, decode, encode,
+};
+use super::metadata::MetaService;
+use crate::raft_net::{self, KIND_APPEND, KIND_SNAPSHOT, KIND_UNDECODABLE, KIND_VOTE};
+use crate::transport::{Handler, Request, Response};
+
+/// The handler a node serves its transport with.
+pub fn handler(service: MetaService, batcher: Batcher) -> impl Handler {
+    let raft = raft_net::handler(service.raft().clone());
+    move |request: Request| {
+        let service = service.clone();
+        let batcher = batcher.clone();
+        let raft_rpc = matches!(request.kind, KIND_APPEND | KIND_VOTE | KIND_SNAPSHOT);
+        let raft_reply = (raft_rpc && is_node(&request.peer)).then(|| raft.handle(request.clone()));
+        async move {
+            if let Some(reply) = raft_reply {
+                return reply.await;
+            }
+            let kind = request.kind;
+            let payload = request.payload;
+            let forbidden =
+                |what: &str| ServiceError::Forbidden { peer: request.peer.clone(), what: what.to_owned() };
+            let node_only = raft_rpc
+                || matches!(kind, KIND_READ_INDEX | KIND_PROPOSE_FORWARDED | KIND_ADMIN_FORWARDED);
+            if node_only && !is_node(&request.peer) {
+                return reply(kind, &Err::<(), _>(forbidden("node-to-node calls")));
+            }
+            match kind {
+                KIND_PROPOSE => match decode::<ProposePayload>(&payload) {
+                    Ok(requests) => reply(kind, &batcher.propose(requests).await),
+                    Err(e) => reply(kind, &Err::<(), _>(e)),
+                },
+                KIND_PROPOSE_FORWARDED => match decode::<ProposePayload>(&payload) {
+                    Ok(requests) => reply(kind, &service.propose_here(requests).await),
+                    Err(e) => reply(kind, &Err::<(), _>(e)),
+                },
+                KIND_READ_INDEX => reply(kind, &service.read_index_here().await),
+                KIND_QUERY => match decode::<Query>(&payload) {
+                    Ok(query) => reply(kind, &service.query(&query).await),
+                    Err(e) => reply(kind, &Err::<(), _>(e)),
+                },
+                KIND_STATUS => reply(kind, &Ok::<_, ServiceError>(service.status())),
+                KIND_ADMIN => match decode::<AdminCommand>(&payload) {
+                    Ok(command) => reply(kind, &service.admin(command).await),
+                    Err(e) => reply(kind, &Err::<(), _>(e)),
+                },
+                KIND_ADMIN_FORWARDED => match decode::<AdminCommand>(&payload) {
+                    Ok(command) => reply(kind, &service.admin_here(command).await),
+                    Err(e) => reply(kind, &Err::<(), _>(e)),
+                },
+                other => Response::new(KIND_UNDECODABLE, format!("unknown request kind {other}").into_bytes()),
+            }
+        }
+    }
+}
+
+/// Whether a certificate name is a node's (`node-<id>`), as opposed to an operator's.
+fn is_node(peer: &str) -> bool {
+    peer.strip_prefix("node-").is_some_and(|id| id.parse::<u64>().is_ok())
+}
+
+fn reply<T: Serialize>(kind: u8, result: &Result<T, ServiceError>) -> Response {
+    Response::new(kind, Bytes::from(encode(result)))
+}
