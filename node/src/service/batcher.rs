@@ -40,15 +40,26 @@ impl Batcher {
         Self { queue }
     }
 
-    /// Proposes `requests` in some entry and returns their responses, in order.
-    pub async fn propose(&self, requests: Vec<Request>) -> Result<Vec<Response>, ServiceError> {
+    /// Proposes `requests` in some entry and returns their responses, in order. Each request is
+    /// stamped with this node's clock: the time the model records is the cluster's, not a
+    /// client's.
+    pub async fn propose(&self, mut requests: Vec<Request>) -> Result<Vec<Response>, ServiceError> {
         if requests.is_empty() {
             return Ok(Vec::new());
+        }
+        let now = now_ms();
+        for request in &mut requests {
+            request.time_ms = now;
         }
         let (reply, answer) = oneshot::channel();
         self.queue.send((requests, reply)).map_err(|_| ServiceError::ShuttingDown)?;
         answer.await.map_err(|_| ServiceError::ShuttingDown)?
     }
+}
+
+fn now_ms() -> u64 {
+    let since_epoch = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
+    u64::try_from(since_epoch.as_millis()).unwrap_or(u64::MAX)
 }
 
 async fn run(service: MetaService, mut incoming: mpsc::UnboundedReceiver<(Vec<Request>, Reply)>) {

@@ -55,3 +55,4 @@ pub fn echo() -> impl Handler {
         Response::new(request.kind.wrapping_add(1), request.payload)
     }
 }
+pub mod process_cluster;
