@@ -124,7 +124,7 @@ impl ClusterClient {
     async fn call_any<T: DeserializeOwned>(&self, kind: u8, payload: Vec<u8>) -> Result<T, ClientError> {
         let payload = Bytes::from(payload);
         let first = self.preferred.load(Ordering::Relaxed);
-        let mut last_error = String::from("no nodes configured");
+        let mut errors = Vec::new();
         for step in 0..self.nodes.len() {
             let index = (first + step) % self.nodes.len();
             match self.call_one(index, kind, payload.clone()).await {
@@ -135,10 +135,10 @@ impl ClusterClient {
                 Err(ClientError::Service { error, node }) if !error.is_retryable() => {
                     return Err(ClientError::Service { node, error });
                 }
-                Err(e) => last_error = e.to_string(),
+                Err(e) => errors.push(e.to_string()),
             }
         }
-        Err(ClientError::Unreachable(format!("no node answered; last: {last_error}")))
+        Err(ClientError::Unreachable(format!("no node answered: {}", errors.join("; "))))
     }
 
     async fn call_one<T: DeserializeOwned>(

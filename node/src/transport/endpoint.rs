@@ -170,13 +170,19 @@ impl Transport {
     }
 
     /// The live connection to `peer`, dialling it if there is none or the cached one broke.
+    ///
+    /// The dial runs in its own task, holding the peer's slot: a request whose deadline passes
+    /// mid-handshake stops waiting, but the handshake goes on and the next request finds its
+    /// connection. (Cancelling it with the request would, on a loaded machine, abort every
+    /// handshake that takes longer than the shortest deadline, such as a 150 ms heartbeat's,
+    /// and the peer would never be reached again.)
     async fn connection(
         &self,
         peer: SocketAddr,
         server_name: &str,
     ) -> Result<quinn::Connection, TransportError> {
         let slot = self.peers.lock().entry(peer).or_default().clone();
-        let mut cached = slot.lock().await;
+        let mut cached = slot.lock_owned().await;
         if let Some(c) = cached.as_ref() {
             // A connection verified for another name says nothing about this one; replace it.
             if c.connection.close_reason().is_none() && c.server_name == server_name {
@@ -184,16 +190,20 @@ impl Transport {
             }
             tracing::debug!(%peer, "cached connection unusable; redialling");
         }
-        let connection = self
-            .endpoint
-            .connect(peer, server_name)
-            .map_err(|e| TransportError::from_connect_error(peer, e))?
-            .await
-            .map_err(|e| TransportError::from_connection_error(peer, e))?;
-        tracing::debug!(%peer, server_name, "connected");
-        *cached =
-            Some(CachedConnection { server_name: server_name.to_owned(), connection: connection.clone() });
-        Ok(connection)
+        let connecting =
+            self.endpoint.connect(peer, server_name).map_err(|e| TransportError::from_connect_error(peer, e))?;
+        let server_name = server_name.to_owned();
+        let dial_timeout = self.settings.dial_timeout;
+        let dial = tokio::spawn(async move {
+            let connection = tokio::time::timeout(dial_timeout, connecting)
+                .await
+                .map_err(|_| TransportError::Timeout { peer, deadline: dial_timeout })?
+                .map_err(|e| TransportError::from_connection_error(peer, e))?;
+            tracing::debug!(%peer, server_name, "connected");
+            *cached = Some(CachedConnection { server_name, connection: connection.clone() });
+            Ok(connection)
+        });
+        dial.await.map_err(|_| TransportError::ShutDown)?
     }
 
     /// Closes every connection, stops answering, and waits until peers have been told (or the

@@ -35,6 +35,10 @@ pub struct TransportSettings {
     /// How long a connection may go without hearing from the peer before it is considered
     /// broken. With keep-alives on, this is how fast a dead peer is noticed.
     pub idle_timeout: Duration,
+    /// How long one dial (the QUIC and TLS handshake) may take before it is abandoned and the
+    /// next request dials afresh. Short, because a dial to a peer that is down retransmits with
+    /// growing gaps: a fresh dial reaches a restarted peer sooner than an old one would.
+    pub dial_timeout: Duration,
 }
 
 impl Default for TransportSettings {
@@ -45,8 +49,9 @@ impl Default for TransportSettings {
             connection_receive_window: 128 * MIB,
             send_window: 128 * u64::from(MIB),
             max_concurrent_streams_per_peer: 64,
-            keep_alive_interval: Duration::from_secs(5),
-            idle_timeout: Duration::from_secs(30),
+            keep_alive_interval: Duration::from_secs(2),
+            idle_timeout: Duration::from_secs(10),
+            dial_timeout: Duration::from_secs(2),
         }
     }
 }
@@ -70,6 +75,9 @@ impl TransportSettings {
             return Err(TransportError::InvalidSettings(
                 "keep_alive_interval must be positive and shorter than idle_timeout",
             ));
+        }
+        if self.dial_timeout.is_zero() {
+            return Err(TransportError::InvalidSettings("dial_timeout must be positive"));
         }
         let idle_timeout = IdleTimeout::try_from(self.idle_timeout)
             .map_err(|_| TransportError::InvalidSettings("idle_timeout is too long"))?;

@@ -192,7 +192,7 @@ impl ProcessCluster {
 
     /// A client of every node, authenticated as an operator.
     pub async fn client(&self) -> ClusterClient {
-        self.client_with(&self.operator_identity(), Duration::from_secs(30)).await
+        self.client_with(&self.operator_identity(), Duration::from_secs(5)).await
     }
 
     /// A client of every node with `identity` and a per-call `deadline`.
