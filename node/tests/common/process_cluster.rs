@@ -64,11 +64,13 @@ pub struct ProcessCluster {
     settings: Settings,
 }
 
-fn free_udp_port() -> u16 {
+/// A UDP port on loopback that was free a moment ago.
+pub fn free_udp_port() -> u16 {
     UdpSocket::bind((Ipv4Addr::LOCALHOST, 0)).unwrap().local_addr().unwrap().port()
 }
 
-fn free_tcp_port() -> u16 {
+/// A TCP port on loopback that was free a moment ago.
+pub fn free_tcp_port() -> u16 {
     TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).unwrap().local_addr().unwrap().port()
 }
 
