@@ -496,8 +496,10 @@ mod tests {
             r,
             Response::Rejected(Rejection::MissingBlocks(vec![BlockId::of(b"lost"), BlockId::of(b"gone")]))
         );
-        // Only the request record was added.
-        let without_requests = |s: &State| s.iter().filter(|((sp, _), _)| *sp != Space::Requests).count();
+        // Only the request record (and its entry in the expiry index) was added.
+        let without_requests = |s: &State| {
+            s.iter().filter(|((sp, _), _)| !matches!(sp, Space::Requests | Space::Expiries)).count()
+        };
         assert_eq!(without_requests(&d.state), without_requests(&before));
     }
 

@@ -28,11 +28,14 @@ pub enum Space {
     Blocks,
     /// The per-user change journal: (user, sequence number) → event.
     Journal,
+    /// Things with an end of life, in time order: (expiry ms, keyspace name, NUL, key) → further
+    /// keys to delete with it. `apply` prunes the oldest few on every request.
+    Expiries,
 }
 
 impl Space {
     /// Every keyspace, for opening the column families.
-    pub const ALL: [Space; 12] = [
+    pub const ALL: [Space; 13] = [
         Space::Meta,
         Space::Requests,
         Space::Counters,
@@ -45,6 +48,7 @@ impl Space {
         Space::Versions,
         Space::Blocks,
         Space::Journal,
+        Space::Expiries,
     ];
 
     /// The column family name.
@@ -62,6 +66,12 @@ impl Space {
             Space::Versions => "versions",
             Space::Blocks => "blocks",
             Space::Journal => "journal",
+            Space::Expiries => "expiries",
         }
+    }
+
+    /// The keyspace whose column family is called `name`.
+    pub fn from_name(name: &str) -> Option<Space> {
+        Space::ALL.into_iter().find(|s| s.name() == name)
     }
 }

@@ -9,6 +9,7 @@
 mod apply;
 pub mod blocks;
 pub mod drive;
+mod expiry;
 pub mod journal;
 mod keyspace;
 pub mod query;
@@ -16,7 +17,8 @@ mod request;
 mod txn;
 pub mod users;
 
-pub use apply::apply;
+pub use apply::{REQUEST_RETENTION_MS, apply};
+pub use expiry::PRUNE_PER_APPLY;
 pub use keyspace::Space;
 pub use query::{Answer, Query, answer};
 pub use request::{Command, Rejection, Request, RequestId, Response};
