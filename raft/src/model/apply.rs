@@ -1,6 +1,8 @@
 //! `apply`: the one function that changes metadata.
 
-use super::{Command, Request, Response, Space, StateError, StateRead, Txn, blocks, drive, expiry, users};
+use super::{
+    Command, Request, Response, Space, StateError, StateRead, Txn, blocks, devices, drive, expiry, users,
+};
 
 /// How long a request's outcome is remembered: a retry with the same id within this window (24
 /// hours after the first apply, by the proposers' clocks) gets the first outcome; later, the
@@ -23,6 +25,8 @@ pub fn apply<R: StateRead + ?Sized>(txn: &mut Txn<R>, request: &Request) -> Resu
         Command::RevokeToken { token_hash } => users::revoke_token(txn, token_hash)?,
         Command::MakeFolder { namespace, path, user } => drive::make_folder(txn, t, *namespace, path, *user)?,
         Command::CommitVersion(new) => drive::commit(txn, t, new)?,
+        Command::RegisterDevice { user, name } => devices::register(txn, t, *user, name)?,
+        Command::RemoveDevice { user, device } => devices::remove(txn, *user, *device)?,
         Command::RegisterBlock { account, block, plain_len, shape, placement } => {
             blocks::register(txn, t, *account, block, *plain_len, *shape, placement)?
         }

@@ -6,6 +6,7 @@ use cairn_proto::{AccountId, DrivePath};
 use serde::{Deserialize, Serialize};
 
 use super::blocks::{self, BlockRef};
+use super::devices::{self, DeviceId};
 use super::journal::{self, ChangeKind};
 use super::txn::decode;
 use super::{Rejection, Response, Space, StateError, StateRead, Txn, UserId};
@@ -92,12 +93,17 @@ pub struct VersionRecord {
     pub hash: [u8; 32],
     /// The file's modification time on the device that committed it.
     pub mtime_ms: u64,
-    /// The device that committed it.
-    pub device: String,
+    /// The device that committed it, if the commit named one.
+    pub device: Option<DeviceId>,
+    /// That device's name when it committed (empty if none): history and conflicted copies show
+    /// it, and it survives the device's removal.
+    pub device_name: String,
     /// Who committed it.
     pub author: UserId,
     /// When the cluster committed it.
     pub committed_ms: u64,
+    /// A pinned version is never removed by retention.
+    pub pinned: bool,
 }
 
 /// A new version, as a client proposes it.
@@ -118,8 +124,8 @@ pub struct NewVersion {
     pub hash: [u8; 32],
     /// Modification time on the device.
     pub mtime_ms: u64,
-    /// The committing device's name.
-    pub device: String,
+    /// The committing device, if any; it must be a registered device of `author`.
+    pub device: Option<DeviceId>,
     /// Who commits.
     pub author: UserId,
     /// Whether all blocks are stored yet (`Complete`) or still arriving (`Uploading`).
@@ -250,6 +256,13 @@ pub(super) fn commit<R: StateRead + ?Sized>(
     if head != new.base {
         return reject(Rejection::Conflict { head });
     }
+    let device_name = match new.device {
+        None => String::new(),
+        Some(device) => match devices::device(txn, new.author, device)? {
+            Some(record) => record.name,
+            None => return reject(Rejection::NoSuchDevice { user: new.author, device }),
+        },
+    };
     let account = AccountId(owner.0);
     let missing = blocks::missing(txn, account, &new.blocks)?;
     if !missing.is_empty() {
@@ -274,9 +287,11 @@ pub(super) fn commit<R: StateRead + ?Sized>(
         size: new.size,
         hash: new.hash,
         mtime_ms: new.mtime_ms,
-        device: new.device.clone(),
+        device: new.device,
+        device_name,
         author: new.author,
         committed_ms: time_ms,
+        pinned: false,
     };
     txn.put(Space::Versions, &version_key(file, version), &record);
     let file_record = FileRecord {
@@ -421,7 +436,7 @@ mod tests {
                 blocks: refs,
                 hash: [0; 32],
                 mtime_ms: 1,
-                device: "laptop".into(),
+                device: None,
                 author: UserId(1),
                 status: FileStatus::Complete,
             }))
@@ -526,7 +541,7 @@ mod tests {
             size: 4,
             hash: [0; 32],
             mtime_ms: 0,
-            device: String::new(),
+            device: None,
             author: UserId(1),
             status: FileStatus::Uploading,
         };

@@ -28,6 +28,8 @@ pub enum Space {
     Blocks,
     /// The per-user change journal: (user, sequence number) → event.
     Journal,
+    /// Devices: (user, device id) → device, so a user's devices are one contiguous range.
+    Devices,
     /// Things with an end of life, in time order: (expiry ms, keyspace name, NUL, key) → further
     /// keys to delete with it. `apply` prunes the oldest few on every request.
     Expiries,
@@ -35,7 +37,7 @@ pub enum Space {
 
 impl Space {
     /// Every keyspace, for opening the column families.
-    pub const ALL: [Space; 13] = [
+    pub const ALL: [Space; 14] = [
         Space::Meta,
         Space::Requests,
         Space::Counters,
@@ -49,6 +51,7 @@ impl Space {
         Space::Blocks,
         Space::Journal,
         Space::Expiries,
+        Space::Devices,
     ];
 
     /// The column family name.
@@ -67,6 +70,7 @@ impl Space {
             Space::Blocks => "blocks",
             Space::Journal => "journal",
             Space::Expiries => "expiries",
+            Space::Devices => "devices",
         }
     }
 

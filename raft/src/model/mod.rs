@@ -8,12 +8,16 @@
 
 mod apply;
 pub mod blocks;
+pub mod devices;
 pub mod drive;
 mod expiry;
 pub mod journal;
 mod keyspace;
 pub mod query;
+mod rejection;
 mod request;
+#[cfg(test)]
+mod testkit;
 mod txn;
 pub mod users;
 
@@ -21,6 +25,7 @@ pub use apply::{REQUEST_RETENTION_MS, apply};
 pub use expiry::PRUNE_PER_APPLY;
 pub use keyspace::Space;
 pub use query::{Answer, Query, answer};
-pub use request::{Command, Rejection, Request, RequestId, Response};
+pub use rejection::Rejection;
+pub use request::{Command, Request, RequestId, Response};
 pub use txn::{Pairs, StateError, StateRead, Txn, WriteOp, decode as txn_decode, encode as txn_encode};
 pub use users::{TokenHash, User, UserId};

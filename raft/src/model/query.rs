@@ -9,6 +9,7 @@ use cairn_proto::{AccountId, BlockId, DrivePath};
 use serde::{Deserialize, Serialize};
 
 use super::blocks::{self, BlockRecord};
+use super::devices::{self, DeviceId, DeviceRecord};
 use super::drive::{self, EntryRecord, FileId, FileRecord, NamespaceId, VersionRecord};
 use super::journal::{self, Change};
 use super::users::{self, User};
@@ -65,6 +66,15 @@ pub enum Query {
         /// Which.
         block: BlockId,
     },
+    /// A user's devices, by id.
+    Devices {
+        /// Whose.
+        user: UserId,
+        /// Start after this device (`None`: from the first).
+        after: Option<DeviceId>,
+        /// At most this many (capped at [`MAX_PAGE`]).
+        limit: usize,
+    },
 }
 
 /// The answer to a [`Query`], variant for variant.
@@ -82,6 +92,8 @@ pub enum Answer {
     Changes(Vec<Change>),
     /// For [`Query::Block`].
     Block(Option<BlockRecord>),
+    /// For [`Query::Devices`].
+    Devices(Vec<DeviceRecord>),
 }
 
 /// Answers `query` from `state`.
@@ -99,6 +111,9 @@ pub fn answer(state: &(impl StateRead + ?Sized), query: &Query) -> Result<Answer
             Answer::Changes(journal::changes_after(state, *user, *cursor, page(*limit))?)
         }
         Query::Block { account, block } => Answer::Block(blocks::block(state, *account, block)?),
+        Query::Devices { user, after, limit } => {
+            Answer::Devices(devices::devices(state, *user, *after, page(*limit))?)
+        }
     })
 }
 

@@ -4,8 +4,9 @@ use serde::{Deserialize, Serialize};
 
 use cairn_proto::{AccountId, BlockId, DrivePath};
 
+use super::devices::DeviceId;
 use super::drive::{FileId, NamespaceId, NewVersion};
-use super::{TokenHash, UserId};
+use super::{Rejection, TokenHash, UserId};
 use crate::NodeId;
 
 /// A client-chosen id that makes a request idempotent: a retry with the same id (after a timeout,
@@ -58,6 +59,20 @@ pub enum Command {
     },
     /// Commits a new version of a file, conditionally on its base version.
     CommitVersion(NewVersion),
+    /// Registers a device of a user.
+    RegisterDevice {
+        /// Whose device.
+        user: UserId,
+        /// Its name: 1–64 characters, no control characters or slashes.
+        name: String,
+    },
+    /// Removes a device; the versions it committed keep its name.
+    RemoveDevice {
+        /// Whose device.
+        user: UserId,
+        /// Which.
+        device: DeviceId,
+    },
     /// Records a block whose shards are durable.
     RegisterBlock {
         /// Whose block.
@@ -100,61 +115,13 @@ pub enum Response {
     },
     /// The block is registered.
     BlockRegistered,
+    /// The device is registered.
+    DeviceRegistered {
+        /// Its id.
+        device: DeviceId,
+    },
+    /// The device is removed.
+    DeviceRemoved,
     /// The command was refused; the state did not change.
     Rejected(Rejection),
-}
-
-/// Why a command was refused. Each is a client error: retrying the same command gets the same
-/// answer.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
-pub enum Rejection {
-    /// A name is malformed.
-    #[error("invalid name {name:?}: {reason}")]
-    InvalidName {
-        /// The name given.
-        name: String,
-        /// What is wrong with it.
-        reason: String,
-    },
-    /// A user of that name exists.
-    #[error("a user named {0:?} already exists")]
-    NameTaken(String),
-    /// No such user.
-    #[error("no user with id {0}")]
-    NoSuchUser(UserId),
-    /// The token is already registered.
-    #[error("that token is already registered")]
-    TokenExists,
-    /// No such token.
-    #[error("no such token")]
-    NoSuchToken,
-    /// No such namespace.
-    #[error("no namespace with id {}", .0.0)]
-    NoSuchNamespace(NamespaceId),
-    /// The user may not do this here.
-    #[error("not allowed")]
-    Forbidden,
-    /// A path names a file where a folder is needed.
-    #[error("{0} is a file, not a folder")]
-    NotAFolder(DrivePath),
-    /// A path names a folder where a file is needed.
-    #[error("{0} is a folder")]
-    IsAFolder(DrivePath),
-    /// The declared size is not the sum of the blocks.
-    #[error("declared size {declared} but the blocks add up to {blocks}")]
-    SizeMismatch {
-        /// Size the client declared.
-        declared: u64,
-        /// Sum of the block lengths.
-        blocks: u64,
-    },
-    /// The commit's base version is not the head: someone else committed first.
-    #[error("conflict: the file's head version is {head:?}")]
-    Conflict {
-        /// The current head (`None`: the file does not exist).
-        head: Option<u64>,
-    },
-    /// Blocks the commit references are not stored; send them and retry.
-    #[error("{} referenced blocks are missing", .0.len())]
-    MissingBlocks(Vec<BlockId>),
 }

@@ -1,0 +1,71 @@
+//! Why a command was refused: the client errors of the metadata model.
+
+use cairn_proto::{BlockId, DrivePath};
+use serde::{Deserialize, Serialize};
+
+use super::UserId;
+use super::devices::DeviceId;
+use super::drive::NamespaceId;
+
+/// Why a command was refused. Each is a client error: retrying the same command gets the same
+/// answer.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
+pub enum Rejection {
+    /// A name is malformed.
+    #[error("invalid name {name:?}: {reason}")]
+    InvalidName {
+        /// The name given.
+        name: String,
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// A user of that name exists.
+    #[error("a user named {0:?} already exists")]
+    NameTaken(String),
+    /// No such user.
+    #[error("no user with id {0}")]
+    NoSuchUser(UserId),
+    /// The token is already registered.
+    #[error("that token is already registered")]
+    TokenExists,
+    /// No such token.
+    #[error("no such token")]
+    NoSuchToken,
+    /// No such namespace.
+    #[error("no namespace with id {}", .0.0)]
+    NoSuchNamespace(NamespaceId),
+    /// The user may not do this here.
+    #[error("not allowed")]
+    Forbidden,
+    /// A path names a file where a folder is needed.
+    #[error("{0} is a file, not a folder")]
+    NotAFolder(DrivePath),
+    /// A path names a folder where a file is needed.
+    #[error("{0} is a folder")]
+    IsAFolder(DrivePath),
+    /// The declared size is not the sum of the blocks.
+    #[error("declared size {declared} but the blocks add up to {blocks}")]
+    SizeMismatch {
+        /// Size the client declared.
+        declared: u64,
+        /// Sum of the block lengths.
+        blocks: u64,
+    },
+    /// The commit's base version is not the head: someone else committed first.
+    #[error("conflict: the file's head version is {head:?}")]
+    Conflict {
+        /// The current head (`None`: the file does not exist).
+        head: Option<u64>,
+    },
+    /// Blocks the commit references are not stored; send them and retry.
+    #[error("{} referenced blocks are missing", .0.len())]
+    MissingBlocks(Vec<BlockId>),
+    /// The device is not registered to that user.
+    #[error("user {user} has no device {device}")]
+    NoSuchDevice {
+        /// The user.
+        user: UserId,
+        /// The device named.
+        device: DeviceId,
+    },
+}
