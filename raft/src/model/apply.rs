@@ -1,8 +1,10 @@
 //! `apply`: the one function that changes metadata.
 
 use super::{
-    Command, Request, Response, Space, StateError, StateRead, Txn, blocks, devices, drive, expiry, users,
+    Command, Request, Response, Space, StateError, StateRead, Txn, blocks, devices, drive, expiry, links,
+    shares, users,
 };
+use crate::model::shares::ShareRecord;
 
 /// How long a request's outcome is remembered: a retry with the same id within this window (24
 /// hours after the first apply, by the proposers' clocks) gets the first outcome; later, the
@@ -27,6 +29,21 @@ pub fn apply<R: StateRead + ?Sized>(txn: &mut Txn<R>, request: &Request) -> Resu
         Command::CommitVersion(new) => drive::commit(txn, t, new)?,
         Command::RegisterDevice { user, name } => devices::register(txn, t, *user, name)?,
         Command::RemoveDevice { user, device } => devices::remove(txn, *user, *device)?,
+        Command::Share { namespace, path, with, role, by } => {
+            let record = ShareRecord {
+                namespace: *namespace,
+                path: path.clone(),
+                user: *with,
+                role: *role,
+                created_ms: t,
+            };
+            shares::share(txn, t, record, *by)?
+        }
+        Command::RevokeShare { namespace, path, with, by } => {
+            shares::revoke(txn, *namespace, path, *with, *by)?
+        }
+        Command::CreateLink(new) => links::create(txn, t, new)?,
+        Command::RevokeLink { link, by } => links::revoke(txn, *link, *by)?,
         Command::RegisterBlock { account, block, plain_len, shape, placement } => {
             blocks::register(txn, t, *account, block, *plain_len, *shape, placement)?
         }

@@ -7,7 +7,8 @@ use serde::{Deserialize, Serialize};
 
 use super::blocks::{self, BlockRef};
 use super::devices::{self, DeviceId};
-use super::journal::{self, ChangeKind};
+use super::journal::ChangeKind;
+use super::shares::{self, Access};
 use super::txn::decode;
 use super::{Rejection, Response, Space, StateError, StateRead, Txn, UserId};
 
@@ -163,17 +164,19 @@ pub(super) fn create_drive<R: StateRead + ?Sized>(
     Ok(id)
 }
 
-/// Checks that `user` may write in `namespace` and returns the namespace's owner.
-fn writable<R: StateRead + ?Sized>(
-    txn: &Txn<R>,
+/// Checks that `user` may write at `path` in `namespace` (as its owner, or through an editor
+/// share of the path or a folder above it) and returns the namespace's owner, whose account
+/// stores the blocks and whose journal hears of the change.
+pub(super) fn writable(
+    state: &(impl StateRead + ?Sized),
     namespace: NamespaceId,
+    path: &DrivePath,
     user: UserId,
 ) -> Result<Result<UserId, Rejection>, StateError> {
-    let Some(ns) = txn.get::<Namespace>(Space::Namespaces, &namespace.0.to_be_bytes())? else {
+    let Some(ns) = self::namespace(state, namespace)? else {
         return Ok(Err(Rejection::NoSuchNamespace(namespace)));
     };
-    // Shares (issue 5) widen this to editors of a shared folder.
-    if ns.owner != user {
+    if !shares::access(state, namespace, path, user)?.is_some_and(Access::can_write) {
         return Ok(Err(Rejection::Forbidden));
     }
     Ok(Ok(ns.owner))
@@ -203,7 +206,7 @@ fn ensure_folders<R: StateRead + ?Sized>(
             &entry_key(namespace, &path),
             &EntryRecord { kind: EntryKind::Folder, created_ms: time_ms },
         );
-        journal::record(txn, owner, time_ms, namespace, &path, None, ChangeKind::FolderCreated)?;
+        shares::announce(txn, owner, time_ms, namespace, &path, None, ChangeKind::FolderCreated)?;
     }
     Ok(Ok(()))
 }
@@ -215,7 +218,7 @@ pub(super) fn make_folder<R: StateRead + ?Sized>(
     path: &DrivePath,
     user: UserId,
 ) -> Result<Response, StateError> {
-    let owner = match writable(txn, namespace, user)? {
+    let owner = match writable(txn, namespace, path, user)? {
         Ok(owner) => owner,
         Err(rejection) => return Ok(Response::Rejected(rejection)),
     };
@@ -231,7 +234,7 @@ pub(super) fn commit<R: StateRead + ?Sized>(
     new: &NewVersion,
 ) -> Result<Response, StateError> {
     let reject = |r| Ok(Response::Rejected(r));
-    let owner = match writable(txn, new.namespace, new.author)? {
+    let owner = match writable(txn, new.namespace, &new.path, new.author)? {
         Ok(owner) => owner,
         Err(rejection) => return reject(rejection),
     };
@@ -305,7 +308,7 @@ pub(super) fn commit<R: StateRead + ?Sized>(
     txn.put(Space::Files, &file.0.to_be_bytes(), &file_record);
     blocks::add_refs(txn, time_ms, account, &new.blocks)?;
     let kind = ChangeKind::VersionCommitted { version, status: new.status };
-    let seq = journal::record(txn, owner, time_ms, new.namespace, &new.path, Some(file), kind)?;
+    let seq = shares::announce(txn, owner, time_ms, new.namespace, &new.path, Some(file), kind)?;
     Ok(Response::Committed { file, version, seq })
 }
 

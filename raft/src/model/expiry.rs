@@ -39,7 +39,6 @@ pub(super) fn schedule<R: StateRead + ?Sized>(
 
 /// Forgets a scheduled deletion, for a record removed before its time (or renewed: cancel, then
 /// schedule again).
-#[allow(dead_code)] // Upload sessions and links, in the commits that follow, use it.
 pub(super) fn cancel<R: StateRead + ?Sized>(txn: &mut Txn<R>, at_ms: u64, space: Space, target: &[u8]) {
     txn.delete(Space::Expiries, &key(at_ms, space, target));
 }

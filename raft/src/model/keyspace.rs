@@ -30,6 +30,13 @@ pub enum Space {
     Journal,
     /// Devices: (user, device id) → device, so a user's devices are one contiguous range.
     Devices,
+    /// Shares: (namespace, path, NUL, recipient) → share, so the recipients of a path are one
+    /// range and an access check is a point read per level of the path.
+    Shares,
+    /// Shares by recipient: (recipient, namespace, path) → share, for "shared with me".
+    SharesReceived,
+    /// Public links: link id → link.
+    Links,
     /// Things with an end of life, in time order: (expiry ms, keyspace name, NUL, key) → further
     /// keys to delete with it. `apply` prunes the oldest few on every request.
     Expiries,
@@ -37,7 +44,7 @@ pub enum Space {
 
 impl Space {
     /// Every keyspace, for opening the column families.
-    pub const ALL: [Space; 14] = [
+    pub const ALL: [Space; 17] = [
         Space::Meta,
         Space::Requests,
         Space::Counters,
@@ -52,6 +59,9 @@ impl Space {
         Space::Journal,
         Space::Expiries,
         Space::Devices,
+        Space::Shares,
+        Space::SharesReceived,
+        Space::Links,
     ];
 
     /// The column family name.
@@ -71,6 +81,9 @@ impl Space {
             Space::Journal => "journal",
             Space::Expiries => "expiries",
             Space::Devices => "devices",
+            Space::Shares => "shares",
+            Space::SharesReceived => "shares_received",
+            Space::Links => "links",
         }
     }
 

@@ -13,9 +13,11 @@ pub mod drive;
 mod expiry;
 pub mod journal;
 mod keyspace;
+pub mod links;
 pub mod query;
 mod rejection;
 mod request;
+pub mod shares;
 #[cfg(test)]
 mod testkit;
 mod txn;

@@ -12,6 +12,8 @@ use super::blocks::{self, BlockRecord};
 use super::devices::{self, DeviceId, DeviceRecord};
 use super::drive::{self, EntryRecord, FileId, FileRecord, NamespaceId, VersionRecord};
 use super::journal::{self, Change};
+use super::links::{self, LinkId, LinkRecord};
+use super::shares::{self, Access, ShareRecord};
 use super::users::{self, User};
 use super::{StateError, StateRead, UserId};
 
@@ -75,6 +77,40 @@ pub enum Query {
         /// At most this many (capped at [`MAX_PAGE`]).
         limit: usize,
     },
+    /// What a user may do at a path: the check every API path makes.
+    Access {
+        /// Where.
+        namespace: NamespaceId,
+        /// The path.
+        path: DrivePath,
+        /// Who.
+        user: UserId,
+    },
+    /// The shares a user has given (of their own drive), by path then recipient.
+    SharesGiven {
+        /// The giver.
+        user: UserId,
+        /// Start after this (path, recipient).
+        after: Option<(DrivePath, UserId)>,
+        /// At most this many (capped at [`MAX_PAGE`]).
+        limit: usize,
+    },
+    /// The shares a user has received, by namespace then path.
+    SharesReceived {
+        /// The recipient.
+        user: UserId,
+        /// Start after this (namespace, path).
+        after: Option<(NamespaceId, DrivePath)>,
+        /// At most this many (capped at [`MAX_PAGE`]).
+        limit: usize,
+    },
+    /// A public link, if it exists and has not expired at `now_ms`.
+    Link {
+        /// Which.
+        link: LinkId,
+        /// The reader's clock (ms since the epoch): queries are pure too.
+        now_ms: u64,
+    },
 }
 
 /// The answer to a [`Query`], variant for variant.
@@ -94,6 +130,12 @@ pub enum Answer {
     Block(Option<BlockRecord>),
     /// For [`Query::Devices`].
     Devices(Vec<DeviceRecord>),
+    /// For [`Query::Access`]: `None` means no access at all.
+    Access(Option<Access>),
+    /// For [`Query::SharesGiven`] and [`Query::SharesReceived`].
+    Shares(Vec<ShareRecord>),
+    /// For [`Query::Link`].
+    Link(Option<LinkRecord>),
 }
 
 /// Answers `query` from `state`.
@@ -114,6 +156,17 @@ pub fn answer(state: &(impl StateRead + ?Sized), query: &Query) -> Result<Answer
         Query::Devices { user, after, limit } => {
             Answer::Devices(devices::devices(state, *user, *after, page(*limit))?)
         }
+        Query::Access { namespace, path, user } => {
+            Answer::Access(shares::access(state, *namespace, path, *user)?)
+        }
+        Query::SharesGiven { user, after, limit } => Answer::Shares(match users::user(state, *user)? {
+            Some(giver) => shares::given(state, giver.drive, after.as_ref(), page(*limit))?,
+            None => Vec::new(),
+        }),
+        Query::SharesReceived { user, after, limit } => {
+            Answer::Shares(shares::received(state, *user, after.as_ref(), page(*limit))?)
+        }
+        Query::Link { link, now_ms } => Answer::Link(links::resolve(state, *link, *now_ms)?),
     })
 }
 

@@ -6,6 +6,7 @@ use serde::{Deserialize, Serialize};
 use super::UserId;
 use super::devices::DeviceId;
 use super::drive::NamespaceId;
+use super::links::LinkId;
 
 /// Why a command was refused. Each is a client error: retrying the same command gets the same
 /// answer.
@@ -67,5 +68,33 @@ pub enum Rejection {
         user: UserId,
         /// The device named.
         device: DeviceId,
+    },
+    /// Nothing is at the path.
+    #[error("nothing at {0}")]
+    NotFound(DrivePath),
+    /// A namespace cannot be shared with the user who owns it.
+    #[error("user {0} owns this namespace; it cannot be shared with its owner")]
+    ShareWithOwner(UserId),
+    /// No share of that path with that user.
+    #[error("{path} is not shared with user {user}")]
+    NoSuchShare {
+        /// The recipient named.
+        user: UserId,
+        /// The path named.
+        path: DrivePath,
+    },
+    /// A link with that id exists; the proposer picks another at random.
+    #[error("link {0} already exists")]
+    LinkExists(LinkId),
+    /// No such link.
+    #[error("no link {0}")]
+    NoSuchLink(LinkId),
+    /// An expiry time that has already passed.
+    #[error("expiry time {expires_ms} is not after the request's time {now_ms}")]
+    ExpiryInPast {
+        /// The expiry asked for (ms since the epoch).
+        expires_ms: u64,
+        /// The request's time.
+        now_ms: u64,
     },
 }

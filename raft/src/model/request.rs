@@ -6,6 +6,8 @@ use cairn_proto::{AccountId, BlockId, DrivePath};
 
 use super::devices::DeviceId;
 use super::drive::{FileId, NamespaceId, NewVersion};
+use super::links::{LinkId, NewLink};
+use super::shares::ShareRole;
 use super::{Rejection, TokenHash, UserId};
 use crate::NodeId;
 
@@ -73,6 +75,40 @@ pub enum Command {
         /// Which.
         device: DeviceId,
     },
+    /// Shares a folder or file of a namespace with another user, or changes the role of an
+    /// existing share. Only the namespace's owner may.
+    Share {
+        /// The owner's namespace.
+        namespace: NamespaceId,
+        /// The folder or file; it must exist. The share covers everything below it.
+        path: DrivePath,
+        /// The recipient.
+        with: UserId,
+        /// Viewer or editor.
+        role: ShareRole,
+        /// Who asks.
+        by: UserId,
+    },
+    /// Ends a share; the owner or the recipient may.
+    RevokeShare {
+        /// The owner's namespace.
+        namespace: NamespaceId,
+        /// The shared path.
+        path: DrivePath,
+        /// The recipient.
+        with: UserId,
+        /// Who asks.
+        by: UserId,
+    },
+    /// Creates a public link.
+    CreateLink(NewLink),
+    /// Deletes a public link; its creator or the namespace's owner may.
+    RevokeLink {
+        /// Which link.
+        link: LinkId,
+        /// Who asks.
+        by: UserId,
+    },
     /// Records a block whose shards are durable.
     RegisterBlock {
         /// Whose block.
@@ -122,6 +158,14 @@ pub enum Response {
     },
     /// The device is removed.
     DeviceRemoved,
+    /// The share exists now, with the role asked for.
+    Shared,
+    /// The share is gone.
+    ShareRevoked,
+    /// The link exists now.
+    LinkCreated,
+    /// The link is gone.
+    LinkRevoked,
     /// The command was refused; the state did not change.
     Rejected(Rejection),
 }
