@@ -1,8 +1,8 @@
 //! `apply`: the one function that changes metadata.
 
 use super::{
-    Command, Request, Response, Space, StateError, StateRead, Txn, blocks, devices, drive, expiry, links,
-    shares, users,
+    Command, Request, Response, Space, StateError, StateRead, Txn, blocks, devices, drive, expiry, lifecycle,
+    links, shares, users,
 };
 use crate::model::shares::ShareRecord;
 
@@ -44,6 +44,12 @@ pub fn apply<R: StateRead + ?Sized>(txn: &mut Txn<R>, request: &Request) -> Resu
         }
         Command::CreateLink(new) => links::create(txn, t, new)?,
         Command::RevokeLink { link, by } => links::revoke(txn, *link, *by)?,
+        Command::Trash { namespace, path, user } => lifecycle::trash(txn, t, *namespace, path, *user)?,
+        Command::Restore { namespace, path, user } => lifecycle::restore(txn, t, *namespace, path, *user)?,
+        Command::Purge { namespace, path, user } => lifecycle::purge(txn, t, *namespace, path, *user)?,
+        Command::PinVersion { file, version, pinned, user } => {
+            lifecycle::pin(txn, *file, *version, *pinned, *user)?
+        }
         Command::RegisterBlock { account, block, plain_len, shape, placement } => {
             blocks::register(txn, t, *account, block, *plain_len, *shape, placement)?
         }

@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 use super::blocks::{self, BlockRef};
 use super::devices::{self, DeviceId};
 use super::journal::ChangeKind;
+use super::lifecycle;
 use super::shares::{self, Access};
 use super::txn::decode;
 use super::{Rejection, Response, Space, StateError, StateRead, Txn, UserId};
@@ -62,6 +63,8 @@ pub enum FileStatus {
     Uploading,
     /// Its head version is complete.
     Complete,
+    /// It is in the trash: listed with this status, restorable, its blocks still referenced.
+    Trashed,
 }
 
 /// A file as stored.
@@ -133,7 +136,7 @@ pub struct NewVersion {
     pub status: FileStatus,
 }
 
-fn entry_key(namespace: NamespaceId, path: &DrivePath) -> Vec<u8> {
+pub(super) fn entry_key(namespace: NamespaceId, path: &DrivePath) -> Vec<u8> {
     let (parent, name) = path.split_last().unwrap_or((DrivePath::root(), ""));
     let mut key = children_prefix(namespace, &parent);
     key.extend_from_slice(name.as_bytes());
@@ -147,7 +150,7 @@ fn children_prefix(namespace: NamespaceId, folder: &DrivePath) -> Vec<u8> {
     key
 }
 
-fn version_key(file: FileId, version: u64) -> [u8; 16] {
+pub(super) fn version_key(file: FileId, version: u64) -> [u8; 16] {
     let mut key = [0u8; 16];
     key[..8].copy_from_slice(&file.0.to_be_bytes());
     key[8..].copy_from_slice(&version.to_be_bytes());
@@ -255,7 +258,10 @@ pub(super) fn commit<R: StateRead + ?Sized>(
         }
         None => None,
     };
-    let head = existing.as_ref().map(|f| f.head);
+    // A trashed file is invisible to a commit: creating it anew (base `None`) brings it back
+    // out of the trash with a new version on top of its history, as a drive's users expect
+    // when they recreate a file they deleted.
+    let head = existing.as_ref().filter(|f| f.status != FileStatus::Trashed).map(|f| f.head);
     if head != new.base {
         return reject(Rejection::Conflict { head });
     }
@@ -276,6 +282,10 @@ pub(super) fn commit<R: StateRead + ?Sized>(
     }
 
     let file = match &existing {
+        Some(f) if f.status == FileStatus::Trashed => {
+            lifecycle::leave_trash(txn, new.namespace, f.id);
+            f.id
+        }
         Some(f) => f.id,
         None => {
             let id = FileId(txn.next_id("file")?);
@@ -283,7 +293,7 @@ pub(super) fn commit<R: StateRead + ?Sized>(
             id
         }
     };
-    let version = head.unwrap_or(0) + 1;
+    let version = existing.as_ref().map_or(0, |f| f.head) + 1;
     let record = VersionRecord {
         version,
         blocks: new.blocks.clone(),

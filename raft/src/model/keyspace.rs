@@ -37,6 +37,8 @@ pub enum Space {
     SharesReceived,
     /// Public links: link id → link.
     Links,
+    /// The trash: (namespace, file id) → when and by whom the file was trashed.
+    Trash,
     /// Things with an end of life, in time order: (expiry ms, keyspace name, NUL, key) → further
     /// keys to delete with it. `apply` prunes the oldest few on every request.
     Expiries,
@@ -44,7 +46,7 @@ pub enum Space {
 
 impl Space {
     /// Every keyspace, for opening the column families.
-    pub const ALL: [Space; 17] = [
+    pub const ALL: [Space; 18] = [
         Space::Meta,
         Space::Requests,
         Space::Counters,
@@ -62,6 +64,7 @@ impl Space {
         Space::Shares,
         Space::SharesReceived,
         Space::Links,
+        Space::Trash,
     ];
 
     /// The column family name.
@@ -84,6 +87,7 @@ impl Space {
             Space::Shares => "shares",
             Space::SharesReceived => "shares_received",
             Space::Links => "links",
+            Space::Trash => "trash",
         }
     }
 

@@ -13,6 +13,7 @@ pub mod drive;
 mod expiry;
 pub mod journal;
 mod keyspace;
+pub mod lifecycle;
 pub mod links;
 pub mod query;
 mod rejection;

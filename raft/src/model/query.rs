@@ -12,6 +12,7 @@ use super::blocks::{self, BlockRecord};
 use super::devices::{self, DeviceId, DeviceRecord};
 use super::drive::{self, EntryRecord, FileId, FileRecord, NamespaceId, VersionRecord};
 use super::journal::{self, Change};
+use super::lifecycle::{self, TrashRecord};
 use super::links::{self, LinkId, LinkRecord};
 use super::shares::{self, Access, ShareRecord};
 use super::users::{self, User};
@@ -104,6 +105,15 @@ pub enum Query {
         /// At most this many (capped at [`MAX_PAGE`]).
         limit: usize,
     },
+    /// The files in a namespace's trash, by file id.
+    Trash {
+        /// Where.
+        namespace: NamespaceId,
+        /// Start after this file.
+        after: Option<FileId>,
+        /// At most this many (capped at [`MAX_PAGE`]).
+        limit: usize,
+    },
     /// A public link, if it exists and has not expired at `now_ms`.
     Link {
         /// Which.
@@ -134,6 +144,8 @@ pub enum Answer {
     Access(Option<Access>),
     /// For [`Query::SharesGiven`] and [`Query::SharesReceived`].
     Shares(Vec<ShareRecord>),
+    /// For [`Query::Trash`].
+    Trash(Vec<TrashRecord>),
     /// For [`Query::Link`].
     Link(Option<LinkRecord>),
 }
@@ -165,6 +177,9 @@ pub fn answer(state: &(impl StateRead + ?Sized), query: &Query) -> Result<Answer
         }),
         Query::SharesReceived { user, after, limit } => {
             Answer::Shares(shares::received(state, *user, after.as_ref(), page(*limit))?)
+        }
+        Query::Trash { namespace, after, limit } => {
+            Answer::Trash(lifecycle::trash_list(state, *namespace, *after, page(*limit))?)
         }
         Query::Link { link, now_ms } => Answer::Link(links::resolve(state, *link, *now_ms)?),
     })

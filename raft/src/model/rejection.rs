@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 
 use super::UserId;
 use super::devices::DeviceId;
-use super::drive::NamespaceId;
+use super::drive::{FileId, NamespaceId};
 use super::links::LinkId;
 
 /// Why a command was refused. Each is a client error: retrying the same command gets the same
@@ -96,5 +96,22 @@ pub enum Rejection {
         expires_ms: u64,
         /// The request's time.
         now_ms: u64,
+    },
+    /// The file is in the trash already.
+    #[error("{0} is already in the trash")]
+    AlreadyInTrash(DrivePath),
+    /// Restore and purge work on trashed files only.
+    #[error("{0} is not in the trash")]
+    NotInTrash(DrivePath),
+    /// No such file.
+    #[error("no file with id {0}")]
+    NoSuchFile(FileId),
+    /// The file has no such version.
+    #[error("file {file} has no version {version}")]
+    NoSuchVersion {
+        /// The file.
+        file: FileId,
+        /// The version asked for.
+        version: u64,
     },
 }

@@ -109,6 +109,44 @@ pub enum Command {
         /// Who asks.
         by: UserId,
     },
+    /// Moves a file to the trash.
+    Trash {
+        /// Where.
+        namespace: NamespaceId,
+        /// The file.
+        path: DrivePath,
+        /// Who asks; needs write access.
+        user: UserId,
+    },
+    /// Brings a file back from the trash, with the status it had.
+    Restore {
+        /// Where.
+        namespace: NamespaceId,
+        /// The file.
+        path: DrivePath,
+        /// Who asks; needs write access.
+        user: UserId,
+    },
+    /// Deletes a trashed file for good, releasing its blocks.
+    Purge {
+        /// Where.
+        namespace: NamespaceId,
+        /// The file.
+        path: DrivePath,
+        /// Who asks; needs write access.
+        user: UserId,
+    },
+    /// Pins (or unpins) a version so retention keeps it.
+    PinVersion {
+        /// The file.
+        file: FileId,
+        /// Its version.
+        version: u64,
+        /// Pin or unpin.
+        pinned: bool,
+        /// Who asks; needs write access.
+        user: UserId,
+    },
     /// Records a block whose shards are durable.
     RegisterBlock {
         /// Whose block.
@@ -158,6 +196,29 @@ pub enum Response {
     },
     /// The device is removed.
     DeviceRemoved,
+    /// The file is in the trash.
+    Trashed {
+        /// The file.
+        file: FileId,
+        /// The owner's journal sequence number of the change.
+        seq: u64,
+    },
+    /// The file is back from the trash.
+    Restored {
+        /// The file.
+        file: FileId,
+        /// The owner's journal sequence number of the change.
+        seq: u64,
+    },
+    /// The file is gone for good.
+    Purged {
+        /// The file.
+        file: FileId,
+        /// The owner's journal sequence number of the change.
+        seq: u64,
+    },
+    /// The version's pin is set as asked.
+    PinSet,
     /// The share exists now, with the role asked for.
     Shared,
     /// The share is gone.
