@@ -2,7 +2,7 @@
 
 use super::{
     Command, Request, Response, Space, StateError, StateRead, Txn, blocks, devices, drive, expiry, lifecycle,
-    links, shares, users,
+    links, shares, uploads, users,
 };
 use crate::model::shares::ShareRecord;
 
@@ -50,6 +50,12 @@ pub fn apply<R: StateRead + ?Sized>(txn: &mut Txn<R>, request: &Request) -> Resu
         Command::PinVersion { file, version, pinned, user } => {
             lifecycle::pin(txn, *file, *version, *pinned, *user)?
         }
+        Command::BeginUpload(new) => uploads::begin(txn, t, new)?,
+        Command::UploadBlocks { upload, user, offset, blocks } => {
+            uploads::append(txn, t, *upload, *user, *offset, blocks)?
+        }
+        Command::FinishUpload { upload, user, hash } => uploads::finish(txn, t, *upload, *user, *hash)?,
+        Command::AbortUpload { upload, user } => uploads::abort(txn, *upload, *user)?,
         Command::RegisterBlock { account, block, plain_len, shape, placement } => {
             blocks::register(txn, t, *account, block, *plain_len, *shape, placement)?
         }

@@ -231,6 +231,31 @@ pub(super) fn make_folder<R: StateRead + ?Sized>(
     Ok(Response::FolderReady)
 }
 
+/// The first-writer-wins rule: the file at `path`, if any, provided `base` is its head (or
+/// `None` and there is no file). Upload sessions check it early with the same function.
+pub(super) fn base_check(
+    state: &(impl StateRead + ?Sized),
+    namespace: NamespaceId,
+    path: &DrivePath,
+    base: Option<u64>,
+) -> Result<Result<Option<FileRecord>, Rejection>, StateError> {
+    let existing = match stat(state, namespace, path)? {
+        Some((EntryRecord { kind: EntryKind::Folder, .. }, _)) => {
+            return Ok(Err(Rejection::IsAFolder(path.clone())));
+        }
+        Some((_, file)) => file,
+        None => None,
+    };
+    // A trashed file is invisible to a commit: creating it anew (base `None`) brings it back
+    // out of the trash with a new version on top of its history, as a drive's users expect
+    // when they recreate a file they deleted.
+    let head = existing.as_ref().filter(|f| f.status != FileStatus::Trashed).map(|f| f.head);
+    if head != base {
+        return Ok(Err(Rejection::Conflict { head }));
+    }
+    Ok(Ok(existing))
+}
+
 pub(super) fn commit<R: StateRead + ?Sized>(
     txn: &mut Txn<R>,
     time_ms: u64,
@@ -249,22 +274,10 @@ pub(super) fn commit<R: StateRead + ?Sized>(
         return reject(Rejection::SizeMismatch { declared: new.size, blocks: sum });
     }
     let key = entry_key(new.namespace, &new.path);
-    let existing = match txn.get::<EntryRecord>(Space::Entries, &key)? {
-        Some(EntryRecord { kind: EntryKind::Folder, .. }) => {
-            return reject(Rejection::IsAFolder(new.path.clone()));
-        }
-        Some(EntryRecord { kind: EntryKind::File(id), .. }) => {
-            txn.get::<FileRecord>(Space::Files, &id.0.to_be_bytes())?
-        }
-        None => None,
+    let existing = match base_check(txn, new.namespace, &new.path, new.base)? {
+        Ok(existing) => existing,
+        Err(rejection) => return reject(rejection),
     };
-    // A trashed file is invisible to a commit: creating it anew (base `None`) brings it back
-    // out of the trash with a new version on top of its history, as a drive's users expect
-    // when they recreate a file they deleted.
-    let head = existing.as_ref().filter(|f| f.status != FileStatus::Trashed).map(|f| f.head);
-    if head != new.base {
-        return reject(Rejection::Conflict { head });
-    }
     let device_name = match new.device {
         None => String::new(),
         Some(device) => match devices::device(txn, new.author, device)? {

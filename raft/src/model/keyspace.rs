@@ -39,6 +39,8 @@ pub enum Space {
     Links,
     /// The trash: (namespace, file id) → when and by whom the file was trashed.
     Trash,
+    /// Resumable upload sessions: session id → session.
+    Uploads,
     /// Things with an end of life, in time order: (expiry ms, keyspace name, NUL, key) → further
     /// keys to delete with it. `apply` prunes the oldest few on every request.
     Expiries,
@@ -46,7 +48,7 @@ pub enum Space {
 
 impl Space {
     /// Every keyspace, for opening the column families.
-    pub const ALL: [Space; 18] = [
+    pub const ALL: [Space; 19] = [
         Space::Meta,
         Space::Requests,
         Space::Counters,
@@ -65,6 +67,7 @@ impl Space {
         Space::SharesReceived,
         Space::Links,
         Space::Trash,
+        Space::Uploads,
     ];
 
     /// The column family name.
@@ -88,6 +91,7 @@ impl Space {
             Space::SharesReceived => "shares_received",
             Space::Links => "links",
             Space::Trash => "trash",
+            Space::Uploads => "uploads",
         }
     }
 

@@ -22,6 +22,7 @@ pub mod shares;
 #[cfg(test)]
 mod testkit;
 mod txn;
+pub mod uploads;
 pub mod users;
 
 pub use apply::{REQUEST_RETENTION_MS, apply};

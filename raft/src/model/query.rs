@@ -15,6 +15,7 @@ use super::journal::{self, Change};
 use super::lifecycle::{self, TrashRecord};
 use super::links::{self, LinkId, LinkRecord};
 use super::shares::{self, Access, ShareRecord};
+use super::uploads::{self, UploadId, UploadRecord};
 use super::users::{self, User};
 use super::{StateError, StateRead, UserId};
 
@@ -114,6 +115,8 @@ pub enum Query {
         /// At most this many (capped at [`MAX_PAGE`]).
         limit: usize,
     },
+    /// An upload session (an expired one may linger until pruned: compare its `expires_ms`).
+    Upload(UploadId),
     /// A public link, if it exists and has not expired at `now_ms`.
     Link {
         /// Which.
@@ -146,6 +149,8 @@ pub enum Answer {
     Shares(Vec<ShareRecord>),
     /// For [`Query::Trash`].
     Trash(Vec<TrashRecord>),
+    /// For [`Query::Upload`].
+    Upload(Option<UploadRecord>),
     /// For [`Query::Link`].
     Link(Option<LinkRecord>),
 }
@@ -181,6 +186,7 @@ pub fn answer(state: &(impl StateRead + ?Sized), query: &Query) -> Result<Answer
         Query::Trash { namespace, after, limit } => {
             Answer::Trash(lifecycle::trash_list(state, *namespace, *after, page(*limit))?)
         }
+        Query::Upload(id) => Answer::Upload(uploads::upload(state, *id)?),
         Query::Link { link, now_ms } => Answer::Link(links::resolve(state, *link, *now_ms)?),
     })
 }

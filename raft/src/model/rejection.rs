@@ -7,6 +7,7 @@ use super::UserId;
 use super::devices::DeviceId;
 use super::drive::{FileId, NamespaceId};
 use super::links::LinkId;
+use super::uploads::UploadId;
 
 /// Why a command was refused. Each is a client error: retrying the same command gets the same
 /// answer.
@@ -113,5 +114,43 @@ pub enum Rejection {
         file: FileId,
         /// The version asked for.
         version: u64,
+    },
+    /// An upload session with that id exists; the proposer picks another at random.
+    #[error("upload session {0} already exists")]
+    UploadExists(UploadId),
+    /// No such upload session (never begun, finished, aborted, or expired and pruned).
+    #[error("no upload session {0}")]
+    NoSuchUpload(UploadId),
+    /// The session has lapsed; only an abort is accepted.
+    #[error("upload session {upload} expired at {expired_ms}")]
+    UploadExpired {
+        /// The session.
+        upload: UploadId,
+        /// When it expired (ms since the epoch).
+        expired_ms: u64,
+    },
+    /// Blocks were appended at the wrong offset.
+    #[error("upload offset {given} does not match the {expected} bytes received so far")]
+    OffsetMismatch {
+        /// The bytes received so far: where the next blocks must start.
+        expected: u64,
+        /// The offset given.
+        given: u64,
+    },
+    /// The blocks would take the upload past its declared size.
+    #[error("the upload would reach {reached} bytes, more than its declared {declared}")]
+    UploadTooLarge {
+        /// The declared size.
+        declared: u64,
+        /// Where the blocks would take it.
+        reached: u64,
+    },
+    /// The upload cannot finish before all its bytes arrived.
+    #[error("the upload has {received} of its {declared} bytes")]
+    UploadIncomplete {
+        /// The declared size.
+        declared: u64,
+        /// Bytes received so far.
+        received: u64,
     },
 }

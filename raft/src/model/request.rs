@@ -4,10 +4,13 @@ use serde::{Deserialize, Serialize};
 
 use cairn_proto::{AccountId, BlockId, DrivePath};
 
+use super::blocks::BlockRef;
+
 use super::devices::DeviceId;
 use super::drive::{FileId, NamespaceId, NewVersion};
 use super::links::{LinkId, NewLink};
 use super::shares::ShareRole;
+use super::uploads::{NewUpload, UploadId};
 use super::{Rejection, TokenHash, UserId};
 use crate::NodeId;
 
@@ -147,6 +150,35 @@ pub enum Command {
         /// Who asks; needs write access.
         user: UserId,
     },
+    /// Begins a resumable upload session.
+    BeginUpload(NewUpload),
+    /// Appends stored blocks to an upload session.
+    UploadBlocks {
+        /// The session.
+        upload: UploadId,
+        /// Who asks: the session's author.
+        user: UserId,
+        /// Where the blocks start in the file: the bytes received so far.
+        offset: u64,
+        /// The blocks, in file order; they must be registered in the namespace owner's account.
+        blocks: Vec<BlockRef>,
+    },
+    /// Commits an upload whose bytes have all arrived; answered like [`Command::CommitVersion`].
+    FinishUpload {
+        /// The session.
+        upload: UploadId,
+        /// Who asks: the session's author.
+        user: UserId,
+        /// blake3 of the whole content.
+        hash: [u8; 32],
+    },
+    /// Ends an upload session without committing.
+    AbortUpload {
+        /// The session.
+        upload: UploadId,
+        /// Who asks: the session's author or the namespace's owner.
+        user: UserId,
+    },
     /// Records a block whose shards are durable.
     RegisterBlock {
         /// Whose block.
@@ -219,6 +251,15 @@ pub enum Response {
     },
     /// The version's pin is set as asked.
     PinSet,
+    /// The upload session is open.
+    UploadBegun,
+    /// Blocks were appended to an upload session.
+    UploadReceived {
+        /// Bytes received so far (the next offset).
+        received: u64,
+    },
+    /// The upload session is gone.
+    UploadAborted,
     /// The share exists now, with the role asked for.
     Shared,
     /// The share is gone.
