@@ -1,8 +1,8 @@
 //! `apply`: the one function that changes metadata.
 
 use super::{
-    Command, Request, Response, Space, StateError, StateRead, Txn, blocks, devices, drive, expiry, lifecycle,
-    links, shares, uploads, users,
+    Command, Request, Response, Space, StateError, StateRead, Txn, blocks, cluster, devices, drive, expiry,
+    lifecycle, links, shares, uploads, users,
 };
 use crate::model::shares::ShareRecord;
 
@@ -56,6 +56,9 @@ pub fn apply<R: StateRead + ?Sized>(txn: &mut Txn<R>, request: &Request) -> Resu
         }
         Command::FinishUpload { upload, user, hash } => uploads::finish(txn, t, *upload, *user, *hash)?,
         Command::AbortUpload { upload, user } => uploads::abort(txn, *upload, *user)?,
+        Command::SetNode(spec) => cluster::set_node(txn, t, spec)?,
+        Command::MarkNode { node, mark } => cluster::mark_node(txn, t, *node, *mark)?,
+        Command::RemoveNode { node } => cluster::remove_node(txn, *node)?,
         Command::RegisterBlock { account, block, plain_len, shape, placement } => {
             blocks::register(txn, t, *account, block, *plain_len, *shape, placement)?
         }

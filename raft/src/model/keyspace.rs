@@ -41,6 +41,8 @@ pub enum Space {
     Trash,
     /// Resumable upload sessions: session id → session.
     Uploads,
+    /// The cluster map: node id → node record. Its version is a counter.
+    Nodes,
     /// Things with an end of life, in time order: (expiry ms, keyspace name, NUL, key) → further
     /// keys to delete with it. `apply` prunes the oldest few on every request.
     Expiries,
@@ -48,7 +50,7 @@ pub enum Space {
 
 impl Space {
     /// Every keyspace, for opening the column families.
-    pub const ALL: [Space; 19] = [
+    pub const ALL: [Space; 20] = [
         Space::Meta,
         Space::Requests,
         Space::Counters,
@@ -68,6 +70,7 @@ impl Space {
         Space::Links,
         Space::Trash,
         Space::Uploads,
+        Space::Nodes,
     ];
 
     /// The column family name.
@@ -92,6 +95,7 @@ impl Space {
             Space::Links => "links",
             Space::Trash => "trash",
             Space::Uploads => "uploads",
+            Space::Nodes => "nodes",
         }
     }
 

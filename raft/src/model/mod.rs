@@ -8,6 +8,7 @@
 
 mod apply;
 pub mod blocks;
+pub mod cluster;
 pub mod devices;
 pub mod drive;
 mod expiry;

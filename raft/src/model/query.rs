@@ -9,6 +9,7 @@ use cairn_proto::{AccountId, BlockId, DrivePath};
 use serde::{Deserialize, Serialize};
 
 use super::blocks::{self, BlockRecord};
+use super::cluster::{self, ClusterMap};
 use super::devices::{self, DeviceId, DeviceRecord};
 use super::drive::{self, EntryRecord, FileId, FileRecord, NamespaceId, VersionRecord};
 use super::journal::{self, Change};
@@ -117,6 +118,8 @@ pub enum Query {
     },
     /// An upload session (an expired one may linger until pruned: compare its `expires_ms`).
     Upload(UploadId),
+    /// The whole cluster map.
+    ClusterMap,
     /// A public link, if it exists and has not expired at `now_ms`.
     Link {
         /// Which.
@@ -151,6 +154,8 @@ pub enum Answer {
     Trash(Vec<TrashRecord>),
     /// For [`Query::Upload`].
     Upload(Option<UploadRecord>),
+    /// For [`Query::ClusterMap`].
+    ClusterMap(ClusterMap),
     /// For [`Query::Link`].
     Link(Option<LinkRecord>),
 }
@@ -187,6 +192,7 @@ pub fn answer(state: &(impl StateRead + ?Sized), query: &Query) -> Result<Answer
             Answer::Trash(lifecycle::trash_list(state, *namespace, *after, page(*limit))?)
         }
         Query::Upload(id) => Answer::Upload(uploads::upload(state, *id)?),
+        Query::ClusterMap => Answer::ClusterMap(cluster::cluster_map(state)?),
         Query::Link { link, now_ms } => Answer::Link(links::resolve(state, *link, *now_ms)?),
     })
 }

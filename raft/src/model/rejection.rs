@@ -8,6 +8,7 @@ use super::devices::DeviceId;
 use super::drive::{FileId, NamespaceId};
 use super::links::LinkId;
 use super::uploads::UploadId;
+use crate::NodeId;
 
 /// Why a command was refused. Each is a client error: retrying the same command gets the same
 /// answer.
@@ -153,4 +154,15 @@ pub enum Rejection {
         /// Bytes received so far.
         received: u64,
     },
+    /// A node description is malformed.
+    #[error("invalid record for node {node}: {reason}")]
+    InvalidNode {
+        /// The node.
+        node: NodeId,
+        /// What is wrong.
+        reason: String,
+    },
+    /// No such node in the cluster map.
+    #[error("no node {0} in the cluster map")]
+    NoSuchNode(NodeId),
 }

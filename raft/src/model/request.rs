@@ -5,6 +5,7 @@ use serde::{Deserialize, Serialize};
 use cairn_proto::{AccountId, BlockId, DrivePath};
 
 use super::blocks::BlockRef;
+use super::cluster::{NodeMark, NodeSpec};
 
 use super::devices::DeviceId;
 use super::drive::{FileId, NamespaceId, NewVersion};
@@ -179,6 +180,20 @@ pub enum Command {
         /// Who asks: the session's author or the namespace's owner.
         user: UserId,
     },
+    /// Adds a node to the cluster map or replaces its description (its state is kept).
+    SetNode(NodeSpec),
+    /// Marks a node up, draining or down.
+    MarkNode {
+        /// Which node.
+        node: NodeId,
+        /// Its new state.
+        mark: NodeMark,
+    },
+    /// Removes a node from the cluster map.
+    RemoveNode {
+        /// Which node.
+        node: NodeId,
+    },
     /// Records a block whose shards are durable.
     RegisterBlock {
         /// Whose block.
@@ -251,6 +266,11 @@ pub enum Response {
     },
     /// The version's pin is set as asked.
     PinSet,
+    /// The cluster map changed.
+    ClusterMapChanged {
+        /// Its new version.
+        version: u64,
+    },
     /// The upload session is open.
     UploadBegun,
     /// Blocks were appended to an upload session.
