@@ -402,80 +402,18 @@ pub fn namespace(
 
 #[cfg(test)]
 mod tests {
-    use std::collections::BTreeMap;
-
     use cairn_proto::BlockId;
 
     use super::*;
     use crate::model::journal::changes_after;
-    use crate::model::{Command, Request, RequestId, apply, blocks};
+    use crate::model::testkit::{World, path};
+    use crate::model::{Command, blocks};
 
-    type State = BTreeMap<(Space, Vec<u8>), Vec<u8>>;
-
-    struct Drive {
-        state: State,
-        next_request: u128,
-    }
-
-    impl Drive {
-        /// A state with user 1 ("ada", drive 1) and user 2 ("bob", drive 2), and two blocks
-        /// registered in ada's account.
-        fn new() -> Self {
-            let mut drive = Self { state: State::new(), next_request: 1 };
-            drive.run(Command::CreateUser { name: "ada".into() });
-            drive.run(Command::CreateUser { name: "bob".into() });
-            for b in [b"one".as_slice(), b"two"] {
-                drive.run(Command::RegisterBlock {
-                    account: AccountId(1),
-                    block: BlockId::of(b),
-                    plain_len: 3,
-                    shape: (2, 1),
-                    placement: vec![1, 2, 3],
-                });
-            }
-            drive
-        }
-
-        fn run(&mut self, command: Command) -> Response {
-            self.next_request += 1;
-            let mut txn = Txn::new(&self.state);
-            let request = Request { id: RequestId(self.next_request), time_ms: 10, command };
-            let response = apply(&mut txn, &request).unwrap();
-            let writes: Vec<_> = txn.into_writes().collect();
-            for ((space, key), value) in writes {
-                match value {
-                    Some(v) => self.state.insert((space, key), v),
-                    None => self.state.remove(&(space, key)),
-                };
-            }
-            response
-        }
-
-        fn commit(&mut self, path: &str, base: Option<u64>, blocks: &[&[u8]]) -> Response {
-            let refs: Vec<BlockRef> =
-                blocks.iter().map(|b| BlockRef { id: BlockId::of(b), len: b.len() as u32 }).collect();
-            self.run(Command::CommitVersion(NewVersion {
-                namespace: NamespaceId(1),
-                path: DrivePath::parse(path).unwrap(),
-                base,
-                size: refs.iter().map(|r| u64::from(r.len)).sum(),
-                blocks: refs,
-                hash: [0; 32],
-                mtime_ms: 1,
-                device: None,
-                author: UserId(1),
-                status: FileStatus::Complete,
-            }))
-        }
-    }
-
-    fn path(p: &str) -> DrivePath {
-        DrivePath::parse(p).unwrap()
-    }
+    type State = crate::model::testkit::State;
 
     #[test]
     fn versions_chain_from_their_base() {
-        let mut d = Drive::new();
+        let mut d = World::new();
         let Response::Committed { file, version: 1, .. } = d.commit("docs/a.txt", None, &[b"one"]) else {
             panic!()
         };
@@ -496,7 +434,7 @@ mod tests {
 
     #[test]
     fn of_many_commits_on_one_base_exactly_one_wins() {
-        let mut d = Drive::new();
+        let mut d = World::new();
         d.commit("race.txt", None, &[b"one"]);
         let outcomes: Vec<_> = (0..50).map(|_| d.commit("race.txt", Some(1), &[b"two"])).collect();
         let wins = outcomes.iter().filter(|r| matches!(r, Response::Committed { .. })).count();
@@ -522,7 +460,7 @@ mod tests {
 
     #[test]
     fn creating_an_existing_file_is_a_conflict() {
-        let mut d = Drive::new();
+        let mut d = World::new();
         d.commit("a", None, &[b"one"]);
         assert_eq!(d.commit("a", None, &[b"two"]), Response::Rejected(Rejection::Conflict { head: Some(1) }));
         assert_eq!(d.commit("b", Some(3), &[b"two"]), Response::Rejected(Rejection::Conflict { head: None }));
@@ -530,7 +468,7 @@ mod tests {
 
     #[test]
     fn missing_blocks_are_named_and_nothing_changes() {
-        let mut d = Drive::new();
+        let mut d = World::new();
         let before = d.state.clone();
         let r = d.commit("a", None, &[b"one", b"lost", b"lost", b"gone"]);
         assert_eq!(
@@ -546,7 +484,7 @@ mod tests {
 
     #[test]
     fn tree_rules_are_enforced() {
-        let mut d = Drive::new();
+        let mut d = World::new();
         d.commit("file", None, &[b"one"]);
         assert_eq!(
             d.commit("file/inner", None, &[b"one"]),

@@ -231,4 +231,47 @@ mod tests {
         let changes = Query::ChangesAfter { user: bob.id, cursor: 0, limit: 0 };
         assert!(matches!(answer(&state, &changes).unwrap(), Answer::Changes(_)));
     }
+
+    #[test]
+    fn the_new_reads_answer_from_the_state() {
+        use crate::model::shares::ShareRole;
+        use crate::model::testkit::{ADA, ADA_DRIVE, BOB, World, path};
+
+        let mut w = World::new();
+        w.ada_commits("team/a.txt", None, &[b"one"]);
+        w.run(Command::Share {
+            namespace: ADA_DRIVE,
+            path: path("team"),
+            with: BOB,
+            role: ShareRole::Read,
+            by: ADA,
+        });
+        w.run(Command::RegisterDevice { user: BOB, name: "phone".into() });
+        w.run(Command::Trash { namespace: ADA_DRIVE, path: path("team/a.txt"), user: ADA });
+
+        let ask = |q: Query| answer(&w.state, &q).unwrap();
+        assert_eq!(
+            ask(Query::Access { namespace: ADA_DRIVE, path: path("team/a.txt"), user: BOB }),
+            Answer::Access(Some(Access::Read))
+        );
+        let Answer::Shares(given) = ask(Query::SharesGiven { user: ADA, after: None, limit: 10 }) else {
+            panic!()
+        };
+        let Answer::Shares(received) = ask(Query::SharesReceived { user: BOB, after: None, limit: 10 })
+        else {
+            panic!()
+        };
+        assert_eq!((given.len(), given), (1, received));
+        let Answer::Devices(devices) = ask(Query::Devices { user: BOB, after: None, limit: 0 }) else {
+            panic!()
+        };
+        assert_eq!(devices[0].name, "phone");
+        let Answer::Trash(trash) = ask(Query::Trash { namespace: ADA_DRIVE, after: None, limit: 10 }) else {
+            panic!()
+        };
+        assert_eq!(trash[0].path, path("team/a.txt"));
+        assert_eq!(ask(Query::Upload(UploadId(1))), Answer::Upload(None));
+        assert_eq!(ask(Query::Link { link: LinkId(1), now_ms: 0 }), Answer::Link(None));
+        assert_eq!(ask(Query::ClusterMap), Answer::ClusterMap(ClusterMap { version: 0, nodes: vec![] }));
+    }
 }

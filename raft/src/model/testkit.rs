@@ -89,6 +89,11 @@ impl World {
         }))
     }
 
+    /// Ada commits into her drive.
+    pub fn commit(&mut self, path: &str, base: Option<u64>, blocks: &[&[u8]]) -> Response {
+        self.commit_as(ADA, ADA_DRIVE, path, base, blocks)
+    }
+
     /// Ada commits into her drive and gets the file id.
     pub fn ada_commits(&mut self, path: &str, base: Option<u64>, blocks: &[&[u8]]) -> FileId {
         match self.commit_as(ADA, ADA_DRIVE, path, base, blocks) {
