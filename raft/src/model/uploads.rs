@@ -149,10 +149,13 @@ pub(super) fn append<R: StateRead + ?Sized>(
     if reached > record.session.size {
         return reject(Rejection::UploadTooLarge { declared: record.session.size, reached });
     }
-    let Some(ns) = drive::namespace(txn, record.session.namespace)? else {
-        return reject(Rejection::NoSuchNamespace(record.session.namespace));
+    // Access is checked again: a share may have been revoked since the session began.
+    let s = &record.session;
+    let owner = match drive::writable(txn, s.namespace, &s.path, user)? {
+        Ok(owner) => owner,
+        Err(rejection) => return reject(rejection),
     };
-    let missing = blocks::missing(txn, AccountId(ns.owner.0), refs)?;
+    let missing = blocks::missing(txn, AccountId(owner.0), refs)?;
     if !missing.is_empty() {
         return reject(Rejection::MissingBlocks(missing));
     }
@@ -352,5 +355,37 @@ mod tests {
         );
         assert_eq!(upload(&w.state, ID).unwrap(), None);
         assert_eq!(finish(&mut w), Response::Rejected(Rejection::NoSuchUpload(ID)));
+    }
+
+    #[test]
+    fn an_editor_uploads_until_the_share_is_revoked() {
+        use crate::model::shares::ShareRole;
+        let mut w = World::new();
+        w.run(Command::MakeFolder { namespace: ADA_DRIVE, path: path("team"), user: ADA });
+        let share = Command::Share {
+            namespace: ADA_DRIVE,
+            path: path("team"),
+            with: BOB,
+            role: ShareRole::ReadWrite,
+            by: ADA,
+        };
+        w.run(share);
+        let new = NewUpload {
+            upload: ID,
+            namespace: ADA_DRIVE,
+            path: path("team/b.bin"),
+            base: None,
+            size: 6,
+            mtime_ms: 0,
+            device: None,
+            author: BOB,
+            expires_ms: w.now + 1_000,
+        };
+        assert_eq!(w.run(Command::BeginUpload(new)), Response::UploadBegun);
+        assert_eq!(append(&mut w, BOB, 0, &[b"one"]), Response::UploadReceived { received: 3 });
+        w.run(Command::RevokeShare { namespace: ADA_DRIVE, path: path("team"), with: BOB, by: ADA });
+        assert_eq!(append(&mut w, BOB, 3, &[b"two"]), Response::Rejected(Rejection::Forbidden));
+        // The owner of the namespace may clear the session away.
+        assert_eq!(w.run(Command::AbortUpload { upload: ID, user: ADA }), Response::UploadAborted);
     }
 }
