@@ -108,7 +108,7 @@ async fn folders_and_the_journal_page_through_rocksdb() {
                 size: 1,
                 hash: [0; 32],
                 mtime_ms: 0,
-                device: "d".into(),
+                device: None,
                 author: UserId(1),
                 status: FileStatus::Complete,
             }),

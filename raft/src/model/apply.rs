@@ -1,10 +1,20 @@
 //! `apply`: the one function that changes metadata.
 
-use super::{Command, Request, Response, Space, StateError, StateRead, Txn, blocks, drive, users};
+use super::{
+    Command, Request, Response, Space, StateError, StateRead, Txn, blocks, cluster, devices, drive, expiry,
+    lifecycle, links, shares, uploads, users,
+};
+use crate::model::shares::ShareRecord;
+
+/// How long a request's outcome is remembered: a retry with the same id within this window (24
+/// hours after the first apply, by the proposers' clocks) gets the first outcome; later, the
+/// record may be gone and the retry is applied afresh. SDK retries span seconds to minutes.
+pub const REQUEST_RETENTION_MS: u64 = 24 * 60 * 60 * 1000;
 
 /// Applies one request to the state seen through `txn`. Pure: the outcome depends only on the
-/// state and the request. A request whose id was applied before gets the first outcome again,
-/// and changes nothing.
+/// state and the request. A request whose id was applied within [`REQUEST_RETENTION_MS`] gets
+/// the first outcome again, and changes nothing. Each fresh request also deletes a bounded
+/// number of expired records (see [`expiry`]), so the state does not grow with old requests.
 pub fn apply<R: StateRead + ?Sized>(txn: &mut Txn<R>, request: &Request) -> Result<Response, StateError> {
     let key = request.id.0.to_be_bytes();
     if let Some(first) = txn.get::<Response>(Space::Requests, &key)? {
@@ -17,11 +27,45 @@ pub fn apply<R: StateRead + ?Sized>(txn: &mut Txn<R>, request: &Request) -> Resu
         Command::RevokeToken { token_hash } => users::revoke_token(txn, token_hash)?,
         Command::MakeFolder { namespace, path, user } => drive::make_folder(txn, t, *namespace, path, *user)?,
         Command::CommitVersion(new) => drive::commit(txn, t, new)?,
+        Command::RegisterDevice { user, name } => devices::register(txn, t, *user, name)?,
+        Command::RemoveDevice { user, device } => devices::remove(txn, *user, *device)?,
+        Command::Share { namespace, path, with, role, by } => {
+            let record = ShareRecord {
+                namespace: *namespace,
+                path: path.clone(),
+                user: *with,
+                role: *role,
+                created_ms: t,
+            };
+            shares::share(txn, t, record, *by)?
+        }
+        Command::RevokeShare { namespace, path, with, by } => {
+            shares::revoke(txn, *namespace, path, *with, *by)?
+        }
+        Command::CreateLink(new) => links::create(txn, t, new)?,
+        Command::RevokeLink { link, by } => links::revoke(txn, *link, *by)?,
+        Command::Trash { namespace, path, user } => lifecycle::trash(txn, t, *namespace, path, *user)?,
+        Command::Restore { namespace, path, user } => lifecycle::restore(txn, t, *namespace, path, *user)?,
+        Command::Purge { namespace, path, user } => lifecycle::purge(txn, t, *namespace, path, *user)?,
+        Command::PinVersion { file, version, pinned, user } => {
+            lifecycle::pin(txn, *file, *version, *pinned, *user)?
+        }
+        Command::BeginUpload(new) => uploads::begin(txn, t, new)?,
+        Command::UploadBlocks { upload, user, offset, blocks } => {
+            uploads::append(txn, t, *upload, *user, *offset, blocks)?
+        }
+        Command::FinishUpload { upload, user, hash } => uploads::finish(txn, t, *upload, *user, *hash)?,
+        Command::AbortUpload { upload, user } => uploads::abort(txn, *upload, *user)?,
+        Command::SetNode(spec) => cluster::set_node(txn, t, spec)?,
+        Command::MarkNode { node, mark } => cluster::mark_node(txn, t, *node, *mark)?,
+        Command::RemoveNode { node } => cluster::remove_node(txn, *node)?,
         Command::RegisterBlock { account, block, plain_len, shape, placement } => {
             blocks::register(txn, t, *account, block, *plain_len, *shape, placement)?
         }
     };
     txn.put(Space::Requests, &key, &response);
+    expiry::schedule(txn, t.saturating_add(REQUEST_RETENTION_MS), Space::Requests, &key, &[]);
+    expiry::prune(txn, t)?;
     Ok(response)
 }
 
@@ -31,14 +75,18 @@ mod tests {
 
     use super::*;
     use crate::model::users::{user_by_name, user_for_token};
-    use crate::model::{Rejection, RequestId, TokenHash, UserId};
+    use crate::model::{PRUNE_PER_APPLY, Rejection, RequestId, TokenHash, UserId};
 
     type State = BTreeMap<(Space, Vec<u8>), Vec<u8>>;
 
     /// Applies and commits, as the state machine does.
     fn run(state: &mut State, id: u128, command: Command) -> Response {
+        run_at(state, id, 1_000, command)
+    }
+
+    fn run_at(state: &mut State, id: u128, time_ms: u64, command: Command) -> Response {
         let mut txn = Txn::new(&*state);
-        let response = apply(&mut txn, &Request { id: RequestId(id), time_ms: 1_000, command }).unwrap();
+        let response = apply(&mut txn, &Request { id: RequestId(id), time_ms, command }).unwrap();
         let writes: Vec<_> = txn.into_writes().collect();
         for ((space, key), value) in writes {
             match value {
@@ -100,5 +148,41 @@ mod tests {
         assert_eq!(user_for_token(&state, &hash).unwrap(), None);
         let stray = Command::AddToken { user: UserId(9), token_hash: hash, label: String::new() };
         assert_eq!(run(&mut state, 5, stray), Response::Rejected(Rejection::NoSuchUser(UserId(9))));
+    }
+
+    #[test]
+    fn request_records_are_kept_for_the_window_then_pruned_a_few_per_apply() {
+        let mut state = State::new();
+        let requests = |s: &State| s.keys().filter(|(sp, _)| *sp == Space::Requests).count();
+        for i in 1..=40u64 {
+            run_at(&mut state, u128::from(i), 1_000 + i, create(&format!("u{i}")));
+        }
+        assert_eq!(requests(&state), 40);
+
+        // Just inside the window, a retry still gets its first outcome and changes nothing.
+        let snapshot = state.clone();
+        let last_moment = 1_000 + 1 + REQUEST_RETENTION_MS - 1;
+        assert_eq!(
+            run_at(&mut state, 1, last_moment, create("u1")),
+            Response::UserCreated { user: UserId(1) }
+        );
+        assert_eq!(state, snapshot);
+
+        // Once every record has expired, each fresh request deletes at most PRUNE_PER_APPLY of
+        // the oldest, and records its own.
+        let later = 1_000 + 40 + REQUEST_RETENTION_MS;
+        run_at(&mut state, 100, later, create("late"));
+        assert_eq!(requests(&state), 40 + 1 - PRUNE_PER_APPLY);
+        // Request 1 is forgotten: its retry is applied afresh (and now finds the name taken).
+        assert_eq!(
+            run_at(&mut state, 1, later, create("u1")),
+            Response::Rejected(Rejection::NameTaken("u1".into()))
+        );
+        // Request 40 is not yet pruned (it is among the newest), so its retry is still answered.
+        assert_eq!(run_at(&mut state, 40, later, create("u40")), Response::UserCreated { user: UserId(40) });
+        run_at(&mut state, 101, later, create("later"));
+        // Only the records of the requests made at `later` remain, each with its index entry.
+        assert_eq!(requests(&state), 3);
+        assert_eq!(state.keys().filter(|(sp, _)| *sp == Space::Expiries).count(), 3);
     }
 }

@@ -98,6 +98,25 @@ pub(super) fn add_refs<R: StateRead + ?Sized>(
     Ok(())
 }
 
+/// Drops one reference from each block of `refs`, the inverse of [`add_refs`]. A block at zero
+/// references stays registered; GC takes it after its grace period.
+pub(super) fn release_refs<R: StateRead + ?Sized>(
+    txn: &mut Txn<R>,
+    time_ms: u64,
+    account: AccountId,
+    refs: &[BlockRef],
+) -> Result<(), StateError> {
+    for r in refs {
+        let k = key(account, &r.id);
+        if let Some(mut record) = txn.get::<BlockRecord>(Space::Blocks, &k)? {
+            record.refcount = record.refcount.saturating_sub(1);
+            record.changed_ms = time_ms;
+            txn.put(Space::Blocks, &k, &record);
+        }
+    }
+    Ok(())
+}
+
 /// A block's record, if the account has it.
 pub fn block(
     state: &(impl StateRead + ?Sized),

@@ -6,7 +6,10 @@ use cairn_proto::{AccountId, DrivePath};
 use serde::{Deserialize, Serialize};
 
 use super::blocks::{self, BlockRef};
-use super::journal::{self, ChangeKind};
+use super::devices::{self, DeviceId};
+use super::journal::ChangeKind;
+use super::lifecycle;
+use super::shares::{self, Access};
 use super::txn::decode;
 use super::{Rejection, Response, Space, StateError, StateRead, Txn, UserId};
 
@@ -60,6 +63,8 @@ pub enum FileStatus {
     Uploading,
     /// Its head version is complete.
     Complete,
+    /// It is in the trash: listed with this status, restorable, its blocks still referenced.
+    Trashed,
 }
 
 /// A file as stored.
@@ -92,12 +97,17 @@ pub struct VersionRecord {
     pub hash: [u8; 32],
     /// The file's modification time on the device that committed it.
     pub mtime_ms: u64,
-    /// The device that committed it.
-    pub device: String,
+    /// The device that committed it, if the commit named one.
+    pub device: Option<DeviceId>,
+    /// That device's name when it committed (empty if none): history and conflicted copies show
+    /// it, and it survives the device's removal.
+    pub device_name: String,
     /// Who committed it.
     pub author: UserId,
     /// When the cluster committed it.
     pub committed_ms: u64,
+    /// A pinned version is never removed by retention.
+    pub pinned: bool,
 }
 
 /// A new version, as a client proposes it.
@@ -118,15 +128,15 @@ pub struct NewVersion {
     pub hash: [u8; 32],
     /// Modification time on the device.
     pub mtime_ms: u64,
-    /// The committing device's name.
-    pub device: String,
+    /// The committing device, if any; it must be a registered device of `author`.
+    pub device: Option<DeviceId>,
     /// Who commits.
     pub author: UserId,
     /// Whether all blocks are stored yet (`Complete`) or still arriving (`Uploading`).
     pub status: FileStatus,
 }
 
-fn entry_key(namespace: NamespaceId, path: &DrivePath) -> Vec<u8> {
+pub(super) fn entry_key(namespace: NamespaceId, path: &DrivePath) -> Vec<u8> {
     let (parent, name) = path.split_last().unwrap_or((DrivePath::root(), ""));
     let mut key = children_prefix(namespace, &parent);
     key.extend_from_slice(name.as_bytes());
@@ -140,7 +150,7 @@ fn children_prefix(namespace: NamespaceId, folder: &DrivePath) -> Vec<u8> {
     key
 }
 
-fn version_key(file: FileId, version: u64) -> [u8; 16] {
+pub(super) fn version_key(file: FileId, version: u64) -> [u8; 16] {
     let mut key = [0u8; 16];
     key[..8].copy_from_slice(&file.0.to_be_bytes());
     key[8..].copy_from_slice(&version.to_be_bytes());
@@ -157,17 +167,19 @@ pub(super) fn create_drive<R: StateRead + ?Sized>(
     Ok(id)
 }
 
-/// Checks that `user` may write in `namespace` and returns the namespace's owner.
-fn writable<R: StateRead + ?Sized>(
-    txn: &Txn<R>,
+/// Checks that `user` may write at `path` in `namespace` (as its owner, or through an editor
+/// share of the path or a folder above it) and returns the namespace's owner, whose account
+/// stores the blocks and whose journal hears of the change.
+pub(super) fn writable(
+    state: &(impl StateRead + ?Sized),
     namespace: NamespaceId,
+    path: &DrivePath,
     user: UserId,
 ) -> Result<Result<UserId, Rejection>, StateError> {
-    let Some(ns) = txn.get::<Namespace>(Space::Namespaces, &namespace.0.to_be_bytes())? else {
+    let Some(ns) = self::namespace(state, namespace)? else {
         return Ok(Err(Rejection::NoSuchNamespace(namespace)));
     };
-    // Shares (issue 5) widen this to editors of a shared folder.
-    if ns.owner != user {
+    if !shares::access(state, namespace, path, user)?.is_some_and(Access::can_write) {
         return Ok(Err(Rejection::Forbidden));
     }
     Ok(Ok(ns.owner))
@@ -197,7 +209,7 @@ fn ensure_folders<R: StateRead + ?Sized>(
             &entry_key(namespace, &path),
             &EntryRecord { kind: EntryKind::Folder, created_ms: time_ms },
         );
-        journal::record(txn, owner, time_ms, namespace, &path, None, ChangeKind::FolderCreated)?;
+        shares::announce(txn, owner, time_ms, namespace, &path, None, ChangeKind::FolderCreated)?;
     }
     Ok(Ok(()))
 }
@@ -209,7 +221,7 @@ pub(super) fn make_folder<R: StateRead + ?Sized>(
     path: &DrivePath,
     user: UserId,
 ) -> Result<Response, StateError> {
-    let owner = match writable(txn, namespace, user)? {
+    let owner = match writable(txn, namespace, path, user)? {
         Ok(owner) => owner,
         Err(rejection) => return Ok(Response::Rejected(rejection)),
     };
@@ -219,13 +231,38 @@ pub(super) fn make_folder<R: StateRead + ?Sized>(
     Ok(Response::FolderReady)
 }
 
+/// The first-writer-wins rule: the file at `path`, if any, provided `base` is its head (or
+/// `None` and there is no file). Upload sessions check it early with the same function.
+pub(super) fn base_check(
+    state: &(impl StateRead + ?Sized),
+    namespace: NamespaceId,
+    path: &DrivePath,
+    base: Option<u64>,
+) -> Result<Result<Option<FileRecord>, Rejection>, StateError> {
+    let existing = match stat(state, namespace, path)? {
+        Some((EntryRecord { kind: EntryKind::Folder, .. }, _)) => {
+            return Ok(Err(Rejection::IsAFolder(path.clone())));
+        }
+        Some((_, file)) => file,
+        None => None,
+    };
+    // A trashed file is invisible to a commit: creating it anew (base `None`) brings it back
+    // out of the trash with a new version on top of its history, as a drive's users expect
+    // when they recreate a file they deleted.
+    let head = existing.as_ref().filter(|f| f.status != FileStatus::Trashed).map(|f| f.head);
+    if head != base {
+        return Ok(Err(Rejection::Conflict { head }));
+    }
+    Ok(Ok(existing))
+}
+
 pub(super) fn commit<R: StateRead + ?Sized>(
     txn: &mut Txn<R>,
     time_ms: u64,
     new: &NewVersion,
 ) -> Result<Response, StateError> {
     let reject = |r| Ok(Response::Rejected(r));
-    let owner = match writable(txn, new.namespace, new.author)? {
+    let owner = match writable(txn, new.namespace, &new.path, new.author)? {
         Ok(owner) => owner,
         Err(rejection) => return reject(rejection),
     };
@@ -237,19 +274,17 @@ pub(super) fn commit<R: StateRead + ?Sized>(
         return reject(Rejection::SizeMismatch { declared: new.size, blocks: sum });
     }
     let key = entry_key(new.namespace, &new.path);
-    let existing = match txn.get::<EntryRecord>(Space::Entries, &key)? {
-        Some(EntryRecord { kind: EntryKind::Folder, .. }) => {
-            return reject(Rejection::IsAFolder(new.path.clone()));
-        }
-        Some(EntryRecord { kind: EntryKind::File(id), .. }) => {
-            txn.get::<FileRecord>(Space::Files, &id.0.to_be_bytes())?
-        }
-        None => None,
+    let existing = match base_check(txn, new.namespace, &new.path, new.base)? {
+        Ok(existing) => existing,
+        Err(rejection) => return reject(rejection),
     };
-    let head = existing.as_ref().map(|f| f.head);
-    if head != new.base {
-        return reject(Rejection::Conflict { head });
-    }
+    let device_name = match new.device {
+        None => String::new(),
+        Some(device) => match devices::device(txn, new.author, device)? {
+            Some(record) => record.name,
+            None => return reject(Rejection::NoSuchDevice { user: new.author, device }),
+        },
+    };
     let account = AccountId(owner.0);
     let missing = blocks::missing(txn, account, &new.blocks)?;
     if !missing.is_empty() {
@@ -260,6 +295,10 @@ pub(super) fn commit<R: StateRead + ?Sized>(
     }
 
     let file = match &existing {
+        Some(f) if f.status == FileStatus::Trashed => {
+            lifecycle::leave_trash(txn, new.namespace, f.id);
+            f.id
+        }
         Some(f) => f.id,
         None => {
             let id = FileId(txn.next_id("file")?);
@@ -267,16 +306,18 @@ pub(super) fn commit<R: StateRead + ?Sized>(
             id
         }
     };
-    let version = head.unwrap_or(0) + 1;
+    let version = existing.as_ref().map_or(0, |f| f.head) + 1;
     let record = VersionRecord {
         version,
         blocks: new.blocks.clone(),
         size: new.size,
         hash: new.hash,
         mtime_ms: new.mtime_ms,
-        device: new.device.clone(),
+        device: new.device,
+        device_name,
         author: new.author,
         committed_ms: time_ms,
+        pinned: false,
     };
     txn.put(Space::Versions, &version_key(file, version), &record);
     let file_record = FileRecord {
@@ -290,7 +331,7 @@ pub(super) fn commit<R: StateRead + ?Sized>(
     txn.put(Space::Files, &file.0.to_be_bytes(), &file_record);
     blocks::add_refs(txn, time_ms, account, &new.blocks)?;
     let kind = ChangeKind::VersionCommitted { version, status: new.status };
-    let seq = journal::record(txn, owner, time_ms, new.namespace, &new.path, Some(file), kind)?;
+    let seq = shares::announce(txn, owner, time_ms, new.namespace, &new.path, Some(file), kind)?;
     Ok(Response::Committed { file, version, seq })
 }
 
@@ -361,80 +402,18 @@ pub fn namespace(
 
 #[cfg(test)]
 mod tests {
-    use std::collections::BTreeMap;
-
     use cairn_proto::BlockId;
 
     use super::*;
     use crate::model::journal::changes_after;
-    use crate::model::{Command, Request, RequestId, apply, blocks};
+    use crate::model::testkit::{World, path};
+    use crate::model::{Command, blocks};
 
-    type State = BTreeMap<(Space, Vec<u8>), Vec<u8>>;
-
-    struct Drive {
-        state: State,
-        next_request: u128,
-    }
-
-    impl Drive {
-        /// A state with user 1 ("ada", drive 1) and user 2 ("bob", drive 2), and two blocks
-        /// registered in ada's account.
-        fn new() -> Self {
-            let mut drive = Self { state: State::new(), next_request: 1 };
-            drive.run(Command::CreateUser { name: "ada".into() });
-            drive.run(Command::CreateUser { name: "bob".into() });
-            for b in [b"one".as_slice(), b"two"] {
-                drive.run(Command::RegisterBlock {
-                    account: AccountId(1),
-                    block: BlockId::of(b),
-                    plain_len: 3,
-                    shape: (2, 1),
-                    placement: vec![1, 2, 3],
-                });
-            }
-            drive
-        }
-
-        fn run(&mut self, command: Command) -> Response {
-            self.next_request += 1;
-            let mut txn = Txn::new(&self.state);
-            let request = Request { id: RequestId(self.next_request), time_ms: 10, command };
-            let response = apply(&mut txn, &request).unwrap();
-            let writes: Vec<_> = txn.into_writes().collect();
-            for ((space, key), value) in writes {
-                match value {
-                    Some(v) => self.state.insert((space, key), v),
-                    None => self.state.remove(&(space, key)),
-                };
-            }
-            response
-        }
-
-        fn commit(&mut self, path: &str, base: Option<u64>, blocks: &[&[u8]]) -> Response {
-            let refs: Vec<BlockRef> =
-                blocks.iter().map(|b| BlockRef { id: BlockId::of(b), len: b.len() as u32 }).collect();
-            self.run(Command::CommitVersion(NewVersion {
-                namespace: NamespaceId(1),
-                path: DrivePath::parse(path).unwrap(),
-                base,
-                size: refs.iter().map(|r| u64::from(r.len)).sum(),
-                blocks: refs,
-                hash: [0; 32],
-                mtime_ms: 1,
-                device: "laptop".into(),
-                author: UserId(1),
-                status: FileStatus::Complete,
-            }))
-        }
-    }
-
-    fn path(p: &str) -> DrivePath {
-        DrivePath::parse(p).unwrap()
-    }
+    type State = crate::model::testkit::State;
 
     #[test]
     fn versions_chain_from_their_base() {
-        let mut d = Drive::new();
+        let mut d = World::new();
         let Response::Committed { file, version: 1, .. } = d.commit("docs/a.txt", None, &[b"one"]) else {
             panic!()
         };
@@ -455,7 +434,7 @@ mod tests {
 
     #[test]
     fn of_many_commits_on_one_base_exactly_one_wins() {
-        let mut d = Drive::new();
+        let mut d = World::new();
         d.commit("race.txt", None, &[b"one"]);
         let outcomes: Vec<_> = (0..50).map(|_| d.commit("race.txt", Some(1), &[b"two"])).collect();
         let wins = outcomes.iter().filter(|r| matches!(r, Response::Committed { .. })).count();
@@ -481,7 +460,7 @@ mod tests {
 
     #[test]
     fn creating_an_existing_file_is_a_conflict() {
-        let mut d = Drive::new();
+        let mut d = World::new();
         d.commit("a", None, &[b"one"]);
         assert_eq!(d.commit("a", None, &[b"two"]), Response::Rejected(Rejection::Conflict { head: Some(1) }));
         assert_eq!(d.commit("b", Some(3), &[b"two"]), Response::Rejected(Rejection::Conflict { head: None }));
@@ -489,21 +468,23 @@ mod tests {
 
     #[test]
     fn missing_blocks_are_named_and_nothing_changes() {
-        let mut d = Drive::new();
+        let mut d = World::new();
         let before = d.state.clone();
         let r = d.commit("a", None, &[b"one", b"lost", b"lost", b"gone"]);
         assert_eq!(
             r,
             Response::Rejected(Rejection::MissingBlocks(vec![BlockId::of(b"lost"), BlockId::of(b"gone")]))
         );
-        // Only the request record was added.
-        let without_requests = |s: &State| s.iter().filter(|((sp, _), _)| *sp != Space::Requests).count();
+        // Only the request record (and its entry in the expiry index) was added.
+        let without_requests = |s: &State| {
+            s.iter().filter(|((sp, _), _)| !matches!(sp, Space::Requests | Space::Expiries)).count()
+        };
         assert_eq!(without_requests(&d.state), without_requests(&before));
     }
 
     #[test]
     fn tree_rules_are_enforced() {
-        let mut d = Drive::new();
+        let mut d = World::new();
         d.commit("file", None, &[b"one"]);
         assert_eq!(
             d.commit("file/inner", None, &[b"one"]),
@@ -524,7 +505,7 @@ mod tests {
             size: 4,
             hash: [0; 32],
             mtime_ms: 0,
-            device: String::new(),
+            device: None,
             author: UserId(1),
             status: FileStatus::Uploading,
         };

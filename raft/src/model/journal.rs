@@ -23,6 +23,15 @@ pub enum ChangeKind {
         /// The file's status after the commit.
         status: FileStatus,
     },
+    /// A file went to the trash.
+    Trashed,
+    /// A file came back from the trash.
+    Restored {
+        /// Its status again.
+        status: FileStatus,
+    },
+    /// A trashed file was deleted for good.
+    Purged,
 }
 
 /// One journal entry.

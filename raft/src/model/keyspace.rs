@@ -28,11 +28,29 @@ pub enum Space {
     Blocks,
     /// The per-user change journal: (user, sequence number) → event.
     Journal,
+    /// Devices: (user, device id) → device, so a user's devices are one contiguous range.
+    Devices,
+    /// Shares: (namespace, path, NUL, recipient) → share, so the recipients of a path are one
+    /// range and an access check is a point read per level of the path.
+    Shares,
+    /// Shares by recipient: (recipient, namespace, path) → share, for "shared with me".
+    SharesReceived,
+    /// Public links: link id → link.
+    Links,
+    /// The trash: (namespace, file id) → when and by whom the file was trashed.
+    Trash,
+    /// Resumable upload sessions: session id → session.
+    Uploads,
+    /// The cluster map: node id → node record. Its version is a counter.
+    Nodes,
+    /// Things with an end of life, in time order: (expiry ms, keyspace name, NUL, key) → further
+    /// keys to delete with it. `apply` prunes the oldest few on every request.
+    Expiries,
 }
 
 impl Space {
     /// Every keyspace, for opening the column families.
-    pub const ALL: [Space; 12] = [
+    pub const ALL: [Space; 20] = [
         Space::Meta,
         Space::Requests,
         Space::Counters,
@@ -45,6 +63,14 @@ impl Space {
         Space::Versions,
         Space::Blocks,
         Space::Journal,
+        Space::Expiries,
+        Space::Devices,
+        Space::Shares,
+        Space::SharesReceived,
+        Space::Links,
+        Space::Trash,
+        Space::Uploads,
+        Space::Nodes,
     ];
 
     /// The column family name.
@@ -62,6 +88,19 @@ impl Space {
             Space::Versions => "versions",
             Space::Blocks => "blocks",
             Space::Journal => "journal",
+            Space::Expiries => "expiries",
+            Space::Devices => "devices",
+            Space::Shares => "shares",
+            Space::SharesReceived => "shares_received",
+            Space::Links => "links",
+            Space::Trash => "trash",
+            Space::Uploads => "uploads",
+            Space::Nodes => "nodes",
         }
+    }
+
+    /// The keyspace whose column family is called `name`.
+    pub fn from_name(name: &str) -> Option<Space> {
+        Space::ALL.into_iter().find(|s| s.name() == name)
     }
 }

@@ -8,17 +8,29 @@
 
 mod apply;
 pub mod blocks;
+pub mod cluster;
+pub mod devices;
 pub mod drive;
+mod expiry;
 pub mod journal;
 mod keyspace;
+pub mod lifecycle;
+pub mod links;
 pub mod query;
+mod rejection;
 mod request;
+pub mod shares;
+#[cfg(test)]
+mod testkit;
 mod txn;
+pub mod uploads;
 pub mod users;
 
-pub use apply::apply;
+pub use apply::{REQUEST_RETENTION_MS, apply};
+pub use expiry::PRUNE_PER_APPLY;
 pub use keyspace::Space;
 pub use query::{Answer, Query, answer};
-pub use request::{Command, Rejection, Request, RequestId, Response};
+pub use rejection::Rejection;
+pub use request::{Command, Request, RequestId, Response};
 pub use txn::{Pairs, StateError, StateRead, Txn, WriteOp, decode as txn_decode, encode as txn_encode};
 pub use users::{TokenHash, User, UserId};

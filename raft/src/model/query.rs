@@ -9,8 +9,14 @@ use cairn_proto::{AccountId, BlockId, DrivePath};
 use serde::{Deserialize, Serialize};
 
 use super::blocks::{self, BlockRecord};
+use super::cluster::{self, ClusterMap};
+use super::devices::{self, DeviceId, DeviceRecord};
 use super::drive::{self, EntryRecord, FileId, FileRecord, NamespaceId, VersionRecord};
 use super::journal::{self, Change};
+use super::lifecycle::{self, TrashRecord};
+use super::links::{self, LinkId, LinkRecord};
+use super::shares::{self, Access, ShareRecord};
+use super::uploads::{self, UploadId, UploadRecord};
 use super::users::{self, User};
 use super::{StateError, StateRead, UserId};
 
@@ -65,6 +71,62 @@ pub enum Query {
         /// Which.
         block: BlockId,
     },
+    /// A user's devices, by id.
+    Devices {
+        /// Whose.
+        user: UserId,
+        /// Start after this device (`None`: from the first).
+        after: Option<DeviceId>,
+        /// At most this many (capped at [`MAX_PAGE`]).
+        limit: usize,
+    },
+    /// What a user may do at a path: the check every API path makes.
+    Access {
+        /// Where.
+        namespace: NamespaceId,
+        /// The path.
+        path: DrivePath,
+        /// Who.
+        user: UserId,
+    },
+    /// The shares a user has given (of their own drive), by path then recipient.
+    SharesGiven {
+        /// The giver.
+        user: UserId,
+        /// Start after this (path, recipient).
+        after: Option<(DrivePath, UserId)>,
+        /// At most this many (capped at [`MAX_PAGE`]).
+        limit: usize,
+    },
+    /// The shares a user has received, by namespace then path.
+    SharesReceived {
+        /// The recipient.
+        user: UserId,
+        /// Start after this (namespace, path).
+        after: Option<(NamespaceId, DrivePath)>,
+        /// At most this many (capped at [`MAX_PAGE`]).
+        limit: usize,
+    },
+    /// The files in a namespace's trash, by file id.
+    Trash {
+        /// Where.
+        namespace: NamespaceId,
+        /// Start after this file.
+        after: Option<FileId>,
+        /// At most this many (capped at [`MAX_PAGE`]).
+        limit: usize,
+    },
+    /// An upload session (an expired one may linger until pruned: compare its `expires_ms`).
+    Upload(UploadId),
+    /// The whole cluster map.
+    ClusterMap,
+    /// A public link, if it exists and has not expired at `now_ms`.
+    Link {
+        /// Which.
+        link: LinkId,
+        /// The reader's clock (ms since the epoch): queries are pure too.
+        now_ms: u64,
+    },
 }
 
 /// The answer to a [`Query`], variant for variant.
@@ -82,6 +144,20 @@ pub enum Answer {
     Changes(Vec<Change>),
     /// For [`Query::Block`].
     Block(Option<BlockRecord>),
+    /// For [`Query::Devices`].
+    Devices(Vec<DeviceRecord>),
+    /// For [`Query::Access`]: `None` means no access at all.
+    Access(Option<Access>),
+    /// For [`Query::SharesGiven`] and [`Query::SharesReceived`].
+    Shares(Vec<ShareRecord>),
+    /// For [`Query::Trash`].
+    Trash(Vec<TrashRecord>),
+    /// For [`Query::Upload`].
+    Upload(Option<UploadRecord>),
+    /// For [`Query::ClusterMap`].
+    ClusterMap(ClusterMap),
+    /// For [`Query::Link`].
+    Link(Option<LinkRecord>),
 }
 
 /// Answers `query` from `state`.
@@ -99,6 +175,25 @@ pub fn answer(state: &(impl StateRead + ?Sized), query: &Query) -> Result<Answer
             Answer::Changes(journal::changes_after(state, *user, *cursor, page(*limit))?)
         }
         Query::Block { account, block } => Answer::Block(blocks::block(state, *account, block)?),
+        Query::Devices { user, after, limit } => {
+            Answer::Devices(devices::devices(state, *user, *after, page(*limit))?)
+        }
+        Query::Access { namespace, path, user } => {
+            Answer::Access(shares::access(state, *namespace, path, *user)?)
+        }
+        Query::SharesGiven { user, after, limit } => Answer::Shares(match users::user(state, *user)? {
+            Some(giver) => shares::given(state, giver.drive, after.as_ref(), page(*limit))?,
+            None => Vec::new(),
+        }),
+        Query::SharesReceived { user, after, limit } => {
+            Answer::Shares(shares::received(state, *user, after.as_ref(), page(*limit))?)
+        }
+        Query::Trash { namespace, after, limit } => {
+            Answer::Trash(lifecycle::trash_list(state, *namespace, *after, page(*limit))?)
+        }
+        Query::Upload(id) => Answer::Upload(uploads::upload(state, *id)?),
+        Query::ClusterMap => Answer::ClusterMap(cluster::cluster_map(state)?),
+        Query::Link { link, now_ms } => Answer::Link(links::resolve(state, *link, *now_ms)?),
     })
 }
 
@@ -135,5 +230,48 @@ mod tests {
         // A limit of zero still returns a page (of one) rather than nothing forever.
         let changes = Query::ChangesAfter { user: bob.id, cursor: 0, limit: 0 };
         assert!(matches!(answer(&state, &changes).unwrap(), Answer::Changes(_)));
+    }
+
+    #[test]
+    fn the_new_reads_answer_from_the_state() {
+        use crate::model::shares::ShareRole;
+        use crate::model::testkit::{ADA, ADA_DRIVE, BOB, World, path};
+
+        let mut w = World::new();
+        w.ada_commits("team/a.txt", None, &[b"one"]);
+        w.run(Command::Share {
+            namespace: ADA_DRIVE,
+            path: path("team"),
+            with: BOB,
+            role: ShareRole::Read,
+            by: ADA,
+        });
+        w.run(Command::RegisterDevice { user: BOB, name: "phone".into() });
+        w.run(Command::Trash { namespace: ADA_DRIVE, path: path("team/a.txt"), user: ADA });
+
+        let ask = |q: Query| answer(&w.state, &q).unwrap();
+        assert_eq!(
+            ask(Query::Access { namespace: ADA_DRIVE, path: path("team/a.txt"), user: BOB }),
+            Answer::Access(Some(Access::Read))
+        );
+        let Answer::Shares(given) = ask(Query::SharesGiven { user: ADA, after: None, limit: 10 }) else {
+            panic!()
+        };
+        let Answer::Shares(received) = ask(Query::SharesReceived { user: BOB, after: None, limit: 10 })
+        else {
+            panic!()
+        };
+        assert_eq!((given.len(), given), (1, received));
+        let Answer::Devices(devices) = ask(Query::Devices { user: BOB, after: None, limit: 0 }) else {
+            panic!()
+        };
+        assert_eq!(devices[0].name, "phone");
+        let Answer::Trash(trash) = ask(Query::Trash { namespace: ADA_DRIVE, after: None, limit: 10 }) else {
+            panic!()
+        };
+        assert_eq!(trash[0].path, path("team/a.txt"));
+        assert_eq!(ask(Query::Upload(UploadId(1))), Answer::Upload(None));
+        assert_eq!(ask(Query::Link { link: LinkId(1), now_ms: 0 }), Answer::Link(None));
+        assert_eq!(ask(Query::ClusterMap), Answer::ClusterMap(ClusterMap { version: 0, nodes: vec![] }));
     }
 }

@@ -4,8 +4,15 @@ use serde::{Deserialize, Serialize};
 
 use cairn_proto::{AccountId, BlockId, DrivePath};
 
+use super::blocks::BlockRef;
+use super::cluster::{NodeMark, NodeSpec};
+
+use super::devices::DeviceId;
 use super::drive::{FileId, NamespaceId, NewVersion};
-use super::{TokenHash, UserId};
+use super::links::{LinkId, NewLink};
+use super::shares::ShareRole;
+use super::uploads::{NewUpload, UploadId};
+use super::{Rejection, TokenHash, UserId};
 use crate::NodeId;
 
 /// A client-chosen id that makes a request idempotent: a retry with the same id (after a timeout,
@@ -58,6 +65,135 @@ pub enum Command {
     },
     /// Commits a new version of a file, conditionally on its base version.
     CommitVersion(NewVersion),
+    /// Registers a device of a user.
+    RegisterDevice {
+        /// Whose device.
+        user: UserId,
+        /// Its name: 1–64 characters, no control characters or slashes.
+        name: String,
+    },
+    /// Removes a device; the versions it committed keep its name.
+    RemoveDevice {
+        /// Whose device.
+        user: UserId,
+        /// Which.
+        device: DeviceId,
+    },
+    /// Shares a folder or file of a namespace with another user, or changes the role of an
+    /// existing share. Only the namespace's owner may.
+    Share {
+        /// The owner's namespace.
+        namespace: NamespaceId,
+        /// The folder or file; it must exist. The share covers everything below it.
+        path: DrivePath,
+        /// The recipient.
+        with: UserId,
+        /// Viewer or editor.
+        role: ShareRole,
+        /// Who asks.
+        by: UserId,
+    },
+    /// Ends a share; the owner or the recipient may.
+    RevokeShare {
+        /// The owner's namespace.
+        namespace: NamespaceId,
+        /// The shared path.
+        path: DrivePath,
+        /// The recipient.
+        with: UserId,
+        /// Who asks.
+        by: UserId,
+    },
+    /// Creates a public link.
+    CreateLink(NewLink),
+    /// Deletes a public link; its creator or the namespace's owner may.
+    RevokeLink {
+        /// Which link.
+        link: LinkId,
+        /// Who asks.
+        by: UserId,
+    },
+    /// Moves a file to the trash.
+    Trash {
+        /// Where.
+        namespace: NamespaceId,
+        /// The file.
+        path: DrivePath,
+        /// Who asks; needs write access.
+        user: UserId,
+    },
+    /// Brings a file back from the trash, with the status it had.
+    Restore {
+        /// Where.
+        namespace: NamespaceId,
+        /// The file.
+        path: DrivePath,
+        /// Who asks; needs write access.
+        user: UserId,
+    },
+    /// Deletes a trashed file for good, releasing its blocks.
+    Purge {
+        /// Where.
+        namespace: NamespaceId,
+        /// The file.
+        path: DrivePath,
+        /// Who asks; needs write access.
+        user: UserId,
+    },
+    /// Pins (or unpins) a version so retention keeps it.
+    PinVersion {
+        /// The file.
+        file: FileId,
+        /// Its version.
+        version: u64,
+        /// Pin or unpin.
+        pinned: bool,
+        /// Who asks; needs write access.
+        user: UserId,
+    },
+    /// Begins a resumable upload session.
+    BeginUpload(NewUpload),
+    /// Appends stored blocks to an upload session.
+    UploadBlocks {
+        /// The session.
+        upload: UploadId,
+        /// Who asks: the session's author.
+        user: UserId,
+        /// Where the blocks start in the file: the bytes received so far.
+        offset: u64,
+        /// The blocks, in file order; they must be registered in the namespace owner's account.
+        blocks: Vec<BlockRef>,
+    },
+    /// Commits an upload whose bytes have all arrived; answered like [`Command::CommitVersion`].
+    FinishUpload {
+        /// The session.
+        upload: UploadId,
+        /// Who asks: the session's author.
+        user: UserId,
+        /// blake3 of the whole content.
+        hash: [u8; 32],
+    },
+    /// Ends an upload session without committing.
+    AbortUpload {
+        /// The session.
+        upload: UploadId,
+        /// Who asks: the session's author or the namespace's owner.
+        user: UserId,
+    },
+    /// Adds a node to the cluster map or replaces its description (its state is kept).
+    SetNode(NodeSpec),
+    /// Marks a node up, draining or down.
+    MarkNode {
+        /// Which node.
+        node: NodeId,
+        /// Its new state.
+        mark: NodeMark,
+    },
+    /// Removes a node from the cluster map.
+    RemoveNode {
+        /// Which node.
+        node: NodeId,
+    },
     /// Records a block whose shards are durable.
     RegisterBlock {
         /// Whose block.
@@ -100,61 +236,58 @@ pub enum Response {
     },
     /// The block is registered.
     BlockRegistered,
+    /// The device is registered.
+    DeviceRegistered {
+        /// Its id.
+        device: DeviceId,
+    },
+    /// The device is removed.
+    DeviceRemoved,
+    /// The file is in the trash.
+    Trashed {
+        /// The file.
+        file: FileId,
+        /// The owner's journal sequence number of the change.
+        seq: u64,
+    },
+    /// The file is back from the trash.
+    Restored {
+        /// The file.
+        file: FileId,
+        /// The owner's journal sequence number of the change.
+        seq: u64,
+    },
+    /// The file is gone for good.
+    Purged {
+        /// The file.
+        file: FileId,
+        /// The owner's journal sequence number of the change.
+        seq: u64,
+    },
+    /// The version's pin is set as asked.
+    PinSet,
+    /// The cluster map changed.
+    ClusterMapChanged {
+        /// Its new version.
+        version: u64,
+    },
+    /// The upload session is open.
+    UploadBegun,
+    /// Blocks were appended to an upload session.
+    UploadReceived {
+        /// Bytes received so far (the next offset).
+        received: u64,
+    },
+    /// The upload session is gone.
+    UploadAborted,
+    /// The share exists now, with the role asked for.
+    Shared,
+    /// The share is gone.
+    ShareRevoked,
+    /// The link exists now.
+    LinkCreated,
+    /// The link is gone.
+    LinkRevoked,
     /// The command was refused; the state did not change.
     Rejected(Rejection),
-}
-
-/// Why a command was refused. Each is a client error: retrying the same command gets the same
-/// answer.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
-pub enum Rejection {
-    /// A name is malformed.
-    #[error("invalid name {name:?}: {reason}")]
-    InvalidName {
-        /// The name given.
-        name: String,
-        /// What is wrong with it.
-        reason: String,
-    },
-    /// A user of that name exists.
-    #[error("a user named {0:?} already exists")]
-    NameTaken(String),
-    /// No such user.
-    #[error("no user with id {0}")]
-    NoSuchUser(UserId),
-    /// The token is already registered.
-    #[error("that token is already registered")]
-    TokenExists,
-    /// No such token.
-    #[error("no such token")]
-    NoSuchToken,
-    /// No such namespace.
-    #[error("no namespace with id {}", .0.0)]
-    NoSuchNamespace(NamespaceId),
-    /// The user may not do this here.
-    #[error("not allowed")]
-    Forbidden,
-    /// A path names a file where a folder is needed.
-    #[error("{0} is a file, not a folder")]
-    NotAFolder(DrivePath),
-    /// A path names a folder where a file is needed.
-    #[error("{0} is a folder")]
-    IsAFolder(DrivePath),
-    /// The declared size is not the sum of the blocks.
-    #[error("declared size {declared} but the blocks add up to {blocks}")]
-    SizeMismatch {
-        /// Size the client declared.
-        declared: u64,
-        /// Sum of the block lengths.
-        blocks: u64,
-    },
-    /// The commit's base version is not the head: someone else committed first.
-    #[error("conflict: the file's head version is {head:?}")]
-    Conflict {
-        /// The current head (`None`: the file does not exist).
-        head: Option<u64>,
-    },
-    /// Blocks the commit references are not stored; send them and retry.
-    #[error("{} referenced blocks are missing", .0.len())]
-    MissingBlocks(Vec<BlockId>),
 }

@@ -126,6 +126,24 @@ impl<'a, R: StateRead + ?Sized> Txn<'a, R> {
     }
 }
 
+/// A transaction is itself a read view (committed state plus its own writes), so the read
+/// functions of the model serve `apply` and queries alike instead of being written twice.
+impl<R: StateRead + ?Sized> StateRead for Txn<'_, R> {
+    fn get(&self, space: Space, key: &[u8]) -> Result<Option<Vec<u8>>, StateError> {
+        self.get_raw(space, key)
+    }
+
+    fn scan(
+        &self,
+        space: Space,
+        prefix: &[u8],
+        after: Option<&[u8]>,
+        limit: usize,
+    ) -> Result<Pairs, StateError> {
+        Txn::scan(self, space, prefix, after, limit)
+    }
+}
+
 /// Encodes a state value. postcard: compact, and serde-derived types keep working as fields are
 /// appended at the end.
 pub fn encode<T: Serialize>(value: &T) -> Vec<u8> {

@@ -1,0 +1,391 @@
+//! Resumable upload sessions (tus): the session lives in Raft, so any node can take over an
+//! upload when the one that started it dies.
+//!
+//! A session declares where the file goes, its base version and its total size. The node that
+//! receives the bytes cuts them into blocks, stores them, and appends them to the session at the
+//! offset they start at; the block list is therefore known only as it arrives. Finishing turns
+//! the session into a commit through [`drive::commit`], the same conditional commit every
+//! other version goes through.
+
+use std::fmt;
+
+use cairn_proto::{AccountId, DrivePath};
+use serde::{Deserialize, Serialize};
+
+use super::blocks::{self, BlockRef};
+use super::devices::{self, DeviceId};
+use super::drive::{self, FileStatus, NamespaceId, NewVersion};
+use super::expiry;
+use super::txn::decode;
+use super::{Rejection, Response, Space, StateError, StateRead, Txn, UserId};
+
+/// An upload session's id. The node that takes the tus creation request draws it at random
+/// (128 bits; it is also the hard-to-guess part of the upload URL) and puts it in the command;
+/// `apply` allocates nothing here, so a retried creation with the same request id and session
+/// id is harmless.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct UploadId(pub u128);
+
+impl fmt::Display for UploadId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{:032x}", self.0)
+    }
+}
+
+/// A session as a client opens it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NewUpload {
+    /// Its id, drawn at random by the proposer.
+    pub upload: UploadId,
+    /// Where the file goes.
+    pub namespace: NamespaceId,
+    /// Its path.
+    pub path: DrivePath,
+    /// The head version the upload replaces (`None`: a new file); checked at the start and
+    /// again, authoritatively, at the finish.
+    pub base: Option<u64>,
+    /// The file's total size in bytes (tus `Upload-Length`).
+    pub size: u64,
+    /// Modification time on the device.
+    pub mtime_ms: u64,
+    /// The uploading device, if any; it must be a registered device of `author`.
+    pub device: Option<DeviceId>,
+    /// Who uploads.
+    pub author: UserId,
+    /// When the session lapses (ms since the epoch); after it, only an abort is accepted, and a
+    /// later request prunes the session.
+    pub expires_ms: u64,
+}
+
+/// A session as stored.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UploadRecord {
+    /// What was asked for.
+    pub session: NewUpload,
+    /// The blocks received so far, in file order.
+    pub blocks: Vec<BlockRef>,
+    /// Bytes received so far: the sum of the blocks' lengths (tus `Upload-Offset`).
+    pub received: u64,
+    /// When the session began.
+    pub created_ms: u64,
+}
+
+fn key(upload: UploadId) -> [u8; 16] {
+    upload.0.to_be_bytes()
+}
+
+pub(super) fn begin<R: StateRead + ?Sized>(
+    txn: &mut Txn<R>,
+    time_ms: u64,
+    new: &NewUpload,
+) -> Result<Response, StateError> {
+    let reject = |r| Ok(Response::Rejected(r));
+    if txn.get_raw(Space::Uploads, &key(new.upload))?.is_some() {
+        return reject(Rejection::UploadExists(new.upload));
+    }
+    if let Err(rejection) = drive::writable(txn, new.namespace, &new.path, new.author)? {
+        return reject(rejection);
+    }
+    if new.path.is_root() {
+        return reject(Rejection::IsAFolder(new.path.clone()));
+    }
+    // Refuse early what the finish would refuse anyway, before the client sends gigabytes.
+    if let Err(rejection) = drive::base_check(txn, new.namespace, &new.path, new.base)? {
+        return reject(rejection);
+    }
+    if let Some(device) = new.device
+        && devices::device(txn, new.author, device)?.is_none()
+    {
+        return reject(Rejection::NoSuchDevice { user: new.author, device });
+    }
+    if new.expires_ms <= time_ms {
+        return reject(Rejection::ExpiryInPast { expires_ms: new.expires_ms, now_ms: time_ms });
+    }
+    let record = UploadRecord { session: new.clone(), blocks: Vec::new(), received: 0, created_ms: time_ms };
+    txn.put(Space::Uploads, &key(new.upload), &record);
+    expiry::schedule(txn, new.expires_ms, Space::Uploads, &key(new.upload), &[]);
+    Ok(Response::UploadBegun)
+}
+
+/// The session, if it exists, belongs to `user` and has not lapsed.
+fn live_session<R: StateRead + ?Sized>(
+    txn: &Txn<R>,
+    time_ms: u64,
+    upload: UploadId,
+    user: UserId,
+) -> Result<Result<UploadRecord, Rejection>, StateError> {
+    let Some(record) = txn.get::<UploadRecord>(Space::Uploads, &key(upload))? else {
+        return Ok(Err(Rejection::NoSuchUpload(upload)));
+    };
+    if record.session.author != user {
+        return Ok(Err(Rejection::Forbidden));
+    }
+    if record.session.expires_ms <= time_ms {
+        return Ok(Err(Rejection::UploadExpired { upload, expired_ms: record.session.expires_ms }));
+    }
+    Ok(Ok(record))
+}
+
+/// Appends stored blocks at `offset`, which must be the bytes received so far (so a client
+/// that lost track learns the right offset from the rejection, as with tus `HEAD`).
+pub(super) fn append<R: StateRead + ?Sized>(
+    txn: &mut Txn<R>,
+    time_ms: u64,
+    upload: UploadId,
+    user: UserId,
+    offset: u64,
+    refs: &[BlockRef],
+) -> Result<Response, StateError> {
+    let reject = |r| Ok(Response::Rejected(r));
+    let mut record = match live_session(txn, time_ms, upload, user)? {
+        Ok(record) => record,
+        Err(rejection) => return reject(rejection),
+    };
+    if offset != record.received {
+        return reject(Rejection::OffsetMismatch { expected: record.received, given: offset });
+    }
+    let reached = record.received + refs.iter().map(|r| u64::from(r.len)).sum::<u64>();
+    if reached > record.session.size {
+        return reject(Rejection::UploadTooLarge { declared: record.session.size, reached });
+    }
+    // Access is checked again: a share may have been revoked since the session began.
+    let s = &record.session;
+    let owner = match drive::writable(txn, s.namespace, &s.path, user)? {
+        Ok(owner) => owner,
+        Err(rejection) => return reject(rejection),
+    };
+    let missing = blocks::missing(txn, AccountId(owner.0), refs)?;
+    if !missing.is_empty() {
+        return reject(Rejection::MissingBlocks(missing));
+    }
+    record.blocks.extend_from_slice(refs);
+    record.received = reached;
+    txn.put(Space::Uploads, &key(upload), &record);
+    Ok(Response::UploadReceived { received: reached })
+}
+
+/// Commits the uploaded file through the one conditional commit; on success the session is
+/// gone, on a rejection (a conflict, say) it stays until aborted or expired.
+pub(super) fn finish<R: StateRead + ?Sized>(
+    txn: &mut Txn<R>,
+    time_ms: u64,
+    upload: UploadId,
+    user: UserId,
+    hash: [u8; 32],
+) -> Result<Response, StateError> {
+    let record = match live_session(txn, time_ms, upload, user)? {
+        Ok(record) => record,
+        Err(rejection) => return Ok(Response::Rejected(rejection)),
+    };
+    let s = &record.session;
+    if record.received != s.size {
+        return Ok(Response::Rejected(Rejection::UploadIncomplete {
+            declared: s.size,
+            received: record.received,
+        }));
+    }
+    let new = NewVersion {
+        namespace: s.namespace,
+        path: s.path.clone(),
+        base: s.base,
+        blocks: record.blocks.clone(),
+        size: s.size,
+        hash,
+        mtime_ms: s.mtime_ms,
+        device: s.device,
+        author: s.author,
+        status: FileStatus::Complete,
+    };
+    let response = drive::commit(txn, time_ms, &new)?;
+    if matches!(response, Response::Committed { .. }) {
+        forget(txn, &record);
+    }
+    Ok(response)
+}
+
+/// Ends a session without committing; its author or the namespace's owner may, also after it
+/// expired. Its blocks stay registered without references, for GC.
+pub(super) fn abort<R: StateRead + ?Sized>(
+    txn: &mut Txn<R>,
+    upload: UploadId,
+    user: UserId,
+) -> Result<Response, StateError> {
+    let Some(record) = txn.get::<UploadRecord>(Space::Uploads, &key(upload))? else {
+        return Ok(Response::Rejected(Rejection::NoSuchUpload(upload)));
+    };
+    let owner = drive::namespace(txn, record.session.namespace)?.map(|ns| ns.owner);
+    if user != record.session.author && Some(user) != owner {
+        return Ok(Response::Rejected(Rejection::Forbidden));
+    }
+    forget(txn, &record);
+    Ok(Response::UploadAborted)
+}
+
+fn forget<R: StateRead + ?Sized>(txn: &mut Txn<R>, record: &UploadRecord) {
+    let k = key(record.session.upload);
+    txn.delete(Space::Uploads, &k);
+    expiry::cancel(txn, record.session.expires_ms, Space::Uploads, &k);
+}
+
+/// A session, if it exists (expired ones linger until pruned; compare `expires_ms`).
+pub fn upload(
+    state: &(impl StateRead + ?Sized),
+    upload: UploadId,
+) -> Result<Option<UploadRecord>, StateError> {
+    state.get(Space::Uploads, &key(upload))?.map(|b| decode(Space::Uploads, &b)).transpose()
+}
+
+#[cfg(test)]
+mod tests {
+    use cairn_proto::BlockId;
+
+    use super::*;
+    use crate::model::Command;
+    use crate::model::drive::{stat, versions};
+    use crate::model::testkit::{ADA, ADA_DRIVE, BOB, World, path, refs};
+
+    const ID: UploadId = UploadId(0xfeed);
+
+    fn begin(w: &mut World, base: Option<u64>, size: u64, ttl: u64) -> Response {
+        let new = NewUpload {
+            upload: ID,
+            namespace: ADA_DRIVE,
+            path: path("big.bin"),
+            base,
+            size,
+            mtime_ms: 5,
+            device: None,
+            author: ADA,
+            expires_ms: w.now + ttl,
+        };
+        w.run(Command::BeginUpload(new))
+    }
+
+    fn append(w: &mut World, user: UserId, offset: u64, blocks: &[&[u8]]) -> Response {
+        w.run(Command::UploadBlocks { upload: ID, user, offset, blocks: refs(blocks) })
+    }
+
+    fn finish(w: &mut World) -> Response {
+        w.run(Command::FinishUpload { upload: ID, user: ADA, hash: [9; 32] })
+    }
+
+    #[test]
+    fn blocks_arrive_at_their_offsets_and_the_finish_commits() {
+        let mut w = World::new();
+        assert_eq!(begin(&mut w, None, 6, 60_000), Response::UploadBegun);
+        assert_eq!(begin(&mut w, None, 6, 60_000), Response::Rejected(Rejection::UploadExists(ID)));
+        assert_eq!(append(&mut w, ADA, 0, &[b"one"]), Response::UploadReceived { received: 3 });
+        // A client that lost track is told where to resume.
+        assert_eq!(
+            append(&mut w, ADA, 0, &[b"one"]),
+            Response::Rejected(Rejection::OffsetMismatch { expected: 3, given: 0 })
+        );
+        assert_eq!(
+            append(&mut w, ADA, 3, &[b"three"]),
+            Response::Rejected(Rejection::UploadTooLarge { declared: 6, reached: 8 })
+        );
+        assert_eq!(
+            append(&mut w, ADA, 3, &[b"gon"]),
+            Response::Rejected(Rejection::MissingBlocks(vec![BlockId::of(b"gon")]))
+        );
+        assert_eq!(append(&mut w, BOB, 3, &[b"two"]), Response::Rejected(Rejection::Forbidden));
+        assert_eq!(
+            finish(&mut w),
+            Response::Rejected(Rejection::UploadIncomplete { declared: 6, received: 3 })
+        );
+        assert_eq!(upload(&w.state, ID).unwrap().unwrap().received, 3);
+
+        assert_eq!(append(&mut w, ADA, 3, &[b"two"]), Response::UploadReceived { received: 6 });
+        let Response::Committed { file, version: 1, .. } = finish(&mut w) else { panic!("not committed") };
+        let v = &versions(&w.state, file, 1).unwrap()[0];
+        assert_eq!((v.blocks.clone(), v.size, v.hash, v.mtime_ms), (refs(&[b"one", b"two"]), 6, [9; 32], 5));
+        let (_, f) = stat(&w.state, ADA_DRIVE, &path("big.bin")).unwrap().unwrap();
+        assert_eq!(f.unwrap().status, FileStatus::Complete);
+        // The session and its expiry entry are gone; the blocks are referenced by the version.
+        assert_eq!(upload(&w.state, ID).unwrap(), None);
+        assert!(!w.state.keys().any(|(s, k)| *s == Space::Expiries && k.windows(7).any(|x| x == b"uploads")));
+        assert_eq!(blocks::block(&w.state, AccountId(1), &BlockId::of(b"two")).unwrap().unwrap().refcount, 1);
+    }
+
+    #[test]
+    fn conflicts_are_caught_at_the_start_and_again_at_the_finish() {
+        let mut w = World::new();
+        assert_eq!(begin(&mut w, Some(1), 3, 60_000), Response::Rejected(Rejection::Conflict { head: None }));
+        assert_eq!(begin(&mut w, None, 3, 60_000), Response::UploadBegun);
+        append(&mut w, ADA, 0, &[b"one"]);
+        // Another device commits the same path first: the upload loses, and keeps its session.
+        w.ada_commits("big.bin", None, &[b"two"]);
+        assert_eq!(finish(&mut w), Response::Rejected(Rejection::Conflict { head: Some(1) }));
+        assert!(upload(&w.state, ID).unwrap().is_some());
+        assert_eq!(
+            w.run(Command::AbortUpload { upload: ID, user: BOB }),
+            Response::Rejected(Rejection::Forbidden)
+        );
+        assert_eq!(w.run(Command::AbortUpload { upload: ID, user: ADA }), Response::UploadAborted);
+        assert_eq!(finish(&mut w), Response::Rejected(Rejection::NoSuchUpload(ID)));
+    }
+
+    #[test]
+    fn expired_sessions_are_refused_then_pruned() {
+        let mut w = World::new();
+        let t = w.now;
+        assert_eq!(
+            begin(&mut w, None, 3, 0),
+            Response::Rejected(Rejection::ExpiryInPast { expires_ms: t, now_ms: t })
+        );
+        let stranger = NewUpload {
+            upload: UploadId(1),
+            namespace: ADA_DRIVE,
+            path: path("x"),
+            base: None,
+            size: 0,
+            mtime_ms: 0,
+            device: None,
+            author: BOB,
+            expires_ms: t + 1,
+        };
+        assert_eq!(w.run(Command::BeginUpload(stranger)), Response::Rejected(Rejection::Forbidden));
+        begin(&mut w, None, 3, 100);
+        w.now = t + 100;
+        // The refusal is itself a request, and its apply prunes the lapsed session.
+        assert_eq!(
+            append(&mut w, ADA, 0, &[b"one"]),
+            Response::Rejected(Rejection::UploadExpired { upload: ID, expired_ms: t + 100 })
+        );
+        assert_eq!(upload(&w.state, ID).unwrap(), None);
+        assert_eq!(finish(&mut w), Response::Rejected(Rejection::NoSuchUpload(ID)));
+    }
+
+    #[test]
+    fn an_editor_uploads_until_the_share_is_revoked() {
+        use crate::model::shares::ShareRole;
+        let mut w = World::new();
+        w.run(Command::MakeFolder { namespace: ADA_DRIVE, path: path("team"), user: ADA });
+        let share = Command::Share {
+            namespace: ADA_DRIVE,
+            path: path("team"),
+            with: BOB,
+            role: ShareRole::ReadWrite,
+            by: ADA,
+        };
+        w.run(share);
+        let new = NewUpload {
+            upload: ID,
+            namespace: ADA_DRIVE,
+            path: path("team/b.bin"),
+            base: None,
+            size: 6,
+            mtime_ms: 0,
+            device: None,
+            author: BOB,
+            expires_ms: w.now + 1_000,
+        };
+        assert_eq!(w.run(Command::BeginUpload(new)), Response::UploadBegun);
+        assert_eq!(append(&mut w, BOB, 0, &[b"one"]), Response::UploadReceived { received: 3 });
+        w.run(Command::RevokeShare { namespace: ADA_DRIVE, path: path("team"), with: BOB, by: ADA });
+        assert_eq!(append(&mut w, BOB, 3, &[b"two"]), Response::Rejected(Rejection::Forbidden));
+        // The owner of the namespace may clear the session away.
+        assert_eq!(w.run(Command::AbortUpload { upload: ID, user: ADA }), Response::UploadAborted);
+    }
+}
