@@ -9,7 +9,7 @@ help:
 	@echo "make run      start a local 3-node cluster in the background (run/local-3/) and show it"
 	@echo "make stop     stop the local cluster (its data stays in run/local-3/)"
 	@echo "make test     build everything and run the whole test suite (installs system deps first)"
-	@echo "make bench    criterion benchmarks of every pipeline stage (see BENCHMARKS.md)"
+	@echo "make bench    criterion benchmarks of every pipeline stage and the cluster commit rate (see BENCHMARKS.md)"
 	@echo "make verify   formatting check, clippy -D warnings, then the tests"
 	@echo "make deps     install what the build needs from Debian, only what is missing"
 
@@ -40,6 +40,7 @@ test: deps
 bench: deps
 	$(CARGO) bench --workspace --all-features --bench proto_stages --bench node_stages
 	$(CARGO) run --release --all-features -p cairn-node --example shard_store_amplification -- 2
+	$(CARGO) bench -p cairn-node --bench commit_rate -- 10
 
 fmt:
 	$(CARGO) fmt --all

@@ -174,8 +174,11 @@ async fn run(command: Command) -> Result {
 
 async fn init(config: &NodeConfig) -> Result {
     if config.data_dir.join("raft-log").exists() {
-        return Err(format!("{} already holds a node's data; init starts new clusters only", config.data_dir.display())
-            .into());
+        return Err(format!(
+            "{} already holds a node's data; init starts new clusters only",
+            config.data_dir.display()
+        )
+        .into());
     }
     let secrets = SecretsDir::new(&config.secrets_dir);
     secrets.create_cluster("cairn")?;
@@ -187,7 +190,9 @@ async fn init(config: &NodeConfig) -> Result {
     println!("initialised a new cluster with node {} as its first member", config.id);
     println!("  secrets: {} (keep ca.key and master.key safe)", config.secrets_dir.display());
     println!("  data:    {}", config.data_dir.display());
-    println!("next: cairn-node start -c <this config>, then `cairn-node issue-cert` and `cairn-node member add` for each further node");
+    println!(
+        "next: cairn-node start -c <this config>, then `cairn-node issue-cert` and `cairn-node member add` for each further node"
+    );
     Ok(())
 }
 

@@ -27,7 +27,10 @@ async fn a_node_down_for_thousands_of_entries_catches_up_through_a_snapshot() {
     let leader = cluster.wait_for_leader().await;
     let status = client.status_of(leader).await.unwrap();
     let purged = status.purged_index.expect("the leader purged its log");
-    assert!(purged > applied_before + 1_000, "purged only up to {purged}; the lagging node had {applied_before}");
+    assert!(
+        purged > applied_before + 1_000,
+        "purged only up to {purged}; the lagging node had {applied_before}"
+    );
 
     cluster.start_node(lagging);
     cluster.wait_caught_up(&client, lagging).await;

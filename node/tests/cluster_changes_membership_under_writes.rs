@@ -8,24 +8,10 @@ mod common;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use cairn_node::service::{AdminCommand, ClusterClient};
+use cairn_node::service::AdminCommand;
 use cairn_raft::model::{Answer, Query};
-use common::process_cluster::{ProcessCluster, Settings, create_user, created};
+use common::process_cluster::{ProcessCluster, Settings, write_until_stopped};
 use tokio::task::JoinSet;
-
-async fn writer(client: Arc<ClusterClient>, writer: u128, stop: Arc<AtomicBool>) -> Vec<String> {
-    let mut acknowledged = Vec::new();
-    let mut i = 0u128;
-    while !stop.load(Ordering::Relaxed) {
-        i += 1;
-        let name = format!("w{writer}-{i}");
-        if let Ok(response) = client.write(create_user(writer << 64 | i, &name)).await {
-            assert!(created(&response), "{response:?}");
-            acknowledged.push(name);
-        }
-    }
-    acknowledged
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_node_joins_and_another_leaves_while_writes_go_on() {
@@ -34,7 +20,7 @@ async fn a_node_joins_and_another_leaves_while_writes_go_on() {
     let stop = Arc::new(AtomicBool::new(false));
     let mut writers = JoinSet::new();
     for w in 1..=3 {
-        writers.spawn(writer(client.clone(), w, stop.clone()));
+        writers.spawn(write_until_stopped(client.clone(), w, stop.clone()));
     }
 
     cluster.add_files(4);

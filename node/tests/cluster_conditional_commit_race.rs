@@ -78,10 +78,8 @@ async fn exactly_one_of_many_concurrent_commits_on_one_base_wins() {
     else {
         panic!("no journal")
     };
-    let versions: Vec<_> = after
-        .iter()
-        .filter(|c| matches!(c.kind, ChangeKind::VersionCommitted { .. }))
-        .collect();
+    let versions: Vec<_> =
+        after.iter().filter(|c| matches!(c.kind, ChangeKind::VersionCommitted { .. })).collect();
     assert_eq!(versions.len(), 1, "the journal must show exactly one new version: {after:?}");
     client.shutdown().await;
 }

@@ -10,25 +10,10 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use cairn_node::service::ClusterClient;
 use cairn_raft::model::{Answer, Query};
-use common::process_cluster::{ProcessCluster, Settings, create_user, created, wait_until};
+use common::process_cluster::{
+    ProcessCluster, Settings, create_user, created, wait_until, write_until_stopped,
+};
 use tokio::task::JoinSet;
-
-/// Writes users until told to stop; returns the names whose creation was acknowledged.
-async fn writer(client: Arc<ClusterClient>, writer: u128, stop: Arc<AtomicBool>) -> Vec<String> {
-    let mut acknowledged = Vec::new();
-    let mut i = 0u128;
-    while !stop.load(Ordering::Relaxed) {
-        i += 1;
-        let name = format!("w{writer}-{i}");
-        // A write that fails (the leader died under it) is simply not acknowledged; the next
-        // one goes on through whichever node answers.
-        if let Ok(response) = client.write(create_user(writer << 64 | i, &name)).await {
-            assert!(created(&response), "{response:?}");
-            acknowledged.push(name);
-        }
-    }
-    acknowledged
-}
 
 async fn assert_all_present(client: &ClusterClient, names: &[String]) {
     for name in names {
@@ -46,7 +31,7 @@ async fn the_leader_dies_and_no_acknowledged_write_is_lost() {
     let stop = Arc::new(AtomicBool::new(false));
     let mut writers = JoinSet::new();
     for w in 1..=4 {
-        writers.spawn(writer(client.clone(), w, stop.clone()));
+        writers.spawn(write_until_stopped(client.clone(), w, stop.clone()));
     }
     // Let some writes land, then kill the leader under the writers.
     let count = || async {

@@ -9,11 +9,11 @@ use std::net::{Ipv4Addr, SocketAddr};
 use std::time::Duration;
 
 use cairn_node::daemon::SecretsDir;
+use cairn_node::service::ClusterClient;
 use cairn_node::service::{AdminCommand, ClientError};
 use cairn_node::transport::{ClusterCa, NodeIdentity};
 use cairn_raft::NodeAddr;
 use cairn_raft::model::{Answer, Query};
-use cairn_node::service::ClusterClient;
 use common::process_cluster::{
     ProcessCluster, Settings, create_user, created, free_tcp_port, free_udp_port, wait_until,
 };

@@ -12,7 +12,9 @@ use openraft::{CommittedLeaderId, Entry, EntryPayload, LogId, RaftSnapshotBuilde
 fn entry(index: u64, command: Command) -> Entry<TypeConfig> {
     Entry {
         log_id: LogId::new(CommittedLeaderId::new(1, 0), index),
-        payload: EntryPayload::Normal(Request { id: RequestId(u128::from(index)), time_ms: 5, command }.into()),
+        payload: EntryPayload::Normal(
+            Request { id: RequestId(u128::from(index)), time_ms: 5, command }.into(),
+        ),
     }
 }
 

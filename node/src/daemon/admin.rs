@@ -47,11 +47,8 @@ pub async fn cluster_status(config: &NodeConfig) -> Result<(NodeStatus, Vec<Memb
     let view = local.status().await?;
     local.shutdown().await;
     let identity = SecretsDir::new(&config.secrets_dir).node_identity(config.id)?;
-    let nodes: Vec<(NodeId, SocketAddr)> = view
-        .members
-        .iter()
-        .filter_map(|(id, addr)| addr.raft_addr.parse().ok().map(|a| (*id, a)))
-        .collect();
+    let nodes: Vec<(NodeId, SocketAddr)> =
+        view.members.iter().filter_map(|(id, addr)| addr.raft_addr.parse().ok().map(|a| (*id, a))).collect();
     // A short deadline: a member that does not answer promptly is reported, not waited for.
     let all = ClusterClient::new(&identity, nodes, Duration::from_secs(3)).await?;
     let mut reports = Vec::new();

@@ -137,8 +137,9 @@ impl NodeConfig {
     }
 
     fn validate(&self, path: &Path) -> Result<(), ConfigError> {
-        let invalid =
-            |key, reason: &str| Err(ConfigError::Invalid { path: path.to_owned(), key, reason: reason.into() });
+        let invalid = |key, reason: &str| {
+            Err(ConfigError::Invalid { path: path.to_owned(), key, reason: reason.into() })
+        };
         if self.id == 0 {
             return invalid("id", "must be a positive integer");
         }
@@ -178,7 +179,10 @@ impl NodeConfig {
             return invalid("raft.snapshot_every", "must be positive");
         }
         if r.call_timeout_ms < high {
-            return invalid("raft.call_timeout_ms", "must be at least the election timeout, to outlast an election");
+            return invalid(
+                "raft.call_timeout_ms",
+                "must be at least the election timeout, to outlast an election",
+            );
         }
         Ok(())
     }

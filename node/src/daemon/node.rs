@@ -91,7 +91,8 @@ impl RunningNode {
         let raft = Raft::new(config.id, raft_config, RaftNetwork::new(transport.clone()), log, state)
             .await
             .map_err(|e| NodeError::Raft(e.to_string()))?;
-        let service = MetaService::new(config.id, raft.clone(), reader, transport.clone(), config.call_timeout());
+        let service =
+            MetaService::new(config.id, raft.clone(), reader, transport.clone(), config.call_timeout());
         let batcher = Batcher::start(service.clone());
         transport.serve(handler(service.clone(), batcher));
         tracing::info!(id = config.id, listen = %config.network.listen, zone = %config.zone, "node started");

@@ -74,7 +74,8 @@ impl SecretsDir {
                 return Err(SecretsError::Exists(self.file(name)));
             }
         }
-        std::fs::create_dir_all(&self.0).map_err(|source| SecretsError::Io { path: self.0.clone(), source })?;
+        std::fs::create_dir_all(&self.0)
+            .map_err(|source| SecretsError::Io { path: self.0.clone(), source })?;
         let ca = ClusterCa::generate(cluster_name)
             .map_err(|source| SecretsError::Identity { path: self.file("ca.crt"), source })?;
         write_new(&self.file("ca.key"), ca.key_pem().as_bytes(), true)?;
@@ -87,7 +88,8 @@ impl SecretsDir {
     pub fn ca(&self) -> Result<ClusterCa, SecretsError> {
         let cert = read_text(&self.file("ca.crt"))?;
         let key = read_text(&self.file("ca.key"))?;
-        ClusterCa::from_pem(&cert, &key).map_err(|source| SecretsError::Identity { path: self.file("ca.key"), source })
+        ClusterCa::from_pem(&cert, &key)
+            .map_err(|source| SecretsError::Identity { path: self.file("ca.key"), source })
     }
 
     /// Issues node `id`'s certificate and key here; refuses if they exist.
@@ -99,7 +101,10 @@ impl SecretsDir {
                 return Err(SecretsError::Exists(path.clone()));
             }
         }
-        let issued = self.ca()?.issue_node(&name).map_err(|source| SecretsError::Identity { path: cert.clone(), source })?;
+        let issued = self
+            .ca()?
+            .issue_node(&name)
+            .map_err(|source| SecretsError::Identity { path: cert.clone(), source })?;
         write_new(&key, issued.key_pem().as_bytes(), true)?;
         write_new(&cert, issued.cert_pem().as_bytes(), false)
     }
@@ -111,7 +116,8 @@ impl SecretsDir {
         let ca = read_text(&self.file("ca.crt"))?;
         let cert = read_text(&cert_path)?;
         let key = read_text(&self.file(&format!("{name}.key")))?;
-        NodeIdentity::from_pem(&ca, &cert, &key).map_err(|source| SecretsError::Identity { path: cert_path, source })
+        NodeIdentity::from_pem(&ca, &cert, &key)
+            .map_err(|source| SecretsError::Identity { path: cert_path, source })
     }
 
     /// The cluster master key.
@@ -138,7 +144,11 @@ fn write_new(path: &Path, bytes: &[u8], private: bool) -> Result<(), SecretsErro
         options.mode(if private { 0o600 } else { 0o644 });
     }
     let mut file = options.open(path).map_err(|e| {
-        if e.kind() == std::io::ErrorKind::AlreadyExists { SecretsError::Exists(path.to_owned()) } else { io(e) }
+        if e.kind() == std::io::ErrorKind::AlreadyExists {
+            SecretsError::Exists(path.to_owned())
+        } else {
+            io(e)
+        }
     })?;
     file.write_all(bytes).map_err(io)?;
     file.sync_all().map_err(io)

@@ -79,7 +79,11 @@ impl ClusterClient {
     }
 
     /// Proposes `requests` through node `node` only.
-    pub async fn propose_via(&self, node: NodeId, requests: &[Request]) -> Result<Vec<Response>, ClientError> {
+    pub async fn propose_via(
+        &self,
+        node: NodeId,
+        requests: &[Request],
+    ) -> Result<Vec<Response>, ClientError> {
         self.call_one(self.index_of(node)?, KIND_PROPOSE, encode(&requests)).await
     }
 

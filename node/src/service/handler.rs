@@ -35,8 +35,8 @@ pub fn handler(service: MetaService, batcher: Batcher) -> impl Handler {
             let payload = request.payload;
             let forbidden =
                 |what: &str| ServiceError::Forbidden { peer: request.peer.clone(), what: what.to_owned() };
-            let node_only = raft_rpc
-                || matches!(kind, KIND_READ_INDEX | KIND_PROPOSE_FORWARDED | KIND_ADMIN_FORWARDED);
+            let node_only =
+                raft_rpc || matches!(kind, KIND_READ_INDEX | KIND_PROPOSE_FORWARDED | KIND_ADMIN_FORWARDED);
             if node_only && !is_node(&request.peer) {
                 return reply(kind, &Err::<(), _>(forbidden("node-to-node calls")));
             }
@@ -63,7 +63,9 @@ pub fn handler(service: MetaService, batcher: Batcher) -> impl Handler {
                     Ok(command) => reply(kind, &service.admin_here(command).await),
                     Err(e) => reply(kind, &Err::<(), _>(e)),
                 },
-                other => Response::new(KIND_UNDECODABLE, format!("unknown request kind {other}").into_bytes()),
+                other => {
+                    Response::new(KIND_UNDECODABLE, format!("unknown request kind {other}").into_bytes())
+                }
             }
         }
     }

@@ -218,7 +218,9 @@ impl MetaService {
         loop {
             let result = match self.route() {
                 Route::Here => here().await,
-                Route::There(leader, addr) => self.forward(leader, &addr, kind, payload.clone(), give_up).await,
+                Route::There(leader, addr) => {
+                    self.forward(leader, &addr, kind, payload.clone(), give_up).await
+                }
                 Route::Nowhere => Err(ServiceError::NoLeader),
             };
             match result {

@@ -190,8 +190,10 @@ impl Transport {
             }
             tracing::debug!(%peer, "cached connection unusable; redialling");
         }
-        let connecting =
-            self.endpoint.connect(peer, server_name).map_err(|e| TransportError::from_connect_error(peer, e))?;
+        let connecting = self
+            .endpoint
+            .connect(peer, server_name)
+            .map_err(|e| TransportError::from_connect_error(peer, e))?;
         let server_name = server_name.to_owned();
         let dial_timeout = self.settings.dial_timeout;
         let dial = tokio::spawn(async move {

@@ -303,6 +303,27 @@ where
     }
 }
 
+/// Creates users `w<writer>-<i>` through `client` until `stop` is set; returns the names whose
+/// creation was acknowledged. A write that fails (its node died under it) is simply not
+/// acknowledged; the next one goes through whichever node answers.
+pub async fn write_until_stopped(
+    client: std::sync::Arc<ClusterClient>,
+    writer: u128,
+    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+) -> Vec<String> {
+    let mut acknowledged = Vec::new();
+    let mut i = 0u128;
+    while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+        i += 1;
+        let name = format!("w{writer}-{i}");
+        if let Ok(response) = client.write(create_user(writer << 64 | i, &name)).await {
+            assert!(created(&response), "{response:?}");
+            acknowledged.push(name);
+        }
+    }
+    acknowledged
+}
+
 /// A `CreateUser` request with id `id` for user `name`.
 pub fn create_user(id: u128, name: &str) -> Request {
     Request { id: RequestId(id), time_ms: 1_000, command: Cmd::CreateUser { name: name.to_owned() } }

@@ -144,8 +144,10 @@ impl<R: StateRead + ?Sized> StateRead for Txn<'_, R> {
     }
 }
 
-/// Encodes a state value. postcard: compact, and serde-derived types keep working as fields are
-/// appended at the end.
+/// Encodes a state value with postcard: compact, but not self-describing. A record written
+/// before a field was added does not decode into the new struct (not even with
+/// `#[serde(default)]`), so a stored type gains fields only with a format migration; new enum
+/// variants at the end are safe.
 pub fn encode<T: Serialize>(value: &T) -> Vec<u8> {
     // postcard fails only on types serde cannot describe (none of ours) or on a full buffer
     // (not with the Vec flavour).

@@ -248,7 +248,10 @@ impl RaftStateMachine<TypeConfig> for RocksStateMachine {
                         .map(|request| model::apply(&mut txn, request))
                         .collect::<Result<Vec<_>, _>>()
                         .map_err(|e| openraft::StorageError::IO {
-                            source: openraft::StorageIOError::apply(entry.log_id, openraft::AnyError::new(&e)),
+                            source: openraft::StorageIOError::apply(
+                                entry.log_id,
+                                openraft::AnyError::new(&e),
+                            ),
                         })?,
                     EntryPayload::Membership(membership) => {
                         txn.put(
