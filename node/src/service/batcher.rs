@@ -6,6 +6,10 @@
 //! into the next one, so under load one fsync and one replication round serve many requests,
 //! and under no load a request goes out at once, alone. (Group commit, as in etcd's and every
 //! database's log.)
+//!
+//! Followers batch too, and forward each batch to the leader, where it joins the leader's own
+//! batcher: all writes of the cluster then meet in one queue, and the leader's Raft holds at
+//! most [`IN_FLIGHT`] entries at a time, however many nodes and clients write.
 
 use std::sync::Arc;
 
@@ -21,15 +25,24 @@ pub const MAX_BATCH: usize = 512;
 
 /// How many proposals may be in flight at once: enough to overlap one entry's replication with
 /// the next one's append.
-pub const IN_FLIGHT: usize = 4;
+pub const IN_FLIGHT: usize = 2;
 
 type Reply = oneshot::Sender<Result<Vec<Response>, ServiceError>>;
+
+/// Requests waiting for an entry, and where to send the answer.
+struct Caller {
+    requests: Vec<Request>,
+    /// Forwarded by a follower: propose here or refuse, never forward again, so a stale idea of
+    /// who leads cannot send requests round in circles.
+    forwarded: bool,
+    reply: Reply,
+}
 
 /// A handle to the node's batcher task. Cheap to clone; the task ends when the last handle is
 /// dropped.
 #[derive(Clone, Debug)]
 pub struct Batcher {
-    queue: mpsc::UnboundedSender<(Vec<Request>, Reply)>,
+    queue: mpsc::UnboundedSender<Caller>,
 }
 
 impl Batcher {
@@ -51,8 +64,21 @@ impl Batcher {
         for request in &mut requests {
             request.time_ms = now;
         }
+        self.enqueue(requests, false).await
+    }
+
+    /// Proposes requests a follower forwarded (already stamped) if this node leads, and
+    /// refuses them with [`ServiceError::NotLeader`] otherwise.
+    pub async fn propose_forwarded(&self, requests: Vec<Request>) -> Result<Vec<Response>, ServiceError> {
+        if requests.is_empty() {
+            return Ok(Vec::new());
+        }
+        self.enqueue(requests, true).await
+    }
+
+    async fn enqueue(&self, requests: Vec<Request>, forwarded: bool) -> Result<Vec<Response>, ServiceError> {
         let (reply, answer) = oneshot::channel();
-        self.queue.send((requests, reply)).map_err(|_| ServiceError::ShuttingDown)?;
+        self.queue.send(Caller { requests, forwarded, reply }).map_err(|_| ServiceError::ShuttingDown)?;
         answer.await.map_err(|_| ServiceError::ShuttingDown)?
     }
 }
@@ -62,17 +88,17 @@ fn now_ms() -> u64 {
     u64::try_from(since_epoch.as_millis()).unwrap_or(u64::MAX)
 }
 
-async fn run(service: MetaService, mut incoming: mpsc::UnboundedReceiver<(Vec<Request>, Reply)>) {
+async fn run(service: MetaService, mut incoming: mpsc::UnboundedReceiver<Caller>) {
     let slots = Arc::new(Semaphore::new(IN_FLIGHT));
     while let Some(first) = incoming.recv().await {
         // Wait for a free slot first: whatever queues up meanwhile joins this entry.
         let Ok(slot) = slots.clone().acquire_owned().await else { return };
         let mut callers = vec![first];
-        let mut size = callers[0].0.len();
+        let mut size = callers[0].requests.len();
         while size < MAX_BATCH {
             match incoming.try_recv() {
                 Ok(next) => {
-                    size += next.0.len();
+                    size += next.requests.len();
                     callers.push(next);
                 }
                 Err(_) => break,
@@ -87,31 +113,54 @@ async fn run(service: MetaService, mut incoming: mpsc::UnboundedReceiver<(Vec<Re
 }
 
 /// Proposes the callers' requests as one entry and hands each caller its share of the answer.
-async fn propose_for(service: &MetaService, callers: Vec<(Vec<Request>, Reply)>) {
-    let (requests, replies): (Vec<Vec<Request>>, Vec<Reply>) = callers.into_iter().unzip();
-    let counts: Vec<usize> = requests.iter().map(Vec::len).collect();
-    let all: Vec<Request> = requests.into_iter().flatten().collect();
-    match service.propose(all).await {
-        Ok(responses) if responses.len() == counts.iter().sum::<usize>() => {
-            let mut responses = responses.into_iter();
-            for (count, reply) in counts.into_iter().zip(replies) {
-                // A caller that stopped waiting is no error: its requests are applied anyway.
-                let _ = reply.send(Ok(responses.by_ref().take(count).collect()));
+async fn propose_for(service: &MetaService, callers: Vec<Caller>) {
+    if callers.iter().all(|c| !c.forwarded) {
+        // Only this node's own callers: propose here if leading, else forward the batch.
+        let result = service.propose(all_requests(&callers)).await;
+        return answer(callers, result);
+    }
+    let result = service.propose_here(all_requests(&callers)).await;
+    match result {
+        Err(e) if e.is_retryable() => {
+            // Not (or no longer) the leader: the forwarded callers hear so and their nodes
+            // retry with the real leader; this node's own callers are forwarded from here.
+            let (forwarded, own): (Vec<Caller>, Vec<Caller>) = callers.into_iter().partition(|c| c.forwarded);
+            answer(forwarded, Err(e));
+            if !own.is_empty() {
+                let result = service.propose(all_requests(&own)).await;
+                answer(own, result);
             }
         }
+        result => answer(callers, result),
+    }
+}
+
+fn all_requests(callers: &[Caller]) -> Vec<Request> {
+    callers.iter().flat_map(|c| c.requests.iter().cloned()).collect()
+}
+
+/// Splits one entry's responses among its callers, in order.
+fn answer(callers: Vec<Caller>, result: Result<Vec<Response>, ServiceError>) {
+    let expected: usize = callers.iter().map(|c| c.requests.len()).sum();
+    let result = match result {
+        Ok(responses) if responses.len() != expected => Err(ServiceError::Internal(format!(
+            "the leader answered {} responses for {expected} requests",
+            responses.len()
+        ))),
+        other => other,
+    };
+    match result {
         Ok(responses) => {
-            let error = ServiceError::Internal(format!(
-                "the leader answered {} responses for {} requests",
-                responses.len(),
-                counts.iter().sum::<usize>()
-            ));
-            for reply in replies {
-                let _ = reply.send(Err(error.clone()));
+            let mut responses = responses.into_iter();
+            for caller in callers {
+                let share = responses.by_ref().take(caller.requests.len()).collect();
+                // A caller that stopped waiting is no error: its requests are applied anyway.
+                let _ = caller.reply.send(Ok(share));
             }
         }
         Err(e) => {
-            for reply in replies {
-                let _ = reply.send(Err(e.clone()));
+            for caller in callers {
+                let _ = caller.reply.send(Err(e.clone()));
             }
         }
     }

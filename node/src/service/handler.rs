@@ -46,7 +46,7 @@ pub fn handler(service: MetaService, batcher: Batcher) -> impl Handler {
                     Err(e) => reply(kind, &Err::<(), _>(e)),
                 },
                 KIND_PROPOSE_FORWARDED => match decode::<ProposePayload>(&payload) {
-                    Ok(requests) => reply(kind, &service.propose_here(requests).await),
+                    Ok(requests) => reply(kind, &batcher.propose_forwarded(requests).await),
                     Err(e) => reply(kind, &Err::<(), _>(e)),
                 },
                 KIND_READ_INDEX => reply(kind, &service.read_index_here().await),
