@@ -3,13 +3,14 @@
 CARGO ?= cargo
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: help deps build run stop test bench verify fmt fmt-check clippy clean
+.PHONY: help deps build run stop test bench bench-etcd verify fmt fmt-check clippy clean
 
 help:
 	@echo "make run      start a local 3-node cluster in the background (run/local-3/) and show it"
 	@echo "make stop     stop the local cluster (its data stays in run/local-3/)"
 	@echo "make test     build everything and run the whole test suite (installs system deps first)"
 	@echo "make bench    criterion benchmarks of every pipeline stage and the cluster commit rate (see BENCHMARKS.md)"
+	@echo "make bench-etcd  the same commit-rate load against a local 3-member etcd cluster (BENCH_SECONDS per level, default 10)"
 	@echo "make verify   formatting check, clippy -D warnings, then the tests"
 	@echo "make deps     install what the build needs from Debian, only what is missing"
 
@@ -41,6 +42,11 @@ bench: deps
 	$(CARGO) bench --workspace --all-features --bench proto_stages --bench node_stages
 	$(CARGO) run --release --all-features -p cairn-node --example shard_store_amplification -- 2
 	$(CARGO) bench -p cairn-node --bench commit_rate -- 10
+
+# etcd's side of the commit-rate comparison; a standalone crate, outside the workspace.
+BENCH_SECONDS ?= 10
+bench-etcd:
+	scripts/etcd-compare.sh $(BENCH_SECONDS)
 
 fmt:
 	$(CARGO) fmt --all
