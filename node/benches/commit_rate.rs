@@ -1,6 +1,7 @@
 //! Metadata commit rate of a local 3-node cluster of real `cairn-node` processes: small
 //! commands (CreateUser), fsync on, 1, 16 and 64 concurrent writers spread over the nodes
-//! (followers forward to the leader). Prints commits per second and p50/p99/max latency.
+//! (followers forward to the leader), then the same with every writer sending to the leader.
+//! Prints commits per second and p50/p99/max latency.
 //!
 //! `cargo bench -p cairn-node --bench commit_rate [-- SECONDS]` (default 10 s per level).
 #![allow(clippy::unwrap_used, clippy::expect_used)] // A benchmark: a panic is a failure report.
@@ -26,12 +27,14 @@ fn main() {
         let cluster = ProcessCluster::start(3, Settings::default()).await;
         let client = Arc::new(cluster.client().await);
         let next_id = Arc::new(AtomicU64::new(1));
+        let leader = cluster.wait_for_leader().await;
         println!("commit rate, local 3-node cluster, {seconds} s per level, fsync on");
         println!(
-            "{:>8} {:>10} {:>12} {:>10} {:>10} {:>10}",
-            "writers", "commits", "commits/s", "p50", "p99", "max"
+            "{:>10} {:>8} {:>10} {:>12} {:>10} {:>10} {:>10}",
+            "via", "writers", "commits", "commits/s", "p50", "p99", "max"
         );
-        for writers in [1usize, 16, 64] {
+        let levels = [(false, 1usize), (false, 16), (false, 64), (true, 1), (true, 16), (true, 64)];
+        for (via_leader, writers) in levels {
             let until = Instant::now() + Duration::from_secs(seconds);
             let started = Instant::now();
             let mut tasks = Vec::new();
@@ -39,7 +42,7 @@ fn main() {
                 let client = client.clone();
                 let next_id = next_id.clone();
                 tasks.push(tokio::spawn(async move {
-                    let via = (w % 3) as u64 + 1;
+                    let via = if via_leader { leader } else { (w % 3) as u64 + 1 };
                     let mut latencies = Vec::new();
                     while Instant::now() < until {
                         let id = next_id.fetch_add(1, Ordering::Relaxed);
@@ -59,7 +62,8 @@ fn main() {
             let elapsed = started.elapsed();
             latencies.sort();
             println!(
-                "{:>8} {:>10} {:>12.0} {:>10.2?} {:>10.2?} {:>10.2?}",
+                "{:>14} {:>8} {:>10} {:>12.0} {:>10.2?} {:>10.2?} {:>10.2?}",
+                if via_leader { "leader" } else { "any node" },
                 writers,
                 latencies.len(),
                 latencies.len() as f64 / elapsed.as_secs_f64(),

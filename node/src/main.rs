@@ -102,7 +102,11 @@ enum MemberChange {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    // One thread runs a node's async work (Raft, transport, service) and its short storage
+    // calls; long work goes to tokio's blocking pool. On the 2-core machines cairn targets this
+    // measured faster than a multi-threaded runtime: no wake-ups across threads on the commit
+    // path (BENCHMARKS.md).
+    let runtime = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
         Ok(r) => r,
         Err(e) => {
             eprintln!("error: start the async runtime: {e}");

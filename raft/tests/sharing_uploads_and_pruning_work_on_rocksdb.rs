@@ -22,7 +22,7 @@ use openraft::{CommittedLeaderId, Entry, EntryPayload, LogId};
 fn entry(index: u64, time_ms: u64, command: Command) -> Entry<TypeConfig> {
     Entry {
         log_id: LogId::new(CommittedLeaderId::new(1, 0), index),
-        payload: EntryPayload::Normal(Request { id: RequestId(u128::from(index)), time_ms, command }),
+        payload: EntryPayload::Normal(Request { id: RequestId(u128::from(index)), time_ms, command }.into()),
     }
 }
 
@@ -89,7 +89,7 @@ async fn a_shared_upload_lands_and_old_records_are_pruned() {
     let dir = tempfile::tempdir().unwrap();
     let mut sm = RocksStateMachine::open(dir.path()).unwrap();
     let entries = commands.into_iter().enumerate().map(|(i, c)| entry(i as u64 + 1, 10, c));
-    let responses = sm.apply(entries).await.unwrap();
+    let responses: Vec<Response> = sm.apply(entries).await.unwrap().into_iter().flatten().collect();
     assert!(responses.iter().all(|r| !matches!(r, Response::Rejected(_))), "{responses:#?}");
 
     let view = sm.reader().view();
@@ -123,7 +123,7 @@ async fn a_shared_upload_lands_and_old_records_are_pruned() {
         entry(count + 2, later, Command::CreateUser { name: "dave".into() }),
         entry(1, later, Command::CreateUser { name: "ada".into() }),
     ];
-    let responses = sm.apply(batch).await.unwrap();
+    let responses: Vec<Response> = sm.apply(batch).await.unwrap().into_iter().flatten().collect();
     assert_eq!(responses[2], Response::Rejected(Rejection::NameTaken("ada".into())));
     let view = sm.reader().view();
     assert!(matches!(

@@ -15,7 +15,7 @@ use rocksdb::{ColumnFamilyDescriptor, DB, Direction, IteratorMode, Options, Writ
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-use super::db::{StorageResult, blocking, decode, failed, kind};
+use super::db::{StorageResult, decode, failed, kind, on_this_thread};
 use crate::model::txn_encode as encode;
 use crate::{NodeId, TypeConfig};
 
@@ -67,7 +67,7 @@ impl RocksLogStore {
     async fn put_meta<T: Serialize>(&self, key: &'static [u8], value: &T, sync: bool) -> StorageResult<()> {
         let db = self.db.clone();
         let bytes = encode(value);
-        blocking(move || {
+        on_this_thread(move || {
             let mut batch = WriteBatch::default();
             batch.put_cf(cf(&db, STORE)?, key, bytes);
             let options = if sync { synced() } else { WriteOptions::default() };
@@ -105,7 +105,7 @@ impl RaftLogReader<TypeConfig> for RocksLogStore {
             Bound::Unbounded => true,
         };
         let db = self.db.clone();
-        blocking(move || {
+        on_this_thread(move || {
             let mut entries = Vec::new();
             let from = index_key(start);
             for item in db.iterator_cf(cf(&db, LOGS)?, IteratorMode::From(&from, Direction::Forward)) {
@@ -131,7 +131,7 @@ impl RaftLogStorage<TypeConfig> for RocksLogStore {
 
     async fn get_log_state(&mut self) -> StorageResult<LogState<TypeConfig>> {
         let db = self.db.clone();
-        blocking(move || {
+        on_this_thread(move || {
             let last_purged_log_id: Option<LogId<NodeId>> = Self::get_meta(&db, LAST_PURGED)?;
             let last = match db.iterator_cf(cf(&db, LOGS)?, IteratorMode::End).next() {
                 Some(item) => {
@@ -156,7 +156,7 @@ impl RaftLogStorage<TypeConfig> for RocksLogStore {
 
     async fn read_vote(&mut self) -> StorageResult<Option<Vote<NodeId>>> {
         let db = self.db.clone();
-        blocking(move || Self::get_meta(&db, VOTE)).await
+        on_this_thread(move || Self::get_meta(&db, VOTE)).await
     }
 
     // The committed index lets a restarted node re-apply what it had applied but not persisted.
@@ -168,7 +168,7 @@ impl RaftLogStorage<TypeConfig> for RocksLogStore {
 
     async fn read_committed(&mut self) -> StorageResult<Option<LogId<NodeId>>> {
         let db = self.db.clone();
-        blocking(move || Ok(Self::get_meta::<Option<LogId<NodeId>>>(&db, COMMITTED)?.flatten())).await
+        on_this_thread(move || Ok(Self::get_meta::<Option<LogId<NodeId>>>(&db, COMMITTED)?.flatten())).await
     }
 
     async fn append<I>(&mut self, entries: I, callback: LogFlushed<TypeConfig>) -> StorageResult<()>
@@ -179,7 +179,7 @@ impl RaftLogStorage<TypeConfig> for RocksLogStore {
         let encoded: Vec<([u8; 8], Vec<u8>)> =
             entries.into_iter().map(|e| (index_key(e.log_id.index), encode(&e))).collect();
         let db = self.db.clone();
-        let result = blocking(move || {
+        let result = on_this_thread(move || {
             let mut batch = WriteBatch::default();
             let logs = cf(&db, LOGS)?;
             for (key, value) in &encoded {
@@ -197,7 +197,7 @@ impl RaftLogStorage<TypeConfig> for RocksLogStore {
 
     async fn truncate(&mut self, log_id: LogId<NodeId>) -> StorageResult<()> {
         let db = self.db.clone();
-        blocking(move || {
+        on_this_thread(move || {
             let mut batch = WriteBatch::default();
             batch.delete_range_cf(cf(&db, LOGS)?, index_key(log_id.index), index_key(u64::MAX));
             // delete_range excludes its end; u64::MAX is never a real index.
@@ -209,7 +209,7 @@ impl RaftLogStorage<TypeConfig> for RocksLogStore {
     async fn purge(&mut self, log_id: LogId<NodeId>) -> StorageResult<()> {
         let db = self.db.clone();
         let last_purged = encode(&log_id);
-        blocking(move || {
+        on_this_thread(move || {
             // The purge mark and the deletion go in one batch: a crash cannot leave a log whose
             // first entry is older than its purge mark says.
             let mut batch = WriteBatch::default();

@@ -17,7 +17,7 @@ use openraft::{Entry, EntryPayload, LogId, OptionalSend, RaftSnapshotBuilder, St
 use parking_lot::RwLock;
 use rocksdb::{ColumnFamilyDescriptor, DB, Options, WriteBatch};
 
-use super::db::{StorageResult, blocking, failed, kind};
+use super::db::{StorageResult, blocking, failed, kind, on_this_thread};
 use super::snapshot::{Meta, SnapshotDir, write_atomically};
 use crate::model::{self, Pairs, Response, Space, StateError, StateRead, Txn};
 use crate::{NodeAddr, NodeId, TypeConfig};
@@ -223,7 +223,7 @@ impl RaftStateMachine<TypeConfig> for RocksStateMachine {
 
     async fn applied_state(&mut self) -> StorageResult<(Option<LogId<NodeId>>, Membership)> {
         let db = self.current();
-        blocking(move || applied(&db)).await
+        on_this_thread(move || applied(&db)).await
     }
 
     async fn apply<I>(&mut self, entries: I) -> StorageResult<Vec<Vec<Response>>>
@@ -233,7 +233,7 @@ impl RaftStateMachine<TypeConfig> for RocksStateMachine {
     {
         let entries: Vec<Entry<TypeConfig>> = entries.into_iter().collect();
         let db = self.current();
-        blocking(move || {
+        on_this_thread(move || {
             let view = StateView(db.clone());
             let mut txn = Txn::new(&view);
             let mut responses = Vec::with_capacity(entries.len());
