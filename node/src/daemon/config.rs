@@ -202,8 +202,9 @@ impl NodeConfig {
         Duration::from_millis(self.raft.call_timeout_ms)
     }
 
-    /// The openraft configuration these settings make.
-    pub fn openraft(&self) -> Result<openraft::Config, openraft::ConfigError> {
+    /// The openraft configuration these settings make (`validate` has checked what openraft
+    /// checks, so this fails only if openraft grows new rules).
+    pub fn openraft(&self) -> Result<openraft::Config, Box<openraft::ConfigError>> {
         let r = &self.raft;
         openraft::Config {
             cluster_name: "cairn".into(),
@@ -220,6 +221,7 @@ impl NodeConfig {
             ..openraft::Config::default()
         }
         .validate()
+        .map_err(Box::new)
     }
 }
 
