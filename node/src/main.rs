@@ -201,6 +201,8 @@ async fn init(config: &NodeConfig) -> Result {
 }
 
 async fn start(config: &NodeConfig) -> Result {
+    // Block and shard buffers are reused, not returned to the kernel after every block.
+    cairn_node::allocator::keep_freed_buffers();
     let node = RunningNode::start(config).await?;
     let mut terminate = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
     tokio::select! {
