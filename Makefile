@@ -14,10 +14,11 @@ help:
 	@echo "make verify   formatting check, clippy -D warnings, then the tests"
 	@echo "make deps     install what the build needs from Debian, only what is missing"
 
-# RocksDB's bindings are generated with libclang, and RocksDB itself is C++.
+# RocksDB's bindings are generated with libclang, and RocksDB itself is C++. Only libclang
+# itself counts: libclang-cpp, which other packages bring, is not what bindgen loads.
 deps:
 	@missing=""; \
-	ls /usr/lib/llvm-*/lib/libclang.so* >/dev/null 2>&1 || ls /usr/lib/*/libclang*.so* >/dev/null 2>&1 || missing="$$missing libclang-dev"; \
+	ls /usr/lib/llvm-*/lib/libclang.so /usr/lib/*/libclang-[0-9]*.so* >/dev/null 2>&1 || missing="$$missing libclang-dev"; \
 	command -v g++ >/dev/null 2>&1 || missing="$$missing g++"; \
 	command -v make >/dev/null 2>&1 || missing="$$missing make"; \
 	if [ -n "$$missing" ]; then \

@@ -102,7 +102,12 @@ fn shard_store(c: &mut Criterion) {
         let dir = tempfile::tempdir().unwrap();
         let store = RocksShardStore::open(store_config(dir.path(), blob_files)).unwrap();
         let mut n = 0u32;
-        let key = |n: u32| ShardKey { account: ACCOUNT, block: BlockId::of(&n.to_le_bytes()), index: 0 };
+        let key = |n: u32| ShardKey {
+            account: ACCOUNT,
+            block: BlockId::of(&n.to_le_bytes()),
+            generation: 1,
+            index: 0,
+        };
         group.bench_function(BenchmarkId::new("put_synced_512KiB", label), |b| {
             b.iter(|| {
                 n += 1;
@@ -158,7 +163,8 @@ fn pipeline(c: &mut Criterion) {
 
             let dir = tempfile::tempdir().unwrap();
             let store = RocksShardStore::open(store_config(dir.path(), true)).unwrap();
-            let key = |id: &BlockId, index: u8| ShardKey { account: ACCOUNT, block: *id, index };
+            let key =
+                |id: &BlockId, index: u8| ShardKey { account: ACCOUNT, block: *id, generation: 1, index };
             group.bench_function(BenchmarkId::new("forward_stored", &label), |b| {
                 b.iter(|| {
                     for (id, shards) in encode_file(black_box(&file)) {

@@ -24,7 +24,12 @@ fn main() {
     let gib: f64 = std::env::args().nth(1).and_then(|a| a.parse().ok()).unwrap_or(1.0);
     let count = ((gib * (1u64 << 30) as f64) / SHARD as f64) as u32;
     let shards: Vec<Vec<u8>> = (0..64).map(|i| random(SHARD, i)).collect();
-    let key = |n: u32| ShardKey { account: AccountId(1), block: BlockId::of(&n.to_le_bytes()), index: 0 };
+    let key = |n: u32| ShardKey {
+        account: AccountId(1),
+        block: BlockId::of(&n.to_le_bytes()),
+        generation: 1,
+        index: 0,
+    };
     println!("{count} shards of {} KiB ({gib} GiB) per layout", SHARD >> 10);
 
     for blob_files in [true, false] {

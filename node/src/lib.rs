@@ -8,6 +8,7 @@
 
 pub mod allocator;
 pub mod block;
+pub mod block_service;
 pub mod daemon;
 pub mod placement;
 pub mod raft_net;

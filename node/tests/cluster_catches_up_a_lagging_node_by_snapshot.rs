@@ -10,7 +10,7 @@ use common::process_cluster::{ProcessCluster, Settings, create_user, created, wa
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_node_down_for_thousands_of_entries_catches_up_through_a_snapshot() {
-    let settings = Settings { snapshot_every: 500, keep_after_snapshot: 100 };
+    let settings = Settings { snapshot_every: 500, keep_after_snapshot: 100, ..Default::default() };
     let mut cluster = ProcessCluster::start(3, settings).await;
     let client = cluster.client().await;
     let leader = cluster.wait_for_leader().await;

@@ -53,7 +53,7 @@ impl Cluster {
             let shards = self.pipeline.encode(ACCOUNT, &chunk.id, &block).unwrap();
             let placement = place(&chunk.id, &self.map, self.pipeline.profile()).unwrap();
             for (shard, node) in shards.iter().zip(&placement.nodes) {
-                let key = ShardKey { account: ACCOUNT, block: chunk.id, index: shard.index };
+                let key = ShardKey { account: ACCOUNT, block: chunk.id, generation: 1, index: shard.index };
                 self.stores[*node as usize].put(&key, &shard.bytes).unwrap();
             }
             ids.push(chunk.id);
@@ -72,7 +72,7 @@ impl Cluster {
                 .iter()
                 .enumerate()
                 .filter_map(|(index, node)| {
-                    let key = ShardKey { account: ACCOUNT, block: *id, index: index as u8 };
+                    let key = ShardKey { account: ACCOUNT, block: *id, generation: 1, index: index as u8 };
                     self.stores[*node as usize].get(&key).ok().flatten()
                 })
                 .collect();

@@ -43,7 +43,9 @@ async fn a_shared_upload_lands_and_old_records_are_pruned() {
             block,
             plain_len: 1,
             shape: (2, 1),
+            generation: 1,
             placement: vec![1, 2, 3],
+            damaged: vec![],
         },
         Command::MakeFolder { namespace: drive, path: path("team"), user: ada },
         Command::Share {
@@ -111,6 +113,14 @@ async fn a_shared_upload_lands_and_old_records_are_pruned() {
         Answer::Link(Some(_))
     ));
     assert!(matches!(answer(&view, &Query::Upload(upload)).unwrap(), Answer::Upload(None)));
+    // The session's reference on the block went with it; the version's stays.
+    let Answer::Blocks(stored) = answer(&view, &Query::Blocks { after: None, limit: 10 }).unwrap() else {
+        panic!()
+    };
+    assert_eq!(
+        stored.iter().map(|(a, b, r)| (*a, *b, r.refcount)).collect::<Vec<_>>(),
+        [(AccountId(1), block, 1)]
+    );
     let Answer::ClusterMap(map) = answer(&view, &Query::ClusterMap).unwrap() else { panic!() };
     assert_eq!((map.version, map.nodes.len()), (1, 1));
     drop(view);

@@ -95,7 +95,9 @@ async fn folders_and_the_journal_page_through_rocksdb() {
                 block,
                 plain_len: 1,
                 shape: (2, 1),
+                generation: 1,
                 placement: vec![1, 2, 3],
+                damaged: vec![],
             },
         ),
     ];

@@ -26,6 +26,11 @@ impl BlockPipeline {
         self.coder.profile()
     }
 
+    /// The erasure coder, for repair's rebuilding of single shards.
+    pub fn coder(&self) -> &ErasureCoder {
+        &self.coder
+    }
+
     /// Turns a client's block into k+m shards, after checking that it really is block `id`.
     pub fn encode(
         &self,

@@ -118,7 +118,60 @@ pub fn render_status(view: &NodeStatus, reports: &[MemberReport]) -> String {
             }
         }
     }
+    render_blocks(&mut out, reports);
     out
+}
+
+/// The block layer's table: each node's shards, and the repair and scrub progress.
+fn render_blocks(out: &mut String, reports: &[MemberReport]) {
+    let _ = writeln!(
+        out,
+        "\n{:<5} {:>8} {:>10} {:>9} {:>9} {:>10} {:>10} {:>9} {:>8} {:>8}",
+        "NODE",
+        "SHARDS",
+        "STORED",
+        "WRITTEN",
+        "READ",
+        "REPAIRING",
+        "REPAIRED",
+        "SCRUBBED",
+        "CORRUPT",
+        "PASSES"
+    );
+    for r in reports {
+        let Ok(Some(b)) = r.status.as_ref().map(|s| s.blocks.as_ref()) else { continue };
+        let repairing = if r.status.as_ref().is_ok_and(|s| s.state == "Leader") {
+            b.repair_pending.to_string()
+        } else {
+            "-".to_owned()
+        };
+        let _ = writeln!(
+            out,
+            "{:<5} {:>8} {:>10} {:>9} {:>9} {:>10} {:>10} {:>9} {:>8} {:>8}",
+            r.id,
+            b.shards_held,
+            human_bytes(b.shard_bytes),
+            b.blocks_written,
+            b.blocks_read,
+            repairing,
+            b.repair_blocks,
+            b.scrub_shards,
+            b.scrub_corrupt,
+            b.scrub_passes
+        );
+    }
+}
+
+/// `1536` → `1.5 KiB`.
+fn human_bytes(bytes: u64) -> String {
+    const UNITS: [&str; 5] = ["B", "KiB", "MiB", "GiB", "TiB"];
+    let mut value = bytes as f64;
+    let mut unit = 0;
+    while value >= 1024.0 && unit + 1 < UNITS.len() {
+        value /= 1024.0;
+        unit += 1;
+    }
+    if unit == 0 { format!("{bytes} B") } else { format!("{value:.1} {}", UNITS[unit]) }
 }
 
 /// Applies a membership change through the configured node.

@@ -11,6 +11,8 @@ use std::time::Duration;
 use cairn_raft::{NodeAddr, NodeId};
 use serde::Deserialize;
 
+use super::storage_config::StorageConfig;
+
 /// Why a configuration cannot be used.
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
@@ -61,6 +63,9 @@ pub struct NodeConfig {
     /// Raft timing and log retention.
     #[serde(default)]
     pub raft: RaftConfig,
+    /// Shard storage and the block layer.
+    #[serde(default)]
+    pub storage: StorageConfig,
     /// Log verbosity, as a `tracing` filter (`info`, `cairn_node=debug,info`).
     #[serde(default = "default_log")]
     pub log: String,
@@ -184,6 +189,9 @@ impl NodeConfig {
                 "must be at least the election timeout, to outlast an election",
             );
         }
+        if let Err((key, reason)) = self.storage.validate() {
+            return invalid(key, reason);
+        }
         Ok(())
     }
 
@@ -276,6 +284,9 @@ mod tests {
             ("[500, 900]", "[150, 900]", "raft.election_timeout_ms"),
             ("[500, 900]", "[900, 500]", "raft.election_timeout_ms"),
             ("listen = \"127.0.0.1:7103\"", "listen = \"not an address\"", "listen"),
+            ("[raft]", "[storage]\nprofile = \"2+0\"\n[raft]", "profile"),
+            ("[raft]", "[storage]\nscrub_bytes_per_sec = 0\n[raft]", "storage.scrub_bytes_per_sec"),
+            ("[raft]", "[storage]\nprofle = \"2+1\"\n[raft]", "profle"),
         ] {
             let text = GOOD.replace(from, to);
             let error = parse(&text).unwrap_err().to_string();

@@ -4,6 +4,7 @@
 //! <data_dir>/
 //!   raft-log/   the Raft log and vote (RocksDB, synced)
 //!   state/      the metadata state machine (RocksDB generations and snapshots)
+//!   shards/     this node's shards (RocksDB, synced, checksummed)
 //! ```
 
 use std::collections::BTreeMap;
@@ -15,8 +16,10 @@ use openraft::Raft;
 
 use super::config::NodeConfig;
 use super::secrets::{SecretsDir, SecretsError};
+use crate::block_service::{BlockService, ShardClient, gc, health, repair, scrub};
 use crate::raft_net::RaftNetwork;
 use crate::service::{Batcher, MetaService, handler};
+use crate::shard_store::{RocksShardStore, ShardStore, ShardStoreConfig};
 use crate::transport::{Transport, TransportError, TransportSettings};
 
 /// Why a node could not start or be initialised.
@@ -51,7 +54,10 @@ pub struct RunningNode {
     id: NodeId,
     raft: Raft<TypeConfig>,
     service: MetaService,
+    blocks: BlockService,
     transport: Arc<Transport>,
+    /// The block layer's background workers, stopped at shutdown.
+    workers: Vec<tokio::task::JoinHandle<()>>,
 }
 
 impl std::fmt::Debug for RunningNode {
@@ -66,7 +72,7 @@ impl RunningNode {
         let secrets = SecretsDir::new(&config.secrets_dir);
         let identity = secrets.node_identity(config.id)?;
         // Loaded now so a node missing the key fails at start, not at its first block.
-        secrets.master_key()?;
+        let master = secrets.master_key()?;
         let log_dir = config.data_dir.join("raft-log");
         let state_dir = config.data_dir.join("state");
         std::fs::create_dir_all(&config.data_dir).map_err(|e| NodeError::Storage {
@@ -85,6 +91,15 @@ impl RunningNode {
             message: e.to_string(),
         })?;
         let reader = state.reader();
+        let shard_dir = config.data_dir.join("shards");
+        let store_config = ShardStoreConfig {
+            capacity_bytes: config.storage.capacity_bytes,
+            reserve_disk_bytes: config.storage.reserve_disk_bytes,
+            ..ShardStoreConfig::new(&shard_dir)
+        };
+        let store: Arc<dyn ShardStore> = Arc::new(RocksShardStore::open(store_config).map_err(|e| {
+            NodeError::Storage { what: "shard store", path: shard_dir.clone(), message: e.to_string() }
+        })?);
         let transport =
             Arc::new(Transport::bind(config.network.listen, &identity, TransportSettings::default()).await?);
         let raft_config = Arc::new(config.openraft().map_err(|e| NodeError::Raft(e.to_string()))?);
@@ -94,9 +109,25 @@ impl RunningNode {
         let service =
             MetaService::new(config.id, raft.clone(), reader, transport.clone(), config.call_timeout());
         let batcher = Batcher::start(service.clone());
-        transport.serve(handler(service.clone(), batcher));
+        let shards = ShardClient::new(config.id, store, transport.clone(), config.call_timeout());
+        let blocks =
+            BlockService::new(service.clone(), batcher.clone(), shards, master, config.storage.clone());
+        transport.serve(handler(service.clone(), batcher, blocks.clone()));
+        let spec = health::own_spec(
+            &blocks,
+            config.advertised().to_string(),
+            config.network.api.to_string(),
+            config.zone.clone(),
+        );
+        let workers = vec![
+            tokio::spawn(health::register_self(blocks.clone(), spec)),
+            tokio::spawn(health::run(blocks.clone())),
+            tokio::spawn(repair::run(blocks.clone())),
+            tokio::spawn(scrub::run(blocks.clone())),
+            tokio::spawn(gc::run(blocks.clone())),
+        ];
         tracing::info!(id = config.id, listen = %config.network.listen, zone = %config.zone, "node started");
-        Ok(Self { id: config.id, raft, service, transport })
+        Ok(Self { id: config.id, raft, service, blocks, transport, workers })
     }
 
     /// Makes this node the first and only member of a new cluster, and waits until it leads.
@@ -120,8 +151,16 @@ impl RunningNode {
         &self.service
     }
 
-    /// Stops Raft and closes the endpoint, telling peers.
+    /// The node's block service.
+    pub fn blocks(&self) -> &BlockService {
+        &self.blocks
+    }
+
+    /// Stops the workers and Raft and closes the endpoint, telling peers.
     pub async fn shutdown(self) {
+        for worker in &self.workers {
+            worker.abort();
+        }
         if let Err(e) = self.raft.shutdown().await {
             tracing::warn!("raft did not shut down cleanly: {e}");
         }

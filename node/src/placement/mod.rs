@@ -4,4 +4,4 @@ pub mod cluster_map;
 pub mod rendezvous;
 
 pub use cluster_map::{ClusterMap, NodeId, NodeInfo, Role};
-pub use rendezvous::{Placement, PlacementError, place};
+pub use rendezvous::{Placement, PlacementError, fill, place};

@@ -43,41 +43,66 @@ pub enum PlacementError {
 /// placement on every node.
 pub fn place(block: &BlockId, map: &ClusterMap, profile: EcProfile) -> Result<Placement, PlacementError> {
     let needed = profile.total_shards();
-    let candidates: Vec<&NodeInfo> =
-        map.nodes.iter().filter(|n| n.role == Role::Storage && n.weight > 0).collect();
-    if candidates.len() < needed {
-        return Err(PlacementError::NotEnoughNodes { needed, available: candidates.len() });
+    let available = eligible(map).count();
+    if available < needed {
+        return Err(PlacementError::NotEnoughNodes { needed, available });
     }
+    let mut slots = vec![None; needed];
+    fill(block, map, profile, &mut slots);
+    let nodes: Vec<NodeId> = slots.iter().flatten().copied().collect();
+    // With enough candidates `fill` always fills every slot (the matroid argument above); fall
+    // back to an error, not a panic.
+    if nodes.len() < needed {
+        return Err(PlacementError::NotEnoughNodes { needed, available: nodes.len() });
+    }
+    let max_per_zone = zone_load(map, &slots).into_values().max().unwrap_or(0);
+    Ok(Placement { nodes, max_per_zone })
+}
 
+/// Fills the empty slots of a partial placement, keeping the filled ones: how a writer replaces
+/// a node that refused its shard, and how repair picks homes for lost shards. Each empty index
+/// takes its best-ranked eligible node that holds no other shard of the block and whose zone
+/// is not yet full; slots stay empty when no such node is left. Returns how many were filled.
+pub fn fill(block: &BlockId, map: &ClusterMap, profile: EcProfile, slots: &mut [Option<NodeId>]) -> usize {
+    let needed = profile.total_shards();
     let mut zone_sizes: HashMap<&str, usize> = HashMap::new();
-    for node in &candidates {
+    for node in eligible(map) {
         *zone_sizes.entry(node.zone.as_str()).or_default() += 1;
     }
     let fits = |cap: usize| zone_sizes.values().map(|&size| size.min(cap)).sum::<usize>() >= needed;
-    // `cap = needed` always fits, since there are at least `needed` candidates.
     let cap = (profile.parity_shards()..=needed).find(|&cap| fits(cap)).unwrap_or(needed);
 
-    let mut used = vec![false; candidates.len()];
-    let mut per_zone: HashMap<&str, usize> = HashMap::new();
-    let mut nodes = Vec::with_capacity(needed);
-    for index in 0..needed {
-        let best = candidates
-            .iter()
-            .enumerate()
-            .filter(|(i, n)| !used[*i] && per_zone.get(n.zone.as_str()).copied().unwrap_or(0) < cap)
-            .max_by(|(_, a), (_, b)| {
-                score(block, index, a).total_cmp(&score(block, index, b)).then(a.id.cmp(&b.id))
-            });
-        // The matroid argument above guarantees a candidate; fall back to an error, not a panic.
-        let Some((i, node)) = best else {
-            return Err(PlacementError::NotEnoughNodes { needed, available: nodes.len() });
-        };
-        used[i] = true;
-        *per_zone.entry(node.zone.as_str()).or_default() += 1;
-        nodes.push(node.id);
+    let mut per_zone = zone_load(map, slots);
+    let mut filled = 0;
+    for index in 0..slots.len().min(needed) {
+        if slots[index].is_some() {
+            continue;
+        }
+        let best = eligible(map)
+            .filter(|n| !slots.contains(&Some(n.id)))
+            .filter(|n| per_zone.get(n.zone.as_str()).copied().unwrap_or(0) < cap)
+            .max_by(|a, b| score(block, index, a).total_cmp(&score(block, index, b)).then(a.id.cmp(&b.id)));
+        if let Some(node) = best {
+            slots[index] = Some(node.id);
+            *per_zone.entry(node.zone.clone()).or_default() += 1;
+            filled += 1;
+        }
     }
-    let max_per_zone = per_zone.values().copied().max().unwrap_or(0);
-    Ok(Placement { nodes, max_per_zone })
+    filled
+}
+
+/// The nodes that may take shards: storage nodes with a non-zero weight.
+fn eligible(map: &ClusterMap) -> impl Iterator<Item = &NodeInfo> {
+    map.nodes.iter().filter(|n| n.role == Role::Storage && n.weight > 0)
+}
+
+/// Shards per zone among the filled slots (a node the map does not know counts in no zone).
+fn zone_load(map: &ClusterMap, slots: &[Option<NodeId>]) -> HashMap<String, usize> {
+    let mut load = HashMap::new();
+    for node in slots.iter().flatten().filter_map(|id| map.node(*id)) {
+        *load.entry(node.zone.clone()).or_default() += 1;
+    }
+    load
 }
 
 /// Weighted rendezvous score: `-weight / ln(u)` with `u` uniform in (0, 1) from the hash, so a
@@ -179,6 +204,31 @@ mod tests {
         let err = place(&BlockId::of(b"x"), &map, "2+2".parse().unwrap()).unwrap_err();
         assert_eq!(err, PlacementError::NotEnoughNodes { needed: 4, available: 3 });
         assert!(err.to_string().contains("only 3 storage nodes"));
+    }
+
+    #[test]
+    fn fill_keeps_the_placed_shards_and_replaces_only_the_missing() {
+        let map = uniform(7, 7);
+        let profile: EcProfile = "3+2".parse().unwrap();
+        for b in blocks(300) {
+            let full = place(&b, &map, profile).unwrap().nodes;
+            // The node of shard 1 refused it: fill without that node.
+            let mut slots: Vec<Option<NodeId>> = full.iter().copied().map(Some).collect();
+            slots[1] = None;
+            let mut without = map.clone();
+            without.nodes.retain(|n| n.id != full[1]);
+            assert_eq!(fill(&b, &without, profile, &mut slots), 1);
+            let refilled: Vec<NodeId> = slots.iter().flatten().copied().collect();
+            assert_eq!(refilled.len(), 5);
+            assert!(
+                refilled.iter().zip(&full).enumerate().all(|(i, (a, b))| (i == 1) != (a == b)),
+                "{refilled:?}"
+            );
+        }
+        // Too few nodes: as many slots as possible are filled, the rest stay empty.
+        let small = uniform(4, 4);
+        let mut slots = vec![None; 5];
+        assert_eq!(fill(&BlockId::of(b"x"), &small, profile, &mut slots), 4);
     }
 
     #[test]

@@ -10,12 +10,16 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use bytes::Bytes;
+use cairn_proto::{AccountId, BlockId};
 use cairn_raft::NodeId;
 use cairn_raft::model::{Answer, Query, Request, Response};
 use serde::de::DeserializeOwned;
 
 use super::messages::{
     AdminCommand, KIND_ADMIN, KIND_PROPOSE, KIND_QUERY, KIND_STATUS, NodeStatus, ServiceError, decode, encode,
+};
+use crate::block_service::messages::{
+    self as blocks, BlockError, BlockGet, BlockPut, BlockStored, KIND_BLOCK_GET, KIND_BLOCK_PUT,
 };
 use crate::raft_net::node_name;
 use crate::transport::{NodeIdentity, Transport, TransportError, TransportSettings};
@@ -33,6 +37,14 @@ pub enum ClientError {
         node: NodeId,
         /// What it said.
         error: ServiceError,
+    },
+    /// The node answered a block call with an error.
+    #[error("node {node}: {error}")]
+    Block {
+        /// Which node.
+        node: NodeId,
+        /// What it said.
+        error: BlockError,
     },
     /// No node could be reached (the message names the last one tried and why).
     #[error("unreachable: {0}")]
@@ -112,6 +124,52 @@ impl ClusterClient {
         self.call_any(KIND_ADMIN, encode(command)).await
     }
 
+    /// Stores a block (the client's `EncodedBlock` bytes) through any node, moving on to the
+    /// next node when one is unreachable or answers with a retryable error.
+    pub async fn put_block(
+        &self,
+        account: AccountId,
+        id: BlockId,
+        wire: &[u8],
+    ) -> Result<BlockStored, ClientError> {
+        let message = blocks::encode(&BlockPut { account, id }, wire);
+        let (stored, _) = self.call_blocks_any(KIND_BLOCK_PUT, message).await?;
+        Ok(stored)
+    }
+
+    /// Stores a block through node `node` only.
+    pub async fn put_block_via(
+        &self,
+        node: NodeId,
+        account: AccountId,
+        id: BlockId,
+        wire: &[u8],
+    ) -> Result<BlockStored, ClientError> {
+        let message = blocks::encode(&BlockPut { account, id }, wire);
+        let (stored, _) = self.call_blocks_one(self.index_of(node)?, KIND_BLOCK_PUT, message).await?;
+        Ok(stored)
+    }
+
+    /// Reads a block's verified plaintext through any node.
+    pub async fn get_block(&self, account: AccountId, id: BlockId) -> Result<Bytes, ClientError> {
+        let message = blocks::encode(&BlockGet { account, id }, &[]);
+        let (_len, plain): (u32, Bytes) = self.call_blocks_any(KIND_BLOCK_GET, message).await?;
+        Ok(plain)
+    }
+
+    /// Reads a block's verified plaintext through node `node` only.
+    pub async fn get_block_via(
+        &self,
+        node: NodeId,
+        account: AccountId,
+        id: BlockId,
+    ) -> Result<Bytes, ClientError> {
+        let message = blocks::encode(&BlockGet { account, id }, &[]);
+        let (_len, plain): (u32, Bytes) =
+            self.call_blocks_one(self.index_of(node)?, KIND_BLOCK_GET, message).await?;
+        Ok(plain)
+    }
+
     /// Closes the client's connections.
     pub async fn shutdown(&self) {
         self.transport.shutdown().await;
@@ -143,6 +201,47 @@ impl ClusterClient {
             }
         }
         Err(ClientError::Unreachable(format!("no node answered: {}", errors.join("; "))))
+    }
+
+    async fn call_blocks_any<T: DeserializeOwned>(
+        &self,
+        kind: u8,
+        message: Bytes,
+    ) -> Result<(T, Bytes), ClientError> {
+        let first = self.preferred.load(Ordering::Relaxed);
+        let mut errors = Vec::new();
+        // When nodes answered but none could serve the call, their verdict is the answer.
+        let mut verdict = None;
+        for step in 0..self.nodes.len() {
+            let index = (first + step) % self.nodes.len();
+            match self.call_blocks_one(index, kind, message.clone()).await {
+                Ok(answer) => {
+                    self.preferred.store(index, Ordering::Relaxed);
+                    return Ok(answer);
+                }
+                Err(ClientError::Block { error, node }) if !error.is_retryable() => {
+                    return Err(ClientError::Block { node, error });
+                }
+                Err(e @ ClientError::Block { .. }) => verdict = Some(e),
+                Err(e) => errors.push(e.to_string()),
+            }
+        }
+        Err(verdict
+            .unwrap_or_else(|| ClientError::Unreachable(format!("no node answered: {}", errors.join("; ")))))
+    }
+
+    async fn call_blocks_one<T: DeserializeOwned>(
+        &self,
+        index: usize,
+        kind: u8,
+        message: Bytes,
+    ) -> Result<(T, Bytes), ClientError> {
+        let (node, addr) = self.nodes[index];
+        let reply = self.transport.request(addr, &node_name(node), kind, message, self.deadline).await;
+        let (_, bytes) = reply.map_err(|e| ClientError::Unreachable(format!("node {node}: {e}")))?;
+        let (result, body) = blocks::decode::<Result<T, BlockError>>(&Bytes::from(bytes))
+            .map_err(|why| ClientError::Block { node, error: BlockError::Refused(why) })?;
+        result.map(|header| (header, body)).map_err(|error| ClientError::Block { node, error })
     }
 
     async fn call_one<T: DeserializeOwned>(

@@ -1,5 +1,5 @@
 //! The transport handler of a running node: Raft RPCs to the local Raft, service calls to the
-//! [`MetaService`] and its [`Batcher`].
+//! [`MetaService`] and its [`Batcher`], block and shard calls to the [`BlockService`].
 //!
 //! Every caller holds a certificate from the cluster CA (the transport refused the rest). Raft
 //! RPCs and read-index calls are node business and are answered only for callers whose
@@ -13,23 +13,29 @@ use serde::Serialize;
 use super::batcher::Batcher;
 use super::messages::{
     AdminCommand, KIND_ADMIN, KIND_ADMIN_FORWARDED, KIND_PROPOSE, KIND_PROPOSE_FORWARDED, KIND_QUERY,
-    KIND_READ_INDEX, KIND_STATUS, ProposePayload, ServiceError, decode, encode,
+    KIND_READ_INDEX, KIND_STATUS, NodeStatus, ProposePayload, ServiceError, decode, encode,
 };
 use super::metadata::MetaService;
+use crate::block_service::{BlockService, is_block_kind};
 use crate::raft_net::{self, KIND_APPEND, KIND_SNAPSHOT, KIND_UNDECODABLE, KIND_VOTE};
 use crate::transport::{Handler, Request, Response};
 
 /// The handler a node serves its transport with.
-pub fn handler(service: MetaService, batcher: Batcher) -> impl Handler {
+pub fn handler(service: MetaService, batcher: Batcher, blocks: BlockService) -> impl Handler {
     let raft = raft_net::handler(service.raft().clone());
     move |request: Request| {
         let service = service.clone();
         let batcher = batcher.clone();
+        let blocks = blocks.clone();
         let raft_rpc = matches!(request.kind, KIND_APPEND | KIND_VOTE | KIND_SNAPSHOT);
         let raft_reply = (raft_rpc && is_node(&request.peer)).then(|| raft.handle(request.clone()));
         async move {
             if let Some(reply) = raft_reply {
                 return reply.await;
+            }
+            if is_block_kind(request.kind) {
+                let from_node = is_node(&request.peer);
+                return blocks.handle(request, from_node).await;
             }
             let kind = request.kind;
             let payload = request.payload;
@@ -54,7 +60,10 @@ pub fn handler(service: MetaService, batcher: Batcher) -> impl Handler {
                     Ok(query) => reply(kind, &service.query(&query).await),
                     Err(e) => reply(kind, &Err::<(), _>(e)),
                 },
-                KIND_STATUS => reply(kind, &Ok::<_, ServiceError>(service.status())),
+                KIND_STATUS => {
+                    let status = NodeStatus { blocks: Some(blocks.stats().await), ..service.status() };
+                    reply(kind, &Ok::<_, ServiceError>(status))
+                }
                 KIND_ADMIN => match decode::<AdminCommand>(&payload) {
                     Ok(command) => reply(kind, &service.admin(command).await),
                     Err(e) => reply(kind, &Err::<(), _>(e)),

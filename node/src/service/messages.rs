@@ -133,6 +133,8 @@ pub struct NodeStatus {
     pub millis_since_quorum_ack: Option<u64>,
     /// Seconds since this node started.
     pub uptime_secs: u64,
+    /// The node's block work: writes, reads, repair, scrub, GC.
+    pub blocks: Option<crate::block_service::BlockStats>,
 }
 
 /// Encodes a payload; postcard fails only on types serde cannot express, which ours never are.

@@ -181,6 +181,29 @@ impl MetaService {
         answer(&self.state.view(), query).map_err(|e| ServiceError::Internal(e.to_string()))
     }
 
+    /// Answers `query` from this node's state as it is, without a read barrier: for the node's
+    /// own workers, which act on what they see and confirm through conditional commands.
+    pub fn local(&self, query: &Query) -> Result<Answer, ServiceError> {
+        answer(&self.state.view(), query).map_err(|e| ServiceError::Internal(e.to_string()))
+    }
+
+    /// Whether this node currently leads.
+    pub fn is_leader(&self) -> bool {
+        self.raft.metrics().borrow().current_leader == Some(self.id)
+    }
+
+    /// Every member of the Raft group and its addresses, as this node knows them.
+    pub fn members(&self) -> BTreeMap<NodeId, NodeAddr> {
+        self.raft
+            .metrics()
+            .borrow()
+            .membership_config
+            .membership()
+            .nodes()
+            .map(|(id, addr)| (*id, addr.clone()))
+            .collect()
+    }
+
     /// This node's status, from its Raft metrics.
     pub fn status(&self) -> NodeStatus {
         status_from(&self.raft.metrics().borrow(), self.started.elapsed())
@@ -308,5 +331,6 @@ pub fn status_from(m: &RaftMetrics<NodeId, NodeAddr>, uptime: Duration) -> NodeS
             .map(|r| r.iter().map(|(id, log)| (*id, log.map(|l| l.index))).collect()),
         millis_since_quorum_ack: m.millis_since_quorum_ack,
         uptime_secs: uptime.as_secs(),
+        blocks: None,
     }
 }

@@ -161,7 +161,7 @@ mod tests {
     }
 
     fn key(n: u32) -> ShardKey {
-        ShardKey { account: AccountId(1), block: BlockId::of(&n.to_le_bytes()), index: 0 }
+        ShardKey { account: AccountId(1), block: BlockId::of(&n.to_le_bytes()), generation: 1, index: 0 }
     }
 
     #[test]

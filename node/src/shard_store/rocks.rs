@@ -340,7 +340,7 @@ mod tests {
     use proptest::prelude::*;
 
     fn key(n: u32, index: u8) -> ShardKey {
-        ShardKey { account: AccountId(7), block: BlockId::of(&n.to_le_bytes()), index }
+        ShardKey { account: AccountId(7), block: BlockId::of(&n.to_le_bytes()), generation: 1, index }
     }
 
     fn open(dir: &Path) -> RocksShardStore {

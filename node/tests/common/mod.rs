@@ -55,4 +55,5 @@ pub fn echo() -> impl Handler {
         Response::new(request.kind.wrapping_add(1), request.payload)
     }
 }
+pub mod blocks;
 pub mod process_cluster;

@@ -32,11 +32,23 @@ pub struct Settings {
     pub snapshot_every: u64,
     /// Entries kept behind a snapshot.
     pub keep_after_snapshot: u64,
+    /// Lines of every node's `[storage]` section.
+    pub storage: String,
+    /// Zone of each node by id (`zone-<id>` when absent).
+    pub zones: BTreeMap<NodeId, String>,
+    /// Extra `[storage]` lines for single nodes (a small capacity, say).
+    pub node_storage: BTreeMap<NodeId, String>,
 }
 
 impl Default for Settings {
     fn default() -> Self {
-        Self { snapshot_every: 20_000, keep_after_snapshot: 5_000 }
+        Self {
+            snapshot_every: 20_000,
+            keep_after_snapshot: 5_000,
+            storage: String::new(),
+            zones: BTreeMap::new(),
+            node_storage: BTreeMap::new(),
+        }
     }
 }
 
@@ -121,12 +133,14 @@ impl ProcessCluster {
     /// Writes a config for node `id` using `secrets` (a folder name under the cluster folder).
     pub fn write_config(&self, id: NodeId, quic: SocketAddr, api: SocketAddr, secrets: &str) -> PathBuf {
         let s = &self.settings;
+        let zone = s.zones.get(&id).cloned().unwrap_or_else(|| format!("zone-{id}"));
+        let storage = s.node_storage.get(&id).map_or("", String::as_str);
         let text = format!(
-            "id = {id}\ndata_dir = \"node{id}\"\nsecrets_dir = \"{secrets}\"\nzone = \"zone-{id}\"\n\
+            "id = {id}\ndata_dir = \"node{id}\"\nsecrets_dir = \"{secrets}\"\nzone = \"{zone}\"\n\
              log = \"info\"\n[network]\nlisten = \"{quic}\"\napi = \"{api}\"\n[raft]\nheartbeat_ms = 150\n\
              election_timeout_ms = [1000, 2000]\nsnapshot_every = {}\nkeep_after_snapshot = {}\n\
-             call_timeout_ms = 20000\n",
-            s.snapshot_every, s.keep_after_snapshot
+             call_timeout_ms = 20000\n[storage]\nreserve_disk_bytes = 0\n{}\n{storage}\n",
+            s.snapshot_every, s.keep_after_snapshot, s.storage
         );
         let path = self.dir.path().join(format!("node{id}.toml"));
         std::fs::write(&path, text).unwrap();

@@ -1,8 +1,9 @@
 //! `apply`: the one function that changes metadata.
 
+use super::blocks::BlockRecord;
 use super::{
-    Command, Request, Response, Space, StateError, StateRead, Txn, blocks, cluster, devices, drive, expiry,
-    lifecycle, links, shares, uploads, users,
+    Command, Request, Response, Space, StateError, StateRead, Txn, block_lifecycle, cluster, devices, drive,
+    expiry, lifecycle, links, shares, uploads, users,
 };
 use crate::model::shares::ShareRecord;
 
@@ -55,12 +56,31 @@ pub fn apply<R: StateRead + ?Sized>(txn: &mut Txn<R>, request: &Request) -> Resu
             uploads::append(txn, t, *upload, *user, *offset, blocks)?
         }
         Command::FinishUpload { upload, user, hash } => uploads::finish(txn, t, *upload, *user, *hash)?,
-        Command::AbortUpload { upload, user } => uploads::abort(txn, *upload, *user)?,
+        Command::AbortUpload { upload, user } => uploads::abort(txn, t, *upload, *user)?,
         Command::SetNode(spec) => cluster::set_node(txn, t, spec)?,
         Command::MarkNode { node, mark } => cluster::mark_node(txn, t, *node, *mark)?,
         Command::RemoveNode { node } => cluster::remove_node(txn, *node)?,
-        Command::RegisterBlock { account, block, plain_len, shape, placement } => {
-            blocks::register(txn, t, *account, block, *plain_len, *shape, placement)?
+        Command::RegisterBlock { account, block, plain_len, shape, generation, placement, damaged } => {
+            let record = BlockRecord {
+                plain_len: *plain_len,
+                data_shards: shape.0,
+                parity_shards: shape.1,
+                generation: *generation,
+                placement: placement.clone(),
+                damaged: damaged.clone(),
+                refcount: 0,
+                changed_ms: t,
+            };
+            block_lifecycle::register(txn, *account, block, record)?
+        }
+        Command::ReportDamage { account, block, generation, shards } => {
+            block_lifecycle::report_damage(txn, *account, block, *generation, shards)?
+        }
+        Command::MoveShards { account, block, generation, moves } => {
+            block_lifecycle::move_shards(txn, *account, block, *generation, moves)?
+        }
+        Command::DropBlock { account, block, generation, unchanged_since_ms } => {
+            block_lifecycle::drop_block(txn, *account, block, *generation, *unchanged_since_ms)?
         }
     };
     txn.put(Space::Requests, &key, &response);

@@ -1,10 +1,14 @@
 //! Blocks as metadata sees them: who stores which block, where, and how many versions use it.
+//!
+//! The lifecycle commands that change a record (register, report damage, move shards, drop)
+//! live in [`block_lifecycle`](super::block_lifecycle); this file has the record, the reference
+//! counting that commits and upload sessions do, and the reads.
 
 use cairn_proto::{AccountId, BlockId};
 use serde::{Deserialize, Serialize};
 
 use super::txn::decode;
-use super::{Response, Space, StateError, StateRead, Txn};
+use super::{Space, StateError, StateRead, Txn};
 use crate::NodeId;
 
 /// A stored block of one account.
@@ -16,12 +20,30 @@ pub struct BlockRecord {
     pub data_shards: u8,
     /// Parity shards (m) of the stripe.
     pub parity_shards: u8,
-    /// The node holding each shard, by shard index.
+    /// A random number the writing node chose for this stored copy of the block. It is part of
+    /// every shard's storage key on the nodes, so the shards of a block that was dropped and
+    /// uploaded again never collide with the old ones, and every command that acts on a stored
+    /// copy names it, so a stale command cannot touch the copy that replaced it.
+    pub generation: u64,
+    /// The node holding each shard, by shard index; all distinct.
     pub placement: Vec<NodeId>,
-    /// How many committed versions reference the block. Zero makes it a candidate for GC.
+    /// Shard indices known to be missing or corrupt (repair's debt), sorted, without repeats.
+    pub damaged: Vec<u8>,
+    /// How many committed versions and open upload sessions reference the block. Zero makes it
+    /// a candidate for GC.
     pub refcount: u64,
-    /// When the refcount last changed (ms), for GC's grace period.
+    /// When the block was last registered or its refcount last changed (ms), for GC's grace
+    /// period; GC's drop applies only if it is still the value GC saw.
     pub changed_ms: u64,
+}
+
+impl BlockRecord {
+    /// Records a change at `time_ms`. `changed_ms` never goes backwards and moves on every
+    /// change, even when proposers' clocks disagree or two changes share a millisecond, so GC's
+    /// compare-and-delete on the value it saw fails whenever anything happened since.
+    pub(super) fn touch(&mut self, time_ms: u64) {
+        self.changed_ms = time_ms.max(self.changed_ms.saturating_add(1));
+    }
 }
 
 /// A block reference in a version's block list.
@@ -33,6 +55,20 @@ pub struct BlockRef {
     pub len: u32,
 }
 
+/// One shard moved by repair (or rebuilt in place, when `from == to`), as a compare-and-set on
+/// the block's placement.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ShardMove {
+    /// The shard index.
+    pub index: u8,
+    /// The node repair saw holding the shard; the move applies only if it still does.
+    pub from: NodeId,
+    /// The node that now holds a good copy of the shard.
+    pub to: NodeId,
+}
+
+/// A block's key: the account big-endian, then the block id, so one account's blocks are one
+/// contiguous range and a scan of the keyspace goes account by account.
 pub(super) fn key(account: AccountId, block: &BlockId) -> [u8; 40] {
     let mut key = [0u8; 40];
     key[..8].copy_from_slice(&account.0.to_be_bytes());
@@ -40,32 +76,18 @@ pub(super) fn key(account: AccountId, block: &BlockId) -> [u8; 40] {
     key
 }
 
-/// Records that a block's shards are durable at `placement` (idempotent: re-registering keeps
-/// the refcount and takes the new placement).
-pub(super) fn register<R: StateRead + ?Sized>(
-    txn: &mut Txn<R>,
-    time_ms: u64,
-    account: AccountId,
-    block: &BlockId,
-    plain_len: u32,
-    shape: (u8, u8),
-    placement: &[NodeId],
-) -> Result<Response, StateError> {
-    let k = key(account, block);
-    let refcount = txn.get::<BlockRecord>(Space::Blocks, &k)?.map_or(0, |b| b.refcount);
-    let record = BlockRecord {
-        plain_len,
-        data_shards: shape.0,
-        parity_shards: shape.1,
-        placement: placement.to_vec(),
-        refcount,
-        changed_ms: time_ms,
-    };
-    txn.put(Space::Blocks, &k, &record);
-    Ok(Response::BlockRegistered)
+/// The inverse of [`key`].
+fn parse_key(key: &[u8]) -> Result<(AccountId, BlockId), StateError> {
+    let corrupt =
+        || StateError::Decode { space: Space::Blocks, message: format!("key of {} bytes", key.len()) };
+    let (account, block) = key.split_first_chunk::<8>().ok_or_else(corrupt)?;
+    let block: [u8; 32] = block.try_into().map_err(|_| corrupt())?;
+    Ok((AccountId(u64::from_be_bytes(*account)), BlockId::from_bytes(block)))
 }
 
-/// The blocks of `refs` that `account` does not have, in the order given, without repeats.
+/// The blocks of `refs` that `account` does not have, in the order given, without repeats. A
+/// registered block counts as present whatever its refcount: it stays live until GC's
+/// [`Command::DropBlock`](super::Command::DropBlock) removes its record.
 pub(super) fn missing<R: StateRead + ?Sized>(
     txn: &Txn<R>,
     account: AccountId,
@@ -80,7 +102,8 @@ pub(super) fn missing<R: StateRead + ?Sized>(
     Ok(missing)
 }
 
-/// Adds one reference to each block of `refs`; `commit` has checked that they all exist.
+/// Adds one reference to each block of `refs` (a block listed twice gets two); the caller has
+/// checked with [`missing`] that they all exist.
 pub(super) fn add_refs<R: StateRead + ?Sized>(
     txn: &mut Txn<R>,
     time_ms: u64,
@@ -91,7 +114,7 @@ pub(super) fn add_refs<R: StateRead + ?Sized>(
         let k = key(account, &r.id);
         if let Some(mut record) = txn.get::<BlockRecord>(Space::Blocks, &k)? {
             record.refcount += 1;
-            record.changed_ms = time_ms;
+            record.touch(time_ms);
             txn.put(Space::Blocks, &k, &record);
         }
     }
@@ -110,7 +133,7 @@ pub(super) fn release_refs<R: StateRead + ?Sized>(
         let k = key(account, &r.id);
         if let Some(mut record) = txn.get::<BlockRecord>(Space::Blocks, &k)? {
             record.refcount = record.refcount.saturating_sub(1);
-            record.changed_ms = time_ms;
+            record.touch(time_ms);
             txn.put(Space::Blocks, &k, &record);
         }
     }
@@ -124,4 +147,100 @@ pub fn block(
     id: &BlockId,
 ) -> Result<Option<BlockRecord>, StateError> {
     state.get(Space::Blocks, &key(account, id))?.map(|b| decode(Space::Blocks, &b)).transpose()
+}
+
+/// Up to `limit` blocks of every account, in key order (account, then block id), strictly
+/// after `after`: the page that repair, GC and the nodes' shard reconcilers walk through.
+pub fn blocks(
+    state: &(impl StateRead + ?Sized),
+    after: Option<(AccountId, BlockId)>,
+    limit: usize,
+) -> Result<Vec<(AccountId, BlockId, BlockRecord)>, StateError> {
+    let after = after.map(|(account, block)| key(account, &block));
+    state
+        .scan(Space::Blocks, &[], after.as_ref().map(|k| k.as_slice()), limit)?
+        .into_iter()
+        .map(|(k, value)| {
+            let (account, block) = parse_key(&k)?;
+            Ok((account, block, decode(Space::Blocks, &value)?))
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::testkit::{World, refs};
+    use crate::model::{Answer, Command, Query, answer};
+
+    fn id(name: &str) -> BlockId {
+        BlockId::of(name.as_bytes())
+    }
+
+    #[test]
+    fn references_count_each_listing_and_never_go_below_zero() {
+        let mut w = World::new();
+        let mut txn = Txn::new(&w.state);
+        let account = AccountId(1);
+        add_refs(&mut txn, 2_000, account, &refs(&[b"one", b"one", b"two"])).unwrap();
+        // A block the account does not have is skipped: the caller checked with `missing`.
+        add_refs(&mut txn, 2_000, account, &refs(&[b"nine"])).unwrap();
+        assert_eq!(missing(&txn, account, &refs(&[b"nine", b"one", b"nine"])).unwrap(), vec![id("nine")]);
+        release_refs(&mut txn, 3_000, account, &refs(&[b"one", b"two", b"two"])).unwrap();
+        let one = block(&txn, account, &id("one")).unwrap().unwrap();
+        let two = block(&txn, account, &id("two")).unwrap().unwrap();
+        assert_eq!((one.refcount, two.refcount), (1, 0));
+        // Each change moves `changed_ms`, also the second release of "two" in the same millisecond.
+        assert_eq!((one.changed_ms, two.changed_ms), (3_000, 3_001));
+        let writes: Vec<_> = txn.into_writes().collect();
+        for ((space, key), value) in writes {
+            w.state.insert((space, key), value.unwrap());
+        }
+        let mut txn = Txn::new(&w.state);
+        add_refs(&mut txn, 3_000, account, &refs(&[b"one"])).unwrap();
+        add_refs(&mut txn, 3_000, account, &refs(&[b"one"])).unwrap();
+        assert_eq!(block(&txn, account, &id("one")).unwrap().unwrap().changed_ms, 3_002);
+    }
+
+    #[test]
+    fn blocks_are_paged_across_accounts_in_key_order() {
+        let mut w = World::new();
+        for (account, name) in [(3, "c"), (2, "b"), (2, "a")] {
+            w.run(Command::RegisterBlock {
+                account: AccountId(account),
+                block: id(name),
+                plain_len: 1,
+                shape: (1, 0),
+                generation: account,
+                placement: vec![1],
+                damaged: vec![],
+            });
+        }
+        let page = |after, limit| match answer(&w.state, &Query::Blocks { after, limit }).unwrap() {
+            Answer::Blocks(page) => page,
+            other => panic!("{other:?}"),
+        };
+        let mut ada: Vec<BlockId> = ["one", "two", "three"].map(id).to_vec();
+        ada.sort();
+        let mut bob: Vec<BlockId> = vec![id("a"), id("b")];
+        bob.sort();
+        let mut expected: Vec<(AccountId, BlockId)> = ada.iter().map(|b| (AccountId(1), *b)).collect();
+        expected.extend(bob.iter().map(|b| (AccountId(2), *b)));
+        expected.push((AccountId(3), id("c")));
+
+        let mut seen = Vec::new();
+        let mut after = None;
+        loop {
+            let got = page(after, 2);
+            assert!(got.len() <= 2);
+            let Some((account, block, _)) = got.last() else { break };
+            after = Some((*account, *block));
+            seen.extend(got.iter().map(|(a, b, _)| (*a, *b)));
+        }
+        assert_eq!(seen, expected);
+        let all = page(None, 100);
+        assert_eq!((all[5].2.generation, all[5].2.placement.clone()), (3, vec![1]));
+        // A limit of zero still makes progress.
+        assert_eq!(page(None, 0).len(), 1);
+    }
 }

@@ -6,13 +6,23 @@
 //! with the records they name. The cost per request stays bounded whatever the backlog, and since
 //! "now" is the request's own `time_ms`, every replica deletes the same records at the same log
 //! position.
+//!
+//! Most records just go. An upload session also holds references on its blocks, which pruning
+//! releases first (see [`on_expiry`]); since one session may hold many, pruning also stops
+//! once it has released [`PRUNE_REFS_PER_APPLY`] references, after at least one record, so a
+//! request's cost stays near what a single finish or abort of a session costs.
 
 use super::txn::decode;
-use super::{Space, StateError, StateRead, Txn};
+use super::{Space, StateError, StateRead, Txn, uploads};
 
 /// The most expired records one apply deletes. Each request schedules at most a couple of
 /// expiries, so pruning up to 16 per request outpaces them and a backlog drains.
 pub const PRUNE_PER_APPLY: usize = 16;
+
+/// Once the records one apply pruned have released this many block references, it prunes no
+/// more; the next request goes on. The first due record is always pruned, whatever its size,
+/// so the backlog drains.
+pub(super) const PRUNE_REFS_PER_APPLY: usize = 4_096;
 
 fn key(at_ms: u64, space: Space, target: &[u8]) -> Vec<u8> {
     // The keyspace goes in by name, not by position: names are already durable (they name the
@@ -44,11 +54,16 @@ pub(super) fn cancel<R: StateRead + ?Sized>(txn: &mut Txn<R>, at_ms: u64, space:
 }
 
 /// Deletes up to [`PRUNE_PER_APPLY`] records whose expiry is at or before `now_ms`, oldest
-/// first, and returns how many it deleted.
+/// first, and returns how many it deleted. It stops early once the records' [`on_expiry`]
+/// work has released [`PRUNE_REFS_PER_APPLY`] block references.
 pub(super) fn prune<R: StateRead + ?Sized>(txn: &mut Txn<R>, now_ms: u64) -> Result<usize, StateError> {
     let due = txn.scan(Space::Expiries, &[], None, PRUNE_PER_APPLY)?;
     let mut pruned = 0;
+    let mut released = 0;
     for (index_key, value) in due {
+        if pruned > 0 && released >= PRUNE_REFS_PER_APPLY {
+            break;
+        }
         let corrupt = |message: &str| StateError::Decode { space: Space::Expiries, message: message.into() };
         let (at, rest) = index_key.split_at_checked(8).ok_or_else(|| corrupt("short key"))?;
         let at = u64::from_be_bytes(at.try_into().map_err(|_| corrupt("short key"))?);
@@ -62,7 +77,9 @@ pub(super) fn prune<R: StateRead + ?Sized>(txn: &mut Txn<R>, now_ms: u64) -> Res
                 .and_then(Space::from_name)
                 .ok_or_else(|| corrupt("unknown keyspace"))
         };
-        txn.delete(space_of(&rest[..nul])?, &rest[nul + 1..]);
+        let (space, target) = (space_of(&rest[..nul])?, &rest[nul + 1..]);
+        released += on_expiry(txn, now_ms, space, target)?;
+        txn.delete(space, target);
         let also: Vec<(String, Vec<u8>)> = decode(Space::Expiries, &value)?;
         for (name, key) in also {
             txn.delete(space_of(name.as_bytes())?, &key);
@@ -71,4 +88,20 @@ pub(super) fn prune<R: StateRead + ?Sized>(txn: &mut Txn<R>, now_ms: u64) -> Res
         pruned += 1;
     }
     Ok(pruned)
+}
+
+/// What must happen before an expired record is deleted, beyond deleting it; returns the block
+/// references released. Kept here, in one match, so that every keyspace with an end of life is
+/// seen to either need nothing or have its hook.
+fn on_expiry<R: StateRead + ?Sized>(
+    txn: &mut Txn<R>,
+    now_ms: u64,
+    space: Space,
+    target: &[u8],
+) -> Result<usize, StateError> {
+    match space {
+        // A session's references on its blocks would otherwise keep them from GC for ever.
+        Space::Uploads => uploads::release_expired(txn, now_ms, target),
+        _ => Ok(0),
+    }
 }

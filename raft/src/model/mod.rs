@@ -7,6 +7,7 @@
 //! computes exactly the same thing.
 
 mod apply;
+mod block_lifecycle;
 pub mod blocks;
 pub mod cluster;
 pub mod devices;

@@ -71,6 +71,14 @@ pub enum Query {
         /// Which.
         block: BlockId,
     },
+    /// Every account's blocks, in key order (account, then block id): the page that repair,
+    /// GC and the nodes' shard reconcilers walk through.
+    Blocks {
+        /// Start strictly after this (account, block) (`None`: from the first).
+        after: Option<(AccountId, BlockId)>,
+        /// At most this many (capped at [`MAX_PAGE`]).
+        limit: usize,
+    },
     /// A user's devices, by id.
     Devices {
         /// Whose.
@@ -144,6 +152,8 @@ pub enum Answer {
     Changes(Vec<Change>),
     /// For [`Query::Block`].
     Block(Option<BlockRecord>),
+    /// For [`Query::Blocks`]: (account, block, record) triples.
+    Blocks(Vec<(AccountId, BlockId, BlockRecord)>),
     /// For [`Query::Devices`].
     Devices(Vec<DeviceRecord>),
     /// For [`Query::Access`]: `None` means no access at all.
@@ -175,6 +185,7 @@ pub fn answer(state: &(impl StateRead + ?Sized), query: &Query) -> Result<Answer
             Answer::Changes(journal::changes_after(state, *user, *cursor, page(*limit))?)
         }
         Query::Block { account, block } => Answer::Block(blocks::block(state, *account, block)?),
+        Query::Blocks { after, limit } => Answer::Blocks(blocks::blocks(state, *after, page(*limit))?),
         Query::Devices { user, after, limit } => {
             Answer::Devices(devices::devices(state, *user, *after, page(*limit))?)
         }

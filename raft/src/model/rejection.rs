@@ -165,4 +165,32 @@ pub enum Rejection {
     /// No such node in the cluster map.
     #[error("no node {0} in the cluster map")]
     NoSuchNode(NodeId),
+    /// A block command is malformed: a bad shape or placement, too much damage, a bad move.
+    #[error("invalid block {block}: {reason}")]
+    InvalidBlock {
+        /// The block.
+        block: BlockId,
+        /// What is wrong.
+        reason: String,
+    },
+    /// The account has no record of the block with the generation named: it was never
+    /// registered, or was dropped (and perhaps registered again as another stored copy).
+    #[error("no block {block} with that generation")]
+    NoSuchBlock {
+        /// The block.
+        block: BlockId,
+    },
+    /// The block's record is not what repair saw (another generation, or a shard is no longer
+    /// on the node named); nothing moved. Read the block again.
+    #[error("the placement of block {block} changed")]
+    PlacementChanged {
+        /// The block.
+        block: BlockId,
+    },
+    /// GC may not drop the block: it is referenced, or changed since GC looked.
+    #[error("block {block} is in use or changed since it was seen")]
+    BlockInUse {
+        /// The block.
+        block: BlockId,
+    },
 }

@@ -4,7 +4,7 @@ use serde::{Deserialize, Serialize};
 
 use cairn_proto::{AccountId, BlockId, DrivePath};
 
-use super::blocks::BlockRef;
+use super::blocks::{BlockRef, ShardMove};
 use super::cluster::{NodeMark, NodeSpec};
 
 use super::devices::DeviceId;
@@ -194,7 +194,9 @@ pub enum Command {
         /// Which node.
         node: NodeId,
     },
-    /// Records a block whose shards are durable.
+    /// Records a block whose shards are durable. The first registration wins: if the account
+    /// has the block already, only its `changed_ms` moves (restarting GC's grace period), and
+    /// the answer names the generation that stands, so the writer drops its own copy.
     RegisterBlock {
         /// Whose block.
         account: AccountId,
@@ -202,10 +204,50 @@ pub enum Command {
         block: BlockId,
         /// Plaintext length.
         plain_len: u32,
-        /// (k, m) of its stripe.
+        /// (k, m) of its stripe: k >= 1, k + m = the placement's length, at most 64.
         shape: (u8, u8),
-        /// The node of each shard.
+        /// The random number the writer chose for this stored copy; part of every shard's key.
+        generation: u64,
+        /// The node of each shard, by index; all distinct.
         placement: Vec<NodeId>,
+        /// Shard indices that the writer could not store: each below the placement's length,
+        /// at most m of them (more would mean the block is not durable).
+        damaged: Vec<u8>,
+    },
+    /// Adds shard indices to a block's repair debt (indices past the stripe are ignored).
+    ReportDamage {
+        /// Whose block.
+        account: AccountId,
+        /// Which block.
+        block: BlockId,
+        /// The stored copy the reporter read; a report on another one is stale and refused.
+        generation: u64,
+        /// The shards found missing or corrupt.
+        shards: Vec<u8>,
+    },
+    /// Repair's compare-and-set on a block's placement: applies only if the record has
+    /// `generation` and every move's `from` is still where its shard is; all moves apply or none.
+    MoveShards {
+        /// Whose block.
+        account: AccountId,
+        /// Which block.
+        block: BlockId,
+        /// The stored copy repair worked on.
+        generation: u64,
+        /// The shards moved (or rebuilt in place); each index at most once.
+        moves: Vec<ShardMove>,
+    },
+    /// GC's compare-and-delete: removes the block's record only if it has `generation`, no
+    /// references, and `changed_ms == unchanged_since_ms`.
+    DropBlock {
+        /// Whose block.
+        account: AccountId,
+        /// Which block.
+        block: BlockId,
+        /// The stored copy GC saw.
+        generation: u64,
+        /// The `changed_ms` GC saw when it judged the block unused.
+        unchanged_since_ms: u64,
     },
 }
 
@@ -235,7 +277,26 @@ pub enum Response {
         seq: u64,
     },
     /// The block is registered.
-    BlockRegistered,
+    BlockRegistered {
+        /// True if this request stored the record; false if the account had the block already
+        /// and its first registration stands.
+        fresh: bool,
+        /// The generation of the stored copy that stands: the writer's own when `fresh`,
+        /// otherwise the earlier one (the writer's shards are surplus).
+        generation: u64,
+    },
+    /// Damage was recorded.
+    DamageRecorded {
+        /// The block's whole damaged set after the report, sorted.
+        damaged: Vec<u8>,
+    },
+    /// The shards moved; their indices left the damaged set.
+    ShardsMoved,
+    /// The block's record is gone.
+    BlockDropped {
+        /// The nodes that held its shards, by index: GC deletes the shards there.
+        placement: Vec<NodeId>,
+    },
     /// The device is registered.
     DeviceRegistered {
         /// Its id.

@@ -43,7 +43,9 @@ impl World {
                 block: BlockId::of(b),
                 plain_len: b.len() as u32,
                 shape: (2, 1),
+                generation: 1,
                 placement: vec![1, 2, 3],
+                damaged: Vec::new(),
             });
         }
         world

@@ -6,6 +6,11 @@
 //! offset they start at; the block list is therefore known only as it arrives. Finishing turns
 //! the session into a commit through [`drive::commit`], the same conditional commit every
 //! other version goes through.
+//!
+//! A session holds one reference on each block appended to it, as a version does, so garbage
+//! collection cannot take a block that an unfinished upload has stored. The references go when
+//! the session ends: at the finish (after the commit added the version's own), at an abort, and
+//! when an expired session is pruned.
 
 use std::fmt;
 
@@ -63,6 +68,9 @@ pub struct NewUpload {
 pub struct UploadRecord {
     /// What was asked for.
     pub session: NewUpload,
+    /// The account the blocks are stored in (the namespace owner's), which holds the session's
+    /// references on them.
+    pub account: AccountId,
     /// The blocks received so far, in file order.
     pub blocks: Vec<BlockRef>,
     /// Bytes received so far: the sum of the blocks' lengths (tus `Upload-Offset`).
@@ -84,9 +92,10 @@ pub(super) fn begin<R: StateRead + ?Sized>(
     if txn.get_raw(Space::Uploads, &key(new.upload))?.is_some() {
         return reject(Rejection::UploadExists(new.upload));
     }
-    if let Err(rejection) = drive::writable(txn, new.namespace, &new.path, new.author)? {
-        return reject(rejection);
-    }
+    let owner = match drive::writable(txn, new.namespace, &new.path, new.author)? {
+        Ok(owner) => owner,
+        Err(rejection) => return reject(rejection),
+    };
     if new.path.is_root() {
         return reject(Rejection::IsAFolder(new.path.clone()));
     }
@@ -102,7 +111,13 @@ pub(super) fn begin<R: StateRead + ?Sized>(
     if new.expires_ms <= time_ms {
         return reject(Rejection::ExpiryInPast { expires_ms: new.expires_ms, now_ms: time_ms });
     }
-    let record = UploadRecord { session: new.clone(), blocks: Vec::new(), received: 0, created_ms: time_ms };
+    let record = UploadRecord {
+        session: new.clone(),
+        account: AccountId(owner.0),
+        blocks: Vec::new(),
+        received: 0,
+        created_ms: time_ms,
+    };
     txn.put(Space::Uploads, &key(new.upload), &record);
     expiry::schedule(txn, new.expires_ms, Space::Uploads, &key(new.upload), &[]);
     Ok(Response::UploadBegun)
@@ -128,7 +143,8 @@ fn live_session<R: StateRead + ?Sized>(
 }
 
 /// Appends stored blocks at `offset`, which must be the bytes received so far (so a client
-/// that lost track learns the right offset from the rejection, as with tus `HEAD`).
+/// that lost track learns the right offset from the rejection, as with tus `HEAD`), and takes a
+/// reference on each for the session.
 pub(super) fn append<R: StateRead + ?Sized>(
     txn: &mut Txn<R>,
     time_ms: u64,
@@ -151,14 +167,14 @@ pub(super) fn append<R: StateRead + ?Sized>(
     }
     // Access is checked again: a share may have been revoked since the session began.
     let s = &record.session;
-    let owner = match drive::writable(txn, s.namespace, &s.path, user)? {
-        Ok(owner) => owner,
-        Err(rejection) => return reject(rejection),
-    };
-    let missing = blocks::missing(txn, AccountId(owner.0), refs)?;
+    if let Err(rejection) = drive::writable(txn, s.namespace, &s.path, user)? {
+        return reject(rejection);
+    }
+    let missing = blocks::missing(txn, record.account, refs)?;
     if !missing.is_empty() {
         return reject(Rejection::MissingBlocks(missing));
     }
+    blocks::add_refs(txn, time_ms, record.account, refs)?;
     record.blocks.extend_from_slice(refs);
     record.received = reached;
     txn.put(Space::Uploads, &key(upload), &record);
@@ -166,7 +182,8 @@ pub(super) fn append<R: StateRead + ?Sized>(
 }
 
 /// Commits the uploaded file through the one conditional commit; on success the session is
-/// gone, on a rejection (a conflict, say) it stays until aborted or expired.
+/// gone and its block references with it (the version now holds its own), on a rejection (a
+/// conflict, say) it stays, references and all, until aborted or expired.
 pub(super) fn finish<R: StateRead + ?Sized>(
     txn: &mut Txn<R>,
     time_ms: u64,
@@ -199,15 +216,17 @@ pub(super) fn finish<R: StateRead + ?Sized>(
     };
     let response = drive::commit(txn, time_ms, &new)?;
     if matches!(response, Response::Committed { .. }) {
-        forget(txn, &record);
+        end(txn, time_ms, &record)?;
     }
     Ok(response)
 }
 
 /// Ends a session without committing; its author or the namespace's owner may, also after it
-/// expired. Its blocks stay registered without references, for GC.
+/// expired. Its blocks lose the session's references; those that no version uses stay
+/// registered without references, for GC.
 pub(super) fn abort<R: StateRead + ?Sized>(
     txn: &mut Txn<R>,
+    time_ms: u64,
     upload: UploadId,
     user: UserId,
 ) -> Result<Response, StateError> {
@@ -218,14 +237,36 @@ pub(super) fn abort<R: StateRead + ?Sized>(
     if user != record.session.author && Some(user) != owner {
         return Ok(Response::Rejected(Rejection::Forbidden));
     }
-    forget(txn, &record);
+    end(txn, time_ms, &record)?;
     Ok(Response::UploadAborted)
 }
 
-fn forget<R: StateRead + ?Sized>(txn: &mut Txn<R>, record: &UploadRecord) {
+/// Deletes a session at its finish or abort, releasing its block references and its entry in
+/// the expiry index.
+fn end<R: StateRead + ?Sized>(
+    txn: &mut Txn<R>,
+    time_ms: u64,
+    record: &UploadRecord,
+) -> Result<(), StateError> {
     let k = key(record.session.upload);
+    blocks::release_refs(txn, time_ms, record.account, &record.blocks)?;
     txn.delete(Space::Uploads, &k);
     expiry::cancel(txn, record.session.expires_ms, Space::Uploads, &k);
+    Ok(())
+}
+
+/// Releases the block references of the expired session stored under `key`, which expiry's
+/// prune deletes next, and returns how many it released (for prune's budget).
+pub(super) fn release_expired<R: StateRead + ?Sized>(
+    txn: &mut Txn<R>,
+    time_ms: u64,
+    key: &[u8],
+) -> Result<usize, StateError> {
+    let Some(record) = txn.get::<UploadRecord>(Space::Uploads, key)? else {
+        return Ok(0);
+    };
+    blocks::release_refs(txn, time_ms, record.account, &record.blocks)?;
+    Ok(record.blocks.len())
 }
 
 /// A session, if it exists (expired ones linger until pruned; compare `expires_ms`).
@@ -268,6 +309,10 @@ mod tests {
 
     fn finish(w: &mut World) -> Response {
         w.run(Command::FinishUpload { upload: ID, user: ADA, hash: [9; 32] })
+    }
+
+    fn refcount(w: &World, b: &[u8]) -> u64 {
+        blocks::block(&w.state, AccountId(1), &BlockId::of(b)).unwrap().unwrap().refcount
     }
 
     #[test]
@@ -387,5 +432,79 @@ mod tests {
         assert_eq!(append(&mut w, BOB, 3, &[b"two"]), Response::Rejected(Rejection::Forbidden));
         // The owner of the namespace may clear the session away.
         assert_eq!(w.run(Command::AbortUpload { upload: ID, user: ADA }), Response::UploadAborted);
+    }
+
+    #[test]
+    fn a_session_holds_its_blocks_until_it_ends() {
+        let mut w = World::new();
+        // Aborted: the session's reference goes with it.
+        begin(&mut w, None, 6, 60_000);
+        append(&mut w, ADA, 0, &[b"one"]);
+        assert_eq!(refcount(&w, b"one"), 1);
+        // GC cannot take the block from under the unfinished upload.
+        let seen = blocks::block(&w.state, AccountId(1), &BlockId::of(b"one")).unwrap().unwrap().changed_ms;
+        let drop = Command::DropBlock {
+            account: AccountId(1),
+            block: BlockId::of(b"one"),
+            generation: 1,
+            unchanged_since_ms: seen,
+        };
+        assert_eq!(w.run(drop), Response::Rejected(Rejection::BlockInUse { block: BlockId::of(b"one") }));
+        assert_eq!(w.run(Command::AbortUpload { upload: ID, user: ADA }), Response::UploadAborted);
+        assert_eq!(refcount(&w, b"one"), 0);
+
+        // Finished: the version's references replace the session's.
+        begin(&mut w, None, 6, 60_000);
+        append(&mut w, ADA, 0, &[b"one"]);
+        append(&mut w, ADA, 3, &[b"two"]);
+        assert_eq!((refcount(&w, b"one"), refcount(&w, b"two")), (1, 1));
+        assert!(matches!(finish(&mut w), Response::Committed { .. }));
+        assert_eq!((refcount(&w, b"one"), refcount(&w, b"two")), (1, 1));
+
+        // Expired: pruning the session releases its references.
+        let t = w.now;
+        begin(&mut w, Some(1), 5, 100);
+        append(&mut w, ADA, 0, &[b"three"]);
+        assert_eq!(refcount(&w, b"three"), 1);
+        w.now = t + 100;
+        w.run(Command::CreateUser { name: "cy".into() });
+        assert_eq!(upload(&w.state, ID).unwrap(), None);
+        assert_eq!((refcount(&w, b"one"), refcount(&w, b"two"), refcount(&w, b"three")), (1, 1, 0));
+    }
+
+    #[test]
+    fn pruning_stops_once_it_released_its_budget_of_references() {
+        let mut w = World::new();
+        let per_session = expiry::PRUNE_REFS_PER_APPLY / 2 + 1;
+        let size = 3 * per_session as u64;
+        let t = w.now;
+        for n in 1..=3 {
+            let new = NewUpload {
+                upload: UploadId(n),
+                namespace: ADA_DRIVE,
+                path: path(&format!("f{n}")),
+                base: None,
+                size,
+                mtime_ms: 0,
+                device: None,
+                author: ADA,
+                expires_ms: t + 100,
+            };
+            assert_eq!(w.run(Command::BeginUpload(new)), Response::UploadBegun);
+            let blocks = vec![BlockRef { id: BlockId::of(b"one"), len: 3 }; per_session];
+            let append = Command::UploadBlocks { upload: UploadId(n), user: ADA, offset: 0, blocks };
+            assert_eq!(w.run(append), Response::UploadReceived { received: size });
+        }
+        assert_eq!(refcount(&w, b"one"), size);
+        w.now = t + 100;
+        // The second session takes the released references past the budget, so the third waits
+        // for the next request.
+        w.run(Command::CreateUser { name: "cy".into() });
+        assert_eq!(refcount(&w, b"one"), per_session as u64);
+        assert!(upload(&w.state, UploadId(2)).unwrap().is_none());
+        assert!(upload(&w.state, UploadId(3)).unwrap().is_some());
+        w.run(Command::CreateUser { name: "dee".into() });
+        assert_eq!(refcount(&w, b"one"), 0);
+        assert_eq!(upload(&w.state, UploadId(3)).unwrap(), None);
     }
 }

@@ -1,0 +1,97 @@
+//! The scrubber: walks this node's shards at a set pace, re-verifies each one's checksum, and
+//! reconciles the store with the metadata.
+//!
+//! A corrupt shard is deleted and reported, so repair rebuilds it from the others (and no read
+//! meets it again). A shard that no block record places on this node — a copy repair moved
+//! away while the node was down, the leftover of a write that failed or lost a race, a block
+//! GC dropped — is deleted once it has been seen so for `orphan_grace_ms`: longer than a write
+//! takes to register its block, so a shard whose block is about to be recorded is left alone.
+
+use std::collections::HashMap;
+use std::time::{Duration, Instant};
+
+use cairn_raft::model::blocks::BlockRecord;
+
+use super::BlockService;
+use super::messages::ShardCallError;
+use super::shards::run_on_store;
+use crate::shard_store::{ShardEntry, ShardKey};
+
+/// Shards listed per store call.
+const PAGE: usize = 256;
+
+/// Scrubs forever: a pass, then a pause of `scrub_every_ms`.
+pub async fn run(service: BlockService) {
+    let mut orphans: HashMap<ShardKey, Instant> = HashMap::new();
+    let pause = Duration::from_millis(service.config().scrub_every_ms);
+    loop {
+        orphans = pass(&service, orphans).await;
+        service.counters().scrub_passes(1);
+        tokio::time::sleep(pause).await;
+    }
+}
+
+/// One pass over every shard of this node. `orphans` holds when each stray shard was first seen;
+/// the map returned holds the strays still waiting out their grace.
+pub async fn pass(service: &BlockService, orphans: HashMap<ShardKey, Instant>) -> HashMap<ShardKey, Instant> {
+    let store = service.shards().store().clone();
+    let rate = service.config().scrub_bytes_per_sec.max(1);
+    let grace = Duration::from_millis(service.config().orphan_grace_ms);
+    let mut still = HashMap::new();
+    let mut after: Option<ShardKey> = None;
+    loop {
+        let page = match run_on_store(&store, move |s| s.list(after.as_ref(), PAGE)).await {
+            Ok(page) => page,
+            Err(e) => {
+                tracing::warn!(error = %e, "scrub could not list shards; pass ended early");
+                break;
+            }
+        };
+        let Some(last) = page.last() else { break };
+        after = Some(last.key);
+        for ShardEntry { key, stored_len } in page {
+            let started = Instant::now();
+            let verified = run_on_store(&store, move |s| s.get(&key).map(|found| found.is_some())).await;
+            let counters = service.counters();
+            counters.scrub_shards(1);
+            counters.scrub_bytes(stored_len);
+            let record = service.record(key.account, &key.block, false).await.ok().flatten();
+            let ours = record.as_ref().is_some_and(|r| holds(r, &key, service.me()));
+            match verified {
+                Err(ShardCallError::Corrupt(why)) => {
+                    counters.scrub_corrupt(1);
+                    tracing::warn!(%key, %why, "scrub found a corrupt shard; deleting it for repair");
+                    let _ = run_on_store(&store, move |s| s.delete(&key)).await;
+                    if ours {
+                        service.report_damage(key.account, key.block, key.generation, vec![key.index]);
+                    }
+                    continue;
+                }
+                Err(e) => tracing::debug!(%key, error = %e, "scrub could not read a shard"),
+                Ok(_) => {}
+            }
+            if !ours {
+                let first_seen = orphans.get(&key).copied().unwrap_or(started);
+                if started.duration_since(first_seen) >= grace {
+                    if let Ok(true) = run_on_store(&store, move |s| s.delete(&key)).await {
+                        counters.orphans_deleted(1);
+                        tracing::info!(%key, "deleted a shard no block places here");
+                    }
+                } else {
+                    still.insert(key, first_seen);
+                }
+            }
+            // Pace the pass: this shard's bytes at the configured rate.
+            let budget = Duration::from_secs_f64(stored_len as f64 / rate as f64);
+            if let Some(rest) = budget.checked_sub(started.elapsed()) {
+                tokio::time::sleep(rest).await;
+            }
+        }
+    }
+    still
+}
+
+/// Whether `record` places shard `key` on node `me`.
+fn holds(record: &BlockRecord, key: &ShardKey, me: u64) -> bool {
+    record.generation == key.generation && record.placement.get(usize::from(key.index)) == Some(&me)
+}
