@@ -18,5 +18,9 @@ pub fn keep_freed_buffers() {
     unsafe {
         libc::mallopt(libc::M_MMAP_THRESHOLD, 64 << 20);
         libc::mallopt(libc::M_TRIM_THRESHOLD, 256 << 20);
+        // Each thread that allocates may otherwise get its own arena, and memory freed in one
+        // arena cannot serve another: with dozens of blocking-pool threads coding blocks, the
+        // kept buffers would multiply by the thread count.
+        libc::mallopt(libc::M_ARENA_MAX, 2);
     }
 }

@@ -100,8 +100,12 @@ impl RunningNode {
         let store: Arc<dyn ShardStore> = Arc::new(RocksShardStore::open(store_config).map_err(|e| {
             NodeError::Storage { what: "shard store", path: shard_dir.clone(), message: e.to_string() }
         })?);
-        let transport =
-            Arc::new(Transport::bind(config.network.listen, &identity, TransportSettings::default()).await?);
+        // The block budget also bounds the block requests clients have in flight to this node.
+        let settings = TransportSettings {
+            max_client_inbound_bytes: config.storage.max_inflight_bytes,
+            ..Default::default()
+        };
+        let transport = Arc::new(Transport::bind(config.network.listen, &identity, settings).await?);
         let raft_config = Arc::new(config.openraft().map_err(|e| NodeError::Raft(e.to_string()))?);
         let raft = Raft::new(config.id, raft_config, RaftNetwork::new(transport.clone()), log, state)
             .await

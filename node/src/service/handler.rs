@@ -18,7 +18,7 @@ use super::messages::{
 use super::metadata::MetaService;
 use crate::block_service::{BlockService, is_block_kind};
 use crate::raft_net::{self, KIND_APPEND, KIND_SNAPSHOT, KIND_UNDECODABLE, KIND_VOTE};
-use crate::transport::{Handler, Request, Response};
+use crate::transport::{Handler, Request, Response, is_cluster_node};
 
 /// The handler a node serves its transport with.
 pub fn handler(service: MetaService, batcher: Batcher, blocks: BlockService) -> impl Handler {
@@ -28,13 +28,13 @@ pub fn handler(service: MetaService, batcher: Batcher, blocks: BlockService) -> 
         let batcher = batcher.clone();
         let blocks = blocks.clone();
         let raft_rpc = matches!(request.kind, KIND_APPEND | KIND_VOTE | KIND_SNAPSHOT);
-        let raft_reply = (raft_rpc && is_node(&request.peer)).then(|| raft.handle(request.clone()));
+        let raft_reply = (raft_rpc && is_cluster_node(&request.peer)).then(|| raft.handle(request.clone()));
         async move {
             if let Some(reply) = raft_reply {
                 return reply.await;
             }
             if is_block_kind(request.kind) {
-                let from_node = is_node(&request.peer);
+                let from_node = is_cluster_node(&request.peer);
                 return blocks.handle(request, from_node).await;
             }
             let kind = request.kind;
@@ -43,7 +43,7 @@ pub fn handler(service: MetaService, batcher: Batcher, blocks: BlockService) -> 
                 |what: &str| ServiceError::Forbidden { peer: request.peer.clone(), what: what.to_owned() };
             let node_only =
                 raft_rpc || matches!(kind, KIND_READ_INDEX | KIND_PROPOSE_FORWARDED | KIND_ADMIN_FORWARDED);
-            if node_only && !is_node(&request.peer) {
+            if node_only && !is_cluster_node(&request.peer) {
                 return reply(kind, &Err::<(), _>(forbidden("node-to-node calls")));
             }
             match kind {
@@ -78,11 +78,6 @@ pub fn handler(service: MetaService, batcher: Batcher, blocks: BlockService) -> 
             }
         }
     }
-}
-
-/// Whether a certificate name is a node's (`node-<id>`), as opposed to an operator's.
-fn is_node(peer: &str) -> bool {
-    peer.strip_prefix("node-").is_some_and(|id| id.parse::<u64>().is_ok())
 }
 
 fn reply<T: Serialize>(kind: u8, result: &Result<T, ServiceError>) -> Response {

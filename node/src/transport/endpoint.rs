@@ -97,6 +97,7 @@ impl Transport {
             self.endpoint.clone(),
             Arc::new(handler),
             self.settings.max_frame_len,
+            Arc::new(server::InboundBudget::new(self.settings.max_client_inbound_bytes)),
         ));
         if let Some(previous) = self.accept_task.lock().replace(task) {
             previous.abort();

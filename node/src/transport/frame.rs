@@ -159,12 +159,26 @@ pub async fn write_frame(
 /// The header is checked before the payload buffer is allocated, so at most `max_len` bytes are
 /// ever buffered for one frame.
 pub async fn read_frame(recv: &mut RecvStream, max_len: u32) -> Result<(u8, Vec<u8>), FrameIoError> {
+    let header = read_frame_header(recv, max_len).await?;
+    Ok((header.kind, read_frame_payload(recv, &header).await?))
+}
+
+/// Reads and checks a frame's header only, so a caller can decide (wait for memory, say)
+/// before the payload is read.
+pub async fn read_frame_header(recv: &mut RecvStream, max_len: u32) -> Result<FrameHeader, FrameIoError> {
     let mut header = [0u8; HEADER_LEN];
     read_exact(recv, &mut header).await?;
-    let header = decode_header(&header, max_len)?;
+    Ok(decode_header(&header, max_len)?)
+}
+
+/// Reads the payload a [`read_frame_header`] announced.
+pub async fn read_frame_payload(
+    recv: &mut RecvStream,
+    header: &FrameHeader,
+) -> Result<Vec<u8>, FrameIoError> {
     let mut payload = vec![0u8; usize::try_from(header.len).unwrap_or(usize::MAX)];
     read_exact(recv, &mut payload).await?;
-    Ok((header.kind, payload))
+    Ok(payload)
 }
 
 /// `RecvStream::read_exact`, with an early end of stream reported as a truncated frame.

@@ -85,6 +85,12 @@ pub enum IdentityError {
     Quic(#[from] quinn::crypto::rustls::NoInitialCipherSuite),
 }
 
+/// Whether a certificate name is a cluster node's (`node-<id>`), as opposed to an operator's
+/// or a client tool's.
+pub fn is_cluster_node(name: &str) -> bool {
+    name.strip_prefix("node-").is_some_and(|id| !id.is_empty() && id.bytes().all(|b| b.is_ascii_digit()))
+}
+
 /// Checks that `name` can be a node's name: one DNS label (it is matched against the DNS
 /// subject alternative name of the node's certificate), lowercase, starting with a letter so it
 /// is never mistaken for an address.

@@ -21,6 +21,6 @@ pub mod tls;
 
 pub use endpoint::Transport;
 pub use error::{Refusal, TransportError};
-pub use identity::{ClusterCa, IdentityError, NodeIdentity};
+pub use identity::{ClusterCa, IdentityError, NodeIdentity, is_cluster_node};
 pub use server::{Handler, HandlerFuture, Request, Response};
 pub use settings::TransportSettings;

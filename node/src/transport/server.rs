@@ -8,10 +8,12 @@ use std::sync::Arc;
 
 use bytes::Bytes;
 use quinn::{RecvStream, SendStream, VarInt};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tokio::task::{JoinHandle, JoinSet};
 
 use super::error::{Refusal, close_code};
 use super::frame::{self, FrameError, FrameIoError};
+use super::identity::is_cluster_node;
 use super::tls;
 
 /// A request as the handler sees it.
@@ -80,13 +82,18 @@ impl<T> Drop for AbortOnDrop<T> {
 
 /// Accepts connections until the endpoint is closed, serving each in its own task. Dropping
 /// this future (aborting its task) drops every connection task and so every handler.
-pub(crate) async fn accept_loop(endpoint: quinn::Endpoint, handler: Arc<dyn Handler>, max_frame_len: u32) {
+pub(crate) async fn accept_loop(
+    endpoint: quinn::Endpoint,
+    handler: Arc<dyn Handler>,
+    max_frame_len: u32,
+    budget: Arc<InboundBudget>,
+) {
     let mut connections = JoinSet::new();
     loop {
         tokio::select! {
             incoming = endpoint.accept() => {
                 let Some(incoming) = incoming else { break };
-                connections.spawn(serve_connection(incoming, handler.clone(), max_frame_len));
+                connections.spawn(serve_connection(incoming, handler.clone(), max_frame_len, budget.clone()));
             }
             // Reap finished connection tasks so the set does not grow without bound.
             Some(_) = connections.join_next(), if !connections.is_empty() => {}
@@ -97,7 +104,12 @@ pub(crate) async fn accept_loop(endpoint: quinn::Endpoint, handler: Arc<dyn Hand
 
 /// Completes one connection's handshake, learns the peer's node name from its certificate,
 /// and serves its streams until the connection ends.
-async fn serve_connection(incoming: quinn::Incoming, handler: Arc<dyn Handler>, max_frame_len: u32) {
+async fn serve_connection(
+    incoming: quinn::Incoming,
+    handler: Arc<dyn Handler>,
+    max_frame_len: u32,
+    budget: Arc<InboundBudget>,
+) {
     let remote_addr = incoming.remote_address();
     let connection = match incoming.await {
         Ok(connection) => connection,
@@ -116,12 +128,15 @@ async fn serve_connection(incoming: quinn::Incoming, handler: Arc<dyn Handler>, 
         }
     };
     tracing::debug!(%remote_addr, %peer, "accepted connection");
+    // Cluster nodes are never made to wait for memory; everyone else shares the budget.
+    let budget = (!is_cluster_node(&peer)).then_some(budget);
     let mut streams = JoinSet::new();
     loop {
         tokio::select! {
             stream = connection.accept_bi() => match stream {
                 Ok((send, recv)) => {
-                    streams.spawn(serve_stream(peer.clone(), remote_addr, send, recv, handler.clone(), max_frame_len));
+                    let stream = Stream { peer: peer.clone(), remote_addr, send, recv };
+                    streams.spawn(serve_stream(stream, handler.clone(), max_frame_len, budget.clone()));
                 }
                 Err(e) => {
                     tracing::debug!(%remote_addr, %peer, "connection ended: {e}");
@@ -133,16 +148,56 @@ async fn serve_connection(incoming: quinn::Incoming, handler: Arc<dyn Handler>, 
     }
 }
 
-/// Reads one request from a stream, runs the handler on it, and writes back its response.
-async fn serve_stream(
+/// One accepted request stream and who opened it.
+struct Stream {
     peer: String,
     remote_addr: SocketAddr,
-    mut send: SendStream,
-    mut recv: RecvStream,
+    send: SendStream,
+    recv: RecvStream,
+}
+
+/// The memory callers that are not nodes may fill with requests, in units of
+/// [`InboundBudget::UNIT`] bytes.
+pub(crate) struct InboundBudget {
+    units: Arc<Semaphore>,
+    total: u32,
+}
+
+impl InboundBudget {
+    const UNIT: u64 = 64 * 1024;
+
+    pub(crate) fn new(bytes: u64) -> Self {
+        let total = u32::try_from(bytes / Self::UNIT).unwrap_or(u32::MAX).max(1);
+        Self { units: Arc::new(Semaphore::new(total as usize)), total }
+    }
+
+    /// Waits until `bytes` fit (a request larger than the whole budget waits for all of it).
+    async fn reserve(&self, bytes: u32) -> Option<OwnedSemaphorePermit> {
+        let units = u64::from(bytes).div_ceil(Self::UNIT).clamp(1, u64::from(self.total));
+        let units = u32::try_from(units).unwrap_or(self.total);
+        self.units.clone().acquire_many_owned(units).await.ok()
+    }
+}
+
+/// Reads one request from a stream, runs the handler on it, and writes back its response.
+async fn serve_stream(
+    stream: Stream,
     handler: Arc<dyn Handler>,
     max_frame_len: u32,
+    budget: Option<Arc<InboundBudget>>,
 ) {
-    let (kind, payload) = match frame::read_frame(&mut recv, max_frame_len).await {
+    let Stream { peer, remote_addr, mut send, mut recv } = stream;
+    let read = async {
+        let header = frame::read_frame_header(&mut recv, max_frame_len).await?;
+        // Held until the answer is sent: the request's bytes live that long.
+        let permit = match &budget {
+            Some(budget) => budget.reserve(header.len).await,
+            None => None,
+        };
+        let payload = frame::read_frame_payload(&mut recv, &header).await?;
+        Ok::<_, FrameIoError>((header.kind, payload, permit))
+    };
+    let (kind, payload, _permit) = match read.await {
         Ok(frame) => frame,
         Err(e) => {
             match e {

@@ -39,6 +39,12 @@ pub struct TransportSettings {
     /// next request dials afresh. Short, because a dial to a peer that is down retransmits with
     /// growing gaps: a fresh dial reaches a restarted peer sooner than an old one would.
     pub dial_timeout: Duration,
+    /// Most bytes of requests from callers that are not cluster nodes (operators, tools) this
+    /// node holds at once, from reading a request until its answer is sent. Further requests
+    /// wait unread, and QUIC's flow control makes their senders wait in turn: many clients
+    /// sending large blocks at once cannot grow the node's memory without limit. Node-to-node
+    /// calls (Raft, shards) do not wait on it, so a full budget can never stall the cluster.
+    pub max_client_inbound_bytes: u64,
 }
 
 impl Default for TransportSettings {
@@ -52,6 +58,7 @@ impl Default for TransportSettings {
             keep_alive_interval: Duration::from_secs(2),
             idle_timeout: Duration::from_secs(10),
             dial_timeout: Duration::from_secs(2),
+            max_client_inbound_bytes: 256 * u64::from(MIB),
         }
     }
 }

@@ -189,6 +189,11 @@ impl ProcessCluster {
         }
     }
 
+    /// Node `id`'s process id, if it is running.
+    pub fn pid(&self, id: NodeId) -> Option<u32> {
+        self.nodes[&id].child.as_ref().map(Child::id)
+    }
+
     /// Whether node `id`'s process is running.
     pub fn is_running(&self, id: NodeId) -> bool {
         self.nodes[&id].child.is_some()
