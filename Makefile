@@ -43,6 +43,7 @@ bench: deps
 	$(CARGO) bench --workspace --all-features --bench proto_stages --bench node_stages
 	$(CARGO) run --release --all-features -p cairn-node --example shard_store_amplification -- 2
 	$(CARGO) bench -p cairn-node --bench commit_rate -- 10
+	$(CARGO) bench -p cairn-node --bench block_throughput -- 32
 
 # etcd's side of the commit-rate comparison; a standalone crate, outside the workspace.
 BENCH_SECONDS ?= 10

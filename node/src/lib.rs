@@ -7,6 +7,7 @@
 //! each other over QUIC with mutual TLS against the cluster CA ([`transport`]).
 
 pub mod allocator;
+pub mod api;
 pub mod block;
 pub mod block_service;
 pub mod daemon;

@@ -10,7 +10,7 @@ mod common;
 use cairn_node::block_service::BlockError;
 use cairn_node::service::{AdminCommand, ClientError};
 use common::blocks::{ACCOUNT, assert_all_read_back, fully_redundant, put_all, record, samples};
-use common::process_cluster::{ProcessCluster, Settings, wait_until};
+use common::process_cluster::{ProcessCluster, Settings, http_get, wait_until};
 
 const STORAGE: &str = "profile = \"2+1\"\ndown_after_ms = 1500\nrepair_grace_ms = 2000\nrepair_every_ms = 500\n\
                        hedge_after_ms = 200";
@@ -68,6 +68,11 @@ async fn blocks_survive_node_loss_and_repair_restores_redundancy() {
         "repair rebuilt {} shards ({} bytes) in {} scans",
         stats.repair_shards, stats.repair_bytes, stats.repair_scans
     );
+    // Prometheus sees the same progress.
+    let metrics = http_get(cluster.nodes[&leader].api, "/metrics");
+    let line = metrics.lines().find(|l| l.starts_with("cairn_repair_shards_total ")).unwrap();
+    assert_eq!(line, format!("cairn_repair_shards_total {}", stats.repair_shards));
+    assert!(metrics.contains("cairn_raft_is_leader 1"), "{metrics}");
 
     // Lose another original node: only the rebuilt shards make the blocks whole now.
     let second = (1..=3).find(|id| *id != victim && *id != leader).unwrap();

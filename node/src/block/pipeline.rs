@@ -57,7 +57,8 @@ impl BlockPipeline {
         Ok((id, self.encode_trusted(account, &id, &block)))
     }
 
-    fn encode_trusted(&self, account: AccountId, id: &BlockId, block: &EncodedBlock) -> Vec<Shard> {
+    /// Encodes a block whose id the caller has already checked against its bytes.
+    pub fn encode_trusted(&self, account: AccountId, id: &BlockId, block: &EncodedBlock) -> Vec<Shard> {
         let sealed = self.master.account_key(account).seal(id, block);
         self.coder.encode(&sealed)
     }

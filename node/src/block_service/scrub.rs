@@ -36,7 +36,6 @@ pub async fn run(service: BlockService) {
 pub async fn pass(service: &BlockService, orphans: HashMap<ShardKey, Instant>) -> HashMap<ShardKey, Instant> {
     let store = service.shards().store().clone();
     let rate = service.config().scrub_bytes_per_sec.max(1);
-    let grace = Duration::from_millis(service.config().orphan_grace_ms);
     let mut still = HashMap::new();
     let mut after: Option<ShardKey> = None;
     loop {
@@ -51,35 +50,8 @@ pub async fn pass(service: &BlockService, orphans: HashMap<ShardKey, Instant>) -
         after = Some(last.key);
         for ShardEntry { key, stored_len } in page {
             let started = Instant::now();
-            let verified = run_on_store(&store, move |s| s.get(&key).map(|found| found.is_some())).await;
-            let counters = service.counters();
-            counters.scrub_shards(1);
-            counters.scrub_bytes(stored_len);
-            let record = service.record(key.account, &key.block, false).await.ok().flatten();
-            let ours = record.as_ref().is_some_and(|r| holds(r, &key, service.me()));
-            match verified {
-                Err(ShardCallError::Corrupt(why)) => {
-                    counters.scrub_corrupt(1);
-                    tracing::warn!(%key, %why, "scrub found a corrupt shard; deleting it for repair");
-                    let _ = run_on_store(&store, move |s| s.delete(&key)).await;
-                    if ours {
-                        service.report_damage(key.account, key.block, key.generation, vec![key.index]);
-                    }
-                    continue;
-                }
-                Err(e) => tracing::debug!(%key, error = %e, "scrub could not read a shard"),
-                Ok(_) => {}
-            }
-            if !ours {
-                let first_seen = orphans.get(&key).copied().unwrap_or(started);
-                if started.duration_since(first_seen) >= grace {
-                    if let Ok(true) = run_on_store(&store, move |s| s.delete(&key)).await {
-                        counters.orphans_deleted(1);
-                        tracing::info!(%key, "deleted a shard no block places here");
-                    }
-                } else {
-                    still.insert(key, first_seen);
-                }
+            if let Some(first_seen) = scrub_one(service, key, stored_len, orphans.get(&key).copied()).await {
+                still.insert(key, first_seen);
             }
             // Pace the pass: this shard's bytes at the configured rate.
             let budget = Duration::from_secs_f64(stored_len as f64 / rate as f64);
@@ -89,6 +61,60 @@ pub async fn pass(service: &BlockService, orphans: HashMap<ShardKey, Instant>) -
         }
     }
     still
+}
+
+/// Verifies one shard and reconciles it with its block's record. Returns when the shard was
+/// first seen stray if it is stray and still within its grace.
+async fn scrub_one(
+    service: &BlockService,
+    key: ShardKey,
+    stored_len: u64,
+    stray_since: Option<Instant>,
+) -> Option<Instant> {
+    let store = service.shards().store().clone();
+    let now = Instant::now();
+    let verified = run_on_store(&store, move |s| s.get(&key).map(|found| found.is_some())).await;
+    let counters = service.counters();
+    counters.scrub_shards(1);
+    counters.scrub_bytes(stored_len);
+    // Unreadable metadata says nothing about the shard: keep it, and look again next pass.
+    let record = match service.record(key.account, &key.block, false).await {
+        Ok(record) => Some(record),
+        Err(e) => {
+            tracing::debug!(%key, error = %e, "scrub could not read the block's record");
+            None
+        }
+    };
+    let ours = record.as_ref().map(|r| r.as_ref().is_some_and(|r| holds(r, &key, service.me())));
+    match verified {
+        Err(ShardCallError::Corrupt(why)) => {
+            counters.scrub_corrupt(1);
+            tracing::warn!(%key, %why, "scrub found a corrupt shard; deleting it for repair");
+            let _ = run_on_store(&store, move |s| s.delete(&key)).await;
+            if ours == Some(true) {
+                service.report_damage(key.account, key.block, key.generation, vec![key.index]);
+            }
+            return None;
+        }
+        Err(e) => tracing::debug!(%key, error = %e, "scrub could not read a shard"),
+        Ok(_) => {}
+    }
+    match ours {
+        Some(true) => None,
+        None => stray_since,
+        Some(false) => {
+            let first_seen = stray_since.unwrap_or(now);
+            let grace = Duration::from_millis(service.config().orphan_grace_ms);
+            if now.duration_since(first_seen) < grace {
+                return Some(first_seen);
+            }
+            if let Ok(true) = run_on_store(&store, move |s| s.delete(&key)).await {
+                counters.orphans_deleted(1);
+                tracing::info!(%key, "deleted a shard no block places here");
+            }
+            None
+        }
+    }
 }
 
 /// Whether `record` places shard `key` on node `me`.

@@ -8,7 +8,8 @@
 //! and the shards already written are deleted again.
 
 use bytes::Bytes;
-use cairn_proto::{AccountId, BlockId, EncodedBlock};
+use cairn_proto::encoded_block::DEFAULT_ZSTD_LEVEL;
+use cairn_proto::{AccountId, BlockId, Codec, EncodedBlock};
 use cairn_raft::NodeId;
 use cairn_raft::model::blocks::BlockRecord;
 use cairn_raft::model::{Answer, Command, Query, Response};
@@ -35,9 +36,15 @@ impl BlockService {
         let profile = self.config().profile;
         let pipeline = self.pipeline(profile);
         let coded = tokio::task::spawn_blocking(move || {
-            let block = EncodedBlock::from_bytes(&wire)?;
-            let plain_len = block.plain_len;
-            pipeline.encode(account, &id, &block).map(|shards| (plain_len, shards))
+            // Never trust the client's id: it is checked against the bytes before anything else.
+            let mut block = EncodedBlock::from_bytes(&wire)?;
+            block.verify(&id)?;
+            // A client that sent its block uncompressed (a small device, say) still gets it
+            // stored compressed when that helps; zstd gives up quickly on incompressible data.
+            if block.codec == Codec::Raw {
+                block = EncodedBlock::compress(&block.payload, DEFAULT_ZSTD_LEVEL)?;
+            }
+            Ok::<_, cairn_proto::ProtoError>((block.plain_len, pipeline.encode_trusted(account, &id, &block)))
         })
         .await
         .map_err(|e| BlockError::Refused(format!("coding task failed: {e}")))?;

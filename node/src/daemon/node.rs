@@ -41,6 +41,14 @@ pub enum NodeError {
         /// Why.
         message: String,
     },
+    /// The HTTP address could not be bound.
+    #[error("listen on {addr} (network.api): {message}")]
+    Listen {
+        /// The address.
+        addr: std::net::SocketAddr,
+        /// Why.
+        message: String,
+    },
     /// Raft refused to start or to be initialised.
     #[error("raft: {0}")]
     Raft(String),
@@ -123,7 +131,11 @@ impl RunningNode {
             config.network.api.to_string(),
             config.zone.clone(),
         );
+        let http = crate::api::serve(config.network.api, crate::api::router(service.clone(), blocks.clone()))
+            .await
+            .map_err(|e| NodeError::Listen { addr: config.network.api, message: e.to_string() })?;
         let workers = vec![
+            http,
             tokio::spawn(health::register_self(blocks.clone(), spec)),
             tokio::spawn(health::run(blocks.clone())),
             tokio::spawn(repair::run(blocks.clone())),

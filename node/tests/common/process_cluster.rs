@@ -352,3 +352,16 @@ pub fn create_user(id: u128, name: &str) -> Request {
 pub fn created(response: &Response) -> bool {
     matches!(response, Response::UserCreated { .. })
 }
+
+/// `GET path` from an HTTP/1.1 server at `addr`; the response body (panics on a non-200).
+pub fn http_get(addr: SocketAddr, path: &str) -> String {
+    use std::io::{Read, Write};
+    let mut stream = std::net::TcpStream::connect(addr).unwrap();
+    stream.set_read_timeout(Some(PATIENCE)).unwrap();
+    write!(stream, "GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n").unwrap();
+    let mut response = String::new();
+    stream.read_to_string(&mut response).unwrap();
+    let (head, body) = response.split_once("\r\n\r\n").unwrap();
+    assert!(head.starts_with("HTTP/1.1 200"), "{head}");
+    body.to_owned()
+}
