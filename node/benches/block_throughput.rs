@@ -133,10 +133,11 @@ fn main() {
             println!("{:>22} {clients:>8} {read:>10.1}", "read, one node down");
         }
 
+        // Repair starts once there is a node to rebuild on: time it from node 4's start.
+        let repair_started = Instant::now();
         cluster.add_files(4);
         cluster.start_node(4);
         cluster.join(4).await;
-        let repair_started = Instant::now();
         client.admin(&AdminCommand::Remove { id: victim }).await.unwrap();
         let ids: Vec<BlockId> = all.iter().flat_map(|s| s.iter().map(|b| b.id)).collect();
         wait_until("repair to finish", || async {
@@ -154,7 +155,7 @@ fn main() {
         let stats = client.status_of(leader).await.unwrap().blocks.unwrap();
         let gib = stats.repair_bytes as f64 / (1u64 << 30) as f64;
         println!(
-            "repair: {} shards, {:.0} MiB rebuilt in {:.1} s (grace 2 s included): {:.1} s per GiB of shards",
+            "repair: {} shards, {:.0} MiB rebuilt in {:.1} s from the new node's start: {:.1} s per GiB of shards",
             stats.repair_shards,
             stats.repair_bytes as f64 / (1 << 20) as f64,
             took.as_secs_f64(),
