@@ -52,11 +52,34 @@ enum Command {
         #[command(subcommand)]
         change: MemberChange,
     },
+    /// Manage the drive's users.
+    User {
+        #[command(subcommand)]
+        action: UserAction,
+    },
     /// Check config files and print what they resolve to.
     CheckConfig {
         /// The files.
         #[arg(required = true)]
         configs: Vec<PathBuf>,
+    },
+}
+
+#[derive(Subcommand)]
+enum UserAction {
+    /// Create a user and print an API token for them (shown once; only its hash is stored).
+    Add {
+        /// The config of a running member to ask.
+        #[arg(short, long)]
+        config: PathBuf,
+        /// The login name: 1–64 characters of a-z 0-9 . _ -
+        name: String,
+        /// Let them create users and tokens through the API.
+        #[arg(long)]
+        admin: bool,
+        /// What the token is for.
+        #[arg(long, default_value = "cairn-node user add")]
+        label: String,
     },
 }
 
@@ -158,6 +181,13 @@ async fn run(command: Command) -> Result {
             Ok(())
         }
         Command::Member { change } => member(change).await,
+        Command::User { action: UserAction::Add { config, name, admin, label } } => {
+            let config = load(&config)?;
+            let created = admin::add_user(&config, &name, admin, &label).await?;
+            println!("user {name} (id {}){}", created.user.0, if admin { ", administrator" } else { "" });
+            println!("token: {}", created.token);
+            Ok(())
+        }
         Command::CheckConfig { configs } => {
             for path in configs {
                 let config = NodeConfig::load(&path)?;

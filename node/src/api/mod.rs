@@ -1,7 +1,22 @@
-//! The node's HTTP side, on `network.api`: for now the Prometheus metrics; the client API
-//! (`/v1`) joins it here.
+//! The node's HTTP side, on `network.api`: the client API under `/v1` (JSON, bearer tokens,
+//! stable error codes) and Prometheus metrics at `/metrics`. Every node serves all of it; writes
+//! reach the Raft leader through the node's batcher, reads are linearizable.
+//!
+//! - [`auth`]: the bearer token → [`auth::Caller`].
+//! - [`error`]: [`error::ApiError`], and the one mapping from the layers below to status codes.
+//! - [`users`]: `/v1/me`, users and tokens.
+//! - [`tree`]: stat, list, make folder, delete to trash.
+//! - [`content`]: simple upload (`PUT`) and download (`GET`, with `Range` and `ETag`).
+//! - [`metrics`]: the Prometheus page.
 
+pub mod auth;
+pub mod content;
+pub mod error;
+pub mod extract;
 pub mod metrics;
+pub mod paths;
+pub mod tree;
+pub mod users;
 
 use std::net::SocketAddr;
 
@@ -9,24 +24,55 @@ use axum::Router;
 use axum::extract::State;
 use axum::http::header;
 use axum::response::IntoResponse;
-use axum::routing::get;
+use axum::routing::{get, post};
+use cairn_raft::model::{Answer, Command, Query, Response};
 
 use crate::block_service::BlockService;
 use crate::service::MetaService;
+use error::ApiError;
 
+/// What every handler can reach.
 #[derive(Clone)]
-struct Node {
+pub struct ApiState {
     meta: MetaService,
     blocks: BlockService,
 }
 
-/// The routes a node serves over HTTP.
-pub fn router(meta: MetaService, blocks: BlockService) -> Router {
-    Router::new().route("/metrics", get(metrics_page)).with_state(Node { meta, blocks })
+impl ApiState {
+    /// Proposes `command` (through the leader) and returns its response; a refusal of the model
+    /// becomes its API error.
+    pub(crate) async fn propose(&self, command: Command) -> Result<Response, ApiError> {
+        match self.blocks.propose(command).await? {
+            Response::Rejected(why) => Err(why.into()),
+            other => Ok(other),
+        }
+    }
+
+    /// Answers `query` linearizably.
+    pub(crate) async fn query(&self, query: Query) -> Result<Answer, ApiError> {
+        Ok(self.meta.query(&query).await?)
+    }
 }
 
-async fn metrics_page(State(node): State<Node>) -> impl IntoResponse {
-    let body = metrics::render(&node.meta, &node.blocks).await;
+/// The routes a node serves over HTTP.
+pub fn router(meta: MetaService, blocks: BlockService) -> Router {
+    let v1 = Router::new()
+        .route("/me", get(users::me))
+        .route("/users", post(users::create))
+        .route("/users/{name}/tokens", post(users::add_token))
+        .route("/tree", get(tree::get_root))
+        .route("/tree/{*path}", get(tree::get_path).delete(tree::delete))
+        .route("/folders/{*path}", post(tree::make_folder))
+        .route("/content/{*path}", get(content::download).put(content::upload));
+    Router::new()
+        .nest("/v1", v1)
+        .route("/metrics", get(metrics_page))
+        .fallback(|| async { ApiError::not_found("no such endpoint") })
+        .with_state(ApiState { meta, blocks })
+}
+
+async fn metrics_page(State(state): State<ApiState>) -> impl IntoResponse {
+    let body = metrics::render(&state.meta, &state.blocks).await;
     ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], body)
 }
 

@@ -6,6 +6,7 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use cairn_raft::NodeId;
+use cairn_raft::model::{Command, Request, RequestId, Response, TokenHash, UserId};
 
 use super::config::NodeConfig;
 use super::secrets::SecretsDir;
@@ -20,6 +21,46 @@ pub enum AdminError {
     /// The call failed.
     #[error(transparent)]
     Client(#[from] ClientError),
+    /// The metadata model refused the change.
+    #[error("refused: {0}")]
+    Refused(String),
+}
+
+/// A user made by [`add_user`].
+pub struct CreatedUser {
+    /// The new user's id.
+    pub user: UserId,
+    /// Their first API token (only its hash is stored).
+    pub token: String,
+}
+
+/// Creates user `name` (an administrator if `admin`) with one API token labelled `label`.
+pub async fn add_user(
+    config: &NodeConfig,
+    name: &str,
+    admin: bool,
+    label: &str,
+) -> Result<CreatedUser, AdminError> {
+    let client = client_for(config).await?;
+    let result = async {
+        let write = |command| Request { id: RequestId(rand::random()), time_ms: 0, command };
+        let user = match client.write(write(Command::CreateUser { name: name.to_owned() })).await? {
+            Response::UserCreated { user } => user,
+            other => return Err(AdminError::Refused(format!("{other:?}"))),
+        };
+        if admin {
+            client.write(write(Command::SetAdmin { user, admin: true })).await?;
+        }
+        let token = crate::api::users::new_token();
+        let add = Command::AddToken { user, token_hash: TokenHash::of(&token), label: label.to_owned() };
+        match client.write(write(add)).await? {
+            Response::TokenAdded => Ok(CreatedUser { user, token }),
+            other => Err(AdminError::Refused(format!("{other:?}"))),
+        }
+    }
+    .await;
+    client.shutdown().await;
+    result
 }
 
 /// A client that calls the node `config` describes, authenticating with that node's own

@@ -56,4 +56,5 @@ pub fn echo() -> impl Handler {
     }
 }
 pub mod blocks;
+pub mod http;
 pub mod process_cluster;

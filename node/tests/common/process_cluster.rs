@@ -189,6 +189,17 @@ impl ProcessCluster {
         }
     }
 
+    /// Creates user `name` with `cairn-node user add` through node 1 and returns its token.
+    pub fn add_user(&self, name: &str, admin: bool) -> String {
+        let config = self.config_arg(1);
+        let mut args = vec!["user", "add", "-c", config.as_str(), name];
+        if admin {
+            args.push("--admin");
+        }
+        let out = self.run_ok(&args);
+        out.lines().find_map(|l| l.strip_prefix("token: ")).unwrap().trim().to_owned()
+    }
+
     /// Node `id`'s process id, if it is running.
     pub fn pid(&self, id: NodeId) -> Option<u32> {
         self.nodes[&id].child.as_ref().map(Child::id)

@@ -3,7 +3,7 @@
 use super::blocks::BlockRecord;
 use super::{
     Command, Request, Response, Space, StateError, StateRead, Txn, block_lifecycle, cluster, devices, drive,
-    expiry, lifecycle, links, shares, uploads, users,
+    expiry, lifecycle, links, shares, subtree, uploads, users,
 };
 use crate::model::shares::ShareRecord;
 
@@ -81,6 +81,11 @@ pub fn apply<R: StateRead + ?Sized>(txn: &mut Txn<R>, request: &Request) -> Resu
         }
         Command::DropBlock { account, block, generation, unchanged_since_ms } => {
             block_lifecycle::drop_block(txn, *account, block, *generation, *unchanged_since_ms)?
+        }
+        Command::SetAdmin { user, admin } => users::set_admin(txn, *user, *admin)?,
+        Command::RevokeOwnToken { user, token_hash } => users::revoke_own_token(txn, *user, token_hash)?,
+        Command::Move { namespace, from, to, user } => {
+            subtree::move_path(txn, t, *namespace, from, to, *user)?
         }
     };
     txn.put(Space::Requests, &key, &response);

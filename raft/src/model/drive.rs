@@ -185,8 +185,9 @@ pub(super) fn writable(
     Ok(Ok(ns.owner))
 }
 
-/// Makes sure every folder on the way to `folder` exists, creating the missing ones.
-fn ensure_folders<R: StateRead + ?Sized>(
+/// Makes sure every folder on the way to `folder` exists, creating the missing ones (and telling
+/// everyone who sees them). Refuses, before writing anything, if a file is on the way.
+pub(super) fn ensure_folders<R: StateRead + ?Sized>(
     txn: &mut Txn<R>,
     time_ms: u64,
     namespace: NamespaceId,
@@ -353,6 +354,48 @@ pub fn stat(
         EntryKind::Folder => None,
     };
     Ok(Some((entry, file)))
+}
+
+/// Up to `limit` entries below `folder` (not `folder` itself), at any depth, with their paths,
+/// in key order. A subtree is two ranges of entry keys: the folder's children, (namespace,
+/// folder, NUL, name), and everything deeper, whose parent paths start with "folder/".
+pub(super) fn below(
+    state: &(impl StateRead + ?Sized),
+    namespace: NamespaceId,
+    folder: &DrivePath,
+    limit: usize,
+) -> Result<Vec<(DrivePath, EntryRecord)>, StateError> {
+    let ns = namespace.0.to_be_bytes();
+    let prefixes = if folder.is_root() {
+        vec![ns.to_vec()]
+    } else {
+        vec![children_prefix(namespace, folder), [&ns[..], folder.as_str().as_bytes(), b"/"].concat()]
+    };
+    let mut out = Vec::new();
+    for prefix in prefixes {
+        let room = limit.saturating_sub(out.len());
+        if room == 0 {
+            break;
+        }
+        for (key, value) in state.scan(Space::Entries, &prefix, None, room)? {
+            out.push((path_of_entry_key(&key)?, decode(Space::Entries, &value)?));
+        }
+    }
+    Ok(out)
+}
+
+/// The path an entry key stands for: the inverse of [`entry_key`].
+fn path_of_entry_key(key: &[u8]) -> Result<DrivePath, StateError> {
+    let bad = |message: String| StateError::Decode { space: Space::Entries, message };
+    let rest = key.get(8..).ok_or_else(|| bad("entry key shorter than a namespace id".into()))?;
+    // Paths contain no NUL, so the first one ends the parent's path.
+    let nul = rest.iter().position(|b| *b == 0).ok_or_else(|| bad("entry key without a NUL".into()))?;
+    let (parent, name) = rest.split_at(nul);
+    let (Ok(parent), Ok(name)) = (std::str::from_utf8(parent), std::str::from_utf8(&name[1..])) else {
+        return Err(bad("entry key is not UTF-8".into()));
+    };
+    let joined = if parent.is_empty() { name.to_owned() } else { format!("{parent}/{name}") };
+    DrivePath::parse(&joined).map_err(|e| bad(e.to_string()))
 }
 
 /// Up to `limit` children of `folder`, by name, after the name `after`.

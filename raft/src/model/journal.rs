@@ -32,6 +32,26 @@ pub enum ChangeKind {
     },
     /// A trashed file was deleted for good.
     Purged,
+    /// The file or folder at the change's path came from `from`, with everything below it:
+    /// a client renames what it has. Users who see both places, and recipients of shares below
+    /// the moved folder (whose share roots moved), get this.
+    Moved {
+        /// The old path.
+        from: DrivePath,
+    },
+    /// A file or folder moved here from a place this user cannot see: to the user, it (and
+    /// everything below it) appeared. The old path is not told, since it is not theirs to see.
+    MovedIn,
+    /// The file or folder at the change's path moved to a place this user cannot see: to the
+    /// user, it (and everything below it) is gone. The new path is not told.
+    MovedOut,
+    /// The folder at the change's path went to the trash: every file below it is trashed (a
+    /// client removes the whole folder), and the folder and the folders below it are gone. A
+    /// restored file comes back with `FolderCreated` changes for the folders it needs.
+    FolderTrashed {
+        /// How many files went to the trash with it.
+        files: u64,
+    },
 }
 
 /// One journal entry.

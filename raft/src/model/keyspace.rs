@@ -13,8 +13,11 @@ pub enum Space {
     Users,
     /// User names: name → user id (unique).
     UserNames,
-    /// API tokens: blake3 hash of the token → user id. Tokens themselves are never stored.
+    /// API tokens: blake3 hash of the token → token record (whose, label). Tokens themselves
+    /// are never stored.
     Tokens,
+    /// Tokens by user: (user id, token hash) → nothing, so a user's tokens are one range.
+    UserTokens,
     /// Namespaces (a user's drive, later shared folders): namespace id → namespace.
     Namespaces,
     /// Folder entries: (namespace, parent path, NUL, name) → entry, so a folder's children are
@@ -50,7 +53,7 @@ pub enum Space {
 
 impl Space {
     /// Every keyspace, for opening the column families.
-    pub const ALL: [Space; 20] = [
+    pub const ALL: [Space; 21] = [
         Space::Meta,
         Space::Requests,
         Space::Counters,
@@ -71,6 +74,7 @@ impl Space {
         Space::Trash,
         Space::Uploads,
         Space::Nodes,
+        Space::UserTokens,
     ];
 
     /// The column family name.
@@ -96,6 +100,7 @@ impl Space {
             Space::Trash => "trash",
             Space::Uploads => "uploads",
             Space::Nodes => "nodes",
+            Space::UserTokens => "user_tokens",
         }
     }
 

@@ -3,7 +3,9 @@
 //!
 //! Deletes go to the trash first (DESIGN §1): a trashed file keeps its entry, its versions and
 //! its blocks' references, and shows as `Trashed`. Only a purge drops the references, after
-//! which the blocks' refcounts may reach zero and GC may take them.
+//! which the blocks' refcounts may reach zero and GC may take them. Trashing a folder trashes
+//! the files below it and removes the folders (see [`subtree`]); a restore brings back the
+//! folders its file needs.
 
 use cairn_proto::{AccountId, DrivePath};
 use serde::{Deserialize, Serialize};
@@ -12,6 +14,7 @@ use super::blocks;
 use super::drive::{self, EntryKind, FileId, FileRecord, FileStatus, NamespaceId, VersionRecord};
 use super::journal::ChangeKind;
 use super::shares;
+use super::subtree;
 use super::txn::decode;
 use super::{Rejection, Response, Space, StateError, StateRead, Txn, UserId};
 
@@ -73,6 +76,13 @@ pub(super) fn trash<R: StateRead + ?Sized>(
     path: &DrivePath,
     user: UserId,
 ) -> Result<Response, StateError> {
+    // A folder goes with everything below it; the root is no folder one can throw away, and is
+    // refused below as a folder, as before.
+    if !path.is_root()
+        && matches!(drive::stat(txn, namespace, path)?, Some((entry, _)) if entry.kind == EntryKind::Folder)
+    {
+        return subtree::trash_folder(txn, time_ms, namespace, path, user);
+    }
     let (owner, mut file) = match writable_file(txn, namespace, path, user)? {
         Ok(found) => found,
         Err(rejection) => return Ok(Response::Rejected(rejection)),
@@ -80,19 +90,44 @@ pub(super) fn trash<R: StateRead + ?Sized>(
     if file.status == FileStatus::Trashed {
         return Ok(Response::Rejected(Rejection::AlreadyInTrash(path.clone())));
     }
-    let record = TrashRecord {
-        file: file.id,
-        namespace,
-        path: path.clone(),
-        trashed_ms: time_ms,
-        by: user,
-        was: file.status,
-    };
-    txn.put(Space::Trash, &trash_key(namespace, file.id), &record);
-    file.status = FileStatus::Trashed;
-    txn.put(Space::Files, &file.id.0.to_be_bytes(), &file);
+    put_in_trash(txn, time_ms, &mut file, user);
     let seq = shares::announce(txn, owner, time_ms, namespace, path, Some(file.id), ChangeKind::Trashed)?;
     Ok(Response::Trashed { file: file.id, seq })
+}
+
+/// Puts a file that is not in the trash into it: its trash record, and its status.
+pub(super) fn put_in_trash<R: StateRead + ?Sized>(
+    txn: &mut Txn<R>,
+    time_ms: u64,
+    file: &mut FileRecord,
+    by: UserId,
+) {
+    let record = TrashRecord {
+        file: file.id,
+        namespace: file.namespace,
+        path: file.path.clone(),
+        trashed_ms: time_ms,
+        by,
+        was: file.status,
+    };
+    txn.put(Space::Trash, &trash_key(file.namespace, file.id), &record);
+    file.status = FileStatus::Trashed;
+    txn.put(Space::Files, &file.id.0.to_be_bytes(), &*file);
+}
+
+/// Keeps a trashed file's trash record in step with its new path after a move.
+pub(super) fn retarget<R: StateRead + ?Sized>(
+    txn: &mut Txn<R>,
+    namespace: NamespaceId,
+    file: FileId,
+    path: &DrivePath,
+) -> Result<(), StateError> {
+    let key = trash_key(namespace, file);
+    if let Some(mut record) = txn.get::<TrashRecord>(Space::Trash, &key)? {
+        record.path = path.clone();
+        txn.put(Space::Trash, &key, &record);
+    }
+    Ok(())
 }
 
 pub(super) fn restore<R: StateRead + ?Sized>(
@@ -108,6 +143,13 @@ pub(super) fn restore<R: StateRead + ?Sized>(
     };
     if file.status != FileStatus::Trashed {
         return Ok(Response::Rejected(Rejection::NotInTrash(path.clone())));
+    }
+    // The folders of a trashed folder are gone: the file needs them back. A file that took a
+    // folder's name meanwhile is in the way, and the restore is refused before any write.
+    if let Some((parent, _)) = path.split_last()
+        && let Err(rejection) = drive::ensure_folders(txn, time_ms, namespace, owner, &parent)?
+    {
+        return Ok(Response::Rejected(rejection));
     }
     let key = trash_key(namespace, file.id);
     let was = txn.get::<TrashRecord>(Space::Trash, &key)?.map_or(FileStatus::Complete, |t| t.was);
@@ -262,11 +304,11 @@ mod tests {
     }
 
     #[test]
-    fn only_writers_trash_and_only_files() {
+    fn only_writers_trash_and_not_the_root() {
         let mut w = World::new();
         w.ada_commits("dir/a.txt", None, &[b"one"]);
         assert_eq!(w.run(cmd("trash", "dir/a.txt", BOB)), Response::Rejected(Rejection::Forbidden));
-        assert_eq!(w.run(cmd("trash", "dir", ADA)), Response::Rejected(Rejection::IsAFolder(path("dir"))));
+        assert_eq!(w.run(cmd("trash", "", ADA)), Response::Rejected(Rejection::IsAFolder(path(""))));
         assert_eq!(w.run(cmd("trash", "nope", ADA)), Response::Rejected(Rejection::NotFound(path("nope"))));
         assert_eq!(
             w.run(cmd("restore", "dir/a.txt", ADA)),

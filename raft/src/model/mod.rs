@@ -21,6 +21,7 @@ pub mod query;
 mod rejection;
 mod request;
 pub mod shares;
+pub mod subtree;
 #[cfg(test)]
 mod testkit;
 mod txn;
@@ -33,5 +34,6 @@ pub use keyspace::Space;
 pub use query::{Answer, Query, answer};
 pub use rejection::Rejection;
 pub use request::{Command, Request, RequestId, Response};
+pub use subtree::MAX_MOVE_ENTRIES;
 pub use txn::{Pairs, StateError, StateRead, Txn, WriteOp, decode as txn_decode, encode as txn_encode};
-pub use users::{TokenHash, User, UserId};
+pub use users::{TokenHash, TokenRecord, User, UserId};

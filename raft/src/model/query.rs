@@ -11,13 +11,13 @@ use serde::{Deserialize, Serialize};
 use super::blocks::{self, BlockRecord};
 use super::cluster::{self, ClusterMap};
 use super::devices::{self, DeviceId, DeviceRecord};
-use super::drive::{self, EntryRecord, FileId, FileRecord, NamespaceId, VersionRecord};
+use super::drive::{self, EntryRecord, FileId, FileRecord, Namespace, NamespaceId, VersionRecord};
 use super::journal::{self, Change};
 use super::lifecycle::{self, TrashRecord};
 use super::links::{self, LinkId, LinkRecord};
 use super::shares::{self, Access, ShareRecord};
 use super::uploads::{self, UploadId, UploadRecord};
-use super::users::{self, User};
+use super::users::{self, TokenHash, TokenRecord, User};
 use super::{StateError, StateRead, UserId};
 
 /// The most items one query returns; a client pages with the last item it saw.
@@ -128,12 +128,22 @@ pub enum Query {
     Upload(UploadId),
     /// The whole cluster map.
     ClusterMap,
+    /// A namespace: its owner, whose account stores its blocks.
+    Namespace(NamespaceId),
     /// A public link, if it exists and has not expired at `now_ms`.
     Link {
         /// Which.
         link: LinkId,
         /// The reader's clock (ms since the epoch): queries are pure too.
         now_ms: u64,
+    },
+    /// The user a token belongs to, and the token's record: authentication.
+    UserByToken(TokenHash),
+    /// A user's tokens, by hash: all of them (a user holds at most
+    /// [`MAX_TOKENS_PER_USER`](users::MAX_TOKENS_PER_USER), one page).
+    Tokens {
+        /// Whose.
+        user: UserId,
     },
 }
 
@@ -166,8 +176,14 @@ pub enum Answer {
     Upload(Option<UploadRecord>),
     /// For [`Query::ClusterMap`].
     ClusterMap(ClusterMap),
+    /// For [`Query::Namespace`].
+    Namespace(Option<Namespace>),
     /// For [`Query::Link`].
     Link(Option<LinkRecord>),
+    /// For [`Query::UserByToken`]: `None` for a token that is unknown or revoked.
+    Authenticated(Option<(User, TokenRecord)>),
+    /// For [`Query::Tokens`]: (hash, record) pairs.
+    Tokens(Vec<(TokenHash, TokenRecord)>),
 }
 
 /// Answers `query` from `state`.
@@ -204,7 +220,10 @@ pub fn answer(state: &(impl StateRead + ?Sized), query: &Query) -> Result<Answer
         }
         Query::Upload(id) => Answer::Upload(uploads::upload(state, *id)?),
         Query::ClusterMap => Answer::ClusterMap(cluster::cluster_map(state)?),
+        Query::Namespace(id) => Answer::Namespace(drive::namespace(state, *id)?),
         Query::Link { link, now_ms } => Answer::Link(links::resolve(state, *link, *now_ms)?),
+        Query::UserByToken(token) => Answer::Authenticated(users::authenticate(state, token)?),
+        Query::Tokens { user } => Answer::Tokens(users::tokens(state, *user)?),
     })
 }
 

@@ -193,4 +193,25 @@ pub enum Rejection {
         /// The block.
         block: BlockId,
     },
+    /// Something is at the path already.
+    #[error("{0} exists already")]
+    Exists(DrivePath),
+    /// A folder cannot move into itself or below itself (nor can the root move at all: every
+    /// path is below it).
+    #[error("cannot move {from} to {to}, which is inside it")]
+    MoveIntoItself {
+        /// What was to move.
+        from: DrivePath,
+        /// Where to.
+        to: DrivePath,
+    },
+    /// The command would touch more than a bound allows; every command is one log entry, so
+    /// what it may change is bounded.
+    #[error("too large: {what} exceed the limit of {limit}")]
+    TooLarge {
+        /// What is too many, e.g. "the entries under /photos".
+        what: String,
+        /// The bound.
+        limit: u64,
+    },
 }

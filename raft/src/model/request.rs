@@ -40,16 +40,19 @@ pub enum Command {
         /// Login name: 1–64 characters of `a-z 0-9 . _ -`.
         name: String,
     },
-    /// Registers an API token for a user, by the hash of the token.
+    /// Registers an API token for a user, by the hash of the token. A user holds at most
+    /// [`MAX_TOKENS_PER_USER`](super::users::MAX_TOKENS_PER_USER) tokens.
     AddToken {
         /// Whose token.
         user: UserId,
         /// blake3 of the token; the token itself never reaches the cluster's state.
         token_hash: TokenHash,
-        /// What the token is for ("laptop", "cairn sync on nas").
+        /// What the token is for ("laptop", "cairn sync on nas"): at most
+        /// [`MAX_TOKEN_LABEL`](super::users::MAX_TOKEN_LABEL) bytes.
         label: String,
     },
-    /// Revokes a token.
+    /// Revokes any user's token (for administrators; users revoke their own with
+    /// [`Command::RevokeOwnToken`]).
     RevokeToken {
         /// The hash of the token to revoke.
         token_hash: TokenHash,
@@ -113,16 +116,19 @@ pub enum Command {
         /// Who asks.
         by: UserId,
     },
-    /// Moves a file to the trash.
+    /// Moves a file to the trash (answered [`Response::Trashed`]), or a folder: every file
+    /// below it goes to the trash and the folders go (answered [`Response::FolderTrashed`]).
+    /// At most [`MAX_MOVE_ENTRIES`](super::MAX_MOVE_ENTRIES) entries may be below a folder.
     Trash {
         /// Where.
         namespace: NamespaceId,
-        /// The file.
+        /// The file or folder; not the root.
         path: DrivePath,
         /// Who asks; needs write access.
         user: UserId,
     },
-    /// Brings a file back from the trash, with the status it had.
+    /// Brings a file back from the trash, with the status it had, recreating its missing
+    /// parent folders (a trashed folder's are gone).
     Restore {
         /// Where.
         namespace: NamespaceId,
@@ -249,6 +255,36 @@ pub enum Command {
         /// The `changed_ms` GC saw when it judged the block unused.
         unchanged_since_ms: u64,
     },
+    /// Makes a user an administrator, or not. The model does not check who asks: the API lets
+    /// only administrators propose it.
+    SetAdmin {
+        /// Whose flag.
+        user: UserId,
+        /// The new value.
+        admin: bool,
+    },
+    /// Revokes one of the user's own tokens; someone else's token is refused as
+    /// [`Rejection::NoSuchToken`], like one that does not exist.
+    RevokeOwnToken {
+        /// Whose token it must be.
+        user: UserId,
+        /// The hash of the token to revoke.
+        token_hash: TokenHash,
+    },
+    /// Moves (renames) a file, or a folder with everything below it, within one namespace.
+    /// Missing parent folders of `to` are created; file ids and versions are unchanged, and
+    /// shares of paths below `from` move with them. At most
+    /// [`MAX_MOVE_ENTRIES`](super::MAX_MOVE_ENTRIES) entries may be below `from`.
+    Move {
+        /// Where.
+        namespace: NamespaceId,
+        /// What moves: an existing file or folder, not the root.
+        from: DrivePath,
+        /// Its new path: nothing may be there, and it may not be inside `from`.
+        to: DrivePath,
+        /// Who asks; needs write access at `from` and at the parent of `to`.
+        user: UserId,
+    },
 }
 
 /// The outcome of a request (or of a Raft-internal entry).
@@ -349,6 +385,21 @@ pub enum Response {
     LinkCreated,
     /// The link is gone.
     LinkRevoked,
+    /// The user's administrator flag is set as asked.
+    AdminSet,
+    /// The file or folder moved.
+    Moved {
+        /// The sequence number of the change in the journal of the user who moved it.
+        seq: u64,
+    },
+    /// The folder went to the trash: every file below it is trashed, and the folder and the
+    /// folders below it are gone.
+    FolderTrashed {
+        /// How many files this trashed (files in the trash already are not counted).
+        files: u64,
+        /// The sequence number of the change in the journal of the user who trashed it.
+        seq: u64,
+    },
     /// The command was refused; the state did not change.
     Rejected(Rejection),
 }

@@ -109,9 +109,7 @@ pub(super) fn share<R: StateRead + ?Sized>(
     if drive::stat(txn, record.namespace, &record.path)?.is_none() {
         return reject(Rejection::NotFound(record.path));
     }
-    let record = ShareRecord { created_ms: time_ms, ..record };
-    txn.put(Space::Shares, &key(record.namespace, &record.path, record.user), &record);
-    txn.put(Space::SharesReceived, &received_key(record.user, record.namespace, &record.path), &record);
+    put_record(txn, &ShareRecord { created_ms: time_ms, ..record });
     Ok(Response::Shared)
 }
 
@@ -205,6 +203,34 @@ fn scan_records(
     state.scan(space, prefix, after.as_deref(), limit)?.into_iter().map(|(_, v)| decode(space, &v)).collect()
 }
 
+/// Everyone who sees `path` in `namespace`: its owner, and every user a share of `path` or of a
+/// folder above it was given to.
+pub(super) fn audience(
+    state: &(impl StateRead + ?Sized),
+    owner: UserId,
+    namespace: NamespaceId,
+    path: &DrivePath,
+) -> Result<BTreeSet<UserId>, StateError> {
+    const PAGE: usize = 256;
+    let mut users = BTreeSet::from([owner]);
+    for at in ancestors(path) {
+        let prefix = path_prefix(namespace, &at);
+        let mut after: Option<Vec<u8>> = None;
+        loop {
+            let page = state.scan(Space::Shares, &prefix, after.as_deref(), PAGE)?;
+            let full = page.len() == PAGE;
+            for (k, v) in page {
+                users.insert(decode::<ShareRecord>(Space::Shares, &v)?.user);
+                after = Some(k);
+            }
+            if !full {
+                break;
+            }
+        }
+    }
+    Ok(users)
+}
+
 /// Records a change at `path` in the journal of the namespace's owner and of every user a share
 /// covering `path` was given to, so their devices hear of it too. Returns the owner's sequence
 /// number.
@@ -217,29 +243,50 @@ pub(super) fn announce<R: StateRead + ?Sized>(
     file: Option<FileId>,
     kind: ChangeKind,
 ) -> Result<u64, StateError> {
-    const PAGE: usize = 256;
-    let mut recipients = BTreeSet::new();
-    for at in ancestors(path) {
-        let prefix = path_prefix(namespace, &at);
-        let mut after: Option<Vec<u8>> = None;
-        loop {
-            let page = txn.scan(Space::Shares, &prefix, after.as_deref(), PAGE)?;
-            let full = page.len() == PAGE;
-            for (k, v) in page {
-                recipients.insert(decode::<ShareRecord>(Space::Shares, &v)?.user);
-                after = Some(k);
-            }
-            if !full {
-                break;
-            }
-        }
-    }
-    recipients.remove(&owner);
+    let recipients = audience(txn, owner, namespace, path)?;
     let seq = journal::record(txn, owner, time_ms, namespace, path, file, kind.clone())?;
-    for user in recipients {
+    for user in recipients.into_iter().filter(|u| *u != owner) {
         journal::record(txn, user, time_ms, namespace, path, file, kind.clone())?;
     }
     Ok(seq)
+}
+
+/// Up to `limit` shares of `path` or of anything below it, in key order. Like the entries of a
+/// subtree, they are two ranges: the shares of `path` itself, and those whose path starts with
+/// "path/".
+pub(super) fn shares_below(
+    state: &(impl StateRead + ?Sized),
+    namespace: NamespaceId,
+    path: &DrivePath,
+    limit: usize,
+) -> Result<Vec<ShareRecord>, StateError> {
+    let ns = namespace.0.to_be_bytes();
+    let prefixes = if path.is_root() {
+        vec![ns.to_vec()]
+    } else {
+        vec![path_prefix(namespace, path), [&ns[..], path.as_str().as_bytes(), b"/"].concat()]
+    };
+    let mut out = Vec::new();
+    for prefix in prefixes {
+        let room = limit.saturating_sub(out.len());
+        if room == 0 {
+            break;
+        }
+        out.extend(scan_records(state, Space::Shares, &prefix, None, room)?);
+    }
+    Ok(out)
+}
+
+/// Removes a share's two records; a move re-adds it under its new path with [`put_record`].
+pub(super) fn remove_record<R: StateRead + ?Sized>(txn: &mut Txn<R>, record: &ShareRecord) {
+    txn.delete(Space::Shares, &key(record.namespace, &record.path, record.user));
+    txn.delete(Space::SharesReceived, &received_key(record.user, record.namespace, &record.path));
+}
+
+/// Stores a share's two records as they are.
+pub(super) fn put_record<R: StateRead + ?Sized>(txn: &mut Txn<R>, record: &ShareRecord) {
+    txn.put(Space::Shares, &key(record.namespace, &record.path, record.user), record);
+    txn.put(Space::SharesReceived, &received_key(record.user, record.namespace, &record.path), record);
 }
 
 #[cfg(test)]

@@ -1,0 +1,347 @@
+//! File content: simple upload (`PUT /v1/content/...`) and download (`GET`, with `Range`,
+//! `ETag` and `?version=`).
+//!
+//! An upload streams the body through the content-defined chunker, stores each chunk as a block
+//! (compressed, sealed, erasure-coded; an account's existing blocks are not stored again) and
+//! commits the version conditionally: `If-Match: "<version>"` names the version the change is
+//! based on and gets 409 when the head moved; `If-None-Match: *` creates only. A download reads
+//! the version's block list linearizably and streams the blocks, each one verified by the block
+//! layer, fetching the next block while the current one is sent.
+
+use axum::body::Body;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response as HttpResponse};
+use bytes::Bytes;
+use cairn_proto::encoded_block::DEFAULT_ZSTD_LEVEL;
+use cairn_proto::{AccountId, AsyncStreamChunker, EncodedBlock};
+use cairn_raft::model::blocks::BlockRef;
+use cairn_raft::model::drive::{FileStatus, NamespaceId, NewVersion, VersionRecord};
+use cairn_raft::model::{Answer, Command, Query, Response};
+use futures_util::{StreamExt, TryStreamExt};
+use serde::{Deserialize, Serialize};
+
+use super::ApiState;
+use super::auth::Caller;
+use super::error::ApiError;
+use super::extract::Params;
+use super::paths::{self, InNamespace, Place};
+
+/// Blocks fetched ahead of the one being sent.
+const READ_AHEAD: usize = 2;
+
+/// Options of an upload.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UploadOptions {
+    /// A namespace other than the caller's drive.
+    pub ns: Option<u64>,
+    /// The file's modification time on the device (ms since the epoch); default: now.
+    pub mtime_ms: Option<u64>,
+}
+
+/// What an upload answers.
+#[derive(Debug, Serialize, Deserialize, PartialEq, Eq)]
+pub struct Uploaded {
+    /// The file's id.
+    pub file: u64,
+    /// The new version.
+    pub version: u64,
+    /// Its size.
+    pub size: u64,
+    /// blake3 of the content, hex.
+    pub hash: String,
+    /// The caller's journal position of the change.
+    pub seq: u64,
+}
+
+/// `PUT /v1/content/{path}`: stores the body as a new version of the file.
+pub async fn upload(
+    State(state): State<ApiState>,
+    caller: Caller,
+    Path(raw): Path<String>,
+    Params(options): Params<UploadOptions>,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<(StatusCode, HeaderMap, axum::Json<Uploaded>), ApiError> {
+    let path = paths::parse(&raw)?;
+    if path.is_root() {
+        return Err(ApiError::bad_request("the root is a folder"));
+    }
+    let base = precondition(&headers)?;
+    let place = paths::place(&state, &caller, &InNamespace { ns: options.ns }, path, true).await?;
+    let account = owner_account(&state, place.namespace).await?;
+
+    let reader = tokio_util::io::StreamReader::new(body.into_data_stream().map_err(std::io::Error::other));
+    let mut chunker = AsyncStreamChunker::new(reader);
+    let mut blocks = Vec::new();
+    let mut size = 0u64;
+    let mut hasher = blake3::Hasher::new();
+    while let Some(chunk) =
+        chunker.next_chunk().await.map_err(|e| ApiError::bad_request(format!("reading the upload: {e}")))?
+    {
+        hasher.update(&chunk.data);
+        let len = chunk.data.len();
+        let (id, data) = (chunk.id, chunk.data);
+        let wire = tokio::task::spawn_blocking(move || {
+            EncodedBlock::compress(&data, DEFAULT_ZSTD_LEVEL).map(|b| b.to_bytes())
+        })
+        .await
+        .map_err(|e| ApiError::internal(format!("compression task failed: {e}")))?
+        .map_err(|e| ApiError::internal(format!("compress a block: {e}")))?;
+        state.blocks.put(account, id, Bytes::from(wire)).await?;
+        blocks.push(BlockRef { id, len: len as u32 });
+        size += len as u64;
+    }
+    let hash = *hasher.finalize().as_bytes();
+    let base = match base {
+        Precondition::Version(v) => Some(v),
+        Precondition::Absent => None,
+        // Unconditional: based on whatever is the head now; a commit racing it still loses
+        // cleanly with 409 rather than overwriting silently.
+        Precondition::None => head(&state, &place).await?,
+    };
+    let new = NewVersion {
+        namespace: place.namespace,
+        path: place.path.clone(),
+        base,
+        blocks,
+        size,
+        hash,
+        mtime_ms: options.mtime_ms.unwrap_or_else(crate::block_service::repair::now_ms),
+        device: None,
+        author: caller.user.id,
+        status: FileStatus::Complete,
+    };
+    let Response::Committed { file, version, seq } = state.propose(Command::CommitVersion(new)).await? else {
+        return Err(ApiError::internal("unexpected answer to a commit"));
+    };
+    let mut out = HeaderMap::new();
+    if let Ok(etag) = HeaderValue::from_str(&etag_of(&hash)) {
+        out.insert(header::ETAG, etag);
+    }
+    let status = if base.is_none() { StatusCode::CREATED } else { StatusCode::OK };
+    Ok((status, out, axum::Json(Uploaded { file: file.0, version, size, hash: hex::encode(hash), seq })))
+}
+
+enum Precondition {
+    None,
+    Version(u64),
+    Absent,
+}
+
+fn precondition(headers: &HeaderMap) -> Result<Precondition, ApiError> {
+    if let Some(value) = headers.get(header::IF_MATCH) {
+        let text = value.to_str().unwrap_or_default().trim().trim_matches('"');
+        return text
+            .parse::<u64>()
+            .map(Precondition::Version)
+            .map_err(|_| ApiError::bad_request("If-Match must name a version: If-Match: \"3\""));
+    }
+    match headers.get(header::IF_NONE_MATCH).map(|v| v.as_bytes()) {
+        Some(b"*") => Ok(Precondition::Absent),
+        Some(_) => Err(ApiError::bad_request("an upload accepts only If-None-Match: *")),
+        None => Ok(Precondition::None),
+    }
+}
+
+async fn head(state: &ApiState, place: &Place) -> Result<Option<u64>, ApiError> {
+    match state.query(Query::Stat { namespace: place.namespace, path: place.path.clone() }).await? {
+        Answer::Stat(Some((_, Some(file)))) => Ok(Some(file.head)),
+        Answer::Stat(Some((_, None))) => {
+            Err(ApiError::new(StatusCode::CONFLICT, "wrong_kind", format!("{} is a folder", place.path)))
+        }
+        _ => Ok(None),
+    }
+}
+
+/// The account a namespace's blocks are stored in: its owner's.
+async fn owner_account(state: &ApiState, namespace: NamespaceId) -> Result<AccountId, ApiError> {
+    match state.query(Query::Namespace(namespace)).await? {
+        Answer::Namespace(Some(ns)) => Ok(AccountId(ns.owner.0)),
+        _ => Err(ApiError::not_found(format!("no namespace {}", namespace.0))),
+    }
+}
+
+fn etag_of(hash: &[u8; 32]) -> String {
+    format!("\"{}\"", hex::encode(hash))
+}
+
+/// Options of a download.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DownloadOptions {
+    /// A namespace other than the caller's drive.
+    pub ns: Option<u64>,
+    /// An older version than the head.
+    pub version: Option<u64>,
+}
+
+/// `GET /v1/content/{path}`: the file's content, whole or a byte range.
+pub async fn download(
+    State(state): State<ApiState>,
+    caller: Caller,
+    Path(raw): Path<String>,
+    Params(options): Params<DownloadOptions>,
+    headers: HeaderMap,
+) -> Result<HttpResponse, ApiError> {
+    let path = paths::parse(&raw)?;
+    let place = paths::place(&state, &caller, &InNamespace { ns: options.ns }, path, false).await?;
+    let file = match state.query(Query::Stat { namespace: place.namespace, path: place.path.clone() }).await?
+    {
+        Answer::Stat(Some((_, Some(file)))) => file,
+        Answer::Stat(Some((_, None))) => {
+            return Err(ApiError::new(
+                StatusCode::CONFLICT,
+                "wrong_kind",
+                format!("{} is a folder", place.path),
+            ));
+        }
+        _ => return Err(ApiError::not_found(format!("nothing at {}", place.path))),
+    };
+    let wanted = options.version.unwrap_or(file.head);
+    if wanted == 0 || wanted > file.head {
+        return Err(ApiError::not_found(format!("{} has no version {wanted}", place.path)));
+    }
+    let limit = usize::try_from(file.head - wanted + 1).unwrap_or(usize::MAX);
+    let version: VersionRecord = match state.query(Query::Versions { file: file.id, limit }).await? {
+        Answer::Versions(versions) => versions
+            .into_iter()
+            .find(|v| v.version == wanted)
+            .ok_or_else(|| ApiError::not_found(format!("version {wanted} of {} is gone", place.path)))?,
+        other => return Err(ApiError::internal(format!("unexpected answer to a history query: {other:?}"))),
+    };
+    let etag = etag_of(&version.hash);
+    if headers.get(header::IF_NONE_MATCH).and_then(|v| v.to_str().ok()) == Some(etag.as_str()) {
+        return Ok((StatusCode::NOT_MODIFIED, [(header::ETAG, etag)]).into_response());
+    }
+    let range = match headers.get(header::RANGE) {
+        None => None,
+        Some(value) => match parse_range(value.to_str().unwrap_or_default(), version.size) {
+            Ok(range) => Some(range),
+            Err(RangeError::Unsatisfiable) => {
+                let mut response = ApiError::new(
+                    StatusCode::RANGE_NOT_SATISFIABLE,
+                    "bad_range",
+                    format!("the file has {} bytes", version.size),
+                )
+                .into_response();
+                if let Ok(value) = HeaderValue::from_str(&format!("bytes */{}", version.size)) {
+                    response.headers_mut().insert(header::CONTENT_RANGE, value);
+                }
+                return Ok(response);
+            }
+            Err(RangeError::Malformed) => {
+                return Err(ApiError::new(
+                    StatusCode::BAD_REQUEST,
+                    "bad_range",
+                    "Range must be one `bytes=a-b`, `a-` or `-n`",
+                ));
+            }
+        },
+    };
+    let (start, end) = range.unwrap_or((0, version.size));
+    let account = owner_account(&state, place.namespace).await?;
+
+    // The blocks overlapping [start, end), each with the part of it to send.
+    let mut pieces = Vec::new();
+    let mut offset = 0u64;
+    for block in &version.blocks {
+        let (from, to) = (offset, offset + u64::from(block.len));
+        if to > start && from < end {
+            let skip = start.saturating_sub(from) as usize;
+            let take = (end.min(to) - from.max(start)) as usize;
+            pieces.push((*block, skip, take));
+        }
+        offset = to;
+    }
+    let blocks = state.blocks.clone();
+    let stream = futures_util::stream::iter(pieces)
+        .map(move |(block, skip, take)| {
+            let blocks = blocks.clone();
+            async move {
+                let plain =
+                    blocks.get(account, block.id).await.map_err(|e| std::io::Error::other(e.to_string()))?;
+                if plain.len() != block.len as usize {
+                    return Err(std::io::Error::other(format!("block {} has the wrong length", block.id)));
+                }
+                Ok::<_, std::io::Error>(Bytes::from(plain).slice(skip..skip + take))
+            }
+        })
+        .buffered(READ_AHEAD);
+    let mut response = Body::from_stream(stream).into_response();
+    let h = response.headers_mut();
+    let mut set = |name, value: String| {
+        if let Ok(value) = HeaderValue::from_str(&value) {
+            h.insert(name, value);
+        }
+    };
+    set(header::ETAG, etag);
+    set(header::ACCEPT_RANGES, "bytes".into());
+    set(header::CONTENT_LENGTH, (end - start).to_string());
+    set(header::CONTENT_TYPE, "application/octet-stream".into());
+    set(header::HeaderName::from_static("x-cairn-version"), wanted.to_string());
+    if range.is_some() {
+        set(header::CONTENT_RANGE, format!("bytes {start}-{}/{}", end.saturating_sub(1), version.size));
+        *response.status_mut() = StatusCode::PARTIAL_CONTENT;
+    }
+    Ok(response)
+}
+
+#[derive(Debug, PartialEq, Eq)]
+enum RangeError {
+    Malformed,
+    Unsatisfiable,
+}
+
+/// Parses one `bytes=` range of a file of `size` bytes into `[start, end)`.
+fn parse_range(value: &str, size: u64) -> Result<(u64, u64), RangeError> {
+    let spec = value.trim().strip_prefix("bytes=").ok_or(RangeError::Malformed)?;
+    if spec.contains(',') {
+        return Err(RangeError::Malformed);
+    }
+    let (first, last) = spec.split_once('-').ok_or(RangeError::Malformed)?;
+    let number = |s: &str| s.trim().parse::<u64>().map_err(|_| RangeError::Malformed);
+    let (start, end) = match (first.trim().is_empty(), last.trim().is_empty()) {
+        (true, true) => return Err(RangeError::Malformed),
+        // The last n bytes.
+        (true, false) => {
+            let n = number(last)?;
+            if n == 0 {
+                return Err(RangeError::Unsatisfiable);
+            }
+            (size.saturating_sub(n), size)
+        }
+        (false, true) => (number(first)?, size),
+        (false, false) => {
+            let (a, b) = (number(first)?, number(last)?);
+            if b < a {
+                return Err(RangeError::Malformed);
+            }
+            (a, (b + 1).min(size))
+        }
+    };
+    if start >= size {
+        return Err(RangeError::Unsatisfiable);
+    }
+    Ok((start, end))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ranges_parse_as_rfc_9110_says() {
+        assert_eq!(parse_range("bytes=0-9", 100), Ok((0, 10)));
+        assert_eq!(parse_range("bytes=90-", 100), Ok((90, 100)));
+        assert_eq!(parse_range("bytes=-10", 100), Ok((90, 100)));
+        assert_eq!(parse_range("bytes=-500", 100), Ok((0, 100)));
+        assert_eq!(parse_range("bytes=50-500", 100), Ok((50, 100)));
+        assert_eq!(parse_range("bytes=100-", 100), Err(RangeError::Unsatisfiable));
+        assert_eq!(parse_range("bytes=-0", 100), Err(RangeError::Unsatisfiable));
+        for bad in ["0-9", "bytes=", "bytes=a-b", "bytes=9-3", "bytes=0-1,5-6", "items=0-1"] {
+            assert_eq!(parse_range(bad, 100), Err(RangeError::Malformed), "{bad}");
+        }
+    }
+}
