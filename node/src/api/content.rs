@@ -156,7 +156,7 @@ async fn head(state: &ApiState, place: &Place) -> Result<Option<u64>, ApiError> 
 }
 
 /// The account a namespace's blocks are stored in: its owner's.
-async fn owner_account(state: &ApiState, namespace: NamespaceId) -> Result<AccountId, ApiError> {
+pub(crate) async fn owner_account(state: &ApiState, namespace: NamespaceId) -> Result<AccountId, ApiError> {
     match state.query(Query::Namespace(namespace)).await? {
         Answer::Namespace(Some(ns)) => Ok(AccountId(ns.owner.0)),
         _ => Err(ApiError::not_found(format!("no namespace {}", namespace.0))),

@@ -20,18 +20,22 @@ pub struct ApiError {
     pub code: &'static str,
     /// What went wrong, for people.
     pub message: String,
+    /// For `missing_blocks`: the ids (hex) of the blocks to send before committing again.
+    pub missing: Option<Vec<String>>,
 }
 
 #[derive(Serialize)]
 struct Body<'a> {
     code: &'a str,
     message: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    missing: Option<&'a [String]>,
 }
 
 impl ApiError {
     /// An error with `status`, `code` and `message`.
     pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
-        Self { status, code, message: message.into() }
+        Self { status, code, message: message.into(), missing: None }
     }
 
     /// 400 `bad_request`.
@@ -62,7 +66,8 @@ impl ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        (self.status, Json(Body { code: self.code, message: &self.message })).into_response()
+        let body = Body { code: self.code, message: &self.message, missing: self.missing.as_deref() };
+        (self.status, Json(body)).into_response()
     }
 }
 
@@ -70,6 +75,10 @@ impl From<Rejection> for ApiError {
     fn from(r: Rejection) -> Self {
         use Rejection as R;
         let message = r.to_string();
+        let missing = match &r {
+            R::MissingBlocks(ids) => Some(ids.iter().map(|id| id.to_hex()).collect()),
+            _ => None,
+        };
         let (status, code) = match r {
             R::InvalidName { .. } | R::InvalidNode { .. } | R::InvalidBlock { .. } => {
                 (StatusCode::BAD_REQUEST, "invalid")
@@ -105,7 +114,7 @@ impl From<Rejection> for ApiError {
             | R::NoSuchNode(_)
             | R::NoSuchBlock { .. } => (StatusCode::NOT_FOUND, "not_found"),
         };
-        Self { status, code, message }
+        Self { status, code, message, missing }
     }
 }
 
@@ -114,7 +123,7 @@ impl From<ServiceError> for ApiError {
         let message = e.to_string();
         if e.is_retryable() {
             // The SDK retries these, on this node or another, with the same request id.
-            Self { status: StatusCode::SERVICE_UNAVAILABLE, code: "unavailable", message }
+            Self::new(StatusCode::SERVICE_UNAVAILABLE, "unavailable", message)
         } else {
             Self::internal(message)
         }

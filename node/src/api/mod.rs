@@ -5,11 +5,13 @@
 //! - [`auth`]: the bearer token → [`auth::Caller`].
 //! - [`error`]: [`error::ApiError`], and the one mapping from the layers below to status codes.
 //! - [`users`]: `/v1/me`, users and tokens.
+//! - [`blocks`]: the block-level upload: which blocks are missing, send one, commit.
 //! - [`tree`]: stat, list, make folder, delete to trash.
 //! - [`content`]: simple upload (`PUT`) and download (`GET`, with `Range` and `ETag`).
 //! - [`metrics`]: the Prometheus page.
 
 pub mod auth;
+pub mod blocks;
 pub mod content;
 pub mod error;
 pub mod extract;
@@ -63,7 +65,8 @@ pub fn router(meta: MetaService, blocks: BlockService) -> Router {
         .route("/tree", get(tree::get_root))
         .route("/tree/{*path}", get(tree::get_path).delete(tree::delete))
         .route("/folders/{*path}", post(tree::make_folder))
-        .route("/content/{*path}", get(content::download).put(content::upload));
+        .route("/content/{*path}", get(content::download).put(content::upload))
+        .merge(blocks::routes());
     Router::new()
         .nest("/v1", v1)
         .route("/metrics", get(metrics_page))
