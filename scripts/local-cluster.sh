@@ -41,9 +41,26 @@ up() {
         sleep 1
     done
     "$BIN" status -c "$CFG/node1.toml"
+    # A demo user (an administrator) with a token, made once and kept beside the secrets.
+    if [[ ! -f $RUN/demo.token ]]; then
+        local token
+        token=$("$BIN" user add -c "$CFG/node1.toml" demo --admin --label "make run" | sed -n 's/^token: //p')
+        (umask 077 && echo "$token" >"$RUN/demo.token")
+        echo "== created user demo (administrator); its token is in $RUN/demo.token"
+    fi
+    local token
+    token=$(cat "$RUN/demo.token")
     cat <<MSG
 
-The cluster is up. Try:
+The cluster is up, with a user "demo" whose API token is
+  $token
+Try the drive's HTTP API on any node (8101, 8102, 8103):
+  curl -s -H "Authorization: Bearer $token" http://127.0.0.1:8101/v1/me
+  curl -s -T README.md -H "Authorization: Bearer $token" http://127.0.0.1:8102/v1/content/docs/README.md
+  curl -s -H "Authorization: Bearer $token" http://127.0.0.1:8103/v1/tree/docs
+  curl -s -H "Authorization: Bearer $token" http://127.0.0.1:8101/v1/content/docs/README.md
+  curl -s http://127.0.0.1:8101/metrics | grep cairn_
+And the cluster:
   $BIN status -c $CFG/node2.toml            # members, leader, term, applied index, health
   kill -9 \$(cat $RUN/node1.pid); sleep 3; $BIN status -c $CFG/node2.toml   # watch a failover
   make run                                                 # start whatever is down again
