@@ -8,6 +8,9 @@
 //! - [`blocks`]: the block-level upload: which blocks are missing, send one, commit.
 //! - [`tree`]: stat, list, make folder, delete to trash.
 //! - [`content`]: simple upload (`PUT`) and download (`GET`, with `Range` and `ETag`).
+//! - [`history`]: version history, restore and pin of versions, the trash, moves.
+//! - [`shares`]: sharing with users (viewer, editor), "shared with me".
+//! - [`links`]: public share links, with optional password and expiry.
 //! - [`metrics`]: the Prometheus page.
 
 pub mod auth;
@@ -15,8 +18,11 @@ pub mod blocks;
 pub mod content;
 pub mod error;
 pub mod extract;
+pub mod history;
+pub mod links;
 pub mod metrics;
 pub mod paths;
+pub mod shares;
 pub mod tree;
 pub mod users;
 
@@ -66,7 +72,10 @@ pub fn router(meta: MetaService, blocks: BlockService) -> Router {
         .route("/tree/{*path}", get(tree::get_path).delete(tree::delete))
         .route("/folders/{*path}", post(tree::make_folder))
         .route("/content/{*path}", get(content::download).put(content::upload))
-        .merge(blocks::routes());
+        .merge(blocks::routes())
+        .merge(shares::routes())
+        .merge(links::routes())
+        .merge(history::routes());
     Router::new()
         .nest("/v1", v1)
         .route("/metrics", get(metrics_page))
