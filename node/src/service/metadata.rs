@@ -16,7 +16,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use cairn_raft::model::{Answer, Query, Request, Response, answer};
+use cairn_raft::model::{Answer, Command, Query, Request, RequestId, Response, answer};
 use cairn_raft::storage::StateReader;
 use cairn_raft::{NodeAddr, NodeId, Proposal, TypeConfig};
 use openraft::error::{CheckIsLeaderError, ClientWriteError, ForwardToLeader, RaftError};
@@ -135,7 +135,11 @@ impl MetaService {
                 } else {
                     ChangeMembers::RemoveNodes(BTreeSet::from([id]))
                 };
-                self.raft.change_membership(change, false).await
+                let result = self.raft.change_membership(change, false).await;
+                if result.is_ok() {
+                    self.forget_node(id).await;
+                }
+                result
             }
         };
         match result {
@@ -145,6 +149,30 @@ impl MetaService {
                 Err(ServiceError::Membership(e.to_string()))
             }
             Err(RaftError::Fatal(e)) => Err(fatal(e)),
+        }
+    }
+
+    /// Removes a node that left the group from the cluster map, so the block layer counts its
+    /// shards as lost at once (an operator removed it) rather than after the repair grace.
+    async fn forget_node(&self, id: NodeId) {
+        let now = u64::try_from(
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .unwrap_or_default()
+                .as_millis(),
+        )
+        .unwrap_or(u64::MAX);
+        let request = Request {
+            id: RequestId(rand::random()),
+            time_ms: now,
+            command: Command::RemoveNode { node: id },
+        };
+        match self.propose_here(vec![request]).await {
+            Ok(responses) if matches!(responses.first(), Some(Response::ClusterMapChanged { .. })) => {
+                tracing::info!(node = id, "removed from the cluster map");
+            }
+            Ok(_) => {} // It was never in the map.
+            Err(e) => tracing::warn!(node = id, error = %e, "could not remove the node from the cluster map"),
         }
     }
 
