@@ -16,7 +16,7 @@ use bytes::Bytes;
 use cairn_proto::encoded_block::DEFAULT_ZSTD_LEVEL;
 use cairn_proto::{AccountId, AsyncStreamChunker, EncodedBlock};
 use cairn_raft::model::blocks::BlockRef;
-use cairn_raft::model::drive::{FileStatus, NamespaceId, NewVersion, VersionRecord};
+use cairn_raft::model::drive::{FileStatus, NamespaceId, NewVersion};
 use cairn_raft::model::{Answer, Command, Query, Response};
 use futures_util::{StreamExt, TryStreamExt};
 use serde::{Deserialize, Serialize};
@@ -187,30 +187,9 @@ pub async fn download(
 ) -> Result<HttpResponse, ApiError> {
     let path = paths::parse(&raw)?;
     let place = paths::place(&state, &caller, &InNamespace { ns: options.ns }, path, false).await?;
-    let file = match state.query(Query::Stat { namespace: place.namespace, path: place.path.clone() }).await?
-    {
-        Answer::Stat(Some((_, Some(file)))) => file,
-        Answer::Stat(Some((_, None))) => {
-            return Err(ApiError::new(
-                StatusCode::CONFLICT,
-                "wrong_kind",
-                format!("{} is a folder", place.path),
-            ));
-        }
-        _ => return Err(ApiError::not_found(format!("nothing at {}", place.path))),
-    };
-    let wanted = options.version.unwrap_or(file.head);
-    if wanted == 0 || wanted > file.head {
-        return Err(ApiError::not_found(format!("{} has no version {wanted}", place.path)));
-    }
-    let limit = usize::try_from(file.head - wanted + 1).unwrap_or(usize::MAX);
-    let version: VersionRecord = match state.query(Query::Versions { file: file.id, limit }).await? {
-        Answer::Versions(versions) => versions
-            .into_iter()
-            .find(|v| v.version == wanted)
-            .ok_or_else(|| ApiError::not_found(format!("version {wanted} of {} is gone", place.path)))?,
-        other => return Err(ApiError::internal(format!("unexpected answer to a history query: {other:?}"))),
-    };
+    let file = paths::file_at(&state, &place).await?;
+    let version = paths::version_of(&state, &file, &place.path, options.version.unwrap_or(file.head)).await?;
+    let wanted = version.version;
     let etag = etag_of(&version.hash);
     if headers.get(header::IF_NONE_MATCH).and_then(|v| v.to_str().ok()) == Some(etag.as_str()) {
         return Ok((StatusCode::NOT_MODIFIED, [(header::ETAG, etag)]).into_response());

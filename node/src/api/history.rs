@@ -14,7 +14,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response as HttpResponse};
 use axum::routing::{get, post};
 use cairn_proto::DrivePath;
-use cairn_raft::model::drive::{FileRecord, FileStatus, NamespaceId, NewVersion, VersionRecord};
+use cairn_raft::model::drive::{FileStatus, NamespaceId, NewVersion, VersionRecord};
 use cairn_raft::model::lifecycle::TrashRecord;
 use cairn_raft::model::query::MAX_PAGE;
 use cairn_raft::model::{Answer, Command, MAX_MOVE_ENTRIES, Query, Rejection, Response};
@@ -25,7 +25,7 @@ use super::ApiState;
 use super::auth::Caller;
 use super::error::ApiError;
 use super::extract::{Json, Params};
-use super::paths::{self, InNamespace, Place};
+use super::paths::{self, InNamespace, file_at, no_version, version_of};
 
 /// Versions listed when the request names no limit.
 const DEFAULT_LIMIT: usize = 100;
@@ -530,51 +530,6 @@ fn page_limit(limit: Option<usize>) -> Result<usize, ApiError> {
         None => Ok(DEFAULT_LIMIT),
         Some(n) if (1..=MAX_PAGE).contains(&n) => Ok(n),
         Some(n) => Err(ApiError::bad_request(format!("limit must be from 1 to {MAX_PAGE}, not {n}"))),
-    }
-}
-
-/// The file at `place`, or 404, or 409 `wrong_kind` for a folder.
-async fn file_at(state: &ApiState, place: &Place) -> Result<FileRecord, ApiError> {
-    match state.query(Query::Stat { namespace: place.namespace, path: place.path.clone() }).await? {
-        Answer::Stat(Some((_, Some(file)))) => Ok(file),
-        Answer::Stat(Some((_, None))) => Err(ApiError::new(
-            StatusCode::CONFLICT,
-            "wrong_kind",
-            format!("{} is a folder: folders have no versions", place.path),
-        )),
-        Answer::Stat(None) => Err(ApiError::not_found(format!("nothing at {}", place.path))),
-        other => Err(ApiError::internal(format!("unexpected answer to a stat: {other:?}"))),
-    }
-}
-
-fn no_version(path: &DrivePath, version: u64) -> ApiError {
-    ApiError::not_found(format!("{path} has no version {version}"))
-}
-
-/// Version `version` of `file`. Versions are read newest first, a page at a time, so one older
-/// than the newest [`MAX_PAGE`] is out of reach until the model answers for a single version.
-async fn version_of(
-    state: &ApiState,
-    file: &FileRecord,
-    path: &DrivePath,
-    version: u64,
-) -> Result<VersionRecord, ApiError> {
-    if version == 0 || version > file.head {
-        return Err(no_version(path, version));
-    }
-    let back = usize::try_from(file.head - version + 1).unwrap_or(usize::MAX);
-    if back > MAX_PAGE {
-        return Err(ApiError::new(
-            StatusCode::NOT_IMPLEMENTED,
-            "not_implemented",
-            format!("version {version} of {path} is more than {MAX_PAGE} versions behind the head"),
-        ));
-    }
-    match state.query(Query::Versions { file: file.id, limit: back }).await? {
-        Answer::Versions(versions) => {
-            versions.into_iter().find(|v| v.version == version).ok_or_else(|| no_version(path, version))
-        }
-        other => Err(ApiError::internal(format!("unexpected answer to a history query: {other:?}"))),
     }
 }
 

@@ -3,8 +3,10 @@
 //! `ns` names another one (a folder shared with the caller), and every call checks the caller's
 //! access there.
 
+use axum::http::StatusCode;
 use cairn_proto::DrivePath;
-use cairn_raft::model::drive::NamespaceId;
+use cairn_raft::model::drive::{FileRecord, NamespaceId, VersionRecord};
+use cairn_raft::model::query::MAX_PAGE;
 use cairn_raft::model::shares::Access;
 use cairn_raft::model::{Answer, Query};
 use serde::Deserialize;
@@ -34,7 +36,7 @@ pub struct Place {
 /// Parses `raw` (the URL's path tail, already percent-decoded).
 pub fn parse(raw: &str) -> Result<DrivePath, ApiError> {
     DrivePath::parse(&format!("/{}", raw.trim_start_matches('/')))
-        .map_err(|e| ApiError::new(axum::http::StatusCode::BAD_REQUEST, "bad_path", e.to_string()))
+        .map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, "bad_path", e.to_string()))
 }
 
 /// Resolves `path` in the namespace the request names and checks that `caller` may at least
@@ -60,4 +62,48 @@ pub async fn place(
         return Err(ApiError::forbidden(format!("{path} is shared with you read-only")));
     }
     Ok(Place { namespace, path, access })
+}
+
+/// The file at `place`, or 404, or 409 `wrong_kind` for a folder.
+pub async fn file_at(state: &ApiState, place: &Place) -> Result<FileRecord, ApiError> {
+    match state.query(Query::Stat { namespace: place.namespace, path: place.path.clone() }).await? {
+        Answer::Stat(Some((_, Some(file)))) => Ok(file),
+        Answer::Stat(Some((_, None))) => {
+            Err(ApiError::new(StatusCode::CONFLICT, "wrong_kind", format!("{} is a folder", place.path)))
+        }
+        Answer::Stat(None) => Err(ApiError::not_found(format!("nothing at {}", place.path))),
+        other => Err(ApiError::internal(format!("unexpected answer to a stat: {other:?}"))),
+    }
+}
+
+/// 404 for a version `path` does not have.
+pub fn no_version(path: &DrivePath, version: u64) -> ApiError {
+    ApiError::not_found(format!("{path} has no version {version}"))
+}
+
+/// Version `version` of `file`. Versions are read newest first, a page at a time, so one older
+/// than the newest [`MAX_PAGE`] is out of reach until the model answers for a single version.
+pub async fn version_of(
+    state: &ApiState,
+    file: &FileRecord,
+    path: &DrivePath,
+    version: u64,
+) -> Result<VersionRecord, ApiError> {
+    if version == 0 || version > file.head {
+        return Err(no_version(path, version));
+    }
+    let back = usize::try_from(file.head - version + 1).unwrap_or(usize::MAX);
+    if back > MAX_PAGE {
+        return Err(ApiError::new(
+            StatusCode::NOT_IMPLEMENTED,
+            "not_implemented",
+            format!("version {version} of {path} is more than {MAX_PAGE} versions behind the head"),
+        ));
+    }
+    match state.query(Query::Versions { file: file.id, limit: back }).await? {
+        Answer::Versions(versions) => {
+            versions.into_iter().find(|v| v.version == version).ok_or_else(|| no_version(path, version))
+        }
+        other => Err(ApiError::internal(format!("unexpected answer to a history query: {other:?}"))),
+    }
 }
