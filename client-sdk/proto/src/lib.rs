@@ -4,6 +4,7 @@
 //! content-defined chunking parameters, and the wire encoding of a (compressed) block. The crate
 //! opens no files or sockets and starts no runtime; it only reads from readers it is handed.
 
+pub mod api;
 pub mod block_id;
 pub mod chunking;
 pub mod drive_path;

@@ -4,20 +4,24 @@
 //! `POST /v1/commit` (the new version: path, base version, block list, size, hash). A commit
 //! whose base is not the head gets 409 `conflict`; one naming a block the account does not
 //! have gets 409 `missing_blocks` with their ids, to send and commit again.
+//!
+//! For downloads, `GET /v1/manifest/{path}` lists a version's blocks with their lengths, so a
+//! client can fetch the file block by block (as byte ranges of `GET /v1/content`, from any node),
+//! check each block against its id, and resume or fail over per block.
 
 use axum::Json;
 use axum::Router;
 use axum::body::Body;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use axum::routing::{post, put};
+use axum::routing::{get, post, put};
 use bytes::Bytes;
+use cairn_proto::api::{BlockEntry, Committed, DownloadOptions, Ids, Manifest, Missing, NewCommit, Stored};
 use cairn_proto::{BlockId, MAX_BLOCK_SIZE};
 use cairn_raft::model::blocks::BlockRef;
 use cairn_raft::model::drive::{FileStatus, NewVersion};
 use cairn_raft::model::query::MAX_PAGE;
 use cairn_raft::model::{Answer, Command, Query, Response};
-use serde::{Deserialize, Serialize};
 
 use super::ApiState;
 use super::auth::Caller;
@@ -35,23 +39,7 @@ pub fn routes() -> Router<ApiState> {
         .route("/blocks/missing", post(missing))
         .route("/blocks/{id}", put(put_block))
         .route("/commit", post(commit))
-}
-
-/// `POST /v1/blocks/missing` body.
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Ids {
-    /// Block ids, hex; at most 1 000.
-    pub ids: Vec<String>,
-    /// A namespace other than the caller's drive (its owner's account is asked).
-    pub ns: Option<u64>,
-}
-
-/// The ids the account lacks, in the order asked.
-#[derive(Debug, Serialize, Deserialize)]
-pub struct Missing {
-    /// Block ids, hex.
-    pub missing: Vec<String>,
+        .route("/manifest/{*path}", get(manifest))
 }
 
 fn parse_id(hex: &str) -> Result<BlockId, ApiError> {
@@ -90,13 +78,6 @@ pub async fn missing(
     Ok(Json(Missing { missing }))
 }
 
-/// What storing a block answers.
-#[derive(Debug, Serialize, Deserialize)]
-pub struct Stored {
-    /// False when the account had it already.
-    pub written: bool,
-}
-
 /// `PUT /v1/blocks/{id}`: the body is the block as `EncodedBlock` bytes.
 pub async fn put_block(
     State(state): State<ApiState>,
@@ -118,47 +99,6 @@ pub async fn put_block(
     let stored = state.blocks.put(account, id, wire).await?;
     let status = if stored.written { StatusCode::CREATED } else { StatusCode::OK };
     Ok((status, Json(Stored { written: stored.written })))
-}
-
-/// One block of a commit.
-#[derive(Debug, Deserialize, Serialize)]
-#[serde(deny_unknown_fields)]
-pub struct BlockEntry {
-    /// The block id, hex.
-    pub id: String,
-    /// Its plaintext length.
-    pub len: u32,
-}
-
-/// `POST /v1/commit` body.
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct NewCommit {
-    /// The file's path.
-    pub path: String,
-    /// The head version this change is based on; absent or null for a new file.
-    pub base: Option<u64>,
-    /// The content, block by block.
-    pub blocks: Vec<BlockEntry>,
-    /// Total size.
-    pub size: u64,
-    /// blake3 of the whole content, hex.
-    pub hash: String,
-    /// Modification time on the device (ms since the epoch).
-    pub mtime_ms: Option<u64>,
-    /// A namespace other than the caller's drive.
-    pub ns: Option<u64>,
-}
-
-/// What a commit answers.
-#[derive(Debug, Serialize, Deserialize)]
-pub struct Committed {
-    /// The file's id.
-    pub file: u64,
-    /// The new version.
-    pub version: u64,
-    /// The caller's journal position of the change.
-    pub seq: u64,
 }
 
 /// `POST /v1/commit`.
@@ -194,4 +134,25 @@ pub async fn commit(
         Response::Committed { file, version, seq } => Ok(Json(Committed { file: file.0, version, seq })),
         other => Err(ApiError::internal(format!("unexpected answer to a commit: {other:?}"))),
     }
+}
+
+/// `GET /v1/manifest/{path}`: the blocks of the head version, or of `?version=`.
+pub async fn manifest(
+    State(state): State<ApiState>,
+    caller: Caller,
+    Path(raw): Path<String>,
+    Params(options): Params<DownloadOptions>,
+) -> Result<Json<Manifest>, ApiError> {
+    let path = paths::parse(&raw)?;
+    let place = paths::place(&state, &caller, &InNamespace { ns: options.ns }, path, false).await?;
+    let file = paths::file_at(&state, &place).await?;
+    let version = paths::version_of(&state, &file, &place.path, options.version.unwrap_or(file.head)).await?;
+    Ok(Json(Manifest {
+        path: place.path.as_str().to_owned(),
+        file: file.id.0,
+        version: version.version,
+        size: version.size,
+        hash: hex::encode(version.hash),
+        blocks: version.blocks.iter().map(|b| BlockEntry { id: b.id.to_hex(), len: b.len }).collect(),
+    }))
 }

@@ -12,10 +12,10 @@ use axum::response::Response as HttpResponse;
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use cairn_proto::DrivePath;
+use cairn_proto::api::{LinkDownload, LinkListing, LinkTree, LinkView, NewLinkBody};
 use cairn_raft::model::links::{LinkId, LinkRecord, NewLink};
 use cairn_raft::model::users::TokenRecord;
 use cairn_raft::model::{Answer, Command, Query, Response};
-use serde::{Deserialize, Serialize};
 
 use super::ApiState;
 use super::auth::Caller;
@@ -24,7 +24,8 @@ use super::error::ApiError;
 use super::extract::{Json as ApiJson, Params};
 use super::paths::{self, InNamespace};
 use super::shares::expect;
-use super::tree::{self, Listing, TreeView};
+use super::tree;
+use cairn_proto::api::Listing;
 
 /// The routes of this module, relative to `/v1`.
 pub fn routes() -> Router<ApiState> {
@@ -32,39 +33,6 @@ pub fn routes() -> Router<ApiState> {
         .route("/links", post(create_link))
         .route("/links/{id}", get(link_tree).delete(revoke_link))
         .route("/links/{id}/content", get(link_content))
-}
-
-/// `POST /v1/links` body.
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct NewLinkBody {
-    /// The folder or file to publish, read-only.
-    pub path: String,
-    /// A password the link asks for; stored only as a salted hash.
-    pub password: Option<String>,
-    /// When the link stops working (ms since the epoch).
-    pub expires_ms: Option<u64>,
-    /// The namespace, if not the caller's drive.
-    pub ns: Option<u64>,
-}
-
-/// A new link.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
-pub struct LinkView {
-    /// Its id: 32 hex digits, unguessable.
-    pub id: String,
-    /// Where anyone holding it lists or stats it (`GET`, no token).
-    pub url_path: String,
-    /// Where its content is downloaded (`GET`, no token; `?path=` inside a folder).
-    pub content_path: String,
-    /// The namespace of the target.
-    pub ns: u64,
-    /// The published folder or file.
-    pub path: String,
-    /// When it stops working, if ever.
-    pub expires_ms: Option<u64>,
-    /// Whether it asks for a password.
-    pub password: bool,
 }
 
 /// The longest link password, in bytes: long enough for any passphrase, short enough that
@@ -129,42 +97,6 @@ pub async fn revoke_link(
     let command = Command::RevokeLink { link, by: caller.user.id };
     expect(state.propose(command).await?, |r| matches!(r, Response::LinkRevoked), "a link revocation")?;
     Ok(StatusCode::NO_CONTENT)
-}
-
-/// Query parameters of `GET /v1/links/{id}`.
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct LinkListing {
-    /// A path inside a linked folder; default: the linked folder or file itself.
-    pub path: Option<String>,
-    /// The link's password, if the `X-Link-Password` header does not carry it.
-    pub password: Option<String>,
-    /// Start a folder listing after this name.
-    pub after: Option<String>,
-    /// At most this many children (default and maximum 1 000).
-    pub limit: Option<usize>,
-}
-
-/// Query parameters of `GET /v1/links/{id}/content`.
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct LinkDownload {
-    /// A file inside a linked folder; default: the linked file itself.
-    pub path: Option<String>,
-    /// The link's password, if the `X-Link-Password` header does not carry it.
-    pub password: Option<String>,
-}
-
-/// What `GET /v1/links/{id}` answers: the tree view, with paths relative to the link.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
-pub struct LinkTree {
-    /// The name of the linked folder or file (empty for a whole drive).
-    pub name: String,
-    /// When the link stops working, if ever.
-    pub expires_ms: Option<u64>,
-    /// The stat or listing; its `path` is relative to the link.
-    #[serde(flatten)]
-    pub tree: TreeView,
 }
 
 /// The header that carries a link's password.

@@ -9,18 +9,12 @@ use cairn_raft::model::drive::{FileRecord, NamespaceId, VersionRecord};
 use cairn_raft::model::query::MAX_PAGE;
 use cairn_raft::model::shares::Access;
 use cairn_raft::model::{Answer, Query};
-use serde::Deserialize;
 
 use super::ApiState;
 use super::auth::Caller;
 use super::error::ApiError;
 
-/// The `ns` query parameter.
-#[derive(Debug, Default, Deserialize)]
-pub struct InNamespace {
-    /// A namespace other than the caller's drive.
-    pub ns: Option<u64>,
-}
+pub use cairn_proto::api::InNamespace;
 
 /// A checked place in a drive.
 #[derive(Debug, Clone)]

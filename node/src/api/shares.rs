@@ -15,11 +15,11 @@ use axum::http::StatusCode;
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use cairn_proto::DrivePath;
+use cairn_proto::api::{EndShare, NewShare, Paging, Role, SharePage, ShareView};
 use cairn_raft::model::drive::NamespaceId;
 use cairn_raft::model::query::MAX_PAGE;
 use cairn_raft::model::shares::{Access, ShareRecord, ShareRole};
 use cairn_raft::model::{Answer, Command, Query, Response, User, UserId};
-use serde::{Deserialize, Serialize};
 
 use super::ApiState;
 use super::auth::Caller;
@@ -35,18 +35,9 @@ pub fn routes() -> Router<ApiState> {
         .route("/shares/received", get(received))
 }
 
-/// A share's role as the API names it.
-#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
-#[serde(rename_all = "lowercase")]
-pub enum Role {
-    /// List, stat, download.
-    Viewer,
-    /// Also upload, make folders, delete, publish links.
-    Editor,
-}
-
-impl From<Role> for ShareRole {
-    fn from(role: Role) -> Self {
+/// The model's role for an API role.
+pub fn model_role(role: Role) -> ShareRole {
+    {
         match role {
             Role::Viewer => ShareRole::Read,
             Role::Editor => ShareRole::ReadWrite,
@@ -54,76 +45,14 @@ impl From<Role> for ShareRole {
     }
 }
 
-impl From<ShareRole> for Role {
-    fn from(role: ShareRole) -> Self {
+/// The API's name of a model role.
+pub fn api_role(role: ShareRole) -> Role {
+    {
         match role {
             ShareRole::Read => Role::Viewer,
             ShareRole::ReadWrite => Role::Editor,
         }
     }
-}
-
-/// `POST /v1/shares` body.
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct NewShare {
-    /// The folder or file to share.
-    pub path: String,
-    /// The login name of the user to share it with.
-    pub user: String,
-    /// `viewer` or `editor`.
-    pub role: Role,
-    /// The namespace, if not the caller's drive.
-    pub ns: Option<u64>,
-}
-
-/// `DELETE /v1/shares` body.
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct EndShare {
-    /// The shared folder or file.
-    pub path: String,
-    /// The login name of the recipient (the caller's own, to leave a share).
-    pub user: String,
-    /// The namespace, if not the caller's drive.
-    pub ns: Option<u64>,
-}
-
-/// A share as the API shows it.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
-pub struct ShareView {
-    /// The namespace the shared path is in (`?ns=` for the tree and content endpoints).
-    pub ns: u64,
-    /// The shared folder or file.
-    pub path: String,
-    /// The owner's login name.
-    pub owner: String,
-    /// The recipient's login name.
-    pub user: String,
-    /// `viewer` or `editor`.
-    pub role: Role,
-    /// When it was shared (or its role last changed), in ms since the epoch.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub created_ms: Option<u64>,
-}
-
-/// One page of shares.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
-pub struct SharePage {
-    /// The shares.
-    pub shares: Vec<ShareView>,
-    /// Where the next page starts (`?after=`), if there may be one.
-    pub next: Option<String>,
-}
-
-/// Paging of the share listings.
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Paging {
-    /// The `next` of the previous page.
-    pub after: Option<String>,
-    /// At most this many (default 100, at most 1 000).
-    pub limit: Option<usize>,
 }
 
 /// The default page of shares: every share costs a name lookup or two, so pages stay modest
@@ -148,7 +77,7 @@ pub async fn share(
         namespace: place.namespace,
         path: place.path.clone(),
         with: with.id,
-        role: new.role.into(),
+        role: model_role(new.role),
         by: caller.user.id,
     };
     expect(state.propose(command).await?, |r| matches!(r, Response::Shared), "a share")?;
@@ -246,7 +175,7 @@ fn view(record: ShareRecord, owner: String, user: String) -> ShareView {
         path: record.path.as_str().to_owned(),
         owner,
         user,
-        role: record.role.into(),
+        role: api_role(record.role),
         created_ms: Some(record.created_ms),
     }
 }

@@ -4,10 +4,10 @@
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
+use cairn_proto::api::{Changed, ChildView, FileView, Listing, TreeView};
 use cairn_raft::model::drive::{EntryKind, FileRecord, FileStatus};
 use cairn_raft::model::query::MAX_PAGE;
 use cairn_raft::model::{Answer, Command, Query, Response};
-use serde::{Deserialize, Serialize};
 
 use super::ApiState;
 use super::auth::Caller;
@@ -15,66 +15,16 @@ use super::error::ApiError;
 use super::extract::Params;
 use super::paths::{self, InNamespace};
 
-/// A file's state as the API shows it.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
-pub struct FileView {
-    /// Its id, stable across renames.
-    pub id: u64,
-    /// The head version.
-    pub version: u64,
-    /// Size of the head version.
-    pub size: u64,
-    /// `uploading`, `complete` or `trashed`.
-    pub status: String,
-}
-
-impl From<&FileRecord> for FileView {
-    fn from(f: &FileRecord) -> Self {
+/// The API's view of a file.
+pub fn file_view(f: &FileRecord) -> FileView {
+    {
         let status = match f.status {
             FileStatus::Uploading => "uploading",
             FileStatus::Complete => "complete",
             FileStatus::Trashed => "trashed",
         };
-        Self { id: f.id.0, version: f.head, size: f.size, status: status.into() }
+        FileView { id: f.id.0, version: f.head, size: f.size, status: status.into() }
     }
-}
-
-/// One name in a folder.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
-pub struct ChildView {
-    /// Its name.
-    pub name: String,
-    /// `folder` or `file`.
-    pub kind: String,
-    /// The file's id, for files.
-    pub file: Option<u64>,
-}
-
-/// What `GET /v1/tree/...` answers.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
-pub struct TreeView {
-    /// The path asked for.
-    pub path: String,
-    /// `folder` or `file`.
-    pub kind: String,
-    /// The file, for a file.
-    pub file: Option<FileView>,
-    /// A folder's children, by name (one page).
-    pub children: Vec<ChildView>,
-    /// Where the next page starts (`?after=`), if there is one.
-    pub next: Option<String>,
-}
-
-/// Paging of a folder listing.
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Listing {
-    /// A namespace other than the caller's drive.
-    pub ns: Option<u64>,
-    /// Start after this name.
-    pub after: Option<String>,
-    /// At most this many children (default and maximum 1 000).
-    pub limit: Option<usize>,
 }
 
 /// `GET /v1/tree`: the root of the drive.
@@ -106,7 +56,7 @@ pub async fn get_path(
         (_, Some(file)) => Ok(Json(TreeView {
             path,
             kind: "file".into(),
-            file: Some(FileView::from(&file)),
+            file: Some(file_view(&file)),
             children: Vec::new(),
             next: None,
         })),
@@ -130,13 +80,6 @@ pub async fn get_path(
         }
         (_, None) => Err(ApiError::internal("a file entry without its file record")),
     }
-}
-
-/// What a change answers: the caller's journal position after it.
-#[derive(Debug, Serialize, Deserialize)]
-pub struct Changed {
-    /// The journal sequence number of the change, where the model reports one.
-    pub seq: Option<u64>,
 }
 
 /// `POST /v1/folders/{path}`: makes a folder and any missing parents.

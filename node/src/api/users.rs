@@ -4,48 +4,23 @@
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
+use cairn_proto::api::{NewToken, NewUser, TokenView, UserView};
 use cairn_raft::model::users::User;
 use cairn_raft::model::{Answer, Command, Query, Response, TokenHash};
-use serde::{Deserialize, Serialize};
 
 use super::ApiState;
 use super::auth::Caller;
 use super::error::ApiError;
 use super::extract::Json as ApiJson;
 
-/// A user as the API shows it.
-#[derive(Debug, Serialize, Deserialize, PartialEq, Eq)]
-pub struct UserView {
-    /// The user's id.
-    pub id: u64,
-    /// The login name.
-    pub name: String,
-    /// Whether they administer the cluster's users.
-    pub admin: bool,
-    /// Their drive's namespace id.
-    pub drive: u64,
-}
-
-impl From<&User> for UserView {
-    fn from(u: &User) -> Self {
-        Self { id: u.id.0, name: u.name.clone(), admin: u.admin, drive: u.drive.0 }
-    }
+/// The API's view of a user.
+pub fn user_view(u: &User) -> UserView {
+    { UserView { id: u.id.0, name: u.name.clone(), admin: u.admin, drive: u.drive.0 } }
 }
 
 /// `GET /v1/me`.
 pub async fn me(caller: Caller) -> Json<UserView> {
-    Json(UserView::from(&caller.user))
-}
-
-/// `POST /v1/users` body.
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct NewUser {
-    /// The login name: 1–64 characters of `a-z 0-9 . _ -`.
-    pub name: String,
-    /// Make them an administrator.
-    #[serde(default)]
-    pub admin: bool,
+    Json(user_view(&caller.user))
 }
 
 /// `POST /v1/users`: an administrator creates a user.
@@ -64,28 +39,9 @@ pub async fn create(
         state.propose(Command::SetAdmin { user, admin: true }).await?;
     }
     match state.query(Query::User(user)).await? {
-        Answer::User(Some(user)) => Ok((StatusCode::CREATED, Json(UserView::from(&user)))),
+        Answer::User(Some(user)) => Ok((StatusCode::CREATED, Json(user_view(&user)))),
         _ => Err(ApiError::internal("the new user is not readable")),
     }
-}
-
-/// `POST /v1/users/{name}/tokens` body.
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct NewToken {
-    /// What the token is for ("laptop", "sync on the NAS").
-    pub label: String,
-}
-
-/// A new token: shown once, stored only as a hash.
-#[derive(Debug, Serialize, Deserialize)]
-pub struct TokenView {
-    /// The token itself.
-    pub token: String,
-    /// Its label.
-    pub label: String,
-    /// Whose it is.
-    pub user: u64,
 }
 
 /// `POST /v1/users/{name}/tokens`: a token for `name`, made by an administrator or by the user.

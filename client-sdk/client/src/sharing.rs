@@ -1,0 +1,71 @@
+//! Sharing, typed: shares with users (viewer, editor; given and received) and public links.
+
+use cairn_proto::api::{EndShare, LinkTree, LinkView, NewLinkBody, NewShare, Paging, Role, SharePage};
+use reqwest::Method;
+use reqwest::header::HeaderName;
+
+use crate::drive::drive_path;
+use crate::nodes::Call;
+use crate::{Client, ClientError};
+
+/// The header that carries a link's password (kept out of URLs and their logs).
+const LINK_PASSWORD: HeaderName = HeaderName::from_static("x-link-password");
+
+impl Client {
+    /// Shares `path` with the user named `user` as `role` (or changes the role of a share).
+    pub async fn share(
+        &self,
+        path: &str,
+        user: &str,
+        role: Role,
+        ns: Option<u64>,
+    ) -> Result<(), ClientError> {
+        let body = NewShare { path: drive_path(path)?.as_str().into(), user: user.to_owned(), role, ns };
+        self.nodes.send(&Call::new(Method::POST, &["shares"]).json(&body)?.idempotent()).await?;
+        Ok(())
+    }
+
+    /// Ends the share of `path` with `user` (the recipient may end it too).
+    pub async fn unshare(&self, path: &str, user: &str, ns: Option<u64>) -> Result<(), ClientError> {
+        let body = EndShare { path: drive_path(path)?.as_str().into(), user: user.to_owned(), ns };
+        self.nodes.send(&Call::new(Method::DELETE, &["shares"]).json(&body)?.idempotent()).await?;
+        Ok(())
+    }
+
+    /// One page of the shares the caller gave.
+    pub async fn shares_given(&self, paging: &Paging) -> Result<SharePage, ClientError> {
+        self.call(Call::new(Method::GET, &["shares", "given"]).query(paging)?).await
+    }
+
+    /// One page of the shares the caller received ("shared with me").
+    pub async fn shares_received(&self, paging: &Paging) -> Result<SharePage, ClientError> {
+        self.call(Call::new(Method::GET, &["shares", "received"]).query(paging)?).await
+    }
+
+    /// Publishes `path` read-only to anyone holding the link.
+    pub async fn create_link(
+        &self,
+        path: &str,
+        password: Option<String>,
+        expires_ms: Option<u64>,
+        ns: Option<u64>,
+    ) -> Result<LinkView, ClientError> {
+        let body = NewLinkBody { path: drive_path(path)?.as_str().into(), password, expires_ms, ns };
+        self.call(Call::new(Method::POST, &["links"]).json(&body)?.idempotent()).await
+    }
+
+    /// Revokes a link.
+    pub async fn revoke_link(&self, id: &str) -> Result<(), ClientError> {
+        self.nodes.send(&Call::new(Method::DELETE, &["links", id]).idempotent()).await?;
+        Ok(())
+    }
+
+    /// What a link shows, as anyone holding it sees it (no token sent).
+    pub async fn open_link(&self, id: &str, password: Option<&str>) -> Result<LinkTree, ClientError> {
+        let mut call = Call::new(Method::GET, &["links", id]);
+        if let Some(password) = password {
+            call = call.header(LINK_PASSWORD, password)?;
+        }
+        self.nodes.send_anonymous(&call).await?.json()
+    }
+}

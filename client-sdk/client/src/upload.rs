@@ -1,0 +1,334 @@
+//! Upload of a file or stream as a new version, sending only the blocks the cluster lacks.
+//!
+//! The content is cut into blocks by the same content-defined chunker the nodes use, so an edit
+//! changes only the blocks around it, and a file the account already holds (in any folder,
+//! any version) sends nothing but its block list. The pipeline:
+//!
+//! 1. a blocking reader chunks and hashes the content; each block waits for room in the
+//!    memory budget before it enters the pipeline, so a slow network holds the reader back;
+//! 2. blocks are asked about in batches (`POST /v1/blocks/missing`);
+//! 3. the missing ones are compressed and sent `parallel` at a time (`PUT /v1/blocks/{id}`),
+//!    each retried on another node if its node fails;
+//! 4. the version is committed with its base (`POST /v1/commit`), once, under an idempotency
+//!    key. If the cluster lost a block in between (`missing_blocks`), a file is read and sent
+//!    again; a stream cannot be, and the error is returned.
+
+use std::collections::HashSet;
+use std::io::Read;
+use std::path::Path;
+use std::sync::Arc;
+
+use bytes::Bytes;
+use cairn_proto::api::{BlockEntry, Committed, Ids, InNamespace, Missing, NewCommit};
+use cairn_proto::encoded_block::DEFAULT_ZSTD_LEVEL;
+use cairn_proto::{BlockId, Chunk, EncodedBlock, StreamChunker};
+use reqwest::Method;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore, mpsc};
+use tokio::task::JoinSet;
+
+use crate::drive::drive_path;
+use crate::nodes::Call;
+use crate::{Client, ClientError};
+
+/// Ids asked about per `missing` call (the API's limit).
+const MAX_IDS: usize = 1000;
+/// The smallest memory budget that always leaves room for a largest block beside a full batch.
+const MIN_BUDGET: usize = 16 << 20;
+/// Attempts of a file upload whose commit found blocks gone.
+const ATTEMPTS: usize = 3;
+
+/// What a new version replaces.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Base {
+    /// Whatever the head is when the upload starts (none, for a new file); a change committed
+    /// in the meantime still makes the commit fail with `conflict` rather than be overwritten.
+    Head,
+    /// Nothing: the file must not exist.
+    New,
+    /// This version, which must still be the head.
+    Version(u64),
+}
+
+/// Called with the number of content bytes each step dealt with (sent or found present).
+pub type Progress = Arc<dyn Fn(u64) + Send + Sync>;
+
+/// How to upload.
+#[derive(Clone)]
+pub struct PutOptions {
+    /// What the new version replaces.
+    pub base: Base,
+    /// A namespace other than the caller's drive.
+    pub ns: Option<u64>,
+    /// The modification time to record (ms since the epoch); default: the file's, or now.
+    pub mtime_ms: Option<u64>,
+    /// Progress reports.
+    pub progress: Option<Progress>,
+}
+
+impl Default for PutOptions {
+    fn default() -> Self {
+        Self { base: Base::Head, ns: None, mtime_ms: None, progress: None }
+    }
+}
+
+/// What an upload did.
+#[derive(Debug, Clone)]
+pub struct UploadReport {
+    /// The new version.
+    pub committed: Committed,
+    /// Its size.
+    pub size: u64,
+    /// blake3 of its content, hex.
+    pub hash: String,
+    /// Blocks in the file.
+    pub blocks: usize,
+    /// Blocks that had to be sent.
+    pub blocks_sent: usize,
+}
+
+/// The content as sent: block list, size, hash.
+struct Sent {
+    blocks: Vec<BlockEntry>,
+    size: u64,
+    hash: [u8; 32],
+    blocks_sent: usize,
+}
+
+impl Client {
+    /// Uploads the file at `local` as a new version of `remote`.
+    pub async fn upload_file(
+        &self,
+        local: &Path,
+        remote: &str,
+        options: &PutOptions,
+    ) -> Result<UploadReport, ClientError> {
+        let mut options = options.clone();
+        if options.mtime_ms.is_none() {
+            options.mtime_ms = std::fs::metadata(local)
+                .and_then(|m| m.modified())
+                .ok()
+                .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+                .map(|d| d.as_millis() as u64);
+        }
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            let file = std::fs::File::open(local).map_err(|e| ClientError::io(local, e))?;
+            match self.upload_reader(file, remote, &options).await {
+                Err(ClientError::Api { code, .. }) if code == "missing_blocks" && attempt < ATTEMPTS => {
+                    tracing::warn!(%remote, "the cluster lost blocks of the upload; sending again");
+                }
+                other => return other,
+            }
+        }
+    }
+
+    /// Uploads everything `reader` yields as a new version of `remote`.
+    pub async fn upload_reader<R: Read + Send + 'static>(
+        &self,
+        reader: R,
+        remote: &str,
+        options: &PutOptions,
+    ) -> Result<UploadReport, ClientError> {
+        let path = drive_path(remote)?;
+        if path.is_root() {
+            return Err(ClientError::Invalid("the root is a folder; name a file".into()));
+        }
+        let base = match options.base {
+            Base::Version(v) => Some(v),
+            Base::New => None,
+            Base::Head => self.head_of(path.as_str(), options.ns).await?,
+        };
+        let sent = self.send_blocks(reader, options).await?;
+        let commit = NewCommit {
+            path: path.as_str().to_owned(),
+            base,
+            blocks: sent.blocks,
+            size: sent.size,
+            hash: hex::encode(sent.hash),
+            mtime_ms: options.mtime_ms,
+            ns: options.ns,
+        };
+        let blocks = commit.blocks.len();
+        let call = Call::new(Method::POST, &["commit"]).json(&commit)?.idempotent();
+        let committed: Committed = self.call(call).await?;
+        Ok(UploadReport {
+            committed,
+            size: sent.size,
+            hash: hex::encode(sent.hash),
+            blocks,
+            blocks_sent: sent.blocks_sent,
+        })
+    }
+
+    /// The head version of the file at `path`, or `None` when there is none.
+    async fn head_of(&self, path: &str, ns: Option<u64>) -> Result<Option<u64>, ClientError> {
+        let listing = cairn_proto::api::Listing { ns, limit: Some(1), ..Default::default() };
+        match self.stat(path, &listing).await {
+            Ok(view) => match view.file {
+                Some(file) => Ok(Some(file.version)),
+                None => Err(ClientError::Invalid(format!("{path} is a folder"))),
+            },
+            Err(e) if e.code() == "not_found" => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Chunks `reader` and sends the blocks the account lacks.
+    async fn send_blocks<R: Read + Send + 'static>(
+        &self,
+        reader: R,
+        options: &PutOptions,
+    ) -> Result<Sent, ClientError> {
+        let budget = self.config.memory_budget.max(MIN_BUDGET);
+        let room = Arc::new(Semaphore::new(kib(budget)));
+        let (tx, mut rx) = mpsc::channel::<(Chunk, OwnedSemaphorePermit)>(MAX_IDS);
+        let producer = tokio::task::spawn_blocking({
+            let room = room.clone();
+            let runtime = tokio::runtime::Handle::current();
+            move || chunk_all(reader, &room, &runtime, &tx)
+        });
+
+        let mut blocks = Vec::new();
+        let mut batch = Vec::new();
+        let mut batch_bytes = 0;
+        let mut seen = HashSet::new();
+        let mut senders = JoinSet::new();
+        let mut blocks_sent = 0;
+        loop {
+            let next = rx.recv().await;
+            let done = next.is_none();
+            if let Some((chunk, permit)) = next {
+                blocks.push(BlockEntry { id: chunk.id.to_hex(), len: chunk.data.len() as u32 });
+                batch_bytes += chunk.data.len();
+                batch.push((chunk, permit));
+            }
+            let full = batch_bytes >= budget / 4 || batch.len() >= MAX_IDS;
+            if !batch.is_empty() && (done || full) {
+                let missing = self.missing(&batch, &seen, options.ns).await?;
+                for (chunk, permit) in batch.drain(..) {
+                    let len = chunk.data.len() as u64;
+                    if !missing.contains(&chunk.id) || !seen.insert(chunk.id) {
+                        self.counters().blocks_skipped(1);
+                        report(options, len);
+                        continue;
+                    }
+                    while senders.len() >= self.config.parallel.max(1) {
+                        join_one(&mut senders).await?;
+                    }
+                    blocks_sent += 1;
+                    let (client, options) = (self.clone(), options.clone());
+                    senders.spawn(async move {
+                        client.send_block(chunk, options.ns).await?;
+                        report(&options, len);
+                        drop(permit);
+                        Ok(())
+                    });
+                }
+                batch_bytes = 0;
+            }
+            if done {
+                break;
+            }
+        }
+        while !senders.is_empty() {
+            join_one(&mut senders).await?;
+        }
+        let (size, hash) =
+            producer.await.map_err(|e| ClientError::Invalid(format!("the reading task failed: {e}")))??;
+        Ok(Sent { blocks, size, hash, blocks_sent })
+    }
+
+    /// Which of the batch's blocks (not yet sent by this upload) the account lacks.
+    async fn missing(
+        &self,
+        batch: &[(Chunk, OwnedSemaphorePermit)],
+        seen: &HashSet<BlockId>,
+        ns: Option<u64>,
+    ) -> Result<HashSet<BlockId>, ClientError> {
+        let mut ids: Vec<String> = Vec::new();
+        let mut asked = HashSet::new();
+        for (chunk, _) in batch {
+            if !seen.contains(&chunk.id) && asked.insert(chunk.id) {
+                ids.push(chunk.id.to_hex());
+            }
+        }
+        if ids.is_empty() {
+            return Ok(HashSet::new());
+        }
+        let answer: Missing =
+            self.call(Call::new(Method::POST, &["blocks", "missing"]).json(&Ids { ids, ns })?).await?;
+        answer
+            .missing
+            .iter()
+            .map(|hex| {
+                hex::decode(hex).ok().and_then(|b| BlockId::from_slice(&b).ok()).ok_or_else(|| {
+                    ClientError::Protocol { node: String::new(), what: format!("{hex:?} is not a block id") }
+                })
+            })
+            .collect()
+    }
+
+    /// Compresses and stores one block.
+    async fn send_block(&self, chunk: Chunk, ns: Option<u64>) -> Result<(), ClientError> {
+        let id = chunk.id;
+        let wire = tokio::task::spawn_blocking(move || {
+            EncodedBlock::compress(&chunk.data, DEFAULT_ZSTD_LEVEL).map(|b| b.to_bytes())
+        })
+        .await
+        .map_err(|e| ClientError::Invalid(format!("the compression task failed: {e}")))?
+        .map_err(|e| ClientError::Invalid(format!("compress block {id}: {e}")))?;
+        let call = Call::new(Method::PUT, &["blocks", &id.to_hex()])
+            .query(&InNamespace { ns })?
+            .bytes(Bytes::from(wire));
+        self.nodes.send(&call).await?;
+        self.counters().block_sent();
+        Ok(())
+    }
+}
+
+/// The reading side: chunks `reader`, hashing it whole, and hands each block on once the
+/// budget has room for it. Returns the size and hash of everything read.
+fn chunk_all<R: Read>(
+    reader: R,
+    room: &Arc<Semaphore>,
+    runtime: &tokio::runtime::Handle,
+    tx: &mpsc::Sender<(Chunk, OwnedSemaphorePermit)>,
+) -> Result<(u64, [u8; 32]), ClientError> {
+    let mut chunker = StreamChunker::new(reader);
+    let mut hasher = blake3::Hasher::new();
+    let mut size = 0u64;
+    while let Some(chunk) =
+        chunker.next_chunk().map_err(|e| ClientError::io("<upload source>", std::io::Error::other(e)))?
+    {
+        hasher.update(&chunk.data);
+        size += chunk.data.len() as u64;
+        let permit = runtime
+            .block_on(room.clone().acquire_many_owned(kib(chunk.data.len()) as u32))
+            .map_err(|_| ClientError::Invalid("the upload was abandoned".into()))?;
+        if tx.blocking_send((chunk, permit)).is_err() {
+            // The sending side stopped (it failed, and says why).
+            break;
+        }
+    }
+    Ok((size, *hasher.finalize().as_bytes()))
+}
+
+/// Bytes in whole KiB, rounded up: the unit of the memory budget's permits.
+fn kib(bytes: usize) -> usize {
+    bytes.div_ceil(1024)
+}
+
+fn report(options: &PutOptions, bytes: u64) {
+    if let Some(progress) = &options.progress {
+        progress(bytes);
+    }
+}
+
+async fn join_one(set: &mut JoinSet<Result<(), ClientError>>) -> Result<(), ClientError> {
+    match set.join_next().await {
+        Some(Ok(result)) => result,
+        Some(Err(e)) => Err(ClientError::Invalid(format!("a sending task failed: {e}"))),
+        None => Ok(()),
+    }
+}

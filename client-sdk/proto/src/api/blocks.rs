@@ -1,0 +1,90 @@
+//! The block-level upload and download the SDK uses: which blocks are missing, send one,
+//! commit a version from blocks; and a version's manifest (its block list), to fetch and verify
+//! block by block.
+
+use serde::{Deserialize, Serialize};
+
+/// `POST /v1/blocks/missing` body.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Ids {
+    /// Block ids, hex; at most 1 000.
+    pub ids: Vec<String>,
+    /// A namespace other than the caller's drive (its owner's account is asked).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ns: Option<u64>,
+}
+
+/// The ids the account lacks, in the order asked.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Missing {
+    /// Block ids, hex.
+    pub missing: Vec<String>,
+}
+
+/// What storing a block answers.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Stored {
+    /// False when the account had it already.
+    pub written: bool,
+}
+
+/// One block of a version.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BlockEntry {
+    /// The block id, hex.
+    pub id: String,
+    /// Its plaintext length.
+    pub len: u32,
+}
+
+/// `POST /v1/commit` body.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NewCommit {
+    /// The file's path.
+    pub path: String,
+    /// The head version this change is based on; absent or null for a new file.
+    pub base: Option<u64>,
+    /// The content, block by block.
+    pub blocks: Vec<BlockEntry>,
+    /// Total size.
+    pub size: u64,
+    /// blake3 of the whole content, hex.
+    pub hash: String,
+    /// Modification time on the device (ms since the epoch).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mtime_ms: Option<u64>,
+    /// A namespace other than the caller's drive.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ns: Option<u64>,
+}
+
+/// What a commit answers.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Committed {
+    /// The file's id.
+    pub file: u64,
+    /// The new version.
+    pub version: u64,
+    /// The caller's journal position of the change.
+    pub seq: u64,
+}
+
+/// What `GET /v1/manifest/{path}` answers: one version's content, block by block.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct Manifest {
+    /// The file's path.
+    pub path: String,
+    /// The file's id.
+    pub file: u64,
+    /// The version described.
+    pub version: u64,
+    /// Its size.
+    pub size: u64,
+    /// blake3 of its whole content, hex.
+    pub hash: String,
+    /// Its blocks, in file order; each one's bytes hash (blake3) to its id.
+    pub blocks: Vec<BlockEntry>,
+}

@@ -1,0 +1,33 @@
+//! The HTTP API's wire types: request bodies, query strings and answers of `/v1`, shared by
+//! the node (which serves them) and the SDK (which sends and reads them), so the two cannot
+//! drift apart. Plain serde structs; the node converts its model records into them.
+//!
+//! Ids travel as integers, block ids and hashes as hex, times as ms since the epoch.
+
+pub mod blocks;
+pub mod content;
+pub mod error;
+pub mod history;
+pub mod links;
+pub mod shares;
+pub mod tree;
+pub mod users;
+
+pub use blocks::{BlockEntry, Committed, Ids, Manifest, Missing, NewCommit, Stored};
+pub use content::{DownloadOptions, UploadOptions, Uploaded};
+pub use error::ErrorBody;
+pub use history::{
+    HistoryOptions, HistoryView, MoveRequest, Moved, PinView, TrashChanged, TrashItem, TrashListing,
+    TrashTarget, TrashView, VersionAction, VersionRestored, VersionView,
+};
+pub use links::{LinkDownload, LinkListing, LinkTree, LinkView, NewLinkBody};
+pub use shares::{EndShare, NewShare, Paging, Role, SharePage, ShareView};
+pub use tree::{Changed, ChildView, FileView, InNamespace, Listing, TreeView};
+pub use users::{NewToken, NewUser, TokenView, UserView};
+
+/// The header a client sets to make a write safe to retry: the same key from the same user
+/// replays the first answer instead of writing twice.
+pub const IDEMPOTENCY_KEY: &str = "idempotency-key";
+
+/// The header a download answers with: the version whose content it carries.
+pub const VERSION_HEADER: &str = "x-cairn-version";
