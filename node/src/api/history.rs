@@ -50,17 +50,15 @@ pub fn routes() -> Router<ApiState> {
 
 /// The API's view of a version.
 pub fn version_view(v: &VersionRecord) -> VersionView {
-    {
-        VersionView {
-            version: v.version,
-            size: v.size,
-            hash: hex::encode(v.hash),
-            mtime_ms: v.mtime_ms,
-            committed_ms: v.committed_ms,
-            author: v.author.0,
-            device: (!v.device_name.is_empty()).then(|| v.device_name.clone()),
-            pinned: v.pinned,
-        }
+    VersionView {
+        version: v.version,
+        size: v.size,
+        hash: hex::encode(v.hash),
+        mtime_ms: v.mtime_ms,
+        committed_ms: v.committed_ms,
+        author: v.author.0,
+        device: (!v.device_name.is_empty()).then(|| v.device_name.clone()),
+        pinned: v.pinned,
     }
 }
 

@@ -37,21 +37,17 @@ pub fn routes() -> Router<ApiState> {
 
 /// The model's role for an API role.
 pub fn model_role(role: Role) -> ShareRole {
-    {
-        match role {
-            Role::Viewer => ShareRole::Read,
-            Role::Editor => ShareRole::ReadWrite,
-        }
+    match role {
+        Role::Viewer => ShareRole::Read,
+        Role::Editor => ShareRole::ReadWrite,
     }
 }
 
 /// The API's name of a model role.
 pub fn api_role(role: ShareRole) -> Role {
-    {
-        match role {
-            ShareRole::Read => Role::Viewer,
-            ShareRole::ReadWrite => Role::Editor,
-        }
+    match role {
+        ShareRole::Read => Role::Viewer,
+        ShareRole::ReadWrite => Role::Editor,
     }
 }
 

@@ -17,14 +17,12 @@ use super::paths::{self, InNamespace};
 
 /// The API's view of a file.
 pub fn file_view(f: &FileRecord) -> FileView {
-    {
-        let status = match f.status {
-            FileStatus::Uploading => "uploading",
-            FileStatus::Complete => "complete",
-            FileStatus::Trashed => "trashed",
-        };
-        FileView { id: f.id.0, version: f.head, size: f.size, status: status.into() }
-    }
+    let status = match f.status {
+        FileStatus::Uploading => "uploading",
+        FileStatus::Complete => "complete",
+        FileStatus::Trashed => "trashed",
+    };
+    FileView { id: f.id.0, version: f.head, size: f.size, status: status.into() }
 }
 
 /// `GET /v1/tree`: the root of the drive.

@@ -15,7 +15,7 @@ use super::extract::Json as ApiJson;
 
 /// The API's view of a user.
 pub fn user_view(u: &User) -> UserView {
-    { UserView { id: u.id.0, name: u.name.clone(), admin: u.admin, drive: u.drive.0 } }
+    UserView { id: u.id.0, name: u.name.clone(), admin: u.admin, drive: u.drive.0 }
 }
 
 /// `GET /v1/me`.
