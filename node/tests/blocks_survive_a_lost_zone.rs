@@ -1,7 +1,8 @@
 //! Five processes in three zones (two, two and one node), blocks coded 3+2: placement puts at
 //! most two shards of a block in any zone, so a whole zone can go — here the two nodes of zone
-//! b, killed together — and every block still reads back byte-identical. With only three nodes
-//! left a 3+2 block cannot get the k+1 shards a write needs, and a write says so clearly.
+//! b, killed together — and every block still reads back byte-identical. With a write quorum
+//! of 4 (set here; the default for 3+2 is k = 3), three nodes left cannot take a write, and a
+//! write says so clearly.
 #![allow(clippy::unwrap_used, clippy::expect_used)] // Test code: a panic is a failure report.
 
 mod common;
@@ -20,7 +21,8 @@ async fn a_lost_zone_loses_no_block() {
         .map(|(id, z)| (id, z.to_owned()))
         .collect();
     let settings = Settings {
-        storage: "profile = \"3+2\"\ndown_after_ms = 1500\nhedge_after_ms = 200".into(),
+        // A write quorum of 4: with a whole zone (2 of 5 shards) gone, writes must be refused.
+        storage: "profile = \"3+2\"\nwrite_quorum = 4\ndown_after_ms = 1500\nhedge_after_ms = 200".into(),
         zones: zones.clone(),
         ..Default::default()
     };

@@ -1,5 +1,6 @@
 //! Blocks on a 3-process cluster coded 2+1: kill -9 one node and every block still reads back
-//! byte-identical from the other two. Then replace the dead node — add a fourth, remove the
+//! byte-identical from the other two, and new blocks are still accepted (2 of 3 shards meet the
+//! default write quorum; the third is owed to repair). Then replace the dead node — add a fourth, remove the
 //! dead one from the group — and repair rebuilds the lost shards on the new node until every
 //! block has k+m healthy shards again. The proof that the rebuilt shards are good: kill one of
 //! the original nodes as well, and every block still reads back.
@@ -20,7 +21,7 @@ async fn blocks_survive_node_loss_and_repair_restores_redundancy() {
     let settings = Settings { storage: STORAGE.into(), ..Default::default() };
     let mut cluster = ProcessCluster::start(3, settings).await;
     let client = cluster.client().await;
-    let blocks = samples(40, 1);
+    let mut blocks = samples(40, 1);
     put_all(&client, &blocks).await;
     assert!(fully_redundant(&client, &blocks, &[]).await, "freshly written blocks lack shards");
 
@@ -41,6 +42,15 @@ async fn blocks_survive_node_loss_and_repair_restores_redundancy() {
     let victim = (1..=3).find(|id| *id != leader).unwrap();
     cluster.kill(victim);
     assert_all_read_back(&client, &blocks).await;
+    // Uploads go on with a node down; what they could not place is recorded as owed.
+    let degraded = samples(8, 3);
+    put_all(&client, &degraded).await;
+    for b in &degraded {
+        let r = record(&client, b.id).await;
+        assert!(r.damaged.len() <= 1, "block {} lacks more than one shard: {r:?}", b.id);
+    }
+    assert_all_read_back(&client, &degraded).await;
+    blocks.extend(degraded);
 
     // New capacity: node 4 joins, and the dead node leaves the group.
     cluster.add_files(4);

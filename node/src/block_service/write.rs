@@ -3,9 +3,9 @@
 //!
 //! A block is acknowledged only when all k+m shards are durable. When nodes are down or refuse
 //! (full), their shards move to the next-ranked nodes; when no node is left for some, the block
-//! is still acknowledged if at least k+1 shards are durable — one loss more than a read needs —
-//! and the missing ones are recorded as damaged, for repair to add. Anything less is refused,
-//! and the shards already written are deleted again.
+//! is still acknowledged if at least the write quorum of shards is durable (`storage.write_quorum`:
+//! by default k, or k+1 when k ≤ m), and the missing ones are recorded as damaged, for repair to
+//! add. Anything less is refused, and the shards already written are deleted again.
 
 use bytes::Bytes;
 use cairn_proto::encoded_block::DEFAULT_ZSTD_LEVEL;
@@ -89,12 +89,12 @@ impl BlockService {
         }
 
         let written = durable.iter().filter(|d| **d).count();
-        if written < n && written < k + 1 {
+        let quorum = self.config().write_quorum();
+        if written < n && written < quorum {
             self.forget(&view, &slots, &durable, key);
             return Err(BlockError::Unavailable(format!(
-                "only {written} of {n} shards could be stored ({profile} needs all of them, or at least {} \
-                 with nodes down)",
-                k + 1
+                "only {written} of {n} shards could be stored ({profile} needs all of them, or at least \
+                 {quorum} with nodes down)"
             )));
         }
         let damaged: Vec<u8> = (0..n).filter(|i| !durable[*i]).map(|i| i as u8).collect();

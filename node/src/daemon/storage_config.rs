@@ -12,9 +12,13 @@ use crate::block::EcProfile;
 #[serde(deny_unknown_fields, default)]
 pub struct StorageConfig {
     /// How blocks this node writes are coded: `k+m` (k data shards, m parity shards; any k
-    /// rebuild the block, so m nodes may be lost). Needs at least k+m storage nodes, and k+1
-    /// of them up to accept writes.
+    /// rebuild the block, so m nodes may be lost). Needs at least k+m storage nodes, and
+    /// [`Self::write_quorum`] of them up to accept writes.
     pub profile: EcProfile,
+    /// Shards that must be durable for a write to be acknowledged while nodes are down (the
+    /// missing ones are owed to repair); between k and k+m. Unset: k, or k+1 when k ≤ m — as
+    /// MinIO does — so a 3-node 2+1 cluster keeps taking uploads with one node down.
+    pub write_quorum: Option<usize>,
     /// Most bytes of shards this node holds; unset: as much as its disk allows.
     pub capacity_bytes: Option<u64>,
     /// Free disk space the shard store leaves untouched, so the database can still compact.
@@ -46,6 +50,7 @@ impl Default for StorageConfig {
     fn default() -> Self {
         Self {
             profile: EcProfile::new(2, 1).unwrap_or_else(|e| unreachable!("2+1 is a valid profile: {e}")),
+            write_quorum: None,
             capacity_bytes: None,
             reserve_disk_bytes: 1 << 30,
             max_inflight_bytes: 256 << 20,
@@ -67,6 +72,11 @@ impl StorageConfig {
         if self.max_inflight_bytes < 16 << 20 {
             return Err(("storage.max_inflight_bytes", "must be at least 16 MiB: one block must fit"));
         }
+        if let Some(quorum) = self.write_quorum
+            && (quorum < self.profile.data_shards() || quorum > self.profile.total_shards())
+        {
+            return Err(("storage.write_quorum", "must be between k and k+m of the profile"));
+        }
         if self.scrub_bytes_per_sec == 0 {
             return Err(("storage.scrub_bytes_per_sec", "must be positive"));
         }
@@ -80,6 +90,12 @@ impl StorageConfig {
             }
         }
         Ok(())
+    }
+
+    /// Shards a write needs durable: [`Self::write_quorum`] or its default.
+    pub fn write_quorum(&self) -> usize {
+        let (k, m) = (self.profile.data_shards(), self.profile.total_shards() - self.profile.data_shards());
+        self.write_quorum.unwrap_or(if k <= m { k + 1 } else { k })
     }
 
     /// [`Self::hedge_after_ms`] as a duration.
