@@ -17,7 +17,10 @@ up() {
     if [[ ! -f $RUN/secrets/ca.crt ]]; then
         echo "== initialising a new cluster in $RUN"
         "$BIN" init -c "$CFG/node1.toml"
-        for i in "${NODES[@]:1}"; do "$BIN" issue-cert -c "$CFG/node1.toml" --id "$i"; done
+        # Each node's certificate, and the one its HTTPS API serves (for its network.api).
+        for i in "${NODES[@]:1}"; do
+            "$BIN" issue-cert -c "$CFG/node1.toml" --id "$i" --api "127.0.0.1:810$i"
+        done
         fresh=1
     fi
     for i in "${NODES[@]}"; do
@@ -54,12 +57,13 @@ up() {
 
 The cluster is up, with a user "demo" whose API token is
   $token
-Try the drive's HTTP API on any node (8101, 8102, 8103):
-  curl -s -H "Authorization: Bearer $token" http://127.0.0.1:8101/v1/me
-  curl -s -T README.md -H "Authorization: Bearer $token" http://127.0.0.1:8102/v1/content/docs/README.md
-  curl -s -H "Authorization: Bearer $token" http://127.0.0.1:8103/v1/tree/docs
-  curl -s -H "Authorization: Bearer $token" http://127.0.0.1:8101/v1/content/docs/README.md
-  curl -s http://127.0.0.1:8101/metrics | grep cairn_
+Try the drive's HTTPS API on any node (8101, 8102, 8103); clients trust the cluster CA,
+$RUN/secrets/ca.crt:
+  curl -s --cacert $RUN/secrets/ca.crt -H "Authorization: Bearer $token" https://127.0.0.1:8101/v1/me
+  curl -s --cacert $RUN/secrets/ca.crt -T README.md -H "Authorization: Bearer $token" https://127.0.0.1:8102/v1/content/docs/README.md
+  curl -s --cacert $RUN/secrets/ca.crt -H "Authorization: Bearer $token" https://127.0.0.1:8103/v1/tree/docs
+  curl -s --cacert $RUN/secrets/ca.crt -H "Authorization: Bearer $token" https://localhost:8101/v1/content/docs/README.md
+  curl -s --cacert $RUN/secrets/ca.crt https://127.0.0.1:8101/metrics | grep cairn_
 And the cluster:
   $BIN status -c $CFG/node2.toml            # members, leader, term, applied index, health
   kill -9 \$(cat $RUN/node1.pid); sleep 3; $BIN status -c $CFG/node2.toml   # watch a failover

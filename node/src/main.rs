@@ -5,7 +5,8 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 
-use cairn_node::daemon::{NodeConfig, RunningNode, SecretsDir, admin};
+use cairn_node::daemon::api_cert::{self, ApiName};
+use cairn_node::daemon::{NodeConfig, RunningNode, SecretsDir, SecretsError, admin};
 use cairn_node::service::AdminCommand;
 use cairn_raft::{NodeAddr, NodeId};
 use clap::{Parser, Subcommand};
@@ -26,7 +27,8 @@ enum Command {
         #[arg(short, long)]
         config: PathBuf,
     },
-    /// Issue the certificate of another node, with the CA key in this node's `secrets_dir`.
+    /// Issue the certificate of another node, with the CA key in this node's `secrets_dir`;
+    /// with --api, also the certificate its HTTPS API serves.
     IssueCert {
         /// A config whose `secrets_dir` holds `ca.key`.
         #[arg(short, long)]
@@ -34,6 +36,15 @@ enum Command {
         /// The id of the node to issue for.
         #[arg(long)]
         id: NodeId,
+        /// The node's `network.api` address: also issue its HTTPS API certificate
+        /// (node-<id>-api.crt/.key), replacing an older one. An existing node certificate is
+        /// then kept, so this also renews the API certificate of a node that has one.
+        #[arg(long)]
+        api: Option<SocketAddr>,
+        /// A further DNS name or IP address clients reach the node's API by, as in its
+        /// `network.api_names` (repeat for several).
+        #[arg(long = "api-name", requires = "api")]
+        api_names: Vec<String>,
     },
     /// Run the node until it gets SIGINT or SIGTERM.
     Start {
@@ -167,12 +178,7 @@ fn load(path: &std::path::Path) -> Result<NodeConfig> {
 async fn run(command: Command) -> Result {
     match command {
         Command::Init { config } => init(&load_for(&config, true)?).await,
-        Command::IssueCert { config, id } => {
-            let config = load(&config)?;
-            SecretsDir::new(&config.secrets_dir).issue_node(id)?;
-            println!("issued node-{id}.crt and node-{id}.key in {}", config.secrets_dir.display());
-            Ok(())
-        }
+        Command::IssueCert { config, id, api, api_names } => issue_cert(&load(&config)?, id, api, &api_names),
         Command::Start { config } => start(&load_for(&config, true)?).await,
         Command::Status { config } => {
             let config = load(&config)?;
@@ -192,11 +198,12 @@ async fn run(command: Command) -> Result {
             for path in configs {
                 let config = NodeConfig::load(&path)?;
                 println!(
-                    "{}: node {} in zone {}, quic {}, api {}, data {}",
+                    "{}: node {} in zone {}, quic {}, api {}://{}, data {}",
                     path.display(),
                     config.id,
                     config.zone,
                     config.advertised(),
+                    if config.network.api_tls { "https" } else { "http" },
                     config.network.api,
                     config.data_dir.display()
                 );
@@ -217,16 +224,55 @@ async fn init(config: &NodeConfig) -> Result {
     let secrets = SecretsDir::new(&config.secrets_dir);
     secrets.create_cluster("cairn")?;
     secrets.issue_node(config.id)?;
+    if config.network.api_tls {
+        secrets.issue_api(config.id, &api_cert::wanted_for(config))?;
+    }
     let node = RunningNode::start(config).await?;
     let result = node.initialise_alone(config).await;
     node.shutdown().await;
     result?;
     println!("initialised a new cluster with node {} as its first member", config.id);
     println!("  secrets: {} (keep ca.key and master.key safe)", config.secrets_dir.display());
+    if config.network.api_tls {
+        println!(
+            "  api:     https://{} (clients trust {})",
+            config.network.api,
+            config.secrets_dir.join("ca.crt").display()
+        );
+    }
     println!("  data:    {}", config.data_dir.display());
     println!(
         "next: cairn-node start -c <this config>, then `cairn-node issue-cert` and `cairn-node member add` for each further node"
     );
+    Ok(())
+}
+
+/// `issue-cert`: node `id`'s certificate and, given its API address, its API certificate.
+fn issue_cert(config: &NodeConfig, id: NodeId, api: Option<SocketAddr>, api_names: &[String]) -> Result {
+    let secrets = SecretsDir::new(&config.secrets_dir);
+    let dir = config.secrets_dir.display();
+    let Some(api) = api else {
+        secrets.issue_node(id)?;
+        println!("issued node-{id}.crt and node-{id}.key in {dir}");
+        println!(
+            "node {id} also needs an API certificate to serve HTTPS (network.api_tls, the default): \
+             run this again with --api <its network.api> [--api-name <name>]..."
+        );
+        return Ok(());
+    };
+    let extra = api_names
+        .iter()
+        .map(|name| ApiName::parse(name).map_err(|e| format!("--api-name: {e}")))
+        .collect::<std::result::Result<Vec<_>, _>>()?;
+    match secrets.issue_node(id) {
+        Ok(()) => println!("issued node-{id}.crt and node-{id}.key in {dir}"),
+        Err(SecretsError::Exists(path)) => println!("kept {} (exists)", path.display()),
+        Err(e) => return Err(e.into()),
+    }
+    let names = api_cert::wanted_names(api, &extra);
+    secrets.issue_api(id, &names)?;
+    let names: Vec<String> = names.iter().map(ToString::to_string).collect();
+    println!("issued node-{id}-api.crt and node-{id}-api.key in {dir} for {}", names.join(", "));
     Ok(())
 }
 

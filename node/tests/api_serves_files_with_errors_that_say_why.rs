@@ -2,14 +2,17 @@
 //! conditional writes, download whole, by range and by version, delete to trash — and every
 //! bad input answered with its status and stable error code: no token, a wrong token, a
 //! non-admin creating users, bad names, bad paths, unknown fields, bad ranges, conflicts,
-//! strangers.
+//! strangers, simple uploads over the size limit.
 #![allow(clippy::unwrap_used, clippy::expect_used)] // Test code: a panic is a failure report.
 
 mod common;
 
 use cairn_proto::sample_data::random;
-use common::http::{Reply, request};
+use common::http::{Reply, request, request_raw};
 use common::process_cluster::{ProcessCluster, Settings};
+
+/// `network.api_max_upload_bytes` of this test's cluster.
+const UPLOAD_LIMIT: u64 = 4 << 20;
 
 struct Api {
     addrs: Vec<std::net::SocketAddr>,
@@ -38,7 +41,9 @@ impl Api {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_api_serves_files_and_refuses_bad_input_with_codes() {
-    let cluster = ProcessCluster::start(3, Settings::default()).await;
+    // Uploads here are at most 3 MiB; the limit sits just above, to be tested below.
+    let settings = Settings { api_max_upload_bytes: Some(UPLOAD_LIMIT), ..Default::default() };
+    let cluster = ProcessCluster::start(3, settings).await;
     let admin = cluster.add_user("root", true);
     let api = Api { addrs: cluster.nodes.values().map(|n| n.api).collect() };
 
@@ -129,6 +134,31 @@ async fn the_api_serves_files_and_refuses_bad_input_with_codes() {
         let r = api.call(1, &ada, "PUT", bad, &[], b"x");
         assert_eq!((r.status, r.code().as_str()), (400, "bad_path"), "{bad}");
     }
+
+    // A simple upload over the limit: refused on its declared length before a byte is sent, or
+    // (chunked, no length) once the streamed bytes pass it; nothing is committed either way.
+    let head = |extra: &str| {
+        format!(
+            "PUT /v1/content/docs/big.bin HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {ada}\r\n\
+             Connection: close\r\n{extra}\r\n"
+        )
+    };
+    let declared = head(&format!("Content-Length: {}\r\n", UPLOAD_LIMIT + 1));
+    let r = request_raw(api.addrs[0], declared.as_bytes());
+    assert_eq!((r.status, r.code().as_str()), (413, "body_too_large"));
+    assert!(r.json()["message"].as_str().unwrap().contains("block-level upload"), "{:?}", r.json());
+    let mut chunked = head("Transfer-Encoding: chunked\r\n").into_bytes();
+    // The one byte too many comes last, so the node has read everything else when it answers.
+    for piece in random(UPLOAD_LIMIT as usize + 1, 13).chunks(1 << 20) {
+        chunked.extend_from_slice(format!("{:x}\r\n", piece.len()).as_bytes());
+        chunked.extend_from_slice(piece);
+        chunked.extend_from_slice(b"\r\n");
+    }
+    chunked.extend_from_slice(b"0\r\n\r\n");
+    let r = request_raw(api.addrs[1], &chunked);
+    assert_eq!((r.status, r.code().as_str()), (413, "body_too_large"));
+    let r = api.call(2, &ada, "GET", "/v1/tree/docs/big.bin", &[], b"");
+    assert_eq!((r.status, r.code().as_str()), (404, "not_found"));
 
     // A stranger sees nothing of ada's drive, and cannot write to it.
     let r = api.call(2, &bob, "GET", &format!("/v1/content/docs/a.bin?ns={ada_drive}"), &[], b"");

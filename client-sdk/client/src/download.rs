@@ -47,6 +47,18 @@ impl Client {
         progress: Option<Progress>,
     ) -> Result<Downloaded, ClientError> {
         let manifest = self.manifest(remote, options).await?;
+        self.download_manifest(manifest, options.ns, local, progress).await
+    }
+
+    /// [`Self::download_file`] of a version whose manifest the caller already has (to size a
+    /// progress bar, say, before the first byte moves).
+    pub async fn download_manifest(
+        &self,
+        manifest: Manifest,
+        ns: Option<u64>,
+        local: &Path,
+        progress: Option<Progress>,
+    ) -> Result<Downloaded, ClientError> {
         let folder = match local.parent() {
             Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
             _ => PathBuf::from("."),
@@ -58,7 +70,7 @@ impl Client {
             .map_err(|e| ClientError::io(&folder, e))?;
         let std_file = temp.reopen().map_err(|e| ClientError::io(temp.path(), e))?;
         let mut file = tokio::fs::File::from_std(std_file);
-        self.download_into(&manifest, options.ns, &mut file, progress).await?;
+        self.download_into(&manifest, ns, &mut file, progress).await?;
         file.sync_all().await.map_err(|e| ClientError::io(temp.path(), e))?;
         drop(file);
         temp.persist(local).map_err(|e| ClientError::io(local, e.error))?;

@@ -35,10 +35,11 @@ impl Client {
         self.call(Call::new(Method::POST, &["users"]).json(&body)?.idempotent()).await
     }
 
-    /// Makes a token for `user` (themself, or anyone for an administrator).
+    /// Makes a token for `user` (themself, or anyone for an administrator). Not idempotent: the
+    /// node draws the secret, so a replay could not return it; a retry makes a second token.
     pub async fn create_token(&self, user: &str, label: &str) -> Result<TokenView, ClientError> {
         let body = NewToken { label: label.to_owned() };
-        self.call(Call::new(Method::POST, &["users", user, "tokens"]).json(&body)?.idempotent()).await
+        self.call(Call::new(Method::POST, &["users", user, "tokens"]).json(&body)?).await
     }
 
     /// A file's state or one page of a folder's children.

@@ -42,7 +42,8 @@ impl Client {
         self.call(Call::new(Method::GET, &["shares", "received"]).query(paging)?).await
     }
 
-    /// Publishes `path` read-only to anyone holding the link.
+    /// Publishes `path` read-only to anyone holding the link. Not idempotent: the node draws the
+    /// link's secret id, so a replay could not return it; a retry makes a second link.
     pub async fn create_link(
         &self,
         path: &str,
@@ -51,7 +52,7 @@ impl Client {
         ns: Option<u64>,
     ) -> Result<LinkView, ClientError> {
         let body = NewLinkBody { path: drive_path(path)?.as_str().into(), password, expires_ms, ns };
-        self.call(Call::new(Method::POST, &["links"]).json(&body)?.idempotent()).await
+        self.call(Call::new(Method::POST, &["links"]).json(&body)?).await
     }
 
     /// Revokes a link.

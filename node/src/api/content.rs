@@ -1,7 +1,8 @@
 //! File content: simple upload (`PUT /v1/content/...`) and download (`GET`, with `Range`,
 //! `ETag` and `?version=`).
 //!
-//! An upload streams the body through the content-defined chunker, stores each chunk as a block
+//! An upload streams the body (at most `network.api_max_upload_bytes`, see [`super::upload_limit`])
+//! through the content-defined chunker, stores each chunk as a block
 //! (compressed, sealed, erasure-coded; an account's existing blocks are not stored again) and
 //! commits the version conditionally: `If-Match: "<version>"` names the version the change is
 //! based on and gets 409 when the head moved; `If-None-Match: *` creates only. A download reads
@@ -18,7 +19,7 @@ use cairn_proto::{AccountId, AsyncStreamChunker, EncodedBlock};
 use cairn_raft::model::blocks::BlockRef;
 use cairn_raft::model::drive::{FileStatus, NamespaceId, NewVersion};
 use cairn_raft::model::{Answer, Command, Query, Response};
-use futures_util::{StreamExt, TryStreamExt};
+use futures_util::StreamExt;
 use serde::{Deserialize, Serialize};
 
 use super::ApiState;
@@ -26,6 +27,7 @@ use super::auth::Caller;
 use super::error::ApiError;
 use super::extract::Params;
 use super::paths::{self, InNamespace, Place};
+use super::upload_limit;
 
 /// Blocks fetched ahead of the one being sent.
 const READ_AHEAD: usize = 2;
@@ -69,17 +71,16 @@ pub async fn upload(
         return Err(ApiError::bad_request("the root is a folder"));
     }
     let base = precondition(&headers)?;
+    upload_limit::check_declared(&headers, state.max_upload_bytes)?;
     let place = paths::place(&state, &caller, &InNamespace { ns: options.ns }, path, true).await?;
     let account = owner_account(&state, place.namespace).await?;
 
-    let reader = tokio_util::io::StreamReader::new(body.into_data_stream().map_err(std::io::Error::other));
+    let reader = tokio_util::io::StreamReader::new(upload_limit::limited(body, state.max_upload_bytes));
     let mut chunker = AsyncStreamChunker::new(reader);
     let mut blocks = Vec::new();
     let mut size = 0u64;
     let mut hasher = blake3::Hasher::new();
-    while let Some(chunk) =
-        chunker.next_chunk().await.map_err(|e| ApiError::bad_request(format!("reading the upload: {e}")))?
-    {
+    while let Some(chunk) = chunker.next_chunk().await.map_err(upload_limit::read_error)? {
         hasher.update(&chunk.data);
         let len = chunk.data.len();
         let (id, data) = (chunk.id, chunk.data);

@@ -11,7 +11,11 @@
 //! - [`history`]: version history, restore and pin of versions, the trash, moves.
 //! - [`shares`]: sharing with users (viewer, editor), "shared with me".
 //! - [`links`]: public share links, with optional password and expiry.
+//! - [`tus`]: resumable uploads with the tus 1.0 protocol at `/v1/uploads`.
 //! - [`metrics`]: the Prometheus page.
+//! - [`https`]: serving all of it over TLS with a certificate of the cluster CA.
+//! - [`idempotency`]: `Idempotency-Key`, which makes a retried write replay its first answers.
+//! - [`upload_limit`]: the size limit of the simple upload.
 
 pub mod auth;
 pub mod blocks;
@@ -19,11 +23,15 @@ pub mod content;
 pub mod error;
 pub mod extract;
 pub mod history;
+pub mod https;
+pub mod idempotency;
 pub mod links;
 pub mod metrics;
 pub mod paths;
 pub mod shares;
 pub mod tree;
+pub mod tus;
+pub mod upload_limit;
 pub mod users;
 
 use std::net::SocketAddr;
@@ -44,13 +52,23 @@ use error::ApiError;
 pub struct ApiState {
     meta: MetaService,
     blocks: BlockService,
+    /// The largest body a simple upload takes (`network.api_max_upload_bytes`).
+    max_upload_bytes: u64,
+}
+
+/// The API's limits, from the node's config.
+#[derive(Clone, Copy, Debug)]
+pub struct ApiLimits {
+    /// The largest body a simple upload takes, in bytes.
+    pub max_upload_bytes: u64,
 }
 
 impl ApiState {
     /// Proposes `command` (through the leader) and returns its response; a refusal of the model
-    /// becomes its API error.
+    /// becomes its API error. Its request id comes from the request's `Idempotency-Key` if it
+    /// has one (so a retry replays the first answer), else it is random; see [`idempotency`].
     pub(crate) async fn propose(&self, command: Command) -> Result<Response, ApiError> {
-        match self.blocks.propose(command).await? {
+        match self.blocks.propose_with(idempotency::request_id(), command).await? {
             Response::Rejected(why) => Err(why.into()),
             other => Ok(other),
         }
@@ -63,7 +81,7 @@ impl ApiState {
 }
 
 /// The routes a node serves over HTTP.
-pub fn router(meta: MetaService, blocks: BlockService) -> Router {
+pub fn router(meta: MetaService, blocks: BlockService, limits: ApiLimits) -> Router {
     let v1 = Router::new()
         .route("/me", get(users::me))
         .route("/users", post(users::create))
@@ -75,12 +93,14 @@ pub fn router(meta: MetaService, blocks: BlockService) -> Router {
         .merge(blocks::routes())
         .merge(shares::routes())
         .merge(links::routes())
-        .merge(history::routes());
+        .merge(history::routes())
+        .merge(tus::routes())
+        .layer(axum::middleware::from_fn(idempotency::scope));
     Router::new()
         .nest("/v1", v1)
         .route("/metrics", get(metrics_page))
         .fallback(|| async { ApiError::not_found("no such endpoint") })
-        .with_state(ApiState { meta, blocks })
+        .with_state(ApiState { meta, blocks, max_upload_bytes: limits.max_upload_bytes })
 }
 
 async fn metrics_page(State(state): State<ApiState>) -> impl IntoResponse {
@@ -88,7 +108,8 @@ async fn metrics_page(State(state): State<ApiState>) -> impl IntoResponse {
     ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], body)
 }
 
-/// Binds `addr` and serves `router` until the task is dropped.
+/// Binds `addr` and serves `router` over plain HTTP until the task is dropped ([`https::serve`]
+/// serves it over TLS).
 pub async fn serve(addr: SocketAddr, router: Router) -> std::io::Result<tokio::task::JoinHandle<()>> {
     let listener = tokio::net::TcpListener::bind(addr).await?;
     Ok(tokio::spawn(async move {

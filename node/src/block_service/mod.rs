@@ -169,9 +169,16 @@ impl BlockService {
         }
     }
 
-    /// Proposes one command and returns its response.
+    /// Proposes one command, under a random request id, and returns its response.
     pub(crate) async fn propose(&self, command: Command) -> Result<Response, BlockError> {
-        let request = Request { id: RequestId(rand::random()), time_ms: 0, command };
+        self.propose_with(RequestId(rand::random()), command).await
+    }
+
+    /// Proposes one command under request id `id` and returns its response: a repeated id
+    /// gets the first proposal's response back (within the model's retention), which is how
+    /// the API makes a retried request idempotent.
+    pub(crate) async fn propose_with(&self, id: RequestId, command: Command) -> Result<Response, BlockError> {
+        let request = Request { id, time_ms: 0, command };
         let mut responses = self.inner.batcher.propose(vec![request]).await.map_err(BlockError::Metadata)?;
         responses.pop().ok_or_else(|| BlockError::Refused("empty answer from metadata".into()))
     }

@@ -11,6 +11,7 @@ use std::time::Duration;
 use cairn_raft::{NodeAddr, NodeId};
 use serde::Deserialize;
 
+use super::api_cert::{ApiName, MAX_API_NAMES};
 use super::storage_config::StorageConfig;
 
 /// Why a configuration cannot be used.
@@ -81,6 +82,20 @@ pub struct NetworkConfig {
     pub advertise: Option<SocketAddr>,
     /// The TCP address of the client HTTP API.
     pub api: SocketAddr,
+    /// Serve the API over HTTPS with a certificate of the cluster CA (the default, see
+    /// `api_cert`); `false` serves plain HTTP, meant for development on loopback: a node
+    /// serving plain HTTP on any other address logs a warning at start.
+    #[serde(default = "default_api_tls")]
+    pub api_tls: bool,
+    /// Further names clients reach the API by, DNS names or IP addresses, that its certificate
+    /// must carry besides the `api` address (and `localhost` when that is loopback): a public
+    /// host name, or the addresses of a node listening on `0.0.0.0`. HTTPS only.
+    #[serde(default)]
+    pub api_names: Vec<String>,
+    /// The largest body a simple upload (`PUT /v1/content/...`) takes, in bytes; larger files go
+    /// through the block-level upload. Default 5 GiB.
+    #[serde(default = "default_api_max_upload_bytes")]
+    pub api_max_upload_bytes: u64,
 }
 
 /// Raft settings. The defaults suit a LAN; a WAN wants longer timeouts.
@@ -118,6 +133,17 @@ fn default_zone() -> String {
 
 fn default_log() -> String {
     "info".into()
+}
+
+fn default_api_tls() -> bool {
+    true
+}
+
+/// The default of `network.api_max_upload_bytes`: 5 GiB.
+pub const DEFAULT_API_MAX_UPLOAD_BYTES: u64 = 5 << 30;
+
+fn default_api_max_upload_bytes() -> u64 {
+    DEFAULT_API_MAX_UPLOAD_BYTES
 }
 
 impl NodeConfig {
@@ -169,6 +195,12 @@ impl NodeConfig {
             // QUIC is UDP and the API TCP, so they could share a port; refusing keeps it clear.
             return invalid("network.api", "must differ from network.listen");
         }
+        if let Err(reason) = self.validate_api_names() {
+            return invalid("network.api_names", &reason);
+        }
+        if self.network.api_max_upload_bytes == 0 {
+            return invalid("network.api_max_upload_bytes", "must be positive");
+        }
         let r = &self.raft;
         if r.heartbeat_ms == 0 {
             return invalid("raft.heartbeat_ms", "must be positive");
@@ -191,6 +223,23 @@ impl NodeConfig {
         }
         if let Err((key, reason)) = self.storage.validate() {
             return invalid(key, reason);
+        }
+        Ok(())
+    }
+
+    fn validate_api_names(&self) -> Result<(), String> {
+        let names = &self.network.api_names;
+        if !names.is_empty() && !self.network.api_tls {
+            return Err("names the API certificate, so it is for network.api_tls = true only".into());
+        }
+        if names.len() > MAX_API_NAMES {
+            return Err(format!("lists at most {MAX_API_NAMES} names"));
+        }
+        for (i, name) in names.iter().enumerate() {
+            ApiName::parse(name)?;
+            if names[..i].contains(name) {
+                return Err(format!("{name:?} is listed twice"));
+            }
         }
         Ok(())
     }
@@ -262,6 +311,10 @@ mod tests {
         assert_eq!(config.raft.snapshot_every, RaftConfig::default().snapshot_every);
         assert_eq!(config.node_addr().raft_addr, "127.0.0.1:7103");
         assert_eq!(config.openraft().unwrap().heartbeat_interval, 100);
+        assert!(config.network.api_tls, "HTTPS unless configured otherwise");
+        assert_eq!(config.network.api_max_upload_bytes, 5 << 30);
+        let text = GOOD.replace("[raft]", "api_names = [\"drive.example.org\", \"10.0.0.3\"]\n[raft]");
+        assert_eq!(parse(&text).unwrap().network.api_names, ["drive.example.org", "10.0.0.3"]);
     }
 
     #[test]
@@ -287,6 +340,12 @@ mod tests {
             ("[raft]", "[storage]\nprofile = \"2+0\"\n[raft]", "profile"),
             ("[raft]", "[storage]\nscrub_bytes_per_sec = 0\n[raft]", "storage.scrub_bytes_per_sec"),
             ("[raft]", "[storage]\nprofle = \"2+1\"\n[raft]", "profle"),
+            ("[raft]", "api_names = [\"Drive.example.org\"]\n[raft]", "network.api_names"),
+            ("[raft]", "api_names = [\"node-2\"]\n[raft]", "network.api_names"),
+            ("[raft]", "api_names = [\"a.example\", \"a.example\"]\n[raft]", "network.api_names"),
+            ("[raft]", "api_tls = false\napi_names = [\"a.example\"]\n[raft]", "network.api_names"),
+            ("[raft]", "api_max_upload_bytes = 0\n[raft]", "network.api_max_upload_bytes"),
+            ("[raft]", "api_tls = \"yes\"\n[raft]", "api_tls"),
         ] {
             let text = GOOD.replace(from, to);
             let error = parse(&text).unwrap_err().to_string();

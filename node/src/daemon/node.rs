@@ -14,8 +14,10 @@ use cairn_raft::storage::{RocksLogStore, RocksStateMachine};
 use cairn_raft::{NodeId, TypeConfig};
 use openraft::Raft;
 
+use super::api_cert;
 use super::config::NodeConfig;
 use super::secrets::{SecretsDir, SecretsError};
+use crate::api::ApiLimits;
 use crate::block_service::{BlockService, ShardClient, gc, health, repair, scrub};
 use crate::raft_net::RaftNetwork;
 use crate::service::{Batcher, MetaService, handler};
@@ -79,6 +81,9 @@ impl RunningNode {
     pub async fn start(config: &NodeConfig) -> Result<Self, NodeError> {
         let secrets = SecretsDir::new(&config.secrets_dir);
         let identity = secrets.node_identity(config.id)?;
+        // Checked (or issued) before anything is opened, so a node that could not serve its API
+        // stops at once and says why.
+        let api_tls = if config.network.api_tls { Some(api_cert::server_config_for(config)?) } else { None };
         // Loaded now so a node missing the key fails at start, not at its first block.
         let master = secrets.master_key()?;
         let log_dir = config.data_dir.join("raft-log");
@@ -131,9 +136,23 @@ impl RunningNode {
             config.network.api.to_string(),
             config.zone.clone(),
         );
-        let http = crate::api::serve(config.network.api, crate::api::router(service.clone(), blocks.clone()))
-            .await
-            .map_err(|e| NodeError::Listen { addr: config.network.api, message: e.to_string() })?;
+        let limits = ApiLimits { max_upload_bytes: config.network.api_max_upload_bytes };
+        let router = crate::api::router(service.clone(), blocks.clone(), limits);
+        let api = config.network.api;
+        let http = match api_tls {
+            Some(tls) => crate::api::https::serve(api, router, tls).await,
+            None => {
+                if !api.ip().is_loopback() {
+                    tracing::warn!(
+                        %api,
+                        "the API serves plain HTTP on a non-loopback address: tokens and files cross \
+                         the network unencrypted (network.api_tls = false)"
+                    );
+                }
+                crate::api::serve(api, router).await
+            }
+        }
+        .map_err(|e| NodeError::Listen { addr: api, message: e.to_string() })?;
         let workers = vec![
             http,
             tokio::spawn(health::register_self(blocks.clone(), spec)),
@@ -142,7 +161,13 @@ impl RunningNode {
             tokio::spawn(scrub::run(blocks.clone())),
             tokio::spawn(gc::run(blocks.clone())),
         ];
-        tracing::info!(id = config.id, listen = %config.network.listen, zone = %config.zone, "node started");
+        tracing::info!(
+            id = config.id,
+            listen = %config.network.listen,
+            api = %format_args!("{}://{api}", if config.network.api_tls { "https" } else { "http" }),
+            zone = %config.zone,
+            "node started"
+        );
         Ok(Self { id: config.id, raft, service, blocks, transport, workers })
     }
 

@@ -6,17 +6,22 @@
 //!   ca.key            the CA's private key (only where certificates are issued)
 //!   node-<id>.crt     a node's certificate, named node-<id>
 //!   node-<id>.key     its private key
+//!   node-<id>-api.crt the certificate node <id>'s HTTPS API serves (see `api_cert`)
+//!   node-<id>-api.key its private key
 //!   master.key        the cluster master key, 32 bytes (every node)
 //! ```
 //!
 //! Private files are created with mode 0600 and never overwritten: losing the CA key or the
-//! master key by a second `init` would orphan a cluster's certificates or data.
+//! master key by a second `init` would orphan a cluster's certificates or data. The API
+//! certificate is the exception: nothing depends on its key, and it is issued afresh whenever
+//! the names clients use change, so it is replaced (whole: written aside, then renamed).
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use cairn_raft::NodeId;
 
+use super::api_cert::{self, ApiName};
 use crate::block::seal::MasterKey;
 use crate::raft_net::node_name;
 use crate::transport::{ClusterCa, IdentityError, NodeIdentity};
@@ -46,6 +51,14 @@ pub enum SecretsError {
     /// The master key file has the wrong length.
     #[error("{0}: a master key is exactly 32 bytes")]
     MasterKeyLength(PathBuf),
+    /// The HTTPS API certificate is missing, unusable, or does not name what clients use.
+    #[error("{path}: {reason}")]
+    ApiCertificate {
+        /// The certificate file.
+        path: PathBuf,
+        /// What is wrong, and how to fix it.
+        reason: String,
+    },
 }
 
 /// The secrets folder of a cluster, as seen from one machine.
@@ -120,6 +133,35 @@ impl SecretsDir {
             .map_err(|source| SecretsError::Identity { path: cert_path, source })
     }
 
+    /// Whether the CA's private key is here, so certificates can be issued on this machine.
+    pub fn has_ca_key(&self) -> bool {
+        self.file("ca.key").is_file()
+    }
+
+    /// The certificate and key files of node `id`'s HTTPS API.
+    pub fn api_files(&self, id: NodeId) -> (PathBuf, PathBuf) {
+        let name = node_name(id);
+        (self.file(&format!("{name}-api.crt")), self.file(&format!("{name}-api.key")))
+    }
+
+    /// Issues node `id`'s HTTPS API certificate for `names`, replacing an older one.
+    pub fn issue_api(&self, id: NodeId, names: &[ApiName]) -> Result<(), SecretsError> {
+        let (cert_path, key_path) = self.api_files(id);
+        let (dns, ips) = api_cert::split(names);
+        let (cert, key) = self
+            .ca()?
+            .issue_api(&format!("{} API", node_name(id)), &dns, &ips)
+            .map_err(|source| SecretsError::Identity { path: cert_path.clone(), source })?;
+        replace(&key_path, key.as_bytes(), true)?;
+        replace(&cert_path, cert.as_bytes(), false)
+    }
+
+    /// The cluster CA certificate, node `id`'s API certificate and its key, PEM, unchecked.
+    pub fn read_api(&self, id: NodeId) -> Result<(String, String, String), SecretsError> {
+        let (cert, key) = self.api_files(id);
+        Ok((read_text(&self.file("ca.crt"))?, read_text(&cert)?, read_text(&key)?))
+    }
+
     /// The cluster master key.
     pub fn master_key(&self) -> Result<MasterKey, SecretsError> {
         let path = self.file("master.key");
@@ -131,6 +173,22 @@ impl SecretsDir {
 
 fn read_text(path: &Path) -> Result<String, SecretsError> {
     std::fs::read_to_string(path).map_err(|source| SecretsError::Io { path: path.to_owned(), source })
+}
+
+/// Replaces `path` with a new file of `bytes`, written aside and renamed over it, so a reader
+/// sees the old file or the new one, never half of one.
+fn replace(path: &Path, bytes: &[u8], private: bool) -> Result<(), SecretsError> {
+    let mut aside = path.as_os_str().to_owned();
+    aside.push(".new");
+    let aside = PathBuf::from(aside);
+    match std::fs::remove_file(&aside) {
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+            return Err(SecretsError::Io { path: aside, source: e });
+        }
+        _ => {}
+    }
+    write_new(&aside, bytes, private)?;
+    std::fs::rename(&aside, path).map_err(|source| SecretsError::Io { path: path.to_owned(), source })
 }
 
 /// Writes a new file (never replacing one), synced, private to the owner if `private`.
@@ -179,5 +237,33 @@ mod tests {
         assert!(matches!(secrets.node_identity(3), Err(SecretsError::Io { .. })));
         std::fs::write(dir.path().join("secrets/master.key"), b"short").unwrap();
         assert!(matches!(secrets.master_key(), Err(SecretsError::MasterKeyLength(_))));
+    }
+
+    #[test]
+    fn an_api_certificate_is_issued_for_its_names_and_replaced_when_they_change() {
+        let dir = tempfile::tempdir().unwrap();
+        let secrets = SecretsDir::new(dir.path());
+        secrets.create_cluster("test").unwrap();
+        assert!(secrets.has_ca_key());
+        assert!(matches!(secrets.read_api(1), Err(SecretsError::Io { .. })));
+        let first = vec![ApiName::Dns("localhost".into()), ApiName::Ip("127.0.0.1".parse().unwrap())];
+        secrets.issue_api(1, &first).unwrap();
+        let check = |names: &[ApiName]| {
+            let (ca, cert, key) = secrets.read_api(1).unwrap();
+            api_cert::ApiCertificate::from_pem(&ca, &cert, &key).unwrap().check_names(names)
+        };
+        check(&first).unwrap();
+        let mut second = first.clone();
+        second.push(ApiName::Dns("drive.example.org".into()));
+        assert!(check(&second).is_err());
+        secrets.issue_api(1, &second).unwrap();
+        check(&second).unwrap();
+        assert!(!dir.path().join("node-1-api.key.new").exists());
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::metadata(dir.path().join("node-1-api.key")).unwrap().permissions().mode();
+            assert_eq!(mode & 0o777, 0o600);
+        }
     }
 }

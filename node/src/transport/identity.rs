@@ -6,12 +6,13 @@
 //! are written by the `init` command, so everything here takes and returns PEM strings.
 
 use std::fmt;
+use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use rcgen::{
     BasicConstraints, CertificateParams, DistinguishedName, DnType, ExtendedKeyUsagePurpose, IsCa, KeyPair,
-    KeyUsagePurpose,
+    KeyUsagePurpose, SanType,
 };
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivatePkcs8KeyDer, ServerName, UnixTime};
@@ -195,6 +196,37 @@ impl ClusterCa {
         let cert = params.signed_by(&key, &self.issuer, &self.key)?;
         // Going through `from_pem` checks the new identity the way a node loading it will.
         NodeIdentity::from_pem(&self.cert_pem, &cert.pem(), &key.serialize_pem())
+    }
+
+    /// Issues a certificate for a node's HTTPS API, naming the DNS names and IP addresses its
+    /// clients reach it by, with a fresh ECDSA P-256 key. It is valid to serve only (server
+    /// authentication), so it can never dial a peer; the caller keeps node names out of `dns`
+    /// so it can never stand in for a node either. Returns the certificate and key, PEM.
+    pub fn issue_api(
+        &self,
+        common_name: &str,
+        dns: &[String],
+        ips: &[IpAddr],
+    ) -> Result<(String, String), IdentityError> {
+        let key = KeyPair::generate()?;
+        let mut params = CertificateParams::default();
+        let mut sans = Vec::with_capacity(dns.len() + ips.len());
+        for name in dns {
+            sans.push(SanType::DnsName(name.as_str().try_into()?));
+        }
+        sans.extend(ips.iter().map(|ip| SanType::IpAddress(*ip)));
+        params.subject_alt_names = sans;
+        let mut subject = DistinguishedName::new();
+        subject.push(DnType::OrganizationName, "cairn");
+        subject.push(DnType::CommonName, common_name);
+        params.distinguished_name = subject;
+        params.is_ca = IsCa::ExplicitNoCa;
+        params.key_usages = vec![KeyUsagePurpose::DigitalSignature];
+        params.extended_key_usages = vec![ExtendedKeyUsagePurpose::ServerAuth];
+        params.use_authority_key_identifier_extension = true;
+        set_validity(&mut params, NODE_VALIDITY);
+        let cert = params.signed_by(&key, &self.issuer, &self.key)?;
+        Ok((cert.pem(), key.serialize_pem()))
     }
 }
 

@@ -39,10 +39,22 @@ impl Reply {
 
 /// Sends one request and reads the whole response.
 pub fn request(addr: SocketAddr, method: &str, path: &str, headers: &[(&str, &str)], body: &[u8]) -> Reply {
-    let mut stream = TcpStream::connect(addr).unwrap();
+    let stream = TcpStream::connect(addr).unwrap();
     stream.set_read_timeout(Some(Duration::from_secs(120))).unwrap();
+    request_over(stream, &addr.to_string(), method, path, headers, body)
+}
+
+/// Sends one request over `stream` (a TLS stream, say) to `host` and reads the whole response.
+pub fn request_over(
+    mut stream: impl Read + Write,
+    host: &str,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: &[u8],
+) -> Reply {
     let mut head = format!(
-        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\nContent-Length: {}\r\n",
+        "{method} {path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\nContent-Length: {}\r\n",
         body.len()
     );
     for (name, value) in headers {
@@ -51,7 +63,22 @@ pub fn request(addr: SocketAddr, method: &str, path: &str, headers: &[(&str, &st
     head.push_str("\r\n");
     stream.write_all(head.as_bytes()).unwrap();
     stream.write_all(body).unwrap();
-    let mut reader = BufReader::new(stream);
+    stream.flush().unwrap();
+    read_reply(BufReader::new(stream))
+}
+
+/// Sends `bytes` as they are (a request line, headers and a body of the caller's making: a
+/// chunked body, a `Content-Length` that lies) and reads the whole response.
+pub fn request_raw(addr: SocketAddr, bytes: &[u8]) -> Reply {
+    let mut stream = TcpStream::connect(addr).unwrap();
+    stream.set_read_timeout(Some(Duration::from_secs(120))).unwrap();
+    stream.write_all(bytes).unwrap();
+    read_reply(BufReader::new(stream))
+}
+
+/// Reads one response from `reader`: status line, headers, and a `Content-Length`, chunked or
+/// read-to-the-end body.
+pub fn read_reply(mut reader: impl BufRead) -> Reply {
     let mut line = String::new();
     reader.read_line(&mut line).unwrap();
     let status = line.split_whitespace().nth(1).unwrap().parse().unwrap();

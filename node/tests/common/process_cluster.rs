@@ -38,6 +38,11 @@ pub struct Settings {
     pub zones: BTreeMap<NodeId, String>,
     /// Extra `[storage]` lines for single nodes (a small capacity, say).
     pub node_storage: BTreeMap<NodeId, String>,
+    /// Serve the API over HTTPS with the cluster CA (`network.api_tls`); off by default, so the
+    /// API tests speak plain HTTP on loopback with nothing between them and the bytes.
+    pub api_tls: bool,
+    /// `network.api_max_upload_bytes`, when not the default.
+    pub api_max_upload_bytes: Option<u64>,
 }
 
 impl Default for Settings {
@@ -48,6 +53,8 @@ impl Default for Settings {
             storage: String::new(),
             zones: BTreeMap::new(),
             node_storage: BTreeMap::new(),
+            api_tls: false,
+            api_max_upload_bytes: None,
         }
     }
 }
@@ -135,12 +142,15 @@ impl ProcessCluster {
         let s = &self.settings;
         let zone = s.zones.get(&id).cloned().unwrap_or_else(|| format!("zone-{id}"));
         let storage = s.node_storage.get(&id).map_or("", String::as_str);
+        let upload_limit =
+            s.api_max_upload_bytes.map(|n| format!("api_max_upload_bytes = {n}\n")).unwrap_or_default();
         let text = format!(
             "id = {id}\ndata_dir = \"node{id}\"\nsecrets_dir = \"{secrets}\"\nzone = \"{zone}\"\n\
-             log = \"info\"\n[network]\nlisten = \"{quic}\"\napi = \"{api}\"\n[raft]\nheartbeat_ms = 150\n\
+             log = \"info\"\n[network]\nlisten = \"{quic}\"\napi = \"{api}\"\napi_tls = {}\n{upload_limit}\
+             [raft]\nheartbeat_ms = 150\n\
              election_timeout_ms = [1000, 2000]\nsnapshot_every = {}\nkeep_after_snapshot = {}\n\
              call_timeout_ms = 20000\n[storage]\nreserve_disk_bytes = 0\n{}\n{storage}\n",
-            s.snapshot_every, s.keep_after_snapshot, s.storage
+            s.api_tls, s.snapshot_every, s.keep_after_snapshot, s.storage
         );
         let path = self.dir.path().join(format!("node{id}.toml"));
         std::fs::write(&path, text).unwrap();
