@@ -5,6 +5,8 @@
 //!   own byte counters, and every version downloads byte-identical (each block checked against
 //!   its id, the whole against its hash, written via a temporary file).
 //! - Two clients commit on the same base version: one wins, the other gets 409 `conflict`.
+//! - An editor of a shared folder uploads into it (blocks and commit are checked against the
+//!   target path), and nowhere else in the owner's drive; a viewer nowhere.
 #![allow(clippy::unwrap_used, clippy::expect_used)] // Test code: a panic is a failure report.
 
 mod common;
@@ -121,4 +123,34 @@ async fn two_commits_on_one_base_make_one_winner() {
     assert_eq!(again.unwrap_err().code(), "conflict");
     let history = alice.history("doc", &Default::default()).await.unwrap();
     assert_eq!(history.versions.len(), 2, "{history:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn editors_upload_into_shared_folders_only() {
+    let cluster = ProcessCluster::start(3, Settings::default()).await;
+    let ada = client(&cluster, &cluster.add_user("ada", false));
+    let bob = client(&cluster, &cluster.add_user("bob", false));
+    let eve = client(&cluster, &cluster.add_user("eve", false));
+    let drive = ada.me().await.unwrap().drive;
+    ada.make_folder("team", None).await.unwrap();
+    ada.make_folder("private", None).await.unwrap();
+    ada.share("team", "bob", cairn_client::api::Role::Editor, None).await.unwrap();
+    ada.share("team", "eve", cairn_client::api::Role::Viewer, None).await.unwrap();
+
+    let dir = tempfile::tempdir().unwrap();
+    let local = dir.path().join("f");
+    std::fs::write(&local, random(2 * MIB, 5)).unwrap();
+    let into = |path: &str| (path.to_owned(), PutOptions { ns: Some(drive), ..Default::default() });
+
+    let (path, options) = into("team/from-bob.bin");
+    let report = bob.upload_file(&local, &path, &options).await.unwrap();
+    assert!(report.blocks_sent > 0);
+    assert_downloads_as(&ada, "team/from-bob.bin", &local, dir.path()).await;
+
+    let (path, options) = into("private/from-bob.bin");
+    let refused = bob.upload_file(&local, &path, &options).await.unwrap_err();
+    assert!(["forbidden", "not_found"].contains(&refused.code()), "{refused}");
+    let (path, options) = into("team/from-eve.bin");
+    let refused = eve.upload_file(&local, &path, &options).await.unwrap_err();
+    assert_eq!(refused.code(), "forbidden", "{refused}");
 }

@@ -63,11 +63,13 @@ impl Client {
             Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
             _ => PathBuf::from("."),
         };
-        let temp = tempfile::Builder::new()
-            .prefix(".cairn-")
-            .suffix(".part")
-            .tempfile_in(&folder)
-            .map_err(|e| ClientError::io(&folder, e))?;
+        let mut builder = tempfile::Builder::new();
+        builder.prefix(".cairn-").suffix(".part");
+        // A downloaded file gets the permissions any new file gets (0666 less the umask), not
+        // the owner-only mode of temporary files.
+        #[cfg(unix)]
+        builder.permissions(std::os::unix::fs::PermissionsExt::from_mode(0o666));
+        let temp = builder.tempfile_in(&folder).map_err(|e| ClientError::io(&folder, e))?;
         let std_file = temp.reopen().map_err(|e| ClientError::io(temp.path(), e))?;
         let mut file = tokio::fs::File::from_std(std_file);
         self.download_into(&manifest, ns, &mut file, progress).await?;

@@ -251,12 +251,15 @@ impl Nodes {
             request = request.header(CONTENT_TYPE, *content_type).body(body.clone());
         }
         self.counters.request();
-        let response = request.send().await.map_err(|e| Failure::Retry(format!("{base}: {e}")))?;
+        let response =
+            request.send().await.map_err(|e| Failure::Retry(format!("{base}: {}", with_causes(&e))))?;
         let status = response.status();
         let headers = response.headers().clone();
         // A node that dies mid-answer fails here: the attempt is retried like a refused dial.
-        let body =
-            response.bytes().await.map_err(|e| Failure::Retry(format!("{base}: reading the answer: {e}")))?;
+        let body = response
+            .bytes()
+            .await
+            .map_err(|e| Failure::Retry(format!("{base}: reading the answer: {}", with_causes(&e))))?;
         self.counters.received(body.len() as u64);
         if status.is_success() || status == StatusCode::NOT_MODIFIED {
             return Ok(Answer { status, headers, body });
@@ -280,4 +283,17 @@ impl Nodes {
             _ => Err(Failure::Final(error)),
         }
     }
+}
+
+/// An error with its causes (`error sending request: … : Connection refused`): reqwest's own
+/// message names only the outermost, which never says why.
+fn with_causes(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
 }

@@ -19,7 +19,7 @@ use std::path::Path;
 use std::sync::Arc;
 
 use bytes::Bytes;
-use cairn_proto::api::{BlockEntry, Committed, Ids, InNamespace, Missing, NewCommit};
+use cairn_proto::api::{BlockEntry, BlockTarget, Committed, Ids, Missing, NewCommit};
 use cairn_proto::encoded_block::DEFAULT_ZSTD_LEVEL;
 use cairn_proto::{BlockId, Chunk, EncodedBlock, StreamChunker};
 use reqwest::Method;
@@ -139,7 +139,7 @@ impl Client {
             Base::New => None,
             Base::Head => self.head_of(path.as_str(), options.ns).await?,
         };
-        let sent = self.send_blocks(reader, options).await?;
+        let sent = self.send_blocks(reader, path.as_str(), options).await?;
         let commit = NewCommit {
             path: path.as_str().to_owned(),
             base,
@@ -166,6 +166,8 @@ impl Client {
         let listing = cairn_proto::api::Listing { ns, limit: Some(1), ..Default::default() };
         match self.stat(path, &listing).await {
             Ok(view) => match view.file {
+                // A trashed file has no head: the upload brings it back anew.
+                Some(file) if file.status == "trashed" => Ok(None),
                 Some(file) => Ok(Some(file.version)),
                 None => Err(ClientError::Invalid(format!("{path} is a folder"))),
             },
@@ -178,8 +180,10 @@ impl Client {
     async fn send_blocks<R: Read + Send + 'static>(
         &self,
         reader: R,
+        remote: &str,
         options: &PutOptions,
     ) -> Result<Sent, ClientError> {
+        let target = BlockTarget { ns: options.ns, path: Some(remote.to_owned()) };
         let budget = self.config.memory_budget.max(MIN_BUDGET);
         let room = Arc::new(Semaphore::new(kib(budget)));
         let (tx, mut rx) = mpsc::channel::<(Chunk, OwnedSemaphorePermit)>(MAX_IDS);
@@ -205,7 +209,7 @@ impl Client {
             }
             let full = batch_bytes >= budget / 4 || batch.len() >= MAX_IDS;
             if !batch.is_empty() && (done || full) {
-                let missing = self.missing(&batch, &seen, options.ns).await?;
+                let missing = self.missing(&batch, &seen, &target).await?;
                 for (chunk, permit) in batch.drain(..) {
                     let len = chunk.data.len() as u64;
                     if !missing.contains(&chunk.id) || !seen.insert(chunk.id) {
@@ -217,9 +221,9 @@ impl Client {
                         join_one(&mut senders).await?;
                     }
                     blocks_sent += 1;
-                    let (client, options) = (self.clone(), options.clone());
+                    let (client, options, target) = (self.clone(), options.clone(), target.clone());
                     senders.spawn(async move {
-                        client.send_block(chunk, options.ns).await?;
+                        client.send_block(chunk, &target).await?;
                         report(&options, len);
                         drop(permit);
                         Ok(())
@@ -244,7 +248,7 @@ impl Client {
         &self,
         batch: &[(Chunk, OwnedSemaphorePermit)],
         seen: &HashSet<BlockId>,
-        ns: Option<u64>,
+        target: &BlockTarget,
     ) -> Result<HashSet<BlockId>, ClientError> {
         let mut ids: Vec<String> = Vec::new();
         let mut asked = HashSet::new();
@@ -256,8 +260,13 @@ impl Client {
         if ids.is_empty() {
             return Ok(HashSet::new());
         }
-        let answer: Missing =
-            self.call(Call::new(Method::POST, &["blocks", "missing"]).json(&Ids { ids, ns })?).await?;
+        let answer: Missing = self
+            .call(Call::new(Method::POST, &["blocks", "missing"]).json(&Ids {
+                ids,
+                ns: target.ns,
+                path: target.path.clone(),
+            })?)
+            .await?;
         answer
             .missing
             .iter()
@@ -270,7 +279,7 @@ impl Client {
     }
 
     /// Compresses and stores one block.
-    async fn send_block(&self, chunk: Chunk, ns: Option<u64>) -> Result<(), ClientError> {
+    async fn send_block(&self, chunk: Chunk, target: &BlockTarget) -> Result<(), ClientError> {
         let id = chunk.id;
         let wire = tokio::task::spawn_blocking(move || {
             EncodedBlock::compress(&chunk.data, DEFAULT_ZSTD_LEVEL).map(|b| b.to_bytes())
@@ -278,9 +287,7 @@ impl Client {
         .await
         .map_err(|e| ClientError::Invalid(format!("the compression task failed: {e}")))?
         .map_err(|e| ClientError::Invalid(format!("compress block {id}: {e}")))?;
-        let call = Call::new(Method::PUT, &["blocks", &id.to_hex()])
-            .query(&InNamespace { ns })?
-            .bytes(Bytes::from(wire));
+        let call = Call::new(Method::PUT, &["blocks", &id.to_hex()]).query(target)?.bytes(Bytes::from(wire));
         self.nodes.send(&call).await?;
         self.counters().block_sent();
         Ok(())

@@ -16,7 +16,9 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::routing::{get, post, put};
 use bytes::Bytes;
-use cairn_proto::api::{BlockEntry, Committed, DownloadOptions, Ids, Manifest, Missing, NewCommit, Stored};
+use cairn_proto::api::{
+    BlockEntry, BlockTarget, Committed, DownloadOptions, Ids, Manifest, Missing, NewCommit, Stored,
+};
 use cairn_proto::{BlockId, MAX_BLOCK_SIZE};
 use cairn_raft::model::blocks::BlockRef;
 use cairn_raft::model::drive::{FileStatus, NewVersion};
@@ -28,7 +30,7 @@ use super::auth::Caller;
 use super::content::owner_account;
 use super::error::ApiError;
 use super::extract::{Json as ApiJson, Params};
-use super::paths::{self, InNamespace};
+use super::paths::{self, InNamespace, Place};
 
 /// Room for an encoded block's header on top of the largest block.
 const WIRE_OVERHEAD: usize = 64;
@@ -62,9 +64,8 @@ pub async fn missing(
         ));
     }
     let parsed = ids.ids.iter().map(|h| parse_id(h)).collect::<Result<Vec<_>, _>>()?;
-    let place =
-        paths::place(&state, &caller, &InNamespace { ns: ids.ns }, cairn_proto::DrivePath::root(), true)
-            .await?;
+    let target = BlockTarget { ns: ids.ns, path: ids.path };
+    let place = writable_target(&state, &caller, &target).await?;
     let account = owner_account(&state, place.namespace).await?;
     // One read barrier, then local reads: as current as a linearizable read of each.
     state.meta.read_barrier().await?;
@@ -78,16 +79,27 @@ pub async fn missing(
     Ok(Json(Missing { missing }))
 }
 
+/// Checks that the caller may write where the blocks are going: a block is stored in the
+/// namespace owner's account, so an editor of one shared folder may store blocks only for files
+/// inside it.
+async fn writable_target(state: &ApiState, caller: &Caller, target: &BlockTarget) -> Result<Place, ApiError> {
+    let path = match &target.path {
+        Some(raw) => paths::parse(raw)?,
+        None => cairn_proto::DrivePath::root(),
+    };
+    paths::place(state, caller, &InNamespace { ns: target.ns }, path, true).await
+}
+
 /// `PUT /v1/blocks/{id}`: the body is the block as `EncodedBlock` bytes.
 pub async fn put_block(
     State(state): State<ApiState>,
     caller: Caller,
     Path(id): Path<String>,
-    Params(ns): Params<InNamespace>,
+    Params(target): Params<BlockTarget>,
     body: Body,
 ) -> Result<(StatusCode, Json<Stored>), ApiError> {
     let id = parse_id(&id)?;
-    let place = paths::place(&state, &caller, &ns, cairn_proto::DrivePath::root(), true).await?;
+    let place = writable_target(&state, &caller, &target).await?;
     let account = owner_account(&state, place.namespace).await?;
     let wire: Bytes = axum::body::to_bytes(body, MAX_BLOCK_SIZE + WIRE_OVERHEAD).await.map_err(|_| {
         ApiError::new(

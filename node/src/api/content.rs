@@ -148,6 +148,8 @@ fn precondition(headers: &HeaderMap) -> Result<Precondition, ApiError> {
 
 async fn head(state: &ApiState, place: &Place) -> Result<Option<u64>, ApiError> {
     match state.query(Query::Stat { namespace: place.namespace, path: place.path.clone() }).await? {
+        // A trashed file has no head to replace: the upload brings it back anew.
+        Answer::Stat(Some((_, Some(file)))) if file.status == FileStatus::Trashed => Ok(None),
         Answer::Stat(Some((_, Some(file)))) => Ok(Some(file.head)),
         Answer::Stat(Some((_, None))) => {
             Err(ApiError::new(StatusCode::CONFLICT, "wrong_kind", format!("{} is a folder", place.path)))

@@ -13,6 +13,22 @@ pub struct Ids {
     /// A namespace other than the caller's drive (its owner's account is asked).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ns: Option<u64>,
+    /// Where the blocks are going: the caller must be able to write there (an editor of a
+    /// shared folder writes only inside it). Default: the namespace's root.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub path: Option<String>,
+}
+
+/// The query string of `PUT /v1/blocks/{id}`: where the block is going, as in [`Ids`].
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BlockTarget {
+    /// A namespace other than the caller's drive.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ns: Option<u64>,
+    /// The file the block is for; default: the namespace's root.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub path: Option<String>,
 }
 
 /// The ids the account lacks, in the order asked.

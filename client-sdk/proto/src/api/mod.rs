@@ -13,7 +13,7 @@ pub mod shares;
 pub mod tree;
 pub mod users;
 
-pub use blocks::{BlockEntry, Committed, Ids, Manifest, Missing, NewCommit, Stored};
+pub use blocks::{BlockEntry, BlockTarget, Committed, Ids, Manifest, Missing, NewCommit, Stored};
 pub use content::{DownloadOptions, UploadOptions, Uploaded};
 pub use error::ErrorBody;
 pub use history::{
