@@ -30,7 +30,7 @@ build: deps
 	$(CARGO) build --workspace --all-targets --all-features
 
 run: deps
-	$(CARGO) build -p cairn-node --bin cairn-node
+	$(CARGO) build -p cairn-node --bin cairn-node -p cairn-cli --bin cairn
 	scripts/local-cluster.sh up
 
 stop:

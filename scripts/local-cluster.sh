@@ -53,6 +53,13 @@ up() {
     fi
     local token
     token=$(cat "$RUN/demo.token")
+    # A `cairn` profile for the demo user, kept in the run folder rather than the user's own
+    # config folder, so trying the cluster changes nothing outside it.
+    local cairn=target/debug/cairn
+    if [[ -x $cairn ]]; then
+        CAIRN_CONFIG=$RUN/cairn.toml "$cairn" login --node https://127.0.0.1:8101 --node https://127.0.0.1:8102 \
+            --node https://127.0.0.1:8103 --ca "$RUN/secrets/ca.crt" --token "$token" >/dev/null
+    fi
     cat <<MSG
 
 The cluster is up, with a user "demo" whose API token is
@@ -64,6 +71,15 @@ $RUN/secrets/ca.crt:
   curl -s --cacert $RUN/secrets/ca.crt -H "Authorization: Bearer $token" https://127.0.0.1:8103/v1/tree/docs
   curl -s --cacert $RUN/secrets/ca.crt -H "Authorization: Bearer $token" https://localhost:8101/v1/content/docs/README.md
   curl -s --cacert $RUN/secrets/ca.crt https://127.0.0.1:8101/metrics | grep cairn_
+The command line, logged in as demo on all three nodes (it fails over between them):
+  export CAIRN_CONFIG=$RUN/cairn.toml; alias cairn=$cairn
+  cairn put README.md docs/                # upload, with a progress bar on big files
+  cairn ls -l docs
+  cairn get docs/README.md /tmp/README.copy
+  cairn put README.md docs/ && cairn history docs/README.md
+  cairn link docs/README.md                # a public read-only link
+  cairn rm docs/README.md && cairn trash ls && cairn trash restore docs/README.md
+  cairn status --json                      # which nodes answer; --json on every command
 And the cluster:
   $BIN status -c $CFG/node2.toml            # members, leader, term, applied index, health
   kill -9 \$(cat $RUN/node1.pid); sleep 3; $BIN status -c $CFG/node2.toml   # watch a failover

@@ -56,5 +56,6 @@ pub fn echo() -> impl Handler {
     }
 }
 pub mod blocks;
+pub mod cli;
 pub mod http;
 pub mod process_cluster;

@@ -55,7 +55,10 @@ pub enum Rejection {
         blocks: u64,
     },
     /// The commit's base version is not the head: someone else committed first.
-    #[error("conflict: the file's head version is {head:?}")]
+    #[error("conflict: {}", match head {
+        Some(v) => format!("the file's head is now version {v}"),
+        None => "the file does not exist (or is in the trash)".to_owned(),
+    })]
     Conflict {
         /// The current head (`None`: the file does not exist).
         head: Option<u64>,

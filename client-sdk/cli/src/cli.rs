@@ -1,0 +1,250 @@
+//! The command line as clap sees it: global flags, one subcommand per thing a drive does.
+//! Parsing only; what each command does is in [`crate::commands`].
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+use crate::exit::EXIT_CODES_HELP;
+
+/// `cairn`: use a cairn drive from the command line.
+#[derive(Debug, Parser)]
+#[command(name = "cairn", version, about, after_help = EXIT_CODES_HELP)]
+pub struct Cli {
+    /// Flags every command takes.
+    #[command(flatten)]
+    pub global: Global,
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Flags every command takes, before or after the command's name.
+#[derive(Debug, Args)]
+pub struct Global {
+    /// Print one JSON document on stdout (the answer, or {"error": …}) and nothing else there.
+    #[arg(long, global = true)]
+    pub json: bool,
+    /// Show no progress and no notes on stderr (errors are still reported).
+    #[arg(long, short, global = true)]
+    pub quiet: bool,
+    /// How to show transfer progress on stderr: a bar with rate and ETA when stderr is a
+    /// terminal (auto), a plain line per percent done (for logs), or nothing.
+    #[arg(long, global = true, value_enum, default_value_t = ProgressMode::Auto)]
+    pub progress: ProgressMode,
+    /// The profile file [default: <config dir>/cairn/config.toml].
+    #[arg(long, global = true, env = "CAIRN_CONFIG", value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// A node's base address (https://host:port); repeat for more. Overrides the profile's.
+    #[arg(long = "node", global = true, value_name = "URL")]
+    pub nodes: Vec<String>,
+    /// The bearer token. Overrides the profile's.
+    #[arg(long, global = true, env = "CAIRN_TOKEN", hide_env_values = true)]
+    pub token: Option<String>,
+    /// The cluster CA certificate (PEM) to trust. Overrides the profile's.
+    #[arg(long, global = true, value_name = "FILE")]
+    pub ca: Option<PathBuf>,
+    /// Work in a namespace shared with you (its number, from `cairn share --list`) instead of
+    /// your own drive.
+    #[arg(long, global = true, value_name = "N")]
+    pub ns: Option<u64>,
+}
+
+/// How transfer progress is shown.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ProgressMode {
+    /// A bar when stderr is a terminal and --quiet is not given; nothing otherwise.
+    Auto,
+    /// A plain line on stderr each time another percent is done.
+    Lines,
+    /// Nothing.
+    None,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Check a token against the cluster and save the profile (--node…, --token, --ca).
+    Login,
+    /// Show the profile's nodes, which of them answer and how fast, and who you are.
+    Status,
+    /// List a folder (folders first; files in the trash with -a), or show a file.
+    Ls(LsArgs),
+    /// Upload a file, or a folder recursively, as new versions.
+    Put(PutArgs),
+    /// Download a file, or a folder recursively; `-` writes a file to stdout.
+    Get(GetArgs),
+    /// Make a folder and any missing folders above it.
+    Mkdir {
+        /// The folder to make.
+        path: String,
+    },
+    /// Move or rename a file or folder.
+    Mv {
+        /// What to move.
+        from: String,
+        /// Its new path (which must not exist).
+        to: String,
+    },
+    /// Move a file or folder to the trash.
+    Rm {
+        /// What to delete.
+        path: String,
+    },
+    /// List the trash, restore from it, or purge for good.
+    Trash {
+        /// What to do with the trash (default: list it).
+        #[command(subcommand)]
+        action: Option<TrashAction>,
+    },
+    /// A file's versions, newest first.
+    History {
+        /// The file.
+        path: String,
+        /// At most this many versions.
+        #[arg(long)]
+        limit: Option<usize>,
+    },
+    /// Make an old version's content the file's new head.
+    Restore {
+        /// The file.
+        path: String,
+        /// The version to restore.
+        #[arg(long)]
+        version: u64,
+        /// Only if the head is still this version (exit 4 otherwise).
+        #[arg(long, value_name = "N")]
+        if_version: Option<u64>,
+    },
+    /// Pin a version so history pruning keeps it (or unpin it).
+    Pin {
+        /// The file.
+        path: String,
+        /// The version.
+        #[arg(long)]
+        version: u64,
+        /// Unpin instead.
+        #[arg(long)]
+        unpin: bool,
+    },
+    /// Share a folder or file with a user, revoke a share, or list shares.
+    Share(ShareArgs),
+    /// Publish a folder or file as a public read-only link, or revoke a link.
+    Link(LinkArgs),
+}
+
+/// `cairn ls`.
+#[derive(Debug, Args)]
+pub struct LsArgs {
+    /// The folder or file [default: the root].
+    #[arg(default_value = "/")]
+    pub path: String,
+    /// Long listing: each file's head version, size and state.
+    #[arg(short, long)]
+    pub long: bool,
+    /// Also list files in the trash (their names stay taken until they are purged).
+    #[arg(short, long)]
+    pub all: bool,
+}
+
+/// `cairn put`.
+#[derive(Debug, Args)]
+pub struct PutArgs {
+    /// The local file or folder.
+    pub local: PathBuf,
+    /// Where it goes [default: its name, at the root]; a folder (or a path ending in `/`):
+    /// into it.
+    pub remote: Option<String>,
+    /// Commit only if the file's head is still this version (exit 4 otherwise).
+    #[arg(long, value_name = "N", conflicts_with = "new")]
+    pub if_version: Option<u64>,
+    /// Commit only if the file does not exist yet (exit 4 otherwise).
+    #[arg(long)]
+    pub new: bool,
+}
+
+/// `cairn get`.
+#[derive(Debug, Args)]
+pub struct GetArgs {
+    /// The file or folder in the drive.
+    pub remote: String,
+    /// Where to write it [default: its name, here]; an existing folder: into it; `-`: stdout.
+    pub local: Option<PathBuf>,
+    /// An older version than the head (files only).
+    #[arg(long)]
+    pub version: Option<u64>,
+}
+
+/// `cairn trash …`.
+#[derive(Debug, Subcommand)]
+pub enum TrashAction {
+    /// List the trashed files.
+    Ls,
+    /// Restore a trashed file, or every trashed file below a folder.
+    Restore {
+        /// The file or folder.
+        path: String,
+    },
+    /// Delete for good a trashed file, or every trashed file below a folder.
+    Purge {
+        /// The file or folder.
+        path: String,
+    },
+}
+
+/// A share's role on the command line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum RoleArg {
+    /// List, stat, download.
+    Viewer,
+    /// Also upload, make folders, delete, publish links.
+    Editor,
+}
+
+/// `cairn share`.
+#[derive(Debug, Args)]
+pub struct ShareArgs {
+    /// The folder or file to share.
+    #[arg(required_unless_present = "list")]
+    pub path: Option<String>,
+    /// The login name of the user to share it with.
+    #[arg(required_unless_present = "list")]
+    pub user: Option<String>,
+    /// The user's role.
+    #[arg(long, value_enum, default_value_t = RoleArg::Viewer, conflicts_with_all = ["revoke", "list"])]
+    pub role: RoleArg,
+    /// End the share of PATH with USER instead.
+    #[arg(long, conflicts_with = "list")]
+    pub revoke: bool,
+    /// List the shares you gave and the ones you received.
+    #[arg(long, conflicts_with_all = ["path", "user"])]
+    pub list: bool,
+}
+
+/// `cairn link`.
+#[derive(Debug, Args)]
+pub struct LinkArgs {
+    /// The folder or file to publish; with --revoke, the link's id.
+    pub target: String,
+    /// A password the link asks for.
+    #[arg(long, conflicts_with = "revoke")]
+    pub password: Option<String>,
+    /// When the link stops working: a duration such as 30m, 12h, 7d or 2w.
+    #[arg(long, value_name = "DURATION", conflicts_with = "revoke")]
+    pub expires: Option<String>,
+    /// Revoke the link whose id is TARGET.
+    #[arg(long)]
+    pub revoke: bool,
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory;
+
+    use super::Cli;
+
+    #[test]
+    fn the_command_line_is_consistent() {
+        Cli::command().debug_assert();
+    }
+}
