@@ -9,7 +9,7 @@ help:
 	@echo "make run      start a local 3-node cluster in the background (run/local-3/) and show it"
 	@echo "make stop     stop the local cluster (its data stays in run/local-3/)"
 	@echo "make test     build everything and run the whole test suite (installs system deps first)"
-	@echo "make bench    criterion benchmarks of every pipeline stage and the cluster commit rate (see BENCHMARKS.md)"
+	@echo "make bench    criterion benchmarks of every pipeline stage, the cluster's commit rate, block and drive throughput (see BENCHMARKS.md)"
 	@echo "make bench-etcd  the same commit-rate load against a local 3-member etcd cluster (BENCH_SECONDS per level, default 10)"
 	@echo "make verify   formatting check, clippy -D warnings, then the tests"
 	@echo "make deps     install what the build needs from Debian, only what is missing"
@@ -44,6 +44,8 @@ bench: deps
 	$(CARGO) run --release --all-features -p cairn-node --example shard_store_amplification -- 2
 	$(CARGO) bench -p cairn-node --bench commit_rate -- 10
 	$(CARGO) bench -p cairn-node --bench block_throughput -- 32
+	$(CARGO) build --release -p cairn-cli --bin cairn
+	$(CARGO) bench -p cairn-node --bench drive_throughput -- 10000
 
 # etcd's side of the commit-rate comparison; a standalone crate, outside the workspace.
 BENCH_SECONDS ?= 10

@@ -1,5 +1,5 @@
 //! The drive as its users see it, on a local 3-node cluster of real `cairn-node` processes
-//! (2+1): a 1 GiB file put and got whole, through the `cairn` command line (when it is built
+//! (2+1, HTTPS with the cluster CA as deployed): a 1 GiB file put and got whole, through the `cairn` command line (when it is built
 //! beside this benchmark) and through the SDK it uses; then many small files (4 KiB each) put by
 //! several clients at once, in files per second.
 //!
@@ -37,9 +37,9 @@ fn mb_per_s(bytes: usize, started: Instant) -> f64 {
 }
 
 /// Runs `cairn` with a fresh profile; panics with its output on failure.
-fn cairn(binary: &Path, config: &Path, nodes: &[String], token: &str, args: &[&str]) {
+fn cairn(binary: &Path, config: &Path, ca: &Path, nodes: &[String], token: &str, args: &[&str]) {
     let mut command = std::process::Command::new(binary);
-    command.env("CAIRN_CONFIG", config).arg("--quiet");
+    command.env("CAIRN_CONFIG", config).arg("--quiet").arg("--ca").arg(ca);
     for node in nodes {
         command.args(["--node", node]);
     }
@@ -76,13 +76,22 @@ async fn big_file(cluster: &ProcessCluster, client: &Client, token: &str, nodes:
 
     match cli_binary() {
         Some(binary) => {
+            // New content, or `cairn put` would only find every block already stored.
+            {
+                use std::io::Write;
+                let mut file = std::fs::File::create(&local).unwrap();
+                for piece in 0..16 {
+                    file.write_all(&random(GIB / 16, 200 + piece)).unwrap();
+                }
+            }
             let config = dir.path().join("cairn.toml");
             let started = Instant::now();
-            cairn(&binary, &config, nodes, token, &["put", local.to_str().unwrap(), "cli.gib"]);
+            let ca = cluster.path().join("secrets").join("ca.crt");
+            cairn(&binary, &config, &ca, nodes, token, &["put", local.to_str().unwrap(), "cli.gib"]);
             println!("{:>28} {:>10.1}", "cairn put", mb_per_s(GIB, started));
             let back = dir.path().join("cli-back");
             let started = Instant::now();
-            cairn(&binary, &config, nodes, token, &["get", "cli.gib", back.to_str().unwrap()]);
+            cairn(&binary, &config, &ca, nodes, token, &["get", "cli.gib", back.to_str().unwrap()]);
             println!("{:>28} {:>10.1}", "cairn get", mb_per_s(GIB, started));
         }
         None => println!("(no release `cairn` beside the benchmark: `cargo build --release -p cairn-cli`)"),
@@ -94,7 +103,6 @@ async fn big_file(cluster: &ProcessCluster, client: &Client, token: &str, nodes:
         .await
         .unwrap();
     println!("{:>28} {:>10.1}", "SDK put, content known", mb_per_s(GIB, started));
-    let _ = cluster;
 }
 
 async fn small_files(clients: &[Client], files: usize) {
@@ -130,16 +138,19 @@ fn main() {
     let files: usize = std::env::args().skip(1).find_map(|a| a.parse().ok()).unwrap_or(10_000);
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap();
     runtime.block_on(async {
-        let settings = Settings { storage: "profile = \"2+1\"".into(), ..Default::default() };
+        let settings = Settings { storage: "profile = \"2+1\"".into(), api_tls: true, ..Default::default() };
         let cluster = ProcessCluster::start(3, settings).await;
         let token = cluster.add_user("bench", false);
-        let nodes: Vec<String> = cluster.nodes.values().map(|n| format!("http://{}", n.api)).collect();
+        let ca = std::fs::read_to_string(cluster.path().join("secrets").join("ca.crt")).unwrap();
+        let nodes: Vec<String> = cluster.nodes.values().map(|n| format!("https://{}", n.api)).collect();
         // One client per node, each starting at its own node, as separate devices would.
         let clients: Vec<Client> = (0..nodes.len())
             .map(|i| {
                 let mut order = nodes.clone();
                 order.rotate_left(i);
-                Client::new(ClientConfig::new(order, &token)).unwrap()
+                let mut config = ClientConfig::new(order, &token);
+                config.ca_pem = Some(ca.clone());
+                Client::new(config).unwrap()
             })
             .collect();
         big_file(&cluster, &clients[0], &token, &nodes).await;

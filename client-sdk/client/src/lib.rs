@@ -20,6 +20,7 @@ pub mod download;
 pub mod drive;
 pub mod error;
 pub mod nodes;
+mod session;
 pub mod sharing;
 pub mod upload;
 

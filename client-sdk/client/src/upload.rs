@@ -12,6 +12,9 @@
 //! 4. the version is committed with its base (`POST /v1/commit`), once, under an idempotency
 //!    key. If the cluster lost a block in between (`missing_blocks`), a file is read and sent
 //!    again; a stream cannot be, and the error is returned.
+//!
+//! A file of [`SESSION_MIN`] bytes or more is uploaded inside an upload session ([`crate::session`]),
+//! so it shows as `uploading` while its blocks travel.
 
 use std::collections::HashSet;
 use std::io::Read;
@@ -28,6 +31,7 @@ use tokio::task::JoinSet;
 
 use crate::drive::drive_path;
 use crate::nodes::Call;
+use crate::session::Target;
 use crate::{Client, ClientError};
 
 /// Ids asked about per `missing` call (the API's limit).
@@ -36,6 +40,9 @@ const MAX_IDS: usize = 1000;
 const MIN_BUDGET: usize = 16 << 20;
 /// Attempts of a file upload whose commit found blocks gone.
 const ATTEMPTS: usize = 3;
+/// Files this large take long enough to upload that others should see them as `uploading`;
+/// smaller ones are done before anyone could look, and skip the session's extra writes.
+pub const SESSION_MIN: u64 = 16 << 20;
 
 /// What a new version replaces.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -114,7 +121,9 @@ impl Client {
         loop {
             attempt += 1;
             let file = std::fs::File::open(local).map_err(|e| ClientError::io(local, e))?;
-            match self.upload_reader(file, remote, &options).await {
+            let size = file.metadata().map_err(|e| ClientError::io(local, e))?.len();
+            let session_size = (size >= SESSION_MIN).then_some(size);
+            match self.upload(file, remote, &options, session_size).await {
                 Err(ClientError::Api { code, .. }) if code == "missing_blocks" && attempt < ATTEMPTS => {
                     tracing::warn!(%remote, "the cluster lost blocks of the upload; sending again");
                 }
@@ -130,6 +139,29 @@ impl Client {
         remote: &str,
         options: &PutOptions,
     ) -> Result<UploadReport, ClientError> {
+        self.upload(reader, remote, options, None).await
+    }
+
+    /// Uploads exactly `size` bytes from `reader` as a new version of `remote`; a large one
+    /// inside an upload session, so it shows as `uploading` until it completes.
+    pub async fn upload_reader_sized<R: Read + Send + 'static>(
+        &self,
+        reader: R,
+        size: u64,
+        remote: &str,
+        options: &PutOptions,
+    ) -> Result<UploadReport, ClientError> {
+        self.upload(reader, remote, options, (size >= SESSION_MIN).then_some(size)).await
+    }
+
+    /// The upload itself; with `session_size`, inside an upload session for that many bytes.
+    async fn upload<R: Read + Send + 'static>(
+        &self,
+        reader: R,
+        remote: &str,
+        options: &PutOptions,
+        session_size: Option<u64>,
+    ) -> Result<UploadReport, ClientError> {
         let path = drive_path(remote)?;
         if path.is_root() {
             return Err(ClientError::Invalid("the root is a folder; name a file".into()));
@@ -139,7 +171,39 @@ impl Client {
             Base::New => None,
             Base::Head => self.head_of(path.as_str(), options.ns).await?,
         };
-        let sent = self.send_blocks(reader, path.as_str(), options).await?;
+        let session = match session_size {
+            Some(size) => {
+                let target =
+                    Target { path: path.as_str(), size, base, ns: options.ns, mtime_ms: options.mtime_ms };
+                Some(self.open_session(&target).await?)
+            }
+            None => None,
+        };
+        let sent = match self.send_blocks(reader, path.as_str(), options).await {
+            Ok(sent) => sent,
+            Err(e) => {
+                if let Some(session) = session {
+                    self.abandon_session(session).await;
+                }
+                return Err(e);
+            }
+        };
+        if let Some(session) = session {
+            let blocks = sent.blocks.len();
+            return match self.commit_session(&session, sent.blocks, hex::encode(sent.hash)).await {
+                Ok(committed) => Ok(UploadReport {
+                    committed,
+                    size: sent.size,
+                    hash: hex::encode(sent.hash),
+                    blocks,
+                    blocks_sent: sent.blocks_sent,
+                }),
+                Err(e) => {
+                    self.abandon_session(session).await;
+                    Err(e)
+                }
+            };
+        }
         let commit = NewCommit {
             path: path.as_str().to_owned(),
             base,

@@ -44,7 +44,7 @@ pub fn routes() -> Router<ApiState> {
         .route("/manifest/{*path}", get(manifest))
 }
 
-fn parse_id(hex: &str) -> Result<BlockId, ApiError> {
+pub(crate) fn parse_id(hex: &str) -> Result<BlockId, ApiError> {
     let bytes =
         hex::decode(hex).map_err(|_| ApiError::bad_request(format!("{hex:?} is not a hex block id")))?;
     BlockId::from_slice(&bytes).map_err(|e| ApiError::bad_request(format!("{hex:?}: {e}")))

@@ -4,9 +4,10 @@
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use cairn_proto::api::{Changed, ChildView, FileView, Listing, TreeView};
+use cairn_proto::api::{Changed, ChildView, FileView, Listing, TreeView, UploadingView};
 use cairn_raft::model::drive::{EntryKind, FileRecord, FileStatus};
 use cairn_raft::model::query::MAX_PAGE;
+use cairn_raft::model::uploads::UploadRecord;
 use cairn_raft::model::{Answer, Command, Query, Response};
 
 use super::ApiState;
@@ -34,7 +35,8 @@ pub async fn get_root(
     get_path(state, caller, Path(String::new()), listing).await
 }
 
-/// `GET /v1/tree/{path}`: a file's state, or a folder's children.
+/// `GET /v1/tree/{path}`: a file's state, or a folder's children (each file with its state), and
+/// the files being uploaded there, which show as `uploading` until they complete.
 pub async fn get_path(
     State(state): State<ApiState>,
     caller: Caller,
@@ -45,39 +47,119 @@ pub async fn get_path(
     let place = paths::place(&state, &caller, &InNamespace { ns: listing.ns }, path, false).await?;
     let stat = match state.query(Query::Stat { namespace: place.namespace, path: place.path.clone() }).await?
     {
-        Answer::Stat(Some(stat)) => stat,
-        Answer::Stat(None) => return Err(ApiError::not_found(format!("nothing at {}", place.path))),
+        Answer::Stat(stat) => stat,
         other => return Err(ApiError::internal(format!("unexpected answer to a stat: {other:?}"))),
     };
+    let uploads = uploading(&state, &place).await?;
     let path = place.path.as_str().to_owned();
+    let here = uploads.iter().find(|u| u.session.path == place.path).map(uploading_view);
+    let file_view_of = |file: Option<FileView>| TreeView {
+        path: path.clone(),
+        kind: "file".into(),
+        file,
+        children: Vec::new(),
+        next: None,
+        uploading: here.clone(),
+    };
     match stat {
-        (_, Some(file)) => Ok(Json(TreeView {
-            path,
-            kind: "file".into(),
-            file: Some(file_view(&file)),
-            children: Vec::new(),
-            next: None,
-        })),
-        (entry, None) if matches!(entry.kind, EntryKind::Folder) => {
+        Some((_, Some(file))) => Ok(Json(file_view_of(Some(file_view(&file))))),
+        // Nothing there yet, but a file is on its way.
+        None if here.is_some() => Ok(Json(file_view_of(None))),
+        None => Err(ApiError::not_found(format!("nothing at {}", place.path))),
+        Some((entry, None)) if matches!(entry.kind, EntryKind::Folder) => {
             let limit = listing.limit.unwrap_or(MAX_PAGE).clamp(1, MAX_PAGE);
-            let query =
-                Query::List { namespace: place.namespace, folder: place.path, after: listing.after, limit };
+            let after = listing.after.clone();
+            let query = Query::List {
+                namespace: place.namespace,
+                folder: place.path.clone(),
+                after: listing.after,
+                limit,
+            };
             let Answer::List(entries) = state.query(query).await? else {
                 return Err(ApiError::internal("unexpected answer to a listing"));
             };
             let next =
                 (entries.len() == limit).then(|| entries.last().map(|(name, _)| name.clone())).flatten();
-            let children = entries
-                .into_iter()
-                .map(|(name, entry)| match entry.kind {
-                    EntryKind::Folder => ChildView { name, kind: "folder".into(), file: None },
-                    EntryKind::File(id) => ChildView { name, kind: "file".into(), file: Some(id.0) },
-                })
-                .collect();
-            Ok(Json(TreeView { path, kind: "folder".into(), file: None, children, next }))
+            let mut children = Vec::with_capacity(entries.len());
+            for (name, entry) in entries {
+                children.push(match entry.kind {
+                    EntryKind::Folder => folder_child(name),
+                    EntryKind::File(id) => file_child(&state, &place, name, id.0)?,
+                });
+            }
+            // Uploads under way: on the existing file, or as a new `uploading` name on the page
+            // its name falls in.
+            for upload in uploads.iter().filter(|u| u.session.path != place.path) {
+                let Some((_, name)) = upload.session.path.split_last() else { continue };
+                let view = uploading_view(upload);
+                match children.iter_mut().find(|c| c.name == name) {
+                    Some(child) => child.uploading = Some(view),
+                    None if after.as_deref().is_none_or(|a| name > a)
+                        && next.as_deref().is_none_or(|n| name < n) =>
+                    {
+                        let mut child = folder_child(name.to_owned());
+                        child.kind = "file".into();
+                        child.status = Some("uploading".into());
+                        child.size = Some(view.size);
+                        child.uploading = Some(view);
+                        children.push(child);
+                    }
+                    None => {}
+                }
+            }
+            children.sort_by(|a, b| a.name.cmp(&b.name));
+            Ok(Json(TreeView { path, kind: "folder".into(), file: None, children, next, uploading: None }))
         }
-        (_, None) => Err(ApiError::internal("a file entry without its file record")),
+        Some((_, None)) => Err(ApiError::internal("a file entry without its file record")),
     }
+}
+
+/// The open uploads to `place` or into it (one linearizable read).
+async fn uploading(state: &ApiState, place: &paths::Place) -> Result<Vec<UploadRecord>, ApiError> {
+    let query = Query::Uploading {
+        namespace: place.namespace,
+        path: place.path.clone(),
+        now_ms: crate::block_service::repair::now_ms(),
+    };
+    match state.query(query).await? {
+        Answer::Uploads(uploads) => Ok(uploads),
+        other => Err(ApiError::internal(format!("unexpected answer to an uploads query: {other:?}"))),
+    }
+}
+
+fn uploading_view(upload: &UploadRecord) -> UploadingView {
+    UploadingView { received: upload.received, size: upload.session.size, started_ms: upload.created_ms }
+}
+
+fn folder_child(name: String) -> ChildView {
+    ChildView {
+        name,
+        kind: "folder".into(),
+        file: None,
+        status: None,
+        version: None,
+        size: None,
+        uploading: None,
+    }
+}
+
+/// A file in a listing, with its state read locally: the listing was a linearizable read, so
+/// this node has applied at least that much.
+fn file_child(state: &ApiState, place: &paths::Place, name: String, id: u64) -> Result<ChildView, ApiError> {
+    let path = place.path.join(&name).map_err(|e| ApiError::internal(e.to_string()))?;
+    let file = match state.meta.local(&Query::Stat { namespace: place.namespace, path })? {
+        Answer::Stat(Some((_, Some(file)))) => Some(file_view(&file)),
+        _ => None,
+    };
+    let mut child = folder_child(name);
+    child.kind = "file".into();
+    child.file = Some(id);
+    if let Some(file) = file {
+        child.status = Some(file.status);
+        child.version = Some(file.version);
+        child.size = Some(file.size);
+    }
+    Ok(child)
 }
 
 /// `POST /v1/folders/{path}`: makes a folder and any missing parents.

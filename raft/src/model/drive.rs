@@ -143,7 +143,7 @@ pub(super) fn entry_key(namespace: NamespaceId, path: &DrivePath) -> Vec<u8> {
     key
 }
 
-fn children_prefix(namespace: NamespaceId, folder: &DrivePath) -> Vec<u8> {
+pub(super) fn children_prefix(namespace: NamespaceId, folder: &DrivePath) -> Vec<u8> {
     let mut key = namespace.0.to_be_bytes().to_vec();
     key.extend_from_slice(folder.as_str().as_bytes());
     key.push(0);

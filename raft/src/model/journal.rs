@@ -52,6 +52,14 @@ pub enum ChangeKind {
         /// How many files went to the trash with it.
         files: u64,
     },
+    /// A file is being uploaded to the change's path (a resumable session began): to users it
+    /// shows as `uploading` until a `VersionCommitted` (complete) or an `UploadAborted`.
+    UploadStarted {
+        /// Its declared size.
+        size: u64,
+    },
+    /// The upload to the change's path was abandoned before it completed.
+    UploadAborted,
 }
 
 /// One journal entry.

@@ -44,6 +44,9 @@ pub enum Space {
     Trash,
     /// Resumable upload sessions: session id → session.
     Uploads,
+    /// Upload sessions by target: (namespace, parent path, NUL, name, NUL, session id) → nothing,
+    /// so a folder listing shows the files being uploaded into it as `uploading`.
+    UploadPaths,
     /// The cluster map: node id → node record. Its version is a counter.
     Nodes,
     /// Things with an end of life, in time order: (expiry ms, keyspace name, NUL, key) → further
@@ -53,7 +56,7 @@ pub enum Space {
 
 impl Space {
     /// Every keyspace, for opening the column families.
-    pub const ALL: [Space; 21] = [
+    pub const ALL: [Space; 22] = [
         Space::Meta,
         Space::Requests,
         Space::Counters,
@@ -75,6 +78,7 @@ impl Space {
         Space::Uploads,
         Space::Nodes,
         Space::UserTokens,
+        Space::UploadPaths,
     ];
 
     /// The column family name.
@@ -101,6 +105,7 @@ impl Space {
             Space::Uploads => "uploads",
             Space::Nodes => "nodes",
             Space::UserTokens => "user_tokens",
+            Space::UploadPaths => "upload_paths",
         }
     }
 

@@ -145,6 +145,16 @@ pub enum Query {
         /// Whose.
         user: UserId,
     },
+    /// The open upload sessions to a path itself or to names directly inside it (a listing
+    /// shows them as `uploading`), at most [`MAX_PAGE`].
+    Uploading {
+        /// Where.
+        namespace: NamespaceId,
+        /// The file, or the folder whose children are listed.
+        path: DrivePath,
+        /// The reader's clock: lapsed sessions are left out.
+        now_ms: u64,
+    },
 }
 
 /// The answer to a [`Query`], variant for variant.
@@ -184,6 +194,8 @@ pub enum Answer {
     Authenticated(Option<(User, TokenRecord)>),
     /// For [`Query::Tokens`]: (hash, record) pairs.
     Tokens(Vec<(TokenHash, TokenRecord)>),
+    /// For [`Query::Uploading`].
+    Uploads(Vec<UploadRecord>),
 }
 
 /// Answers `query` from `state`.
@@ -219,6 +231,9 @@ pub fn answer(state: &(impl StateRead + ?Sized), query: &Query) -> Result<Answer
             Answer::Trash(lifecycle::trash_list(state, *namespace, *after, page(*limit))?)
         }
         Query::Upload(id) => Answer::Upload(uploads::upload(state, *id)?),
+        Query::Uploading { namespace, path, now_ms } => {
+            Answer::Uploads(uploads::uploading(state, *namespace, path, *now_ms, MAX_PAGE)?)
+        }
         Query::ClusterMap => Answer::ClusterMap(cluster::cluster_map(state)?),
         Query::Namespace(id) => Answer::Namespace(drive::namespace(state, *id)?),
         Query::Link { link, now_ms } => Answer::Link(links::resolve(state, *link, *now_ms)?),

@@ -21,6 +21,8 @@ use super::blocks::{self, BlockRef};
 use super::devices::{self, DeviceId};
 use super::drive::{self, FileStatus, NamespaceId, NewVersion};
 use super::expiry;
+use super::journal::ChangeKind;
+use super::shares;
 use super::txn::decode;
 use super::{Rejection, Response, Space, StateError, StateRead, Txn, UserId};
 
@@ -83,6 +85,14 @@ fn key(upload: UploadId) -> [u8; 16] {
     upload.0.to_be_bytes()
 }
 
+/// The session's entry in [`Space::UploadPaths`]: its target's entry key, NUL, its id.
+fn path_key(session: &NewUpload) -> Vec<u8> {
+    let mut index = drive::entry_key(session.namespace, &session.path);
+    index.push(0);
+    index.extend_from_slice(&key(session.upload));
+    index
+}
+
 pub(super) fn begin<R: StateRead + ?Sized>(
     txn: &mut Txn<R>,
     time_ms: u64,
@@ -100,9 +110,10 @@ pub(super) fn begin<R: StateRead + ?Sized>(
         return reject(Rejection::IsAFolder(new.path.clone()));
     }
     // Refuse early what the finish would refuse anyway, before the client sends gigabytes.
-    if let Err(rejection) = drive::base_check(txn, new.namespace, &new.path, new.base)? {
-        return reject(rejection);
-    }
+    let existing = match drive::base_check(txn, new.namespace, &new.path, new.base)? {
+        Ok(existing) => existing,
+        Err(rejection) => return reject(rejection),
+    };
     if let Some(device) = new.device
         && devices::device(txn, new.author, device)?.is_none()
     {
@@ -119,7 +130,20 @@ pub(super) fn begin<R: StateRead + ?Sized>(
         created_ms: time_ms,
     };
     txn.put(Space::Uploads, &key(new.upload), &record);
-    expiry::schedule(txn, new.expires_ms, Space::Uploads, &key(new.upload), &[]);
+    txn.put_raw(Space::UploadPaths, &path_key(new), Vec::new());
+    let also = [(Space::UploadPaths, path_key(new))];
+    expiry::schedule(txn, new.expires_ms, Space::Uploads, &key(new.upload), &also);
+    // Everyone who sees the path learns that a file is on its way there.
+    let file = existing.map(|f| f.id);
+    shares::announce(
+        txn,
+        owner,
+        time_ms,
+        new.namespace,
+        &new.path,
+        file,
+        ChangeKind::UploadStarted { size: new.size },
+    )?;
     Ok(Response::UploadBegun)
 }
 
@@ -238,6 +262,8 @@ pub(super) fn abort<R: StateRead + ?Sized>(
         return Ok(Response::Rejected(Rejection::Forbidden));
     }
     end(txn, time_ms, &record)?;
+    let (s, owner) = (&record.session, owner.unwrap_or(record.session.author));
+    shares::announce(txn, owner, time_ms, s.namespace, &s.path, None, ChangeKind::UploadAborted)?;
     Ok(Response::UploadAborted)
 }
 
@@ -251,6 +277,7 @@ fn end<R: StateRead + ?Sized>(
     let k = key(record.session.upload);
     blocks::release_refs(txn, time_ms, record.account, &record.blocks)?;
     txn.delete(Space::Uploads, &k);
+    txn.delete(Space::UploadPaths, &path_key(&record.session));
     expiry::cancel(txn, record.session.expires_ms, Space::Uploads, &k);
     Ok(())
 }
@@ -267,6 +294,34 @@ pub(super) fn release_expired<R: StateRead + ?Sized>(
     };
     blocks::release_refs(txn, time_ms, record.account, &record.blocks)?;
     Ok(record.blocks.len())
+}
+
+/// The open sessions uploading to `path` itself or to a name directly inside it (a folder's
+/// listing shows them as `uploading`), at most `limit`; lapsed ones are left out.
+pub fn uploading(
+    state: &(impl StateRead + ?Sized),
+    namespace: NamespaceId,
+    path: &DrivePath,
+    now_ms: u64,
+    limit: usize,
+) -> Result<Vec<UploadRecord>, StateError> {
+    let mut at = drive::entry_key(namespace, path);
+    at.push(0);
+    let mut found = Vec::new();
+    for prefix in [at, drive::children_prefix(namespace, path)] {
+        for (index, _) in state.scan(Space::UploadPaths, &prefix, None, limit)? {
+            let Some(id) = index.len().checked_sub(16).and_then(|at| index[at..].try_into().ok()) else {
+                continue;
+            };
+            if let Some(record) = upload(state, UploadId(u128::from_be_bytes(id)))?
+                && record.session.expires_ms > now_ms
+                && found.len() < limit
+            {
+                found.push(record);
+            }
+        }
+    }
+    Ok(found)
 }
 
 /// A session, if it exists (expired ones linger until pruned; compare `expires_ms`).
@@ -313,6 +368,30 @@ mod tests {
 
     fn refcount(w: &World, b: &[u8]) -> u64 {
         blocks::block(&w.state, AccountId(1), &BlockId::of(b)).unwrap().unwrap().refcount
+    }
+
+    #[test]
+    fn open_sessions_show_at_their_path_and_in_its_folder_until_they_end() {
+        let mut w = World::new();
+        let open = |w: &World, at: &str| uploading(&w.state, ADA_DRIVE, &path(at), w.now, 10).unwrap().len();
+        assert_eq!(begin(&mut w, None, 3, 60_000), Response::UploadBegun);
+        assert_eq!((open(&w, ""), open(&w, "big.bin"), open(&w, "other")), (1, 1, 0));
+        let journal = crate::model::journal::changes_after(&w.state, ADA, 0, 100).unwrap();
+        assert!(matches!(journal.last().unwrap().kind, ChangeKind::UploadStarted { size: 3 }));
+        append(&mut w, ADA, 0, &[b"one"]);
+        assert!(matches!(finish(&mut w), Response::Committed { .. }));
+        assert_eq!(open(&w, ""), 0, "a finished session is gone from the index");
+
+        assert_eq!(begin(&mut w, Some(1), 3, 60_000), Response::UploadBegun);
+        assert_eq!(w.run(Command::AbortUpload { upload: ID, user: ADA }), Response::UploadAborted);
+        assert_eq!(open(&w, ""), 0, "an aborted session is gone from the index");
+        let journal = crate::model::journal::changes_after(&w.state, ADA, 0, 100).unwrap();
+        assert!(matches!(journal.last().unwrap().kind, ChangeKind::UploadAborted));
+
+        // A lapsed session no longer shows, even before it is pruned.
+        assert_eq!(begin(&mut w, Some(1), 3, 10), Response::UploadBegun);
+        w.now += 11;
+        assert_eq!(open(&w, ""), 0);
     }
 
     #[test]

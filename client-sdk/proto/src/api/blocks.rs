@@ -104,3 +104,15 @@ pub struct Manifest {
     /// Its blocks, in file order; each one's bytes hash (blake3) to its id.
     pub blocks: Vec<BlockEntry>,
 }
+
+/// `POST /v1/uploads/{id}/commit` body: completes an upload session (begun with tus creation)
+/// from blocks the client stored itself with the block-level upload, rather than by `PATCH`.
+/// Until then the file shows as `uploading`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SessionCommit {
+    /// The blocks after those the session has (all of them, for a session fed only this way).
+    pub blocks: Vec<BlockEntry>,
+    /// blake3 of the whole content, hex.
+    pub hash: String,
+}

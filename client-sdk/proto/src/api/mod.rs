@@ -13,7 +13,9 @@ pub mod shares;
 pub mod tree;
 pub mod users;
 
-pub use blocks::{BlockEntry, BlockTarget, Committed, Ids, Manifest, Missing, NewCommit, Stored};
+pub use blocks::{
+    BlockEntry, BlockTarget, Committed, Ids, Manifest, Missing, NewCommit, SessionCommit, Stored,
+};
 pub use content::{DownloadOptions, UploadOptions, Uploaded};
 pub use error::ErrorBody;
 pub use history::{
@@ -22,7 +24,7 @@ pub use history::{
 };
 pub use links::{LinkDownload, LinkListing, LinkTree, LinkView, NewLinkBody};
 pub use shares::{EndShare, NewShare, Paging, Role, SharePage, ShareView};
-pub use tree::{Changed, ChildView, FileView, InNamespace, Listing, TreeView};
+pub use tree::{Changed, ChildView, FileView, InNamespace, Listing, TreeView, UploadingView};
 pub use users::{NewToken, NewUser, TokenView, UserView};
 
 /// The header a client sets to make a write safe to retry: the same key from the same user

@@ -24,6 +24,17 @@ pub struct FileView {
     pub status: String,
 }
 
+/// A file on its way: an open upload session to its path.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct UploadingView {
+    /// Bytes received so far.
+    pub received: u64,
+    /// Its declared size.
+    pub size: u64,
+    /// When the upload began (ms since the epoch).
+    pub started_ms: u64,
+}
+
 /// One name in a folder.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
 pub struct ChildView {
@@ -31,8 +42,20 @@ pub struct ChildView {
     pub name: String,
     /// `folder` or `file`.
     pub kind: String,
-    /// The file's id, for files.
+    /// The file's id, for files that have a version (not for one still on its first upload).
     pub file: Option<u64>,
+    /// A file's state: `uploading` (its first upload is under way), `complete` or `trashed`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status: Option<String>,
+    /// A file's head version.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub version: Option<u64>,
+    /// A file's size (of its head version; of the upload, for one being uploaded).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub size: Option<u64>,
+    /// An upload to this name under way, if there is one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub uploading: Option<UploadingView>,
 }
 
 /// What `GET /v1/tree/...` answers.
@@ -48,6 +71,10 @@ pub struct TreeView {
     pub children: Vec<ChildView>,
     /// Where the next page starts (`?after=`), if there is one.
     pub next: Option<String>,
+    /// For a file: an upload of a new version under way (or of its first, when `file` is
+    /// absent: the file shows as `uploading` until it completes).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub uploading: Option<UploadingView>,
 }
 
 /// Paging of a folder listing.

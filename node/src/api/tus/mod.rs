@@ -15,11 +15,14 @@
 //! - [`patch`]: `PATCH /v1/uploads/{id}`: checks, checksum, the task that receives the body.
 //! - [`body`]: the body as the chunker reads it, ending cleanly where the connection broke.
 //! - [`receiver`]: blocks stored and appended to the session; the finish.
+//! - [`commit`]: `POST /v1/uploads/{id}/commit`, our extension: finishing a session from blocks
+//!   the client stored itself.
 //! - here: the routes, the version check, `OPTIONS`, `HEAD`, `DELETE`.
 //!
 //! Every error is the API's `{code, message}` body, with the tus headers on top.
 
 pub mod body;
+pub mod commit;
 pub mod create;
 pub mod headers;
 pub mod patch;
@@ -65,6 +68,8 @@ pub fn routes() -> Router<ApiState> {
             axum::routing::head(status).patch(patch::patch).delete(terminate).options(options),
         )
         .layer(middleware::from_fn(tus_resumable))
+        // Not tus: no `Tus-Resumable` needed.
+        .route("/uploads/{id}/commit", axum::routing::post(commit::commit))
 }
 
 /// Refuses requests of another protocol version (or none) with 412, and puts `Tus-Resumable`

@@ -16,7 +16,7 @@ use cairn_proto::encoded_block::DEFAULT_ZSTD_LEVEL;
 use cairn_proto::{AccountId, AsyncStreamChunker, EncodedBlock};
 use cairn_raft::model::blocks::BlockRef;
 use cairn_raft::model::uploads::UploadId;
-use cairn_raft::model::{Command, Request, RequestId, Response, UserId};
+use cairn_raft::model::{Command, Request, Response, UserId};
 use futures_util::StreamExt;
 use tokio::io::AsyncRead;
 
@@ -194,7 +194,7 @@ pub async fn propose_together(state: &ApiState, commands: Vec<Command>) -> Resul
     let now = crate::block_service::repair::now_ms();
     let requests = commands
         .into_iter()
-        .map(|command| Request { id: RequestId(rand::random()), time_ms: now, command })
+        .map(|command| Request { id: crate::api::idempotency::request_id(), time_ms: now, command })
         .collect();
     Ok(state.meta.propose(requests).await?)
 }
