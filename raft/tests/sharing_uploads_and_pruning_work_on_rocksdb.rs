@@ -106,8 +106,9 @@ async fn a_shared_upload_lands_and_old_records_are_pruned() {
     else {
         panic!()
     };
-    // Bob hears of his commit, the trash and the restore inside the folder shared with him.
-    assert_eq!(bobs.len(), 3);
+    // Bob hears of his upload's start, its commit, the trash and the restore inside the folder
+    // shared with him.
+    assert_eq!(bobs.len(), 4);
     assert!(matches!(
         answer(&view, &Query::Link { link: LinkId(7), now_ms: 499 }).unwrap(),
         Answer::Link(Some(_))

@@ -1,21 +1,16 @@
 //! The drive side of listings and folder transfers: a folder's children with each file's
 //! state, sorted folders first.
 //!
-//! A folder listing names a trashed file like any other (its name stays taken until it is
-//! purged) and does not say which is which, so every file is stat'ed, a few at a time, and the
-//! trashed ones are left out unless asked for. Were the listing to carry each file's state,
-//! these stats would go.
+//! The listing carries each file's state, so trashed files are left out unless asked for, and
+//! files still on their first upload show as `uploading` (with no version to download yet).
 
 use cairn_client::Client;
-use cairn_client::api::{FileView, Listing};
+use cairn_client::api::{FileView, UploadingView};
 use cairn_proto::DrivePath;
-use futures_util::{StreamExt, TryStreamExt};
 use serde::Serialize;
 
 use crate::exit::Failure;
 
-/// Stats in flight at once.
-const STATS_AT_ONCE: usize = 8;
 /// A file's state in the trash, as the API names it.
 pub const TRASHED: &str = "trashed";
 
@@ -26,9 +21,13 @@ pub struct Child {
     pub name: String,
     /// `folder` or `file`.
     pub kind: String,
-    /// A file's state (head version, size, `complete`/`trashed`/`uploading`).
+    /// A file's state (head version, size, `complete`/`trashed`); none for a file whose first
+    /// upload is under way.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub file: Option<FileView>,
+    /// An upload to this name under way.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub uploading: Option<UploadingView>,
 }
 
 /// A folder with its children, or a file.
@@ -53,23 +52,20 @@ pub async fn list(
     trashed: bool,
 ) -> Result<Listed, Failure> {
     let view = client.list_all(path.as_str(), ns).await?;
-    let mut children: Vec<Child> =
-        view.children.into_iter().map(|c| Child { name: c.name, kind: c.kind, file: None }).collect();
+    let mut children: Vec<Child> = view
+        .children
+        .into_iter()
+        .map(|c| {
+            let file = match (c.file, c.version, c.size, c.status) {
+                (Some(id), Some(version), Some(size), Some(status)) => {
+                    Some(FileView { id, version, size, status })
+                }
+                _ => None,
+            };
+            Child { name: c.name, kind: c.kind, file, uploading: c.uploading }
+        })
+        .collect();
     children.sort_by(|a, b| (a.kind != "folder", &a.name).cmp(&(b.kind != "folder", &b.name)));
-    let stats: Vec<Option<FileView>> =
-        futures_util::stream::iter(children.iter().filter(|c| c.kind == "file"))
-            .map(|child| async move {
-                let file = path.join(&child.name).map_err(|e| Failure::bad_input(e.to_string()))?;
-                let listing = Listing { ns, limit: Some(1), ..Listing::default() };
-                Ok::<_, Failure>(client.stat(file.as_str(), &listing).await?.file)
-            })
-            .buffered(STATS_AT_ONCE)
-            .try_collect()
-            .await?;
-    let mut stats = stats.into_iter();
-    for child in children.iter_mut().filter(|c| c.kind == "file") {
-        child.file = stats.next().flatten();
-    }
     if !trashed {
         children.retain(|c| c.file.as_ref().is_none_or(|f| f.status != TRASHED));
     }

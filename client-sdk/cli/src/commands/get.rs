@@ -158,7 +158,8 @@ async fn plan_folder(
             let there = here.join(&child.name);
             if child.kind == "folder" {
                 pending.push((path, there));
-            } else {
+            } else if child.file.is_some() {
+                // (A file still on its first upload has nothing to download yet.)
                 files.push((path, there));
             }
         }

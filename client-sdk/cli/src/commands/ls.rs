@@ -18,11 +18,12 @@ pub async fn ls(ctx: &Context, args: &LsArgs) -> Result<(), Failure> {
     let listed = list(&client, &drive_path(&args.path)?, ctx.ns(), args.all).await?;
     ctx.out.answer(&listed, |w| {
         if let Some(file) = &listed.file {
-            return line(w, true, "file", Some(file), &listed.path);
+            return line(w, true, "file", Some(file), false, &listed.path);
         }
         for child in &listed.children {
             let name = if child.kind == "folder" { format!("{}/", child.name) } else { child.name.clone() };
-            line(w, args.long, &child.kind, child.file.as_ref(), &name)?;
+            let uploading = child.uploading.is_some();
+            line(w, args.long, &child.kind, child.file.as_ref(), uploading, &name)?;
         }
         Ok(())
     });
@@ -35,13 +36,17 @@ fn line(
     long: bool,
     kind: &str,
     file: Option<&FileView>,
+    uploading: bool,
     name: &str,
 ) -> std::io::Result<()> {
     if !long {
         return writeln!(w, "{name}");
     }
+    let state = |status: &str| if uploading { "uploading".to_owned() } else { status.to_owned() };
     match file {
-        Some(f) => writeln!(w, "{kind:<6} v{:<5} {:>11}  {:<9} {name}", f.version, size(f.size), f.status),
-        None => writeln!(w, "{kind:<6} {:<6} {:>11}  {:<9} {name}", "-", "-", ""),
+        Some(f) => {
+            writeln!(w, "{kind:<6} v{:<5} {:>11}  {:<9} {name}", f.version, size(f.size), state(&f.status))
+        }
+        None => writeln!(w, "{kind:<6} {:<6} {:>11}  {:<9} {name}", "-", "-", state("")),
     }
 }
