@@ -197,6 +197,41 @@ async fn roles_decide_what_each_user_may_do_and_shares_are_listed_and_revoked() 
             [ok(201), ok(201), no(403, "forbidden"), no(404, "not_found")],
         ),
         (
+            "history",
+            Box::new(|n, _, t| {
+                api.call(n, Some(t), "GET", &format!("/v1/history/team/plan.txt?ns={ada_drive}"), &[], b"")
+            }),
+            [ok(200), ok(200), ok(200), no(404, "not_found")],
+        ),
+        (
+            "manifest",
+            Box::new(|n, _, t| {
+                api.call(n, Some(t), "GET", &format!("/v1/manifest/team/plan.txt?ns={ada_drive}"), &[], b"")
+            }),
+            [ok(200), ok(200), ok(200), no(404, "not_found")],
+        ),
+        (
+            "ask for missing blocks",
+            Box::new(|n, a, t| {
+                let body = json!({"ids": [], "ns": ada_drive, "path": format!("team/blocks-{a}")});
+                api.json(n, t, "POST", "/v1/blocks/missing", &body)
+            }),
+            [ok(200), ok(200), no(403, "forbidden"), no(404, "not_found")],
+        ),
+        (
+            "open an upload session",
+            Box::new(|n, a, t| {
+                use base64::Engine;
+                let b64 = |v: &str| base64::engine::general_purpose::STANDARD.encode(v);
+                let metadata =
+                    format!("path {},ns {}", b64(&format!("team/tus-{a}")), b64(&ada_drive.to_string()));
+                let headers =
+                    [("Tus-Resumable", "1.0.0"), ("Upload-Length", "3"), ("Upload-Metadata", &metadata)];
+                api.call(n, Some(t), "POST", "/v1/uploads", &headers, b"")
+            }),
+            [ok(201), ok(201), no(403, "forbidden"), no(404, "not_found")],
+        ),
+        (
             "list outside the share",
             Box::new(|n, _, t| {
                 api.call(n, Some(t), "GET", &format!("/v1/tree/private?ns={ada_drive}"), &[], b"")
