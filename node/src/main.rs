@@ -68,6 +68,19 @@ enum Command {
         #[command(subcommand)]
         action: UserAction,
     },
+    /// Set how long every user's change journal keeps changes (30 days until set); a client
+    /// whose cursor is older is told to resync (`cursor_expired`).
+    JournalRetention {
+        /// The config of a running member to ask.
+        #[arg(short, long)]
+        config: PathBuf,
+        /// Keep changes this many days.
+        #[arg(long, required_unless_present = "ms", conflicts_with = "ms")]
+        days: Option<u64>,
+        /// Keep changes this many milliseconds instead (for tests).
+        #[arg(long)]
+        ms: Option<u64>,
+    },
     /// Check config files and print what they resolve to.
     CheckConfig {
         /// The files.
@@ -192,6 +205,16 @@ async fn run(command: Command) -> Result {
             let created = admin::add_user(&config, &name, admin, &label).await?;
             println!("user {name} (id {}){}", created.user.0, if admin { ", administrator" } else { "" });
             println!("token: {}", created.token);
+            Ok(())
+        }
+        Command::JournalRetention { config, days, ms } => {
+            let ms = match (days, ms) {
+                (Some(days), _) => days.checked_mul(24 * 60 * 60 * 1000).ok_or("--days is too large")?,
+                (None, Some(ms)) => ms,
+                (None, None) => return Err("give --days or --ms".into()),
+            };
+            admin::set_journal_retention(&load(&config)?, ms).await?;
+            println!("journal retention: {ms} ms ({:.2} days)", ms as f64 / 86_400_000.0);
             Ok(())
         }
         Command::CheckConfig { configs } => {

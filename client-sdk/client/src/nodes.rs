@@ -28,6 +28,9 @@ const MAX_BACKOFF: Duration = Duration::from_secs(2);
 /// The nodes of a cluster, the HTTP client, and which node is in use.
 pub struct Nodes {
     http: reqwest::Client,
+    /// The same without the read timeout, for calls with a deadline of their own (long polls,
+    /// which stay silent until something happens): reqwest's read timeout is per client.
+    http_untimed: reqwest::Client,
     urls: Vec<Url>,
     current: AtomicUsize,
     token: String,
@@ -44,6 +47,8 @@ pub struct Call {
     query: Vec<(String, String)>,
     headers: Vec<(HeaderName, HeaderValue)>,
     body: Option<(Bytes, &'static str)>,
+    /// A deadline for each attempt that replaces the client's read timeout.
+    timeout: Option<Duration>,
 }
 
 impl Call {
@@ -51,7 +56,14 @@ impl Call {
     pub fn new(method: Method, segments: &[&str]) -> Self {
         let mut all = vec!["v1".to_owned()];
         all.extend(segments.iter().map(|s| (*s).to_owned()));
-        Self { method, segments: all, query: Vec::new(), headers: Vec::new(), body: None }
+        Self { method, segments: all, query: Vec::new(), headers: Vec::new(), body: None, timeout: None }
+    }
+
+    /// Gives each attempt this long in all, instead of the client's read timeout: for a call
+    /// the node answers only after a wait of its own (a long poll).
+    pub fn timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = Some(timeout);
+        self
     }
 
     /// Appends a drive path's names to the request path, each percent-encoded on send.
@@ -149,15 +161,20 @@ impl Nodes {
     /// The nodes of `config`, with an HTTP client trusting what it says.
     pub fn new(config: &ClientConfig) -> Result<Self, ClientError> {
         let urls = config.node_urls()?;
-        let http = reqwest::Client::builder()
-            .tls_backend_preconfigured(config.tls()?)
-            .connect_timeout(config.connect_timeout)
-            .read_timeout(config.read_timeout)
-            .user_agent(concat!("cairn-client/", env!("CARGO_PKG_VERSION")))
-            .build()
-            .map_err(|e| ClientError::Config(format!("HTTP client: {e}")))?;
+        let builder = || -> Result<reqwest::ClientBuilder, ClientError> {
+            Ok(reqwest::Client::builder()
+                .tls_backend_preconfigured(config.tls()?)
+                .connect_timeout(config.connect_timeout)
+                .user_agent(concat!("cairn-client/", env!("CARGO_PKG_VERSION"))))
+        };
+        let built = |b: reqwest::ClientBuilder| {
+            b.build().map_err(|e| ClientError::Config(format!("HTTP client: {e}")))
+        };
+        let http = built(builder()?.read_timeout(config.read_timeout))?;
+        let http_untimed = built(builder()?)?;
         Ok(Self {
             http,
+            http_untimed,
             urls,
             current: AtomicUsize::new(0),
             token: config.token.clone(),
@@ -188,7 +205,8 @@ impl Nodes {
     }
 
     async fn send_as(&self, call: &Call, authenticated: bool) -> Result<Answer, ClientError> {
-        let deadline = Instant::now() + self.retry_for;
+        // A call that waits by design (a long poll) gets its wait on top of the retry window.
+        let deadline = Instant::now() + self.retry_for + call.timeout.unwrap_or_default();
         let mut backoff = FIRST_BACKOFF;
         let mut failed_in_round = 0;
         loop {
@@ -236,7 +254,10 @@ impl Nodes {
             path.pop_if_empty();
             path.extend(&call.segments);
         }
-        let mut request = self.http.request(call.method.clone(), url.clone());
+        let mut request = match call.timeout {
+            Some(timeout) => self.http_untimed.request(call.method.clone(), url.clone()).timeout(timeout),
+            None => self.http.request(call.method.clone(), url.clone()),
+        };
         if !call.query.is_empty() {
             request = request.query(&call.query);
         }

@@ -100,6 +100,7 @@ impl From<Rejection> for ApiError {
                 (StatusCode::CONFLICT, "wrong_kind")
             }
             R::UploadExpired { .. } => (StatusCode::GONE, "expired"),
+            R::CursorExpired { .. } => (StatusCode::GONE, "cursor_expired"),
             R::PlacementChanged { .. } | R::BlockInUse { .. } => (StatusCode::CONFLICT, "conflict"),
             R::NoSuchUser(_)
             | R::NoSuchToken

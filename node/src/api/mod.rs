@@ -12,6 +12,7 @@
 //! - [`shares`]: sharing with users (viewer, editor), "shared with me".
 //! - [`links`]: public share links, with optional password and expiry.
 //! - [`tus`]: resumable uploads with the tus 1.0 protocol at `/v1/uploads`.
+//! - [`changes`]: the change journal: pages, long polls and server-sent events.
 //! - [`metrics`]: the Prometheus page.
 //! - [`https`]: serving all of it over TLS with a certificate of the cluster CA.
 //! - [`idempotency`]: `Idempotency-Key`, which makes a retried write replay its first answers.
@@ -19,6 +20,7 @@
 
 pub mod auth;
 pub mod blocks;
+pub mod changes;
 pub mod content;
 pub mod error;
 pub mod extract;
@@ -95,6 +97,7 @@ pub fn router(meta: MetaService, blocks: BlockService, limits: ApiLimits) -> Rou
         .merge(links::routes())
         .merge(history::routes())
         .merge(tus::routes())
+        .merge(changes::routes())
         .layer(axum::middleware::from_fn(idempotency::scope));
     Router::new()
         .nest("/v1", v1)

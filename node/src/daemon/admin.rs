@@ -63,6 +63,19 @@ pub async fn add_user(
     result
 }
 
+/// Sets how long every user's change journal keeps changes, cluster-wide.
+pub async fn set_journal_retention(config: &NodeConfig, ms: u64) -> Result<(), AdminError> {
+    let client = client_for(config).await?;
+    let command = Command::SetJournalRetention { ms };
+    let result = match client.write(Request { id: RequestId(rand::random()), time_ms: 0, command }).await {
+        Ok(Response::JournalRetentionSet { .. }) => Ok(()),
+        Ok(other) => Err(AdminError::Refused(format!("{other:?}"))),
+        Err(e) => Err(e.into()),
+    };
+    client.shutdown().await;
+    result
+}
+
 /// A client that calls the node `config` describes, authenticating with that node's own
 /// certificate (whoever can read a node's key administers the cluster).
 pub async fn client_for(config: &NodeConfig) -> Result<ClusterClient, AdminError> {

@@ -20,6 +20,7 @@ use cairn_raft::model::{Answer, Command, Query, Request, RequestId, Response, an
 use cairn_raft::storage::StateReader;
 use cairn_raft::{NodeAddr, NodeId, Proposal, TypeConfig};
 use openraft::error::{CheckIsLeaderError, ClientWriteError, ForwardToLeader, RaftError};
+use openraft::metrics::RaftDataMetrics;
 use openraft::{ChangeMembers, Raft, RaftMetrics, ServerState};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -215,6 +216,12 @@ impl MetaService {
         answer(&self.state.view(), query).map_err(|e| ServiceError::Internal(e.to_string()))
     }
 
+    /// A watch of the log index this node's state machine has applied, for readers that wait
+    /// for the state to change (long polls) without asking Raft again.
+    pub fn applied_watch(&self) -> AppliedWatch {
+        AppliedWatch(self.raft.data_metrics())
+    }
+
     /// Whether this node currently leads.
     pub fn is_leader(&self) -> bool {
         self.raft.metrics().borrow().current_leader == Some(self.id)
@@ -319,6 +326,27 @@ impl MetaService {
             .map_err(|e| ServiceError::Unreachable(e.to_string()))?;
         decode::<Result<T, ServiceError>>(&reply)?
     }
+}
+
+/// The applied log index of a node, watched: see [`MetaService::applied_watch`]. Once the
+/// index reads N, the node's state holds every entry up to N.
+pub struct AppliedWatch(tokio::sync::watch::Receiver<RaftDataMetrics<NodeId>>);
+
+impl AppliedWatch {
+    /// The applied index now (0: nothing applied).
+    pub fn current(&mut self) -> u64 {
+        applied_index(&self.0.borrow_and_update())
+    }
+
+    /// Waits until the applied index passes `index`, and returns it; `None` if the node is
+    /// shutting down. A caller that read the state after seeing `index` misses no entry.
+    pub async fn beyond(&mut self, index: u64) -> Option<u64> {
+        self.0.wait_for(|m| applied_index(m) > index).await.ok().map(|m| applied_index(&m))
+    }
+}
+
+fn applied_index(m: &RaftDataMetrics<NodeId>) -> u64 {
+    m.last_applied.map_or(0, |l| l.index)
 }
 
 fn fatal(e: openraft::error::Fatal<NodeId>) -> ServiceError {

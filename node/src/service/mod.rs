@@ -18,4 +18,4 @@ pub use batcher::Batcher;
 pub use client::{ClientError, ClusterClient};
 pub use handler::handler;
 pub use messages::{AdminCommand, NodeStatus, ServiceError};
-pub use metadata::MetaService;
+pub use metadata::{AppliedWatch, MetaService};

@@ -3,7 +3,7 @@
 use super::blocks::BlockRecord;
 use super::{
     Command, Request, Response, Space, StateError, StateRead, Txn, block_lifecycle, cluster, devices, drive,
-    expiry, lifecycle, links, shares, subtree, uploads, users,
+    expiry, journal, lifecycle, links, shares, subtree, uploads, users,
 };
 use crate::model::shares::ShareRecord;
 
@@ -87,6 +87,7 @@ pub fn apply<R: StateRead + ?Sized>(txn: &mut Txn<R>, request: &Request) -> Resu
         Command::Move { namespace, from, to, user } => {
             subtree::move_path(txn, t, *namespace, from, to, *user)?
         }
+        Command::SetJournalRetention { ms } => journal::set_retention(txn, *ms),
     };
     txn.put(Space::Requests, &key, &response);
     expiry::schedule(txn, t.saturating_add(REQUEST_RETENTION_MS), Space::Requests, &key, &[]);

@@ -3,7 +3,8 @@
 /// A keyspace of the metadata state.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Space {
-    /// Raft bookkeeping of the state machine itself: last applied log id, membership.
+    /// Raft bookkeeping of the state machine itself (last applied log id, membership) and
+    /// cluster-wide settings of the model (the journal retention).
     Meta,
     /// Requests already applied: request id → response, so a retry is answered, not re-applied.
     Requests,

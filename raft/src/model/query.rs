@@ -12,13 +12,13 @@ use super::blocks::{self, BlockRecord};
 use super::cluster::{self, ClusterMap};
 use super::devices::{self, DeviceId, DeviceRecord};
 use super::drive::{self, EntryRecord, FileId, FileRecord, Namespace, NamespaceId, VersionRecord};
-use super::journal::{self, Change};
+use super::journal::{self, Change, JournalPage};
 use super::lifecycle::{self, TrashRecord};
 use super::links::{self, LinkId, LinkRecord};
 use super::shares::{self, Access, ShareRecord};
 use super::uploads::{self, UploadId, UploadRecord};
 use super::users::{self, TokenHash, TokenRecord, User};
-use super::{StateError, StateRead, UserId};
+use super::{Rejection, StateError, StateRead, UserId};
 
 /// The most items one query returns; a client pages with the last item it saw.
 pub const MAX_PAGE: usize = 1_000;
@@ -155,6 +155,19 @@ pub enum Query {
         /// The reader's clock: lapsed sessions are left out.
         now_ms: u64,
     },
+    /// A page of a user's journal after a cursor, refused when the journal no longer covers
+    /// the cursor (see [`journal::page_after`]).
+    Journal {
+        /// Whose journal.
+        user: UserId,
+        /// The last sequence number the client saw (0: from the start).
+        cursor: u64,
+        /// At most this many (capped at [`MAX_PAGE`]).
+        limit: usize,
+    },
+    /// The newest sequence number of a user's journal (0: none yet): where a client that has
+    /// just listed everything starts following changes.
+    JournalLatest(UserId),
 }
 
 /// The answer to a [`Query`], variant for variant.
@@ -196,6 +209,10 @@ pub enum Answer {
     Tokens(Vec<(TokenHash, TokenRecord)>),
     /// For [`Query::Uploading`].
     Uploads(Vec<UploadRecord>),
+    /// For [`Query::Journal`]: the page, or [`Rejection::CursorExpired`].
+    Journal(Result<JournalPage, Rejection>),
+    /// For [`Query::JournalLatest`].
+    JournalLatest(u64),
 }
 
 /// Answers `query` from `state`.
@@ -239,6 +256,10 @@ pub fn answer(state: &(impl StateRead + ?Sized), query: &Query) -> Result<Answer
         Query::Link { link, now_ms } => Answer::Link(links::resolve(state, *link, *now_ms)?),
         Query::UserByToken(token) => Answer::Authenticated(users::authenticate(state, token)?),
         Query::Tokens { user } => Answer::Tokens(users::tokens(state, *user)?),
+        Query::Journal { user, cursor, limit } => {
+            Answer::Journal(journal::page_after(state, *user, *cursor, page(*limit))?)
+        }
+        Query::JournalLatest(user) => Answer::JournalLatest(journal::window(state, *user)?.1),
     })
 }
 

@@ -217,4 +217,22 @@ pub enum Rejection {
         /// The bound.
         limit: u64,
     },
+    /// A journal cursor the journal no longer covers: changes after it were pruned (it is
+    /// older than the retention), or it is past the newest change (it is from elsewhere).
+    #[error(
+        "cursor {cursor} {}: resync (list the tree again, then follow changes from /v1/changes/latest)",
+        if cursor > latest {
+            format!("is past this journal's newest change, {latest}")
+        } else {
+            format!("has expired: changes after it were pruned; the oldest kept is {oldest}")
+        }
+    )]
+    CursorExpired {
+        /// The cursor given.
+        cursor: u64,
+        /// The oldest change the journal keeps.
+        oldest: u64,
+        /// The newest change (0: none).
+        latest: u64,
+    },
 }

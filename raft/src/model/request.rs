@@ -285,6 +285,12 @@ pub enum Command {
         /// Who asks; needs write access at `from` and at the parent of `to`.
         user: UserId,
     },
+    /// Sets how long every user's change journal keeps changes (cluster-wide; 30 days until
+    /// set). The model does not check who asks: only the admin command proposes it.
+    SetJournalRetention {
+        /// The retention in milliseconds.
+        ms: u64,
+    },
 }
 
 /// The outcome of a request (or of a Raft-internal entry).
@@ -402,4 +408,9 @@ pub enum Response {
     },
     /// The command was refused; the state did not change.
     Rejected(Rejection),
+    /// The journal retention is set.
+    JournalRetentionSet {
+        /// The retention now in force, in ms.
+        ms: u64,
+    },
 }

@@ -5,6 +5,7 @@
 //! Ids travel as integers, block ids and hashes as hex, times as ms since the epoch.
 
 pub mod blocks;
+pub mod changes;
 pub mod content;
 pub mod error;
 pub mod history;
@@ -16,6 +17,7 @@ pub mod users;
 pub use blocks::{
     BlockEntry, BlockTarget, Committed, Ids, Manifest, Missing, NewCommit, SessionCommit, Stored,
 };
+pub use changes::{ChangePage, ChangeView, ChangesQuery, CursorView};
 pub use content::{DownloadOptions, UploadOptions, Uploaded};
 pub use error::ErrorBody;
 pub use history::{
