@@ -131,6 +131,11 @@ pub enum Command {
     Share(ShareArgs),
     /// Publish a folder or file as a public read-only link, or revoke a link.
     Link(LinkArgs),
+    /// Keep a local folder and a drive folder identical, in the foreground (or show a
+    /// folder's sync status with `cairn sync status DIR`).
+    Sync(SyncArgs),
+    /// Print changes in the drive as they happen (with --json, one JSON object per line).
+    Watch(WatchArgs),
 }
 
 /// `cairn ls`.
@@ -237,6 +242,44 @@ pub struct LinkArgs {
     pub revoke: bool,
 }
 
+/// `cairn sync`.
+#[derive(Debug, Args)]
+#[command(args_conflicts_with_subcommands = true, subcommand_negates_reqs = true)]
+pub struct SyncArgs {
+    /// Something other than syncing.
+    #[command(subcommand)]
+    pub action: Option<SyncAction>,
+    /// The local folder to keep in step (made if missing).
+    #[arg(required = true)]
+    pub dir: Option<PathBuf>,
+    /// The drive folder to keep it in step with [default: the whole drive]. A folder is
+    /// always synced with the same drive folder.
+    #[arg(long, value_name = "PATH")]
+    pub remote: Option<String>,
+    /// This device's name in conflicted copies [default: $CAIRN_DEVICE, else the host name].
+    #[arg(long, value_name = "NAME")]
+    pub device: Option<String>,
+}
+
+/// `cairn sync …`.
+#[derive(Debug, Subcommand)]
+pub enum SyncAction {
+    /// Show what the sync of a folder is doing (or did last), and what waits.
+    Status {
+        /// The synced folder.
+        dir: PathBuf,
+    },
+}
+
+/// `cairn watch`.
+#[derive(Debug, Args)]
+pub struct WatchArgs {
+    /// Start after this journal position [default: the newest change, so only what happens
+    /// from now on is printed].
+    #[arg(long, value_name = "SEQ")]
+    pub from: Option<u64>,
+}
+
 #[cfg(test)]
 mod tests {
     use clap::CommandFactory;
@@ -246,5 +289,19 @@ mod tests {
     #[test]
     fn the_command_line_is_consistent() {
         Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn sync_takes_a_folder_or_the_status_subcommand() {
+        use clap::Parser;
+
+        use super::{Command, SyncAction};
+        let cli = Cli::try_parse_from(["cairn", "sync", "docs", "--remote", "/Docs"]).unwrap();
+        let Command::Sync(args) = cli.command else { panic!() };
+        assert_eq!((args.dir.unwrap().to_str(), args.remote.as_deref()), (Some("docs"), Some("/Docs")));
+        let cli = Cli::try_parse_from(["cairn", "sync", "status", "docs"]).unwrap();
+        let Command::Sync(args) = cli.command else { panic!() };
+        assert!(matches!(args.action, Some(SyncAction::Status { .. })));
+        assert!(Cli::try_parse_from(["cairn", "sync"]).is_err());
     }
 }

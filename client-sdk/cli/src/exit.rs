@@ -8,6 +8,7 @@ use std::fmt;
 use std::path::Path;
 
 use cairn_client::ClientError;
+use cairn_client::sync::SyncError;
 
 /// What `cairn` exits with. The numbers are part of the interface: never renumber one.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -107,6 +108,20 @@ impl From<ClientError> for Failure {
     fn from(error: ClientError) -> Self {
         let exit = exit_of(&error);
         Self { exit, code: error.code().to_owned(), message: error.to_string(), answered: false }
+    }
+}
+
+impl From<SyncError> for Failure {
+    fn from(error: SyncError) -> Self {
+        let message = error.to_string();
+        let (exit, code) = match error {
+            SyncError::Client(e) => return e.into(),
+            SyncError::InUse(_) => (Exit::LocalIo, "in_use"),
+            SyncError::Bound { .. } => (Exit::BadInput, "bound"),
+            SyncError::Setup(_) => (Exit::BadInput, "setup"),
+            SyncError::State { .. } | SyncError::Io { .. } | SyncError::Watch { .. } => (Exit::LocalIo, "io"),
+        };
+        Self::new(exit, code, message)
     }
 }
 

@@ -12,8 +12,13 @@
 //!   file against its hash, and writes through a temporary file renamed into place
 //!   ([`download`]);
 //! - counts what it sends and receives ([`Counters`]), so callers and tests can see what a
-//!   transfer cost.
+//!   transfer cost;
+//! - follows the caller's change journal from a cursor, with long polls that fail over
+//!   between nodes like any call ([`changes`]);
+//! - keeps a local folder and a drive folder in step on many devices at once, with conflicted
+//!   copies instead of lost edits ([`sync`]).
 
+pub mod changes;
 pub mod config;
 pub mod counters;
 pub mod download;
@@ -22,6 +27,7 @@ pub mod error;
 pub mod nodes;
 mod session;
 pub mod sharing;
+pub mod sync;
 pub mod upload;
 
 pub use cairn_proto::api;

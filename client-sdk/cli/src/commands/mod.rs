@@ -9,9 +9,11 @@ mod ls;
 mod put;
 mod share;
 mod status;
+mod sync;
 mod trash;
 mod tree;
 mod versions;
+mod watch;
 
 use cairn_client::drive::drive_path;
 
@@ -38,6 +40,8 @@ pub async fn run(ctx: &Context, command: Command) -> Result<(), Failure> {
         Command::Pin { path, version, unpin } => versions::pin(ctx, &path, version, !unpin).await,
         Command::Share(args) => share::share(ctx, &args).await,
         Command::Link(args) => link::link(ctx, &args).await,
+        Command::Sync(args) => sync::sync(ctx, &args).await,
+        Command::Watch(args) => watch::watch(ctx, &args).await,
     }
 }
 
