@@ -46,6 +46,7 @@ bench: deps
 	$(CARGO) bench -p cairn-node --bench block_throughput -- 32
 	$(CARGO) build --release -p cairn-cli --bin cairn
 	$(CARGO) bench -p cairn-node --bench drive_throughput -- 10000
+	$(CARGO) bench -p cairn-node --bench sync_latency -- 100
 
 # etcd's side of the commit-rate comparison; a standalone crate, outside the workspace.
 BENCH_SECONDS ?= 10
