@@ -277,7 +277,17 @@ impl MetaService {
             let result = match self.route() {
                 Route::Here => here().await,
                 Route::There(leader, addr) => {
-                    self.forward(leader, &addr, kind, payload.clone(), give_up).await
+                    // A leader killed mid-call leaves its connection silent until QUIC's idle
+                    // timeout; once Raft elects another, ask that one instead of waiting. The
+                    // request ids are the same, so a call the old leader did apply is answered
+                    // from the dedupe records rather than applied twice.
+                    let left = give_up.saturating_duration_since(Instant::now());
+                    let waiter = self.raft.wait(Some(left));
+                    let replaced = waiter.metrics(|m| m.current_leader != Some(leader), "a new leader");
+                    tokio::select! {
+                        result = self.forward(leader, &addr, kind, payload.clone(), give_up) => result,
+                        Ok(_) = replaced => Err(ServiceError::Unreachable(format!("leader {leader} was replaced"))),
+                    }
                 }
                 Route::Nowhere => Err(ServiceError::NoLeader),
             };
