@@ -20,36 +20,11 @@ use cairn_client::{Client, ClientConfig};
 use cairn_proto::sample_data::random;
 use common::http;
 use common::process_cluster::{PATIENCE, ProcessCluster, Settings};
+use common::sdk::{Gated, client};
 
 const MIB: usize = 1 << 20;
 /// How long the test's long polls may wait.
 const POLL: Duration = Duration::from_secs(20);
-
-fn client(cluster: &ProcessCluster, token: &str) -> Client {
-    let nodes = cluster.nodes.values().map(|n| format!("http://{}", n.api)).collect();
-    Client::new(ClientConfig::new(nodes, token)).unwrap()
-}
-
-/// Yields `first` bytes, then waits for the gate before the rest (as in
-/// `sdk_uploads_show_as_uploading.rs`).
-struct Gated {
-    data: std::io::Cursor<Vec<u8>>,
-    first: u64,
-    gate: Option<mpsc::Receiver<()>>,
-}
-
-impl Read for Gated {
-    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
-        if self.data.position() >= self.first
-            && let Some(gate) = self.gate.take()
-        {
-            gate.recv().map_err(|_| std::io::Error::other("the upload was called off"))?;
-        }
-        let room = if self.gate.is_some() { (self.first - self.data.position()) as usize } else { buf.len() };
-        let len = buf.len().min(room);
-        self.data.read(&mut buf[..len])
-    }
-}
 
 async fn put_small(client: &Client, path: &str, content: &[u8]) {
     let reader = std::io::Cursor::new(content.to_vec());
@@ -157,8 +132,7 @@ async fn shared_changes_reach_the_recipient(ada: &Client, bob: &Client, drive: u
     // A large upload, held open half way: Bob hears that it started, then that it completed.
     let size = 16 * MIB;
     let (open, gate) = mpsc::channel();
-    let reader =
-        Gated { data: std::io::Cursor::new(random(size, 11)), first: 8 * MIB as u64, gate: Some(gate) };
+    let reader = Gated::new(random(size, 11), 8 * MIB as u64, gate);
     let uploader = ada.clone();
     let upload = tokio::spawn(async move {
         uploader.upload_reader_sized(reader, size as u64, "team/big.bin", &PutOptions::default()).await

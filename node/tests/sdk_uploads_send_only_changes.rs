@@ -15,19 +15,15 @@ use std::path::Path;
 
 use cairn_client::api::DownloadOptions;
 use cairn_client::upload::PutOptions;
-use cairn_client::{Base, Client, ClientConfig};
+use cairn_client::{Base, Client};
 use cairn_proto::sample_data::random;
 use common::process_cluster::{ProcessCluster, Settings};
+use common::sdk::client;
 
 const MIB: usize = 1 << 20;
 /// "At most a few MiB": the changed region plus the blocks it touches (blocks average 1 MiB
 /// and are at most 4 MiB), with room for the chunker's boundaries to shift on either side.
 const FEW_MIB: u64 = 10 * MIB as u64;
-
-fn client(cluster: &ProcessCluster, token: &str) -> Client {
-    let nodes = cluster.nodes.values().map(|n| format!("http://{}", n.api)).collect();
-    Client::new(ClientConfig::new(nodes, token)).unwrap()
-}
 
 async fn assert_downloads_as(client: &Client, remote: &str, expected: &Path, dir: &Path) {
     let out = dir.join("downloaded");

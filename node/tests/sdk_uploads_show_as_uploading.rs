@@ -5,42 +5,16 @@
 
 mod common;
 
-use std::io::Read;
 use std::sync::mpsc;
 
+use cairn_client::Client;
 use cairn_client::api::{Listing, Role};
 use cairn_client::upload::PutOptions;
-use cairn_client::{Client, ClientConfig};
 use cairn_proto::sample_data::random;
 use common::process_cluster::{ProcessCluster, Settings, wait_until};
+use common::sdk::{Gated, client};
 
 const MIB: usize = 1 << 20;
-
-fn client(cluster: &ProcessCluster, token: &str) -> Client {
-    let nodes = cluster.nodes.values().map(|n| format!("http://{}", n.api)).collect();
-    Client::new(ClientConfig::new(nodes, token)).unwrap()
-}
-
-/// Yields `first` bytes, then waits for the gate before the rest (or fails, if the gate is
-/// dropped).
-struct Gated {
-    data: std::io::Cursor<Vec<u8>>,
-    first: u64,
-    gate: Option<mpsc::Receiver<()>>,
-}
-
-impl Read for Gated {
-    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
-        if self.data.position() >= self.first
-            && let Some(gate) = self.gate.take()
-        {
-            gate.recv().map_err(|_| std::io::Error::other("the upload was called off"))?;
-        }
-        let room = if self.gate.is_some() { (self.first - self.data.position()) as usize } else { buf.len() };
-        let len = buf.len().min(room);
-        self.data.read(&mut buf[..len])
-    }
-}
 
 async fn child_status(client: &Client, ns: Option<u64>, name: &str) -> Option<(String, Option<u64>)> {
     let view = client.stat("docs", &Listing { ns, ..Default::default() }).await.unwrap();
@@ -59,8 +33,7 @@ async fn a_large_upload_shows_as_uploading_then_complete() {
 
     let content = random(40 * MIB, 3);
     let (open, gate) = mpsc::channel();
-    let reader =
-        Gated { data: std::io::Cursor::new(content.clone()), first: 20 * MIB as u64, gate: Some(gate) };
+    let reader = Gated::new(content.clone(), 20 * MIB as u64, gate);
     let uploader = ada.clone();
     let upload = tokio::spawn(async move {
         uploader.upload_reader_sized(reader, 40 * MIB as u64, "docs/big.bin", &PutOptions::default()).await
@@ -83,7 +56,7 @@ async fn a_large_upload_shows_as_uploading_then_complete() {
 
     // A new version on its way shows on the existing file, which stays complete meanwhile.
     let (open, gate) = mpsc::channel::<()>();
-    let reader = Gated { data: std::io::Cursor::new(content), first: 20 * MIB as u64, gate: Some(gate) };
+    let reader = Gated::new(content, 20 * MIB as u64, gate);
     let uploader = ada.clone();
     let failing = tokio::spawn(async move {
         uploader.upload_reader_sized(reader, 40 * MIB as u64, "docs/big.bin", &PutOptions::default()).await

@@ -14,13 +14,13 @@ use axum::extract::{Path, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response as HttpResponse};
 use bytes::Bytes;
+use cairn_proto::api::{DownloadOptions, UploadOptions, Uploaded};
 use cairn_proto::encoded_block::DEFAULT_ZSTD_LEVEL;
 use cairn_proto::{AccountId, AsyncStreamChunker, EncodedBlock};
 use cairn_raft::model::blocks::BlockRef;
 use cairn_raft::model::drive::{FileStatus, NamespaceId, NewVersion};
 use cairn_raft::model::{Answer, Command, Query, Response};
 use futures_util::StreamExt;
-use serde::{Deserialize, Serialize};
 
 use super::ApiState;
 use super::auth::Caller;
@@ -31,31 +31,6 @@ use super::upload_limit;
 
 /// Blocks fetched ahead of the one being sent.
 const READ_AHEAD: usize = 2;
-
-/// Options of an upload.
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct UploadOptions {
-    /// A namespace other than the caller's drive.
-    pub ns: Option<u64>,
-    /// The file's modification time on the device (ms since the epoch); default: now.
-    pub mtime_ms: Option<u64>,
-}
-
-/// What an upload answers.
-#[derive(Debug, Serialize, Deserialize, PartialEq, Eq)]
-pub struct Uploaded {
-    /// The file's id.
-    pub file: u64,
-    /// The new version.
-    pub version: u64,
-    /// Its size.
-    pub size: u64,
-    /// blake3 of the content, hex.
-    pub hash: String,
-    /// The caller's journal position of the change.
-    pub seq: u64,
-}
 
 /// `PUT /v1/content/{path}`: stores the body as a new version of the file.
 pub async fn upload(
@@ -168,16 +143,6 @@ pub(crate) async fn owner_account(state: &ApiState, namespace: NamespaceId) -> R
 
 fn etag_of(hash: &[u8; 32]) -> String {
     format!("\"{}\"", hex::encode(hash))
-}
-
-/// Options of a download.
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct DownloadOptions {
-    /// A namespace other than the caller's drive.
-    pub ns: Option<u64>,
-    /// An older version than the head.
-    pub version: Option<u64>,
 }
 
 /// `GET /v1/content/{path}`: the file's content, whole or a byte range.

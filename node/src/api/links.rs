@@ -12,14 +12,14 @@ use axum::response::Response as HttpResponse;
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use cairn_proto::DrivePath;
-use cairn_proto::api::{LinkDownload, LinkListing, LinkTree, LinkView, NewLinkBody};
+use cairn_proto::api::{DownloadOptions, LinkDownload, LinkListing, LinkTree, LinkView, NewLinkBody};
 use cairn_raft::model::links::{LinkId, LinkRecord, NewLink};
 use cairn_raft::model::users::TokenRecord;
 use cairn_raft::model::{Answer, Command, Query, Response};
 
 use super::ApiState;
 use super::auth::Caller;
-use super::content::{self, DownloadOptions};
+use super::content;
 use super::error::ApiError;
 use super::extract::{Json as ApiJson, Params};
 use super::paths::{self, InNamespace};

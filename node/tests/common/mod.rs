@@ -59,3 +59,4 @@ pub mod blocks;
 pub mod cli;
 pub mod http;
 pub mod process_cluster;
+pub mod sdk;
