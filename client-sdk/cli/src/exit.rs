@@ -130,7 +130,7 @@ fn exit_of(error: &ClientError) -> Exit {
     match error {
         ClientError::Api { code, status, .. } => match code.as_str() {
             "not_found" | "expired" | "gone" => Exit::NotFound,
-            "conflict" | "missing_blocks" | "exists" | "wrong_kind" => Exit::Conflict,
+            "conflict" | "missing_blocks" | "exists" | "wrong_kind" | "changed" => Exit::Conflict,
             "unauthenticated" | "forbidden" => Exit::Permission,
             "unavailable" => Exit::Unreachable,
             "bad_path" | "bad_request" | "invalid" | "invalid_block" | "bad_range" | "too_large"

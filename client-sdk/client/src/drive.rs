@@ -4,8 +4,8 @@
 
 use cairn_proto::DrivePath;
 use cairn_proto::api::{
-    Changed, HistoryOptions, HistoryView, InNamespace, Listing, MoveRequest, Moved, NewToken, NewUser,
-    PinView, TokenView, TrashChanged, TrashListing, TrashTarget, TrashView, TreeView, UserView,
+    Changed, DeleteParams, HistoryOptions, HistoryView, InNamespace, Listing, MoveRequest, Moved, NewToken,
+    NewUser, PinView, TokenView, TrashChanged, TrashListing, TrashTarget, TrashView, TreeView, UserView,
     VersionAction, VersionRestored,
 };
 use reqwest::Method;
@@ -70,8 +70,24 @@ impl Client {
 
     /// Deletes a file or folder to the trash.
     pub async fn delete(&self, path: &str, ns: Option<u64>) -> Result<Changed, ClientError> {
+        self.delete_with(path, DeleteParams { ns, if_unchanged_since: None }).await
+    }
+
+    /// Deletes a file or folder to the trash only if nothing was put at or below it after
+    /// `cursor` of the caller's change journal: fails with code `changed` otherwise (and
+    /// `cursor_expired` for a cursor the journal no longer covers).
+    pub async fn delete_if_unchanged(
+        &self,
+        path: &str,
+        ns: Option<u64>,
+        cursor: u64,
+    ) -> Result<Changed, ClientError> {
+        self.delete_with(path, DeleteParams { ns, if_unchanged_since: Some(cursor) }).await
+    }
+
+    async fn delete_with(&self, path: &str, params: DeleteParams) -> Result<Changed, ClientError> {
         let path = drive_path(path)?;
-        let call = Call::new(Method::DELETE, &["tree"]).path(&path).query(&InNamespace { ns })?;
+        let call = Call::new(Method::DELETE, &["tree"]).path(&path).query(&params)?;
         self.call(call.idempotent()).await
     }
 

@@ -101,6 +101,7 @@ impl From<Rejection> for ApiError {
             }
             R::UploadExpired { .. } => (StatusCode::GONE, "expired"),
             R::CursorExpired { .. } => (StatusCode::GONE, "cursor_expired"),
+            R::ChangedSince { .. } => (StatusCode::PRECONDITION_FAILED, "changed"),
             R::PlacementChanged { .. } | R::BlockInUse { .. } => (StatusCode::CONFLICT, "conflict"),
             R::NoSuchUser(_)
             | R::NoSuchToken

@@ -4,7 +4,7 @@
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use cairn_proto::api::{Changed, ChildView, FileView, Listing, TreeView, UploadingView};
+use cairn_proto::api::{Changed, ChildView, DeleteParams, FileView, Listing, TreeView, UploadingView};
 use cairn_raft::model::drive::{EntryKind, FileRecord, FileStatus};
 use cairn_raft::model::query::MAX_PAGE;
 use cairn_raft::model::uploads::UploadRecord;
@@ -179,16 +179,22 @@ pub async fn make_folder(
     Ok((StatusCode::CREATED, Json(Changed { seq: None })))
 }
 
-/// `DELETE /v1/tree/{path}`: moves a file to the trash.
+/// `DELETE /v1/tree/{path}`: moves a file, or a folder with the files below it, to the trash;
+/// with `if_unchanged_since`, only if nothing was put there after that journal cursor.
 pub async fn delete(
     State(state): State<ApiState>,
     caller: Caller,
     Path(raw): Path<String>,
-    Params(ns): Params<InNamespace>,
+    Params(params): Params<DeleteParams>,
 ) -> Result<Json<Changed>, ApiError> {
     let path = paths::parse(&raw)?;
+    let ns = InNamespace { ns: params.ns };
     let place = paths::place(&state, &caller, &ns, path, true).await?;
-    let command = Command::Trash { namespace: place.namespace, path: place.path, user: caller.user.id };
+    let (namespace, path, user) = (place.namespace, place.path, caller.user.id);
+    let command = match params.if_unchanged_since {
+        None => Command::Trash { namespace, path, user },
+        Some(since) => Command::TrashUnchanged { namespace, path, user, since },
+    };
     match state.propose(command).await? {
         Response::Trashed { seq, .. } => Ok(Json(Changed { seq: Some(seq) })),
         other => Ok(Json(Changed { seq: response_seq(&other) })),

@@ -3,7 +3,7 @@
 use super::blocks::BlockRecord;
 use super::{
     Command, Request, Response, Space, StateError, StateRead, Txn, block_lifecycle, cluster, devices, drive,
-    expiry, journal, lifecycle, links, shares, subtree, uploads, users,
+    expiry, journal, lifecycle, links, precondition, shares, subtree, uploads, users,
 };
 use crate::model::shares::ShareRecord;
 
@@ -46,6 +46,9 @@ pub fn apply<R: StateRead + ?Sized>(txn: &mut Txn<R>, request: &Request) -> Resu
         Command::CreateLink(new) => links::create(txn, t, new)?,
         Command::RevokeLink { link, by } => links::revoke(txn, *link, *by)?,
         Command::Trash { namespace, path, user } => lifecycle::trash(txn, t, *namespace, path, *user)?,
+        Command::TrashUnchanged { namespace, path, user, since } => {
+            precondition::trash_unchanged(txn, t, *namespace, path, *user, *since)?
+        }
         Command::Restore { namespace, path, user } => lifecycle::restore(txn, t, *namespace, path, *user)?,
         Command::Purge { namespace, path, user } => lifecycle::purge(txn, t, *namespace, path, *user)?,
         Command::PinVersion { file, version, pinned, user } => {

@@ -17,6 +17,7 @@ pub mod journal;
 mod keyspace;
 pub mod lifecycle;
 pub mod links;
+pub mod precondition;
 pub mod query;
 mod rejection;
 mod request;

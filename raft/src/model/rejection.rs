@@ -235,4 +235,13 @@ pub enum Rejection {
         /// The newest change (0: none).
         latest: u64,
     },
+    /// A conditional delete found something put at (or below) its path after the caller's
+    /// cursor, or could not tell because too many changes followed the cursor: list it again.
+    #[error("{path} changed after cursor {cursor}: list it again before deleting it")]
+    ChangedSince {
+        /// The path of the delete.
+        path: DrivePath,
+        /// The cursor given.
+        cursor: u64,
+    },
 }

@@ -291,6 +291,19 @@ pub enum Command {
         /// The retention in milliseconds.
         ms: u64,
     },
+    /// [`Command::Trash`], unless something was put at, below or above `path` after `user`'s
+    /// journal cursor `since` (refused with [`Rejection::ChangedSince`]): the delete of a sync
+    /// client, which must not take an edit it has not seen. See [`precondition`](super::precondition).
+    TrashUnchanged {
+        /// Where.
+        namespace: NamespaceId,
+        /// The file or folder; not the root.
+        path: DrivePath,
+        /// Who asks; needs write access.
+        user: UserId,
+        /// The caller's journal cursor the decision to delete was made at.
+        since: u64,
+    },
 }
 
 /// The outcome of a request (or of a Raft-internal entry).

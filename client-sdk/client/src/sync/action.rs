@@ -50,14 +50,16 @@ pub enum Action {
         /// The folder.
         path: String,
     },
-    /// Move a file the disk lost to the drive's trash (only if its head is still `remote`).
+    /// Move a file the disk lost to the drive's trash, only if nothing was put there after the
+    /// listing (another device's new version stays, and comes down in the next pass).
     DeleteRemoteFile {
         /// The file.
         path: String,
         /// Its head as listed.
         remote: RemoteFile,
     },
-    /// Move a folder the disk lost, with everything below it, to the drive's trash.
+    /// Move a folder the disk lost, with everything below it, to the drive's trash, only if
+    /// nothing was put in it after the listing.
     DeleteRemoteFolder {
         /// The folder.
         path: String,

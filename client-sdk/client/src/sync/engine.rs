@@ -185,6 +185,9 @@ impl Engine {
         }
         self.publish(|s| s.activity = Activity::Listing);
         let (client, ns) = (&self.client, self.config.ns);
+        // Taken before the listing, so every change after it is one the listing may not show:
+        // the executor's deletes in the drive are refused if anything was put there since.
+        let listed_after = client.latest_cursor().await?;
         let remote = match scan_remote(client, &self.config.remote, ns, &local.rules).await {
             // The first sync of a new drive folder (or it was deleted): make it.
             Err(SyncError::Client(e)) if e.code() == "not_found" => {
@@ -201,7 +204,8 @@ impl Engine {
             s.done = 0;
             s.total = plan.actions.len();
         });
-        let outcome = Executor::new(&self.client, &self.config, state, &self.status).run(&plan).await?;
+        let outcome =
+            Executor::new(&self.client, &self.config, state, &self.status, listed_after).run(&plan).await?;
         waiting.extend(outcome.waiting);
         let in_step = plan.is_empty() && waiting.is_empty();
         let synced = state.base().len();

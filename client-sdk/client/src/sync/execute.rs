@@ -6,8 +6,10 @@
 //! old: a local file about to be replaced or deleted must still be exactly as scanned (else the
 //! step waits for the next pass, which sees the edit); an upload commits only on the base
 //! version it was planned on (the cluster refuses it otherwise, and the conflict is handled on
-//! the spot); a download lands in `.cairn/tmp/` first and is renamed into place only after the
-//! destination was checked once more.
+//! the spot); a delete in the drive is made on the condition that nothing was put there after
+//! the listing (the cluster checks its journal), so another device's edit is never trashed; a
+//! download lands in `.cairn/tmp/` first and is renamed into place only after the destination
+//! was checked once more.
 //!
 //! A failure of one action is reported and the rest go on; only a cluster that cannot be
 //! reached (or a state database that cannot be written) stops the pass.
@@ -56,20 +58,25 @@ pub struct Executor<'a> {
     pub(super) config: &'a SyncConfig,
     pub(super) state: &'a mut StateDb,
     pub(super) status: &'a watch::Sender<SyncStatus>,
+    /// The journal cursor the remote listing was taken after: deletes in the drive are made on
+    /// the condition that nothing was put there since.
+    listed_after: u64,
     /// Bookkeeping not written yet: it changes nothing on either side, so it is written in
     /// one transaction at the end of the pass, and losing it in a crash only costs a re-check.
     bookkeeping: Vec<Change>,
 }
 
 impl<'a> Executor<'a> {
-    /// An executor for `config`'s folders, recording into `state` and reporting on `status`.
+    /// An executor for `config`'s folders, recording into `state` and reporting on `status`,
+    /// for a plan made from a remote listing taken after journal cursor `listed_after`.
     pub fn new(
         client: &'a Client,
         config: &'a SyncConfig,
         state: &'a mut StateDb,
         status: &'a watch::Sender<SyncStatus>,
+        listed_after: u64,
     ) -> Self {
-        Self { client, config, state, status, bookkeeping: Vec::new() }
+        Self { client, config, state, status, listed_after, bookkeeping: Vec::new() }
     }
 
     /// Carries out `plan`. Stops early only when the cluster cannot be reached or the base
@@ -146,21 +153,11 @@ impl<'a> Executor<'a> {
                 self.record(vec![Change::Remove(path.clone())])
             }
             Action::DeleteLocalFolder { path } => self.delete_local_folder(path).await,
-            Action::DeleteRemoteFile { path, remote } => {
-                // The API's delete takes no base version: look first, so a file edited on
-                // another device since the listing is not trashed (the next pass downloads it).
-                match self.remote_head(path).await? {
-                    None => {}
-                    Some(head) if (head.id, head.version) == (remote.id, remote.version) => {
-                        ignore_not_found(self.client.delete(&self.remote(path), self.config.ns).await)?;
-                    }
-                    Some(_) => return Ok(Step::Deferred("changed in the drive meanwhile".into())),
-                }
-                self.record(vec![Change::Remove(path.clone())])
+            Action::DeleteRemoteFile { path, .. } => {
+                self.delete_remote(path, Change::Remove(path.clone())).await
             }
             Action::DeleteRemoteFolder { path } => {
-                ignore_not_found(self.client.delete(&self.remote(path), self.config.ns).await)?;
-                self.record(vec![Change::RemoveTree(path.clone())])
+                self.delete_remote(path, Change::RemoveTree(path.clone())).await
             }
             Action::RenameLocal { from, to, local, remote } => {
                 let (source, target) = (self.local(from), self.local(to));
@@ -203,6 +200,22 @@ impl<'a> Executor<'a> {
                 Ok(Step::Done)
             }
         }
+    }
+
+    /// Trashes what the disk lost, unless another device put something there after the listing
+    /// the plan was made from: then it waits, and the next pass downloads the edit instead.
+    async fn delete_remote(&mut self, path: &str, forget: Change) -> Result<Step, SyncError> {
+        let remote = self.remote(path);
+        match self.client.delete_if_unchanged(&remote, self.config.ns, self.listed_after).await {
+            Ok(_) => {}
+            // Gone already: deleted (or trashed) by another device, as wanted.
+            Err(e) if matches!(e.code(), "not_found" | "wrong_kind") => {}
+            Err(e) if matches!(e.code(), "changed" | "cursor_expired") => {
+                return Ok(Step::Deferred("changed in the drive meanwhile".into()));
+            }
+            Err(e) => return Err(e.into()),
+        }
+        self.record(vec![forget])
     }
 
     /// Removes a local folder the drive deleted, once what was synced in it is gone. Files
@@ -293,12 +306,4 @@ pub(super) fn parse_hash(hex_hash: &str) -> Result<Hash, SyncError> {
         })
     })?;
     Ok(hash)
-}
-
-fn ignore_not_found<T>(result: Result<T, ClientError>) -> Result<(), SyncError> {
-    match result {
-        Ok(_) => Ok(()),
-        Err(e) if e.code() == "not_found" => Ok(()),
-        Err(e) => Err(e.into()),
-    }
 }

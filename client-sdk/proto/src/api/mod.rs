@@ -26,7 +26,7 @@ pub use history::{
 };
 pub use links::{LinkDownload, LinkListing, LinkTree, LinkView, NewLinkBody};
 pub use shares::{EndShare, NewShare, Paging, Role, SharePage, ShareView};
-pub use tree::{Changed, ChildView, FileView, InNamespace, Listing, TreeView, UploadingView};
+pub use tree::{Changed, ChildView, DeleteParams, FileView, InNamespace, Listing, TreeView, UploadingView};
 pub use users::{NewToken, NewUser, TokenView, UserView};
 
 /// The header a client sets to make a write safe to retry: the same key from the same user

@@ -11,6 +11,21 @@ pub struct InNamespace {
     pub ns: Option<u64>,
 }
 
+/// `DELETE /v1/tree/{path}`: where, and on what condition.
+#[derive(Debug, Clone, Copy, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DeleteParams {
+    /// A namespace other than the caller's drive.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ns: Option<u64>,
+    /// Delete only if nothing was put at or below the path after this cursor of the caller's
+    /// change journal (else 412 `changed`; an expired cursor is 410 `cursor_expired`). A sync
+    /// client passes the cursor its listing was taken after, so it never trashes an edit it has
+    /// not seen.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub if_unchanged_since: Option<u64>,
+}
+
 /// A file's state as the API shows it.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
 pub struct FileView {
