@@ -3,12 +3,13 @@
 CARGO ?= cargo
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: help deps build run stop test bench bench-etcd verify fmt fmt-check clippy clean
+.PHONY: help deps build run stop test chaos bench bench-etcd verify fmt fmt-check clippy clean
 
 help:
 	@echo "make run      start a local 3-node cluster in the background (run/local-3/) and show it"
 	@echo "make stop     stop the local cluster (its data stays in run/local-3/)"
 	@echo "make test     build everything and run the whole test suite (installs system deps first)"
+	@echo "make chaos    long chaos runs on 3 and 5 nodes with every nemesis (CHAOS_SECONDS, default 1800; CHAOS_SEED; CHAOS_NEMESES)"
 	@echo "make bench    criterion benchmarks of every pipeline stage, the cluster's commit rate, block and drive throughput (see BENCHMARKS.md)"
 	@echo "make bench-etcd  the same commit-rate load against a local 3-member etcd cluster (BENCH_SECONDS per level, default 10)"
 	@echo "make verify   formatting check, clippy -D warnings, then the tests"
@@ -38,6 +39,16 @@ stop:
 
 test: deps
 	$(CARGO) test --workspace --all-features
+
+# Long chaos runs, outside CI: a 3-node and a 5-node cluster under every nemesis. Reports go to
+# chaos-results/; the same CHAOS_SEED replays the same fault schedule.
+CHAOS_SECONDS ?= 1800
+export CHAOS_SECONDS CHAOS_SEED CHAOS_NEMESES
+chaos: deps
+	$(CARGO) build --release -p cairn-node --bin cairn-node -p cairn-chaos --bin cairn-chaos
+	target/release/cairn-chaos --nodes 3; three=$$?; \
+	target/release/cairn-chaos --nodes 5; five=$$?; \
+	[ $$three = 0 ] && [ $$five = 0 ]
 
 bench: deps
 	$(CARGO) bench --workspace --all-features --bench proto_stages --bench node_stages

@@ -211,7 +211,14 @@ impl Recorder {
         self.push(process, EventKind::Unknown, op, None, Some(error.into()));
     }
 
-    fn push(&self, process: Process, kind: EventKind, op: &Op, outcome: Option<Outcome>, error: Option<String>) {
+    fn push(
+        &self,
+        process: Process,
+        kind: EventKind,
+        op: &Op,
+        outcome: Option<Outcome>,
+        error: Option<String>,
+    ) {
         let time_ns = u64::try_from(self.start.elapsed().as_nanos()).unwrap_or(u64::MAX);
         // The time is taken under the lock, so the history's order is its time order.
         let mut events = self.events.lock().unwrap_or_else(std::sync::PoisonError::into_inner);

@@ -202,6 +202,14 @@ impl ProcessCluster {
         path
     }
 
+    /// Rewrites node `id`'s config with `lines` as its extra `[storage]` lines (a tiny
+    /// `capacity_bytes`, say); a running node sees it when it restarts.
+    pub fn set_node_storage(&mut self, id: NodeId, lines: &str) {
+        self.settings.node_storage.insert(id, lines.to_owned());
+        let node = &self.nodes[&id];
+        self.write_config_advertising(id, node.quic, node.advertise, node.api_listen, "secrets");
+    }
+
     /// Registers a node whose files were made by hand (see [`ProcessCluster::write_config`]).
     pub fn add_node(&mut self, id: NodeId, config: PathBuf, quic: SocketAddr, api: SocketAddr) {
         let log = self.dir.path().join(format!("node{id}.log"));

@@ -1,0 +1,73 @@
+//! After healing: does every block get back its k+m healthy shards, on nodes that are members,
+//! within a bounded time? Read from the block records in the metadata (linearizable reads
+//! through an operator client), page by page.
+
+use std::collections::BTreeSet;
+use std::time::{Duration, Instant};
+
+use cairn_node::service::ClusterClient;
+use cairn_raft::NodeId;
+use cairn_raft::model::{Answer, Query};
+
+/// Blocks whose records are not whole yet, and how many blocks there are.
+pub async fn unhealthy_blocks(
+    operator: &ClusterClient,
+    members: &BTreeSet<NodeId>,
+) -> Result<(usize, Vec<String>), String> {
+    let mut after = None;
+    let mut total = 0;
+    let mut unhealthy = Vec::new();
+    loop {
+        let page = match operator.query(&Query::Blocks { after, limit: 1000 }).await {
+            Ok(Answer::Blocks(page)) => page,
+            Ok(other) => return Err(format!("blocks query answered {other:?}")),
+            Err(e) => return Err(format!("blocks query: {e}")),
+        };
+        let Some(last) = page.last() else { break };
+        after = Some((last.0, last.1));
+        for (account, block, record) in &page {
+            total += 1;
+            let width = usize::from(record.data_shards) + usize::from(record.parity_shards);
+            let placed_on_members = record.placement.iter().all(|n| members.contains(n));
+            let distinct: BTreeSet<&NodeId> = record.placement.iter().collect();
+            if !record.damaged.is_empty()
+                || record.placement.len() != width
+                || !placed_on_members
+                || distinct.len() != width
+            {
+                unhealthy.push(format!(
+                    "account {} block {block}: placement {:?}, damaged {:?}",
+                    account.0, record.placement, record.damaged
+                ));
+            }
+        }
+    }
+    Ok((total, unhealthy))
+}
+
+/// Waits up to `bound` for every block to be whole; returns how long it took, or what was
+/// still missing when the time ran out.
+pub async fn wait_whole(
+    operator: &ClusterClient,
+    members: &BTreeSet<NodeId>,
+    bound: Duration,
+) -> Result<(usize, Duration), String> {
+    let start = Instant::now();
+    loop {
+        let last = unhealthy_blocks(operator, members).await;
+        match &last {
+            Ok((total, unhealthy)) if unhealthy.is_empty() => return Ok((*total, start.elapsed())),
+            _ if start.elapsed() >= bound => {
+                return Err(match last {
+                    Ok((total, unhealthy)) => format!(
+                        "{} of {total} blocks not whole after {bound:?}; first: {}",
+                        unhealthy.len(),
+                        unhealthy.first().map_or("", String::as_str)
+                    ),
+                    Err(e) => e,
+                });
+            }
+            _ => tokio::time::sleep(Duration::from_secs(1)).await,
+        }
+    }
+}
