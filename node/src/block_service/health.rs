@@ -3,7 +3,8 @@
 //! Every node registers itself in the cluster map at start (its addresses, zone and capacity),
 //! so placement knows its zone. The leader pings every node; one that has not answered for
 //! `down_after_ms` is marked down (placement skips it and, after the repair grace, repair
-//! moves its shards), and one that answers again is marked up.
+//! moves its shards), and one that answers again is marked up — the leader itself included,
+//! should it have been marked down before it was elected.
 
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
@@ -65,6 +66,11 @@ pub async fn run(service: BlockService) {
             continue;
         }
         let view = ClusterView::load(service.meta());
+        // A node marked down that then became the leader is plainly up, and it never pings
+        // itself: it clears its own mark, or placement and repair would shun it while it leads.
+        if view.nodes.get(&service.me()).is_some_and(|n| matches!(n.state, NodeState::Down { .. })) {
+            mark(&service, service.me(), NodeMark::Up).await;
+        }
         let mut pings = JoinSet::new();
         for node in view.nodes.values().filter(|n| n.id != service.me()) {
             let Some(addr) = node.addr else { continue };
