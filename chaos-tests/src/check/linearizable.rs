@@ -1,9 +1,10 @@
 //! The linearizability checker: were the drive's commits, reads, deletes and moves, as the
 //! clients saw them, consistent with some one-at-a-time order that respects real time?
 //!
-//! The history is split into independent components (paths joined by moves, see
-//! [`partition`](super::partition)), and each is searched for a linearization against the
-//! [`file_model`](super::file_model) by the Wing–Gong–Lowe [`search`](super::search).
+//! The history is split into independent components (paths joined by moves; linearizability
+//! is compositional, so each can be checked alone), and each is searched for a linearization
+//! against the [`file_model`](super::file_model) by the Wing–Gong search with Lowe's
+//! memoisation (the crate-private `check::search` module).
 //! Failed operations are dropped (they did not happen); unknown ones may have happened at
 //! any time after their invocation, or never; unknown reads, which change nothing and
 //! promise nothing, are dropped too.
@@ -11,7 +12,7 @@
 use std::time::{Duration, Instant};
 
 use super::context::{Spans, describe_op, describe_operation, faults_around};
-use super::file_model::{FileOp, FileOutcome, FileState};
+use super::file_model::{FileOp, FileOutcome};
 use super::partition::{Component, components};
 use super::search::{self, Expect, LinOp, Stuck};
 use super::verdict::{Validity, Verdict, Violation};
@@ -39,27 +40,38 @@ pub fn check(events: &[Event], time_limit: Duration) -> Verdict {
 
     let (mut valid, mut unknown, mut invalid) = (0usize, 0usize, 0usize);
     let mut gave_up: Vec<&str> = Vec::new();
+    let mut furthest: Option<String> = None;
     let mut first: Option<Violation> = None;
     for part in &parts {
         let (order, lin_ops) = compile(part, &ops);
-        match search::search(&lin_ops, part.paths.len(), deadline) {
-            search::Outcome::Linearizable => valid += 1,
-            search::Outcome::OutOfTime => {
-                unknown += 1;
-                gave_up.push("time limit");
-            }
-            search::Outcome::OutOfMemory => {
-                unknown += 1;
-                gave_up.push("memory budget");
+        let original: Vec<&Operation> = order.iter().map(|i| ops[*i]).collect();
+        let (stuck, why) = match search::search(&lin_ops, part.paths.len(), deadline) {
+            search::Outcome::Linearizable => {
+                valid += 1;
+                continue;
             }
             search::Outcome::NotLinearizable(stuck) => {
                 invalid += 1;
-                let original: Vec<&Operation> = order.iter().map(|i| ops[*i]).collect();
                 let violation = explain(events, part, &original, &lin_ops, &stuck, &spans);
                 if first.as_ref().is_none_or(|f| violation.to_index < f.to_index) {
                     first = Some(violation);
                 }
+                continue;
             }
+            search::Outcome::OutOfTime(stuck) => (stuck, "time limit"),
+            search::Outcome::OutOfMemory(stuck) => (stuck, "memory budget"),
+        };
+        unknown += 1;
+        gave_up.push(why);
+        // Where an unfinished search got stuck is where to look for a violation.
+        if let (None, Some(stuck)) = (&furthest, stuck) {
+            let window = explain(events, part, &original, &lin_ops, &stuck, &spans);
+            furthest = Some(format!(
+                "; on paths {} the search got no further than the operations #{}..#{}",
+                part.paths.join(", "),
+                window.from_index,
+                window.to_index
+            ));
         }
     }
 
@@ -67,14 +79,15 @@ pub fn check(events: &[Event], time_limit: Duration) -> Verdict {
     gave_up.dedup();
     let paths: usize = parts.iter().map(|c| c.paths.len()).sum();
     let mut detail = format!(
-        "{} operations on {paths} paths in {} independent components: {valid} linearizable, \
-         {invalid} not, {unknown} undecided",
-        ops.len(),
-        parts.len(),
+        "{} on {} in {}: {valid} linearizable, {invalid} not, {unknown} undecided",
+        plural(ops.len(), "operation"),
+        plural(paths, "path"),
+        plural(parts.len(), "independent component"),
     );
     if !gave_up.is_empty() {
         detail.push_str(&format!(" (hit the {})", gave_up.join(" and the ")));
     }
+    detail.push_str(furthest.as_deref().unwrap_or_default());
     detail.push_str(&format!("; {:.1} s", started.elapsed().as_secs_f64()));
 
     let validity = match (invalid, unknown) {
@@ -87,6 +100,11 @@ pub fn check(events: &[Event], time_limit: Duration) -> Verdict {
         (Validity::Valid, _) => Verdict::valid(NAME, ops.len(), detail),
         _ => Verdict::unknown(NAME, ops.len(), detail),
     }
+}
+
+/// "1 path", "2 paths".
+fn plural(n: usize, what: &str) -> String {
+    if n == 1 { format!("1 {what}") } else { format!("{n} {what}s") }
 }
 
 /// Whether an operation takes part: a commit, read, delete or move that did not fail, and
@@ -128,8 +146,7 @@ fn compile(part: &Component, ops: &[&Operation]) -> (Vec<usize>, Vec<LinOp>) {
 
 /// Turns the search's deepest dead end into a violation a person can act on: the window is
 /// from the earliest acknowledged operation that could have gone next to the completion of
-/// the one that had to.
-/// `original[i]` is the recorded operation of `lin_ops[i]`.
+/// the one that had to. `original[i]` is the recorded operation of `lin_ops[i]`.
 fn explain(
     events: &[Event],
     part: &Component,
@@ -140,7 +157,6 @@ fn explain(
 ) -> Violation {
     let original = |i: usize| original[i];
     let required = &stuck.candidates;
-    let optional = stuck.pending;
 
     // The window opens with the earliest acknowledged operation that could have gone next,
     // or earlier if one of the operations just put in order overlapped it: that is usually
@@ -155,27 +171,22 @@ fn explain(
         (None, None) => (0, 0),
     };
 
-    let state: Vec<String> = part
-        .paths
-        .iter()
-        .zip(&stuck.state)
-        .map(|(path, s): (&String, &FileState)| format!("{path} {s}"))
-        .collect();
-    let mut text = format!(
-        "Not linearizable (paths {}): after {} acknowledged operations could be put in order, \
-         the model has {}, and nothing that could go next fits.",
-        part.paths.join(", "),
+    let mut text = format!("Not linearizable (paths {}): ", part.paths.join(", "));
+    let state: Vec<String> =
+        part.paths.iter().zip(&stuck.state).map(|(path, s)| format!("{path}: {s}")).collect();
+    text.push_str(&format!(
+        "after {} acknowledged operations could be put in order, the model has {}, and nothing that \
+         could go next fits.",
         stuck.linearized,
-        state.join(", "),
-    );
+        state.join("; "),
+    ));
     if !stuck.recent.is_empty() {
         let recent: Vec<String> =
             stuck.recent.iter().map(|i| describe_operation(original(*i), spans)).collect();
         text.push_str(&format!(" Last put in order: {}.", recent.join("; ")));
     }
     for i in required.iter().take(LISTED) {
-        let mut model = stuck.state.clone();
-        let says = lin_ops[*i].op.apply(&mut model);
+        let says = lin_ops[*i].op.apply(&mut stuck.state.clone());
         let why = match lin_ops[*i].expect {
             Expect::Never => "an outcome this operation cannot have".to_owned(),
             expect if expect.allows(says) => "fits here, but every order after it is stuck".to_owned(),
@@ -186,8 +197,11 @@ fn explain(
     if required.len() > LISTED {
         text.push_str(&format!(" And {} more acknowledged operations.", required.len() - LISTED));
     }
-    if optional > 0 {
-        text.push_str(&format!(" {optional} operations with unknown outcome were pending too; none helps."));
+    if stuck.pending > 0 {
+        text.push_str(&format!(
+            " {} operations with unknown outcome could have gone in too; none helps.",
+            stuck.pending
+        ));
     }
     if let Some(b) = stuck.blocker {
         text.push_str(&format!(" The window closes when {} completes.", describe_op(original(b))));

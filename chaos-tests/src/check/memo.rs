@@ -5,7 +5,7 @@ use std::collections::HashSet;
 use std::hash::{BuildHasherDefault, Hasher};
 
 /// How much memo the search may keep, in bytes (approximate), before it gives up.
-const BUDGET_BYTES: usize = 12 << 30;
+const BUDGET_BYTES: usize = 512 << 20;
 /// Bookkeeping per entry beyond its words (box, hash table slot), roughly.
 const ENTRY_OVERHEAD: usize = 48;
 
@@ -113,9 +113,6 @@ pub(crate) enum Insert {
 }
 
 impl Memo {
-    pub(crate) fn len(&self) -> usize {
-        self.seen.len()
-    }
     /// Remembers `key`, saying whether it is new.
     pub(crate) fn insert(&mut self, key: &[u64]) -> Insert {
         if self.seen.contains(key) {

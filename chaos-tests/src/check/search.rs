@@ -90,10 +90,10 @@ pub(crate) enum Outcome {
     Linearizable,
     /// None exists; the deepest dead end.
     NotLinearizable(Stuck),
-    /// The deadline passed first.
-    OutOfTime,
-    /// The memo outgrew its budget first.
-    OutOfMemory,
+    /// The deadline passed first; the deepest dead end so far.
+    OutOfTime(Option<Stuck>),
+    /// The memo outgrew its budget first; the deepest dead end so far.
+    OutOfMemory(Option<Stuck>),
 }
 
 /// How many steps between looks at the clock.
@@ -136,7 +136,7 @@ pub(crate) fn search(ops: &[LinOp], slots: usize, deadline: Instant) -> Outcome 
         return Outcome::Linearizable;
     }
     if Instant::now() >= deadline {
-        return Outcome::OutOfTime;
+        return Outcome::OutOfTime(None);
     }
 
     let mut calls = CallList::new(ops);
@@ -154,9 +154,8 @@ pub(crate) fn search(ops: &[LinOp], slots: usize, deadline: Instant) -> Outcome 
     let mut steps: u64 = 0;
     loop {
         steps += 1;
-        if steps % CLOCK_EVERY == 0 && Instant::now() >= deadline {
-            eprintln!("timeout: steps {steps} memo {}", memo.len());
-            return Outcome::OutOfTime;
+        if steps.is_multiple_of(CLOCK_EVERY) && Instant::now() >= deadline {
+            return Outcome::OutOfTime(deepest);
         }
         let i = match &mut cursor {
             Cursor::Required(n) => {
@@ -190,10 +189,9 @@ pub(crate) fn search(ops: &[LinOp], slots: usize, deadline: Instant) -> Outcome 
                     });
                 }
                 let Some(frame) = frames.pop() else {
-                    eprintln!("exhausted: steps {steps} memo {}", memo.len());
                     return match deepest {
                         Some(stuck) => Outcome::NotLinearizable(stuck),
-                        None => Outcome::OutOfTime,
+                        None => Outcome::OutOfTime(None),
                     };
                 };
                 undo(&mut state, &frame.undo);
@@ -253,7 +251,7 @@ pub(crate) fn search(ops: &[LinOp], slots: usize, deadline: Instant) -> Outcome 
                 undo(&mut state, &before);
                 continue;
             }
-            Insert::Full => return Outcome::OutOfMemory,
+            Insert::Full => return Outcome::OutOfMemory(deepest),
         }
         if op.required {
             frames.push(Frame { op: i, undo: before, rest: None });

@@ -16,7 +16,7 @@ use super::{UserClient, perform};
 use crate::history::{Op, Outcome, Process, Recorder};
 
 /// File sizes, by how often they come up: mostly small, sometimes large enough for a session.
-const SIZES: [(usize, u32); 5] = [(4 << 10, 40), (64 << 10, 25), (1 << 20, 20), (4 << 20, 10), (20 << 20, 5)];
+const SIZES: [(usize, u32); 5] = [(4 << 10, 45), (64 << 10, 25), (1 << 20, 20), (4 << 20, 8), (20 << 20, 2)];
 
 fn size(rng: &mut SmallRng) -> usize {
     let total: u32 = SIZES.iter().map(|(_, w)| w).sum();

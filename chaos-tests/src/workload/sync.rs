@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 
 use cairn_client::Client;
 use cairn_client::api::{DownloadOptions, HistoryOptions, TrashListing};
-use cairn_client::sync::{Engine, SyncConfig};
+use cairn_client::sync::{Engine, SyncConfig, SyncStatus};
 use rand::rngs::SmallRng;
 use rand::{Rng, SeedableRng};
 use tokio::task::JoinHandle;
@@ -35,6 +35,8 @@ pub struct Device {
     /// Its folder.
     pub dir: PathBuf,
     engine: JoinHandle<()>,
+    /// The running engine's status, for saying why a device is behind.
+    status: Arc<Mutex<Option<tokio::sync::watch::Receiver<SyncStatus>>>>,
     /// Contents it wrote and has not overwritten or deleted itself: path → hash, as it wrote
     /// them, and every live hash.
     edits: Arc<Mutex<Edits>>,
@@ -60,6 +62,8 @@ impl Drop for Device {
 /// Starts device `name` on folder `dir`.
 pub fn start_device(user: Arc<UserClient>, name: &str, dir: PathBuf) -> Device {
     let (device, folder) = (name.to_owned(), dir.clone());
+    let status: Arc<Mutex<Option<tokio::sync::watch::Receiver<SyncStatus>>>> = Arc::default();
+    let latest = status.clone();
     let engine = tokio::spawn(async move {
         loop {
             let mut renewals = user.renewals();
@@ -70,6 +74,7 @@ pub fn start_device(user: Arc<UserClient>, name: &str, dir: PathBuf) -> Device {
             config.rescan = Duration::from_secs(10);
             config.max_backoff = Duration::from_secs(2);
             let engine = Engine::new(user.get(), config);
+            *latest.lock().unwrap_or_else(PoisonError::into_inner) = Some(engine.status());
             match engine.run(async move { _ = renewals.changed().await }).await {
                 Ok(()) => tracing::info!(%device, "sync engine restarts with the new members"),
                 Err(e) => {
@@ -79,7 +84,7 @@ pub fn start_device(user: Arc<UserClient>, name: &str, dir: PathBuf) -> Device {
             }
         }
     });
-    Device { name: name.to_owned(), dir, engine, edits: Arc::default() }
+    Device { name: name.to_owned(), dir, engine, status, edits: Arc::default() }
 }
 
 /// The editor of `device` (number `index`): edits until `until`, every few hundred ms.
@@ -279,7 +284,8 @@ pub async fn wait_converged(
                 .iter()
                 .filter_map(|d| {
                     let local = snapshot(&d.dir);
-                    (local != *drive).then(|| describe_difference(&d.name, &local, drive))
+                    (local != *drive)
+                        .then(|| format!("{} ({})", describe_difference(&d.name, &local, drive), d.doing()))
                 })
                 .collect(),
             Err(e) => vec![e.clone()],
@@ -291,6 +297,21 @@ pub async fn wait_converged(
             return Err(format!("not converged after {patience:?}: {}", differing.join("; ")));
         }
         tokio::time::sleep(Duration::from_secs(1)).await;
+    }
+}
+
+impl Device {
+    /// What its engine is doing, and why anything waits.
+    fn doing(&self) -> String {
+        let status = self.status.lock().unwrap_or_else(PoisonError::into_inner);
+        let Some(status) = status.as_ref() else { return "no engine".into() };
+        let s = status.borrow();
+        let waiting: Vec<String> =
+            s.waiting.iter().take(3).map(|w| format!("{}: {}", w.path, w.reason)).collect();
+        format!(
+            "engine {:?} {}, {} passes, last error {:?}, waiting {waiting:?}",
+            s.activity, s.detail, s.passes, s.last_error
+        )
     }
 }
 

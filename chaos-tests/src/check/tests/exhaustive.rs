@@ -7,7 +7,7 @@ use std::time::Duration;
 use rand::rngs::SmallRng;
 use rand::{Rng, SeedableRng};
 
-use super::generated::generate;
+use super::generated::{Shape, generate};
 use crate::check::file_model::{FileOp, FileOutcome, FileState};
 use crate::check::{Validity, check_linearizable};
 use crate::history::{self, Event, EventKind, Op, Operation, Outcome};
@@ -92,9 +92,16 @@ fn random_outcome(rng: &mut SmallRng, op: &Op) -> Outcome {
 #[test]
 fn search_agrees_with_brute_force() {
     let (mut valid, mut invalid) = (0, 0);
-    for seed in 0..1500 {
+    for seed in 0..3000 {
         let mut rng = SmallRng::seed_from_u64(seed);
-        let mut events = generate(seed, rng.random_range(3..8), 2, rng.random_range(2..4), 40);
+        let shape = Shape {
+            ops: rng.random_range(3..9),
+            paths: 2 + (seed % 2) as usize,
+            processes: rng.random_range(2..5),
+            unknown_percent: 40,
+            pairs: false,
+        };
+        let mut events = generate(seed, shape);
         if rng.random_bool(0.5) {
             let oks: Vec<usize> = events
                 .iter()
