@@ -123,6 +123,8 @@ impl ChaosCluster {
         removed.map_err(|e| format!("remove node {id}: {e}"))?;
         self.members.remove(&id);
         self.nodes.kill(id);
+        // It is out for good: its shards are repair's business now, and long runs need the disk.
+        let _ = std::fs::remove_dir_all(self.nodes.data_dir(id));
         Ok(())
     }
 

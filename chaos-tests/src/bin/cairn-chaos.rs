@@ -70,6 +70,18 @@ fn config(args: Args) -> Result<RunConfig, String> {
     Ok(config)
 }
 
+/// Waits for Ctrl-C or SIGTERM and names it.
+async fn stopped() -> &'static str {
+    let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+        Ok(term) => term,
+        Err(_) => return std::future::pending().await,
+    };
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => "interrupted",
+        _ = term.recv() => "terminated",
+    }
+}
+
 #[tokio::main]
 async fn main() -> ExitCode {
     tracing_subscriber::fmt()
@@ -89,7 +101,15 @@ async fn main() -> ExitCode {
         "chaos: {} nodes, {:?}, seed {}, nemeses {:?}",
         config.nodes, config.length, config.seed, config.nemeses
     );
-    let outcome = run(&config).await;
+    // Ctrl-C or SIGTERM drops the run, and with it the cluster: its processes are killed and
+    // its folders removed, never left behind.
+    let outcome = tokio::select! {
+        outcome = run(&config) => outcome,
+        signal = stopped() => {
+            eprintln!("cairn-chaos: {signal}; the cluster is stopped and removed, no report written");
+            return ExitCode::from(130);
+        }
+    };
     for verdict in &outcome.results.verdicts {
         let mark = match verdict.validity {
             Validity::Valid => "ok     ",

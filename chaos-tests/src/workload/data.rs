@@ -16,7 +16,7 @@ use super::{UserClient, perform};
 use crate::history::{Op, Outcome, Process, Recorder};
 
 /// File sizes, by how often they come up: mostly small, sometimes large enough for a session.
-const SIZES: [(usize, u32); 5] = [(4 << 10, 45), (64 << 10, 25), (1 << 20, 20), (4 << 20, 8), (20 << 20, 2)];
+const SIZES: [(usize, u32); 5] = [(4 << 10, 45), (64 << 10, 25), (1 << 20, 22), (4 << 20, 6), (17 << 20, 2)];
 
 fn size(rng: &mut SmallRng) -> usize {
     let total: u32 = SIZES.iter().map(|(_, w)| w).sum();
@@ -44,6 +44,8 @@ pub async fn run(
     let mut acknowledged: Vec<(String, u64)> = Vec::new();
     let mut done = 0;
     while Instant::now() < until {
+        // A pause between transfers, as people's uploads come: a long run's disk stays bounded.
+        tokio::time::sleep(std::time::Duration::from_millis(rng.random_range(50..250))).await;
         let client = user.get();
         if acknowledged.is_empty() || rng.random_bool(0.6) {
             // A new file, or a new version of one of ours.
