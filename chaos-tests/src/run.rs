@@ -125,7 +125,7 @@ pub async fn run(config: &RunConfig) -> RunOutcome {
     }
     let cluster = Arc::new(Mutex::new(cluster));
     let users = vec![meta.clone(), data_user.clone(), sync_user.clone()];
-    nemesis::run(cluster.clone(), schedule.clone(), recorder.clone(), users, start).await;
+    nemesis::run(cluster.clone(), schedule.clone(), recorder.clone(), users, start, until).await;
     let ops: usize = clients.join_all().await.into_iter().sum();
     editors.join_all().await;
     let seconds = start.elapsed().as_secs_f64();

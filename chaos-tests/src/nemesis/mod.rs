@@ -31,17 +31,23 @@ enum Active {
     Done,
 }
 
-/// Runs `strikes` against `cluster` from `start`, recording into `recorder`; renews `users`'
-/// clients after membership changes. Returns with every fault healed.
+/// Runs `strikes` against `cluster` from `start` until `end`, recording into `recorder`; renews
+/// `users`' clients after membership changes. Returns with every fault healed. Waiting for
+/// repair delays the schedule; strikes that would begin after `end`, when the workload has
+/// stopped, are dropped.
 pub async fn run(
     cluster: Arc<Mutex<ChaosCluster>>,
     strikes: Vec<Strike>,
     recorder: Arc<Recorder>,
     users: Vec<Arc<UserClient>>,
     start: Instant,
+    end: Instant,
 ) {
     for strike in strikes {
         tokio::time::sleep_until((start + strike.at).into()).await;
+        if Instant::now() >= end {
+            break;
+        }
         if strike.nemesis.destroys_data() && !ready_for_loss(&cluster, &recorder, strike.nemesis).await {
             continue;
         }
