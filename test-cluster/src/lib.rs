@@ -235,7 +235,10 @@ impl ProcessCluster {
         let node = self.nodes.get_mut(&id).unwrap();
         assert!(node.child.is_none(), "node {id} is already running");
         let log = std::fs::OpenOptions::new().create(true).append(true).open(&node.log).unwrap();
+        // The node's `log` setting decides what it logs: a RUST_LOG meant for the test runner
+        // (say `cairn_chaos=info`) would otherwise silence the node's log entirely.
         let child = Command::new(binary())
+            .env_remove("RUST_LOG")
             .args(["start", "-c", node.config.to_str().unwrap()])
             .stdin(Stdio::null())
             .stdout(log.try_clone().unwrap())
