@@ -90,7 +90,12 @@ async fn scrub_one(
         Err(ShardCallError::Corrupt(why)) => {
             counters.scrub_corrupt(1);
             tracing::warn!(%key, %why, "scrub found a corrupt shard; deleting it for repair");
-            let _ = run_on_store(&store, move |s| s.delete(&key)).await;
+            // A store that cannot delete (RocksDB stops taking writes after a background error,
+            // such as corruption met in compaction) must say so: the shard would be found again
+            // on every pass and the rebuilt one could not be stored here.
+            if let Err(e) = run_on_store(&store, move |s| s.delete(&key)).await {
+                tracing::error!(%key, error = %e, "could not delete a corrupt shard");
+            }
             if ours == Some(true) {
                 service.report_damage(key.account, key.block, key.generation, vec![key.index]);
             }
