@@ -1,8 +1,10 @@
 //! After healing: does every block get back its k+m healthy shards, on nodes that are members,
 //! within a bounded time? Read from the block records in the metadata (linearizable reads
-//! through an operator client), page by page.
+//! through an operator client), page by page — and checked against the nodes themselves: a
+//! record can say "whole" while the node it names lost the shard and could not take it back,
+//! so each member must hold at least as many shards as the records place on it.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::time::{Duration, Instant};
 
 use cairn_node::service::ClusterClient;
@@ -14,6 +16,16 @@ pub async fn unhealthy_blocks(
     operator: &ClusterClient,
     members: &BTreeSet<NodeId>,
 ) -> Result<(usize, Vec<String>), String> {
+    // Held counts first: shards only come back between the two reads (repair), and a block
+    // collected in between only lowers what the records ask for.
+    let mut held = BTreeMap::new();
+    for &node in members {
+        match operator.status_of(node).await {
+            Ok(status) => held.insert(node, status.blocks.map_or(0, |b| b.shards_held)),
+            Err(e) => return Err(format!("status of node {node}: {e}")),
+        };
+    }
+    let mut placed: BTreeMap<NodeId, u64> = BTreeMap::new();
     let mut after = None;
     let mut total = 0;
     let mut unhealthy = Vec::new();
@@ -27,6 +39,9 @@ pub async fn unhealthy_blocks(
         after = Some((last.0, last.1));
         for (account, block, record) in &page {
             total += 1;
+            for node in &record.placement {
+                *placed.entry(*node).or_default() += 1;
+            }
             let width = usize::from(record.data_shards) + usize::from(record.parity_shards);
             let placed_on_members = record.placement.iter().all(|n| members.contains(n));
             let distinct: BTreeSet<&NodeId> = record.placement.iter().collect();
@@ -40,6 +55,13 @@ pub async fn unhealthy_blocks(
                     account.0, record.placement, record.damaged
                 ));
             }
+        }
+    }
+    for (node, held) in held {
+        let placed = placed.get(&node).copied().unwrap_or(0);
+        if held < placed {
+            unhealthy
+                .push(format!("node {node} holds {held} shards; the block records place {placed} on it"));
         }
     }
     Ok((total, unhealthy))

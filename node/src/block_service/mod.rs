@@ -111,6 +111,7 @@ impl BlockService {
         if let Ok(usage) = shards::run_on_store(self.inner.shards.store(), |s| s.usage()).await {
             stats.shards_held = usage.shards;
             stats.shard_bytes = usage.used_bytes;
+            stats.store_background_errors = usage.background_errors;
         }
         stats
     }

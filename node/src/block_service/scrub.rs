@@ -6,6 +6,9 @@
 //! away while the node was down, the leftover of a write that failed or lost a race, a block
 //! GC dropped — is deleted once it has been seen so for `orphan_grace_ms`: longer than a write
 //! takes to register its block, so a shard whose block is about to be recorded is left alone.
+//!
+//! A store whose background compactions keep failing holds corrupt records the scrubber has not
+//! reached yet; compaction cannot finish until they are deleted, so the next pass runs unpaced.
 
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
@@ -20,22 +23,45 @@ use crate::shard_store::{ShardEntry, ShardKey};
 /// Shards listed per store call.
 const PAGE: usize = 256;
 
-/// Scrubs forever: a pass, then a pause of `scrub_every_ms`.
+/// Scrubs forever: a pass, then a pause of `scrub_every_ms` — none while the store's background
+/// errors grow.
 pub async fn run(service: BlockService) {
     let mut orphans: HashMap<ShardKey, Instant> = HashMap::new();
     let pause = Duration::from_millis(service.config().scrub_every_ms);
+    let mut errors_seen = 0;
     loop {
-        orphans = pass(&service, orphans).await;
+        let errors = background_errors(&service).await;
+        let hurry = errors > errors_seen;
+        if hurry {
+            tracing::warn!(
+                errors,
+                "the shard store's compactions are failing; scrubbing unpaced for corrupt shards"
+            );
+        }
+        errors_seen = errors;
+        orphans = pass(&service, orphans, !hurry).await;
         service.counters().scrub_passes(1);
-        tokio::time::sleep(pause).await;
+        if !hurry {
+            tokio::time::sleep(pause).await;
+        }
     }
 }
 
-/// One pass over every shard of this node. `orphans` holds when each stray shard was first seen;
-/// the map returned holds the strays still waiting out their grace.
-pub async fn pass(service: &BlockService, orphans: HashMap<ShardKey, Instant>) -> HashMap<ShardKey, Instant> {
+async fn background_errors(service: &BlockService) -> u64 {
     let store = service.shards().store().clone();
-    let rate = service.config().scrub_bytes_per_sec.max(1);
+    run_on_store(&store, |s| s.usage()).await.map_or(0, |u| u.background_errors)
+}
+
+/// One pass over every shard of this node, at `scrub_bytes_per_sec` if `paced`. `orphans` holds
+/// when each stray shard was first seen; the map returned holds the strays still waiting out
+/// their grace.
+pub async fn pass(
+    service: &BlockService,
+    orphans: HashMap<ShardKey, Instant>,
+    paced: bool,
+) -> HashMap<ShardKey, Instant> {
+    let store = service.shards().store().clone();
+    let rate = if paced { service.config().scrub_bytes_per_sec.max(1) } else { u64::MAX };
     let mut still = HashMap::new();
     let mut after: Option<ShardKey> = None;
     loop {
@@ -90,9 +116,8 @@ async fn scrub_one(
         Err(ShardCallError::Corrupt(why)) => {
             counters.scrub_corrupt(1);
             tracing::warn!(%key, %why, "scrub found a corrupt shard; deleting it for repair");
-            // A store that cannot delete (RocksDB stops taking writes after a background error,
-            // such as corruption met in compaction) must say so: the shard would be found again
-            // on every pass and the rebuilt one could not be stored here.
+            // A store that cannot delete (a full disk, a failed write) must say so: the shard
+            // would be found again on every pass and the rebuilt one could not be stored here.
             if let Err(e) = run_on_store(&store, move |s| s.delete(&key)).await {
                 tracing::error!(%key, error = %e, "could not delete a corrupt shard");
             }

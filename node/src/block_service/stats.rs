@@ -79,6 +79,8 @@ pub struct BlockStats {
     pub shards_held: u64,
     /// Bytes of shards in this node's store.
     pub shard_bytes: u64,
+    /// Errors the store's background work (compactions) met since the node started.
+    pub store_background_errors: u64,
 }
 
 macro_rules! counters {
@@ -173,6 +175,11 @@ impl BlockStats {
             ("cairn_nodes_marked_down_total", "Times a node was marked down.", self.nodes_marked_down),
             ("cairn_shards_held", "Shards in this node's store.", self.shards_held),
             ("cairn_shard_bytes", "Bytes of shards in this node's store.", self.shard_bytes),
+            (
+                "cairn_shard_store_background_errors_total",
+                "Errors the shard store's compactions met (a corrupt record).",
+                self.store_background_errors,
+            ),
         ]
     }
 }

@@ -33,6 +33,9 @@ pub struct StoreUsage {
     pub capacity_bytes: Option<u64>,
     /// Free space on the disk holding the store.
     pub disk_available_bytes: u64,
+    /// Errors the storage engine's background work met since the store opened (a compaction
+    /// that found a corrupt record): the scrubber hurries when this grows.
+    pub background_errors: u64,
 }
 
 /// Why a shard operation failed.

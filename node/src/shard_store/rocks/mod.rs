@@ -7,9 +7,20 @@
 //!   read only this small family, never the shard data.
 //!
 //! Both are written in one atomic, synced batch, so they never disagree after a crash.
+//!
+//! Rot inside RocksDB's own files costs the shards it hit, not the store. By default
+//! (`paranoid_checks`) a background compaction that meets a corrupt record — blob garbage
+//! collection re-reads old blob files — stops every later write, so the scrubber could not delete
+//! the rotten shard nor repair store its rebuilt copy here. Every shard is kept redundantly on
+//! other nodes and every read is verified (RocksDB's checksums and ours), so this store turns
+//! those checks off for background work: the compaction fails and is retried, reads of the rotten
+//! shards say `Corrupt`, the scrubber deletes them (hurrying when the store reports background
+//! errors), and once none is left the compaction goes through. What paranoid mode did for failed
+//! writes — stop, lest the next write land after a torn WAL record — the store does itself
+//! (see `write`).
 
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 use parking_lot::Mutex;
 use rocksdb::{
@@ -57,6 +68,9 @@ pub struct RocksShardStore {
     shards: AtomicU64,
     locks: Vec<Mutex<()>>,
     sync_write: WriteOptions,
+    /// Set when a write failed inside RocksDB: its WAL may end in a torn record, after which a
+    /// recovery would drop every later write. Cleared by flushing, which starts a fresh WAL.
+    write_failed: AtomicBool,
 }
 
 impl std::fmt::Debug for RocksShardStore {
@@ -91,6 +105,8 @@ impl RocksShardStore {
         // Shards arrive in multi-MiB writes; sync in the background as they accumulate so the
         // per-put fsync has less to flush.
         db_opts.set_bytes_per_sync(1 << 20);
+        // Corruption met by a compaction must not stop the store's writes (see the header).
+        db_opts.set_paranoid_checks(false);
 
         let mut shard_opts = Options::default();
         if config.blob_files {
@@ -115,6 +131,7 @@ impl RocksShardStore {
             shards: AtomicU64::new(0),
             locks: (0..LOCK_STRIPES).map(|_| Mutex::new(())).collect(),
             sync_write,
+            write_failed: AtomicBool::new(false),
         };
         store.recount()?;
         Ok(store)
@@ -196,6 +213,27 @@ impl RocksShardStore {
         Ok(())
     }
 
+    /// Errors RocksDB's background work (flushes, compactions) has met since the store opened.
+    pub fn background_errors(&self) -> u64 {
+        self.db.property_int_value("rocksdb.background-errors").ok().flatten().unwrap_or(0)
+    }
+
+    /// Writes `batch` durably. After a failed write, nothing more is written until a flush has
+    /// succeeded: the flush retires the WAL that may end in a torn record.
+    fn write(&self, batch: WriteBatch, context: &'static str) -> Result<(), ShardStoreError> {
+        if self.write_failed.load(Ordering::SeqCst) {
+            for name in [SHARDS_CF, INDEX_CF] {
+                self.db.flush_cf(self.cf(name)?).map_err(io("retire the WAL after a failed write"))?;
+            }
+            self.write_failed.store(false, Ordering::SeqCst);
+            tracing::info!(path = %self.config.path.display(), "shard store writes again after a failed write");
+        }
+        self.db.write_opt(batch, &self.sync_write).map_err(|e| {
+            self.write_failed.store(true, Ordering::SeqCst);
+            io(context)(e)
+        })
+    }
+
     /// Overwrites a stored record without recomputing its checksum: how tests model bit rot.
     #[cfg(test)]
     fn put_raw_record(&self, key: &ShardKey, record: &[u8]) {
@@ -239,9 +277,9 @@ impl ShardStore for RocksShardStore {
         let mut batch = WriteBatch::default();
         batch.put_cf(self.cf(SHARDS_CF)?, key_bytes, &record);
         batch.put_cf(self.cf(INDEX_CF)?, key_bytes, stored_u32.to_le_bytes());
-        if let Err(e) = self.db.write_opt(batch, &self.sync_write) {
+        if let Err(e) = self.write(batch, "write shard") {
             self.used_bytes.fetch_sub(grow, Ordering::SeqCst);
-            return Err(io("write shard")(e));
+            return Err(e);
         }
         if let Some(previous) = previous {
             self.used_bytes.fetch_sub(previous.saturating_sub(stored), Ordering::SeqCst);
@@ -292,7 +330,7 @@ impl ShardStore for RocksShardStore {
         let mut batch = WriteBatch::default();
         batch.delete_cf(self.cf(SHARDS_CF)?, key_bytes);
         batch.delete_cf(self.cf(INDEX_CF)?, key_bytes);
-        self.db.write_opt(batch, &self.sync_write).map_err(io("delete shard"))?;
+        self.write(batch, "delete shard")?;
         self.used_bytes.fetch_sub(previous, Ordering::SeqCst);
         self.shards.fetch_sub(1, Ordering::SeqCst);
         Ok(true)
@@ -328,161 +366,10 @@ impl ShardStore for RocksShardStore {
             used_bytes: self.used_bytes.load(Ordering::SeqCst),
             capacity_bytes: self.config.capacity_bytes,
             disk_available_bytes: disk_space::available(&self.config.path)?,
+            background_errors: self.background_errors(),
         })
     }
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use cairn_proto::sample_data::random;
-    use cairn_proto::{AccountId, BlockId};
-    use proptest::prelude::*;
-
-    fn key(n: u32, index: u8) -> ShardKey {
-        ShardKey { account: AccountId(7), block: BlockId::of(&n.to_le_bytes()), generation: 1, index }
-    }
-
-    fn open(dir: &Path) -> RocksShardStore {
-        let mut config = ShardStoreConfig::new(dir);
-        config.reserve_disk_bytes = 0;
-        RocksShardStore::open(config).unwrap()
-    }
-
-    #[test]
-    fn put_get_delete_round_trip() {
-        let dir = tempfile::tempdir().unwrap();
-        let store = open(dir.path());
-        let data = random(700_000, 1);
-        store.put(&key(1, 0), &data).unwrap();
-        assert_eq!(store.get(&key(1, 0)).unwrap(), Some(data));
-        assert_eq!(store.get(&key(1, 1)).unwrap(), None);
-        assert!(store.delete(&key(1, 0)).unwrap());
-        assert!(!store.delete(&key(1, 0)).unwrap());
-        assert_eq!(store.get(&key(1, 0)).unwrap(), None);
-        assert_eq!(store.usage().unwrap().shards, 0);
-        assert_eq!(store.usage().unwrap().used_bytes, 0);
-    }
-
-    #[test]
-    fn shards_and_accounting_survive_reopen() {
-        let dir = tempfile::tempdir().unwrap();
-        let sizes = [10usize, 5_000, 300_000];
-        {
-            let store = open(dir.path());
-            for (i, &len) in sizes.iter().enumerate() {
-                store.put(&key(i as u32, 0), &random(len, i as u64)).unwrap();
-            }
-            // Overwriting a shard replaces it and does not count it twice.
-            store.put(&key(0, 0), &random(20, 99)).unwrap();
-        }
-        let store = open(dir.path());
-        let usage = store.usage().unwrap();
-        assert_eq!(usage.shards, 3);
-        assert_eq!(usage.used_bytes, (20 + 5_000 + 300_000 + 3 * RECORD_OVERHEAD) as u64);
-        assert_eq!(store.get(&key(0, 0)).unwrap(), Some(random(20, 99)));
-        assert_eq!(store.get(&key(2, 0)).unwrap(), Some(random(300_000, 2)));
-    }
-
-    #[test]
-    fn list_pages_through_every_shard_in_order() {
-        let dir = tempfile::tempdir().unwrap();
-        let store = open(dir.path());
-        let mut keys: Vec<_> = (0..25).flat_map(|n| (0..3).map(move |i| key(n, i))).collect();
-        for k in &keys {
-            store.put(k, b"x").unwrap();
-        }
-        keys.sort_by_key(ShardKey::to_bytes);
-        let mut seen = Vec::new();
-        let mut cursor = None;
-        loop {
-            let page = store.list(cursor.as_ref(), 10).unwrap();
-            if page.is_empty() {
-                break;
-            }
-            assert!(page.iter().all(|e| e.stored_len == 1 + RECORD_OVERHEAD as u64));
-            cursor = page.last().map(|e| e.key);
-            seen.extend(page.into_iter().map(|e| e.key));
-        }
-        assert_eq!(seen, keys);
-    }
-
-    #[test]
-    fn capacity_is_enforced_and_nothing_half_written_remains() {
-        let dir = tempfile::tempdir().unwrap();
-        let mut config = ShardStoreConfig::new(dir.path());
-        config.reserve_disk_bytes = 0;
-        config.capacity_bytes = Some(3 * (1000 + RECORD_OVERHEAD as u64));
-        let store = RocksShardStore::open(config).unwrap();
-        for n in 0..3 {
-            store.put(&key(n, 0), &[n as u8; 1000]).unwrap();
-        }
-        let err = store.put(&key(3, 0), &[3; 1000]).unwrap_err();
-        assert!(matches!(err, ShardStoreError::Full(_)) && !err.is_retryable(), "{err}");
-        assert!(err.to_string().contains("configured capacity"), "{err}");
-        assert_eq!(store.get(&key(3, 0)).unwrap(), None);
-        // Rewriting a shard in place needs no new room; freeing one makes room again.
-        store.put(&key(0, 0), &[9; 1000]).unwrap();
-        store.delete(&key(1, 0)).unwrap();
-        store.put(&key(3, 0), &[3; 1000]).unwrap();
-        assert_eq!(store.usage().unwrap().shards, 3);
-    }
-
-    #[test]
-    fn a_full_disk_refuses_shards() {
-        let dir = tempfile::tempdir().unwrap();
-        let mut config = ShardStoreConfig::new(dir.path());
-        // A reserve larger than any disk: the store must behave as on a full disk.
-        config.reserve_disk_bytes = u64::MAX / 2;
-        let store = RocksShardStore::open(config).unwrap();
-        let err = store.put(&key(1, 0), b"data").unwrap_err();
-        assert!(err.to_string().contains("free on disk"), "{err}");
-        assert_eq!(store.usage().unwrap().used_bytes, 0);
-    }
-
-    #[test]
-    fn rocksdb_blob_files_hold_large_shards() {
-        let dir = tempfile::tempdir().unwrap();
-        let store = open(dir.path());
-        for n in 0..8 {
-            store.put(&key(n, 0), &random(512 << 10, n.into())).unwrap();
-        }
-        store.db.flush_cf(store.cf(SHARDS_CF).unwrap()).unwrap();
-        let blobs = std::fs::read_dir(dir.path())
-            .unwrap()
-            .filter(|e| e.as_ref().unwrap().path().extension().is_some_and(|x| x == "blob"))
-            .count();
-        assert!(blobs > 0, "no blob files after flush");
-        assert_eq!(store.get(&key(3, 0)).unwrap(), Some(random(512 << 10, 3)));
-    }
-
-    proptest! {
-        #![proptest_config(ProptestConfig { cases: 48, failure_persistence: None, ..ProptestConfig::default() })]
-
-        /// Bit rot anywhere in a stored record (version, checksum or data) is reported as
-        /// `Corrupt`, never returned as data.
-        #[test]
-        fn a_flipped_bit_anywhere_is_detected(len in 0usize..20_000, position in any::<prop::sample::Index>(), bit in 0u8..8) {
-            let dir = tempfile::tempdir().unwrap();
-            let store = open(dir.path());
-            let k = key(1, 2);
-            store.put(&k, &random(len, len as u64)).unwrap();
-            let mut record = store.raw_record(&k);
-            let at = position.index(record.len());
-            record[at] ^= 1 << bit;
-            store.put_raw_record(&k, &record);
-            let result = store.get(&k);
-            prop_assert!(matches!(result, Err(ShardStoreError::Corrupt { .. })), "flip at {} gave {:?}", at, result.map(|d| d.map(|d| d.len())));
-        }
-    }
-
-    #[test]
-    fn a_shard_copied_under_another_key_is_detected() {
-        let dir = tempfile::tempdir().unwrap();
-        let store = open(dir.path());
-        store.put(&key(1, 0), b"shard zero").unwrap();
-        let record = store.raw_record(&key(1, 0));
-        store.put_raw_record(&key(1, 1), &record);
-        assert!(matches!(store.get(&key(1, 1)), Err(ShardStoreError::Corrupt { .. })));
-    }
-}
+mod tests;
