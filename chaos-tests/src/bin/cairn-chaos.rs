@@ -62,8 +62,11 @@ fn config(args: Args) -> Result<RunConfig, String> {
             std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs())
         }),
     };
-    let nemeses =
-        args.nemeses.or_else(|| std::env::var("CHAOS_NEMESES").ok()).unwrap_or_else(|| "all".into());
+    // `make chaos` exports CHAOS_NEMESES even when unset, as an empty string: that means "all".
+    let nemeses = match args.nemeses {
+        Some(list) => list,
+        None => from_env::<String>("CHAOS_NEMESES")?.unwrap_or_else(|| "all".into()),
+    };
     let name = args.name.unwrap_or_else(|| format!("chaos-{nodes}-nodes"));
     let mut config = RunConfig::new(&name, nodes, Duration::from_secs(seconds), seed);
     config.nemeses = parse_list(&nemeses)?;
