@@ -2,7 +2,9 @@
 //! within a bounded time? Read from the block records in the metadata (linearizable reads
 //! through an operator client), page by page — and checked against the nodes themselves: a
 //! record can say "whole" while the node it names lost the shard and could not take it back,
-//! so each member must hold at least as many shards as the records place on it.
+//! so each member must hold at least as many shards as the records place on it. And rot is only
+//! known once found: each member must have finished a scrub pass since it last started (rot is
+//! done to stopped nodes), or rotten shards would pass for healthy ones.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::{Duration, Instant};
@@ -19,11 +21,16 @@ pub async fn unhealthy_blocks(
     // Held counts first: shards only come back between the two reads (repair), and a block
     // collected in between only lowers what the records ask for.
     let mut held = BTreeMap::new();
+    let mut unscrubbed = Vec::new();
     for &node in members {
-        match operator.status_of(node).await {
-            Ok(status) => held.insert(node, status.blocks.map_or(0, |b| b.shards_held)),
+        let blocks = match operator.status_of(node).await {
+            Ok(status) => status.blocks.unwrap_or_default(),
             Err(e) => return Err(format!("status of node {node}: {e}")),
         };
+        held.insert(node, blocks.shards_held);
+        if blocks.scrub_passes == 0 {
+            unscrubbed.push(format!("node {node} has not finished a scrub pass since it started"));
+        }
     }
     let mut placed: BTreeMap<NodeId, u64> = BTreeMap::new();
     let mut after = None;
@@ -57,6 +64,7 @@ pub async fn unhealthy_blocks(
             }
         }
     }
+    unhealthy.extend(unscrubbed);
     for (node, held) in held {
         let placed = placed.get(&node).copied().unwrap_or(0);
         if held < placed {
