@@ -7,6 +7,7 @@ use std::time::{Duration, Instant};
 
 use cairn_client::api::{DownloadOptions, HistoryOptions};
 use cairn_client::{Client, ClientError};
+use futures_util::{StreamExt, stream};
 
 use crate::history::{Event, EventKind, Op, Outcome, Process, Recorder};
 use crate::workload::metadata::changes_outcome;
@@ -18,6 +19,9 @@ pub type Finals = BTreeMap<(u64, u64), Option<String>>;
 /// recovering; after that, each read gets one try (a version that cannot be read then is
 /// reported, not waited for forever).
 const PATIENCE: Duration = Duration::from_secs(120);
+
+/// Versions downloaded at once by the final reads.
+const PARALLEL_READS: usize = 8;
 
 /// Retries `call` until it succeeds or `give_up` passes: right after healing, a node may still
 /// be catching up or electing.
@@ -61,18 +65,24 @@ pub async fn read_finals(client: &Client, paths: &BTreeSet<String>) -> Result<Fi
             Err(e) if e.code() == "not_found" => continue,
             Err(e) => return Err(format!("history of {path}: {e}")),
         };
-        for version in 1..=history.head {
-            let options = DownloadOptions { ns: None, version: Some(version) };
-            let hash = patiently(give_up, || async {
-                let manifest = client.manifest(path, &options).await?;
-                let mut content = Vec::with_capacity(manifest.size as usize);
-                client.download_into(&manifest, None, &mut content, None).await?;
-                Ok(blake3::hash(&content).to_hex().to_string())
+        // A long run leaves tens of thousands of versions: read several at a time.
+        let hashes: Vec<(u64, Option<String>)> = stream::iter(1..=history.head)
+            .map(|version| async move {
+                let options = DownloadOptions { ns: None, version: Some(version) };
+                let hash = patiently(give_up, || async {
+                    let manifest = client.manifest(path, &options).await?;
+                    let mut content = Vec::with_capacity(manifest.size as usize);
+                    client.download_into(&manifest, None, &mut content, None).await?;
+                    Ok(blake3::hash(&content).to_hex().to_string())
+                })
+                .await
+                .ok();
+                (version, hash)
             })
-            .await
-            .ok();
-            finals.insert((history.file, version), hash);
-        }
+            .buffer_unordered(PARALLEL_READS)
+            .collect()
+            .await;
+        finals.extend(hashes.into_iter().map(|(version, hash)| ((history.file, version), hash)));
     }
     Ok(finals)
 }

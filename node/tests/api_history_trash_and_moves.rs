@@ -130,12 +130,20 @@ async fn history_trash_and_moves_work_and_refuse_bad_input_with_codes() {
     }
     let r = api.call(0, &ada, "GET", "/v1/history/docs/a.txt?limit=2", b"");
     assert_eq!(versions(&r.json()), [3, 2]);
+    // The next page starts before the last version seen.
+    let r = api.call(1, &ada, "GET", "/v1/history/docs/a.txt?limit=2&before=2", b"");
+    assert_eq!(versions(&r.json()), [1]);
+    let r = api.call(1, &ada, "GET", "/v1/history/docs/a.txt?before=1", b"");
+    assert_eq!(versions(&r.json()), Vec::<u64>::new());
     assert_eq!(api.get(&ada, "docs/a.txt?version=1"), (200, b"one".to_vec()));
 
     // Bad history requests.
-    for (query, code) in
-        [("limit=0", "bad_request"), ("limit=1001", "bad_request"), ("limit=x", "bad_request")]
-    {
+    for (query, code) in [
+        ("limit=0", "bad_request"),
+        ("limit=1001", "bad_request"),
+        ("limit=x", "bad_request"),
+        ("before=x", "bad_request"),
+    ] {
         refused(&api.call(1, &ada, "GET", &format!("/v1/history/docs/a.txt?{query}"), b""), 400, code);
     }
     refused(&api.call(1, &ada, "GET", "/v1/history/docs/a.txt?colour=blue", b""), 400, "bad_request");

@@ -73,7 +73,11 @@ pub async fn history(
     let place =
         paths::place(&state, &caller, &InNamespace { ns: options.ns }, paths::parse(&raw)?, false).await?;
     let file = file_at(&state, &place).await?;
-    let Answer::Versions(versions) = state.query(Query::Versions { file: file.id, limit }).await? else {
+    let query = match options.before {
+        Some(before) => Query::VersionsFrom { file: file.id, newest: before.saturating_sub(1), limit },
+        None => Query::Versions { file: file.id, limit },
+    };
+    let Answer::Versions(versions) = state.query(query).await? else {
         return Err(ApiError::internal("unexpected answer to a history query"));
     };
     Ok(axum::Json(HistoryView {

@@ -6,7 +6,6 @@
 use axum::http::StatusCode;
 use cairn_proto::DrivePath;
 use cairn_raft::model::drive::{FileRecord, NamespaceId, VersionRecord};
-use cairn_raft::model::query::MAX_PAGE;
 use cairn_raft::model::shares::Access;
 use cairn_raft::model::{Answer, Query};
 
@@ -75,8 +74,7 @@ pub fn no_version(path: &DrivePath, version: u64) -> ApiError {
     ApiError::not_found(format!("{path} has no version {version}"))
 }
 
-/// Version `version` of `file`. Versions are read newest first, a page at a time, so one older
-/// than the newest [`MAX_PAGE`] is out of reach until the model answers for a single version.
+/// Version `version` of `file`, however far behind the head.
 pub async fn version_of(
     state: &ApiState,
     file: &FileRecord,
@@ -86,15 +84,7 @@ pub async fn version_of(
     if version == 0 || version > file.head {
         return Err(no_version(path, version));
     }
-    let back = usize::try_from(file.head - version + 1).unwrap_or(usize::MAX);
-    if back > MAX_PAGE {
-        return Err(ApiError::new(
-            StatusCode::NOT_IMPLEMENTED,
-            "not_implemented",
-            format!("version {version} of {path} is more than {MAX_PAGE} versions behind the head"),
-        ));
-    }
-    match state.query(Query::Versions { file: file.id, limit: back }).await? {
+    match state.query(Query::VersionsFrom { file: file.id, newest: version, limit: 1 }).await? {
         Answer::Versions(versions) => {
             versions.into_iter().find(|v| v.version == version).ok_or_else(|| no_version(path, version))
         }

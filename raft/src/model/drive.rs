@@ -424,10 +424,21 @@ pub fn versions(
     file: FileId,
     limit: usize,
 ) -> Result<Vec<VersionRecord>, StateError> {
+    versions_from(state, file, u64::MAX, limit)
+}
+
+/// Up to `limit` of a file's versions numbered `newest` and below, newest first: how a client
+/// pages back through a long history, or reads one old version (`limit` 1).
+pub fn versions_from(
+    state: &(impl StateRead + ?Sized),
+    file: FileId,
+    newest: u64,
+    limit: usize,
+) -> Result<Vec<VersionRecord>, StateError> {
     let Some(bytes) = state.get(Space::Files, &file.0.to_be_bytes())? else { return Ok(Vec::new()) };
     let record: FileRecord = decode(Space::Files, &bytes)?;
     let mut out = Vec::new();
-    for version in (1..=record.head).rev().take(limit) {
+    for version in (1..=record.head.min(newest)).rev().take(limit) {
         if let Some(bytes) = state.get(Space::Versions, &version_key(file, version))? {
             out.push(decode(Space::Versions, &bytes)?);
         }
@@ -473,6 +484,26 @@ mod tests {
         assert_eq!(listing.len(), 1);
         assert_eq!((listing[0].0.as_str(), listing[0].1.kind), ("docs", EntryKind::Folder));
         assert_eq!(blocks::block(&d.state, AccountId(1), &BlockId::of(b"one")).unwrap().unwrap().refcount, 2);
+    }
+
+    #[test]
+    fn old_versions_page_back_from_any_number() {
+        let mut d = World::new();
+        let Response::Committed { file, .. } = d.commit("long.txt", None, &[b"v1"]) else { panic!() };
+        for head in 1..30u64 {
+            let content = format!("v{}", head + 1);
+            d.commit("long.txt", Some(head), &[content.as_bytes()]);
+        }
+        let numbers = |newest, limit| -> Vec<u64> {
+            versions_from(&d.state, file, newest, limit).unwrap().iter().map(|v| v.version).collect()
+        };
+        assert_eq!(numbers(12, 3), vec![12, 11, 10]);
+        assert_eq!(numbers(1, 1), vec![1]);
+        assert_eq!(numbers(2, 10), vec![2, 1]);
+        // Past the head means from the head; version 0 has nothing below it.
+        assert_eq!(numbers(99, 2), vec![30, 29]);
+        assert_eq!(numbers(0, 5), Vec::<u64>::new());
+        assert_eq!(versions_from(&d.state, file, 7, 1).unwrap()[0].size, 2);
     }
 
     #[test]

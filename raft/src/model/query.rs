@@ -168,6 +168,16 @@ pub enum Query {
     /// The newest sequence number of a user's journal (0: none yet): where a client that has
     /// just listed everything starts following changes.
     JournalLatest(UserId),
+    /// A file's versions numbered `newest` and below, newest first (an older page of
+    /// [`Query::Versions`], or one version with `limit` 1).
+    VersionsFrom {
+        /// The file.
+        file: FileId,
+        /// The newest version wanted.
+        newest: u64,
+        /// At most this many (capped at [`MAX_PAGE`]).
+        limit: usize,
+    },
 }
 
 /// The answer to a [`Query`], variant for variant.
@@ -260,6 +270,9 @@ pub fn answer(state: &(impl StateRead + ?Sized), query: &Query) -> Result<Answer
             Answer::Journal(journal::page_after(state, *user, *cursor, page(*limit))?)
         }
         Query::JournalLatest(user) => Answer::JournalLatest(journal::window(state, *user)?.1),
+        Query::VersionsFrom { file, newest, limit } => {
+            Answer::Versions(drive::versions_from(state, *file, *newest, page(*limit))?)
+        }
     })
 }
 

@@ -9,7 +9,7 @@ use crate::format::{size, time};
 
 /// Lists `path`'s versions, newest first.
 pub async fn history(ctx: &Context, path: &str, limit: Option<usize>) -> Result<(), Failure> {
-    let options = HistoryOptions { ns: ctx.ns(), limit };
+    let options = HistoryOptions { ns: ctx.ns(), limit, before: None };
     let view = ctx.client()?.history(path, &options).await?;
     ctx.out.answer(&view, |w| {
         for v in &view.versions {

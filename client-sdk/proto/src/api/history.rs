@@ -46,6 +46,10 @@ pub struct HistoryOptions {
     /// At most this many versions: 1 to 1 000, default 100.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub limit: Option<usize>,
+    /// Only versions older than this one: the next page starts before the last version of the
+    /// previous one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub before: Option<u64>,
 }
 
 /// The body of `POST /v1/history/{path}/restore` and `.../pin`. The two share one route, so
