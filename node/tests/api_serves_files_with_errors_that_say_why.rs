@@ -116,10 +116,11 @@ async fn the_api_serves_files_and_refuses_bad_input_with_codes() {
     let second = random(100_000, 12);
     let r = api.call(1, &ada, "PUT", "/v1/content/docs/a.bin", &[("If-Match", "\"1\"")], &second);
     assert_eq!((r.status, r.json()["version"].as_u64()), (200, Some(2)));
+    // The conflict names the head to merge onto.
     let r = api.call(2, &ada, "PUT", "/v1/content/docs/a.bin", &[("If-Match", "\"1\"")], b"late");
-    assert_eq!((r.status, r.code().as_str()), (409, "conflict"));
+    assert_eq!((r.status, r.code().as_str(), r.json()["head"].as_u64()), (409, "conflict", Some(2)));
     let r = api.call(0, &ada, "PUT", "/v1/content/docs/a.bin", &[("If-None-Match", "*")], b"late");
-    assert_eq!((r.status, r.code().as_str()), (409, "conflict"));
+    assert_eq!((r.status, r.code().as_str(), r.json()["head"].as_u64()), (409, "conflict", Some(2)));
     let r = api.call(0, &ada, "GET", "/v1/content/docs/a.bin?version=1", &[], b"");
     assert!(r.status == 200 && r.body == content, "version 1 differs");
     let r = api.call(0, &ada, "GET", "/v1/content/docs/a.bin?version=7", &[], b"");

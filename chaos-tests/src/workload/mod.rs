@@ -99,15 +99,10 @@ pub fn is_definite_refusal(e: &ClientError) -> bool {
     }
 }
 
-/// The head a `conflict` error reports ("the file's head is now version N", or none).
+/// The head a commit's `conflict` error reports (`Some(None)`: no file there).
 pub fn conflict_head(e: &ClientError) -> Option<Option<u64>> {
-    let ClientError::Api { code, message, .. } = e else { return None };
-    if code != "conflict" {
-        return None;
+    match e {
+        ClientError::Api { code, head, .. } if code == "conflict" => *head,
+        _ => None,
     }
-    if message.contains("does not exist") {
-        return Some(None);
-    }
-    let digits: String = message.split("version ").nth(1)?.chars().take_while(char::is_ascii_digit).collect();
-    digits.parse().ok().map(Some)
 }

@@ -165,6 +165,7 @@ mod tests {
             code: code.into(),
             message: "m".into(),
             missing: vec![],
+            head: None,
         }
     }
 

@@ -19,6 +19,8 @@ pub enum ClientError {
         message: String,
         /// For `missing_blocks`: the ids (hex) the cluster lacks.
         missing: Vec<String>,
+        /// For `conflict` on a commit: the file's head now (`Some(None)`: no file there).
+        head: Option<Option<u64>>,
     },
     /// No node could be reached, or none answered in time, until the retry deadline passed.
     #[error("no node of the cluster answered: {0}")]

@@ -291,6 +291,7 @@ impl Nodes {
                 code: e.code,
                 message: e.message,
                 missing: e.missing.unwrap_or_default(),
+                head: e.head,
             },
             Err(_) => ClientError::Protocol {
                 node: base.to_string(),

@@ -18,7 +18,7 @@ use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::routing::get;
 use axum::{Json, Router};
 use cairn_proto::api::changes::{MAX_POLL_MS, kind};
-use cairn_proto::api::{ChangePage, ChangeView, ChangesQuery, CursorView, ErrorBody};
+use cairn_proto::api::{ChangePage, ChangeView, ChangesQuery, CursorView};
 use cairn_raft::model::drive::FileStatus;
 use cairn_raft::model::journal::{Change, ChangeKind, JournalPage};
 use cairn_raft::model::query::MAX_PAGE;
@@ -167,8 +167,7 @@ impl Follow {
                 }
                 Err(e) => {
                     self.ended = true;
-                    let body = ErrorBody { code: e.code.to_owned(), message: e.message, missing: None };
-                    return Some((Event::default().event("error").json_data(body), self));
+                    return Some((Event::default().event("error").json_data(e.into_body()), self));
                 }
             }
         }

@@ -5,8 +5,8 @@
 use axum::Json;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
+use cairn_proto::api::ErrorBody;
 use cairn_raft::model::Rejection;
-use serde::Serialize;
 
 use crate::block_service::BlockError;
 use crate::service::ServiceError;
@@ -22,20 +22,14 @@ pub struct ApiError {
     pub message: String,
     /// For `missing_blocks`: the ids (hex) of the blocks to send before committing again.
     pub missing: Option<Vec<String>>,
-}
-
-#[derive(Serialize)]
-struct Body<'a> {
-    code: &'a str,
-    message: &'a str,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    missing: Option<&'a [String]>,
+    /// For a commit's `conflict`: the file's head now (`Some(None)`: there is no file).
+    pub head: Option<Option<u64>>,
 }
 
 impl ApiError {
     /// An error with `status`, `code` and `message`.
     pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
-        Self { status, code, message: message.into(), missing: None }
+        Self { status, code, message: message.into(), missing: None, head: None }
     }
 
     /// 400 `bad_request`.
@@ -58,6 +52,11 @@ impl ApiError {
         Self::new(StatusCode::NOT_FOUND, "not_found", message)
     }
 
+    /// The JSON body every client sees.
+    pub fn into_body(self) -> ErrorBody {
+        ErrorBody { code: self.code.into(), message: self.message, missing: self.missing, head: self.head }
+    }
+
     /// 500 `internal`.
     pub fn internal(message: impl Into<String>) -> Self {
         Self::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", message)
@@ -66,8 +65,7 @@ impl ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let body = Body { code: self.code, message: &self.message, missing: self.missing.as_deref() };
-        (self.status, Json(body)).into_response()
+        (self.status, Json(self.into_body())).into_response()
     }
 }
 
@@ -77,6 +75,10 @@ impl From<Rejection> for ApiError {
         let message = r.to_string();
         let missing = match &r {
             R::MissingBlocks(ids) => Some(ids.iter().map(|id| id.to_hex()).collect()),
+            _ => None,
+        };
+        let head = match &r {
+            R::Conflict { head } => Some(*head),
             _ => None,
         };
         let (status, code) = match r {
@@ -116,7 +118,7 @@ impl From<Rejection> for ApiError {
             | R::NoSuchNode(_)
             | R::NoSuchBlock { .. } => (StatusCode::NOT_FOUND, "not_found"),
         };
-        Self { status, code, message, missing }
+        Self { status, code, message, missing, head }
     }
 }
 
