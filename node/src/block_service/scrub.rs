@@ -24,14 +24,17 @@ use crate::shard_store::{ShardEntry, ShardKey};
 const PAGE: usize = 256;
 
 /// Scrubs forever: a pass, then a pause of `scrub_every_ms` — none while the store's background
-/// errors grow.
+/// errors grow and unpaced passes still find corrupt shards.
 pub async fn run(service: BlockService) {
     let mut orphans: HashMap<ShardKey, Instant> = HashMap::new();
     let pause = Duration::from_millis(service.config().scrub_every_ms);
     let mut errors_seen = 0;
+    // An unpaced pass that found nothing: the failing compactions are not about shards this
+    // scan can find, and scanning flat out again would only load the disk.
+    let mut futile = false;
     loop {
         let errors = background_errors(&service).await;
-        let hurry = errors > errors_seen;
+        let hurry = errors > errors_seen && !futile;
         if hurry {
             tracing::warn!(
                 errors,
@@ -39,8 +42,11 @@ pub async fn run(service: BlockService) {
             );
         }
         errors_seen = errors;
+        let corrupt_before = service.counters().snapshot().scrub_corrupt;
         orphans = pass(&service, orphans, !hurry).await;
         service.counters().scrub_passes(1);
+        let found = service.counters().snapshot().scrub_corrupt > corrupt_before;
+        futile = if found { false } else { futile || hurry };
         if !hurry {
             tokio::time::sleep(pause).await;
         }
