@@ -84,8 +84,8 @@ mod tests {
     use crate::model::drive::FileStatus;
     use crate::model::journal::window;
     use crate::model::shares::ShareRole;
-    use crate::model::testkit::{ADA, ADA_DRIVE, BOB, World, path};
-    use crate::model::uploads::{NewUpload, UploadId};
+    use crate::model::testkit::{ADA, ADA_DRIVE, BOB, World, new_upload, path};
+    use crate::model::uploads::UploadId;
     use crate::model::{Command, Response};
 
     fn trash_unchanged(w: &mut World, p: &str, user: UserId, since: u64) -> Response {
@@ -173,17 +173,7 @@ mod tests {
         let mut w = World::new();
         w.ada_commits("docs/a.txt", None, &[b"one"]);
         let since = latest(&w, ADA);
-        let new = NewUpload {
-            upload: UploadId(7),
-            namespace: ADA_DRIVE,
-            path: path("docs/big.bin"),
-            base: None,
-            size: 1 << 30,
-            mtime_ms: 5,
-            device: None,
-            author: ADA,
-            expires_ms: w.now + 60_000,
-        };
+        let new = new_upload(UploadId(7), "docs/big.bin", 1 << 30, w.now + 60_000);
         assert_eq!(w.run(Command::BeginUpload(new)), Response::UploadBegun);
         assert_eq!(trash_unchanged(&mut w, "docs", ADA, since), changed("docs", since));
     }

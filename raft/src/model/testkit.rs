@@ -10,6 +10,7 @@ use cairn_proto::{AccountId, BlockId, DrivePath};
 
 use super::blocks::BlockRef;
 use super::drive::{FileId, FileStatus, NamespaceId, NewVersion};
+use super::uploads::{NewUpload, UploadId};
 use super::{Command, Request, RequestId, Response, Space, Txn, UserId, apply};
 
 /// The simplest state.
@@ -108,6 +109,22 @@ impl World {
 /// A path that must parse.
 pub fn path(p: &str) -> DrivePath {
     DrivePath::parse(p).unwrap()
+}
+
+/// Ada begins upload `upload` of a new file at `path` of `size` bytes, open until `expires_ms`;
+/// callers change the other fields with `..`.
+pub fn new_upload(upload: UploadId, path_text: &str, size: u64, expires_ms: u64) -> NewUpload {
+    NewUpload {
+        upload,
+        namespace: ADA_DRIVE,
+        path: path(path_text),
+        base: None,
+        size,
+        mtime_ms: 5,
+        device: None,
+        author: ADA,
+        expires_ms,
+    }
 }
 
 /// References to blocks with the given content.

@@ -339,23 +339,12 @@ mod tests {
     use super::*;
     use crate::model::Command;
     use crate::model::drive::{stat, versions};
-    use crate::model::testkit::{ADA, ADA_DRIVE, BOB, World, path, refs};
+    use crate::model::testkit::{ADA, ADA_DRIVE, BOB, World, new_upload, path, refs};
 
     const ID: UploadId = UploadId(0xfeed);
 
     fn begin(w: &mut World, base: Option<u64>, size: u64, ttl: u64) -> Response {
-        let new = NewUpload {
-            upload: ID,
-            namespace: ADA_DRIVE,
-            path: path("big.bin"),
-            base,
-            size,
-            mtime_ms: 5,
-            device: None,
-            author: ADA,
-            expires_ms: w.now + ttl,
-        };
-        w.run(Command::BeginUpload(new))
+        w.run(Command::BeginUpload(NewUpload { base, ..new_upload(ID, "big.bin", size, w.now + ttl) }))
     }
 
     fn append(w: &mut World, user: UserId, offset: u64, blocks: &[&[u8]]) -> Response {
@@ -458,17 +447,7 @@ mod tests {
             begin(&mut w, None, 3, 0),
             Response::Rejected(Rejection::ExpiryInPast { expires_ms: t, now_ms: t })
         );
-        let stranger = NewUpload {
-            upload: UploadId(1),
-            namespace: ADA_DRIVE,
-            path: path("x"),
-            base: None,
-            size: 0,
-            mtime_ms: 0,
-            device: None,
-            author: BOB,
-            expires_ms: t + 1,
-        };
+        let stranger = NewUpload { author: BOB, ..new_upload(UploadId(1), "x", 0, t + 1) };
         assert_eq!(w.run(Command::BeginUpload(stranger)), Response::Rejected(Rejection::Forbidden));
         begin(&mut w, None, 3, 100);
         w.now = t + 100;
