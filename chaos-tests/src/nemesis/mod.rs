@@ -70,8 +70,9 @@ pub async fn run(
 const REPAIR_WAIT: Duration = Duration::from_secs(120);
 
 /// Whether every block is whole — rot found by a scrub pass and repaired (see
-/// [`crate::health`]) — so one more lost shard per block stays within what the code tolerates: striking again before repair finished would test two simultaneous failures
-/// against a code built for one (2+1), and lose data by design. Waits up to [`REPAIR_WAIT`];
+/// [`crate::health`]) — so one more lost shard per block stays within what the code tolerates:
+/// striking again before repair finished would test two simultaneous failures against a code
+/// built for one (2+1), and lose data by design. Waits up to [`REPAIR_WAIT`];
 /// a strike that finds repair still under way is recorded as skipped.
 async fn ready_for_loss(cluster: &Mutex<ChaosCluster>, recorder: &Recorder, nemesis: Nemesis) -> bool {
     let (operator, members) = {

@@ -52,14 +52,14 @@ impl ApiError {
         Self::new(StatusCode::NOT_FOUND, "not_found", message)
     }
 
-    /// The JSON body every client sees.
-    pub fn into_body(self) -> ErrorBody {
-        ErrorBody { code: self.code.into(), message: self.message, missing: self.missing, head: self.head }
-    }
-
     /// 500 `internal`.
     pub fn internal(message: impl Into<String>) -> Self {
         Self::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", message)
+    }
+
+    /// The JSON body every client sees.
+    pub fn into_body(self) -> ErrorBody {
+        ErrorBody { code: self.code.into(), message: self.message, missing: self.missing, head: self.head }
     }
 }
 

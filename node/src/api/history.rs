@@ -73,10 +73,8 @@ pub async fn history(
     let place =
         paths::place(&state, &caller, &InNamespace { ns: options.ns }, paths::parse(&raw)?, false).await?;
     let file = file_at(&state, &place).await?;
-    let query = match options.before {
-        Some(before) => Query::VersionsFrom { file: file.id, newest: before.saturating_sub(1), limit },
-        None => Query::Versions { file: file.id, limit },
-    };
+    let newest = options.before.map_or(u64::MAX, |before| before.saturating_sub(1));
+    let query = Query::VersionsFrom { file: file.id, newest, limit };
     let Answer::Versions(versions) = state.query(query).await? else {
         return Err(ApiError::internal("unexpected answer to a history query"));
     };

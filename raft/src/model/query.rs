@@ -48,7 +48,8 @@ pub enum Query {
         /// At most this many (capped at [`MAX_PAGE`]).
         limit: usize,
     },
-    /// A file's versions, newest first.
+    /// A file's versions, newest first. The API now asks [`Query::VersionsFrom`]; this stays
+    /// answered because queries travel between nodes, and a node of the previous release sends it.
     Versions {
         /// The file.
         file: FileId,
