@@ -9,6 +9,7 @@ mod common;
 use std::io::Cursor;
 
 use cairn_client::api::Listing;
+use cairn_client::disk::{DiskNames, Root};
 use cairn_client::sync::execute::Executor;
 use cairn_client::sync::remote::scan_remote;
 use cairn_client::sync::rules::Rules;
@@ -75,8 +76,10 @@ async fn an_edit_racing_a_sync_delete_survives() {
     let mut state = StateDb::open(root.path(), "sync", None).unwrap();
     let (status, _) = tokio::sync::watch::channel(SyncStatus::default());
     let listed_after = laptop.latest_cursor().await.unwrap();
-    let listing = scan_remote(&laptop, "sync", None, &Rules::built_in()).await.unwrap();
-    let listed = |path: &str| match listing.get(path) {
+    let disk = DiskNames::probe(root.path());
+    let walled = std::sync::Arc::new(Root::new(root.path(), disk).unwrap());
+    let listing = scan_remote(&laptop, "sync", None, &Rules::built_in(), &disk).await.unwrap();
+    let listed = |path: &str| match listing.tree.get(path) {
         Some(Remote::File(file)) => *file,
         other => panic!("{path} listed as {other:?}"),
     };
@@ -93,8 +96,10 @@ async fn an_edit_racing_a_sync_delete_survives() {
     put(&phone, "sync/docs/a.txt", "the phone's edit").await;
     put(&phone, "sync/old/new.txt", "new on the phone").await;
 
-    let outcome =
-        Executor::new(&laptop, &config, &mut state, &status, listed_after).run(&plan).await.unwrap();
+    let outcome = Executor::new(&laptop, &config, walled.clone(), &mut state, &status, listed_after)
+        .run(&plan)
+        .await
+        .unwrap();
     let mut waiting: Vec<&str> = outcome.waiting.iter().map(|w| w.path.as_str()).collect();
     waiting.sort_unstable();
     assert_eq!(waiting, ["docs/a.txt", "old"], "{outcome:?}");
@@ -107,8 +112,10 @@ async fn an_edit_racing_a_sync_delete_survives() {
 
     // Planned again from a fresh listing, the same deletes go through.
     let listed_after = laptop.latest_cursor().await.unwrap();
-    let outcome =
-        Executor::new(&laptop, &config, &mut state, &status, listed_after).run(&plan).await.unwrap();
+    let outcome = Executor::new(&laptop, &config, walled.clone(), &mut state, &status, listed_after)
+        .run(&plan)
+        .await
+        .unwrap();
     assert!(outcome.waiting.is_empty(), "{outcome:?}");
     for path in ["sync/docs/a.txt", "sync/old/new.txt", "sync/old/x.txt"] {
         assert_eq!(head(&laptop, path).await, None, "{path}");

@@ -259,6 +259,17 @@ pub struct SyncArgs {
     /// This device's name in conflicted copies [default: $CAIRN_DEVICE, else the host name].
     #[arg(long, value_name = "NAME")]
     pub device: Option<String>,
+    /// Let the first pass delete in the drive even if that is most of the folder (a pass
+    /// that would is otherwise held back until `cairn sync resume`).
+    #[arg(long)]
+    pub confirm_deletes: bool,
+    /// A pass that would delete in the drive more than this share of the synced files is held
+    /// back [default: 50; 100 turns the guard off].
+    #[arg(long, value_name = "PERCENT", value_parser = clap::value_parser!(u8).range(0..=100))]
+    pub delete_guard_percent: Option<u8>,
+    /// ... and at least this many files [default: 20].
+    #[arg(long, value_name = "FILES")]
+    pub delete_guard_files: Option<usize>,
 }
 
 /// `cairn sync …`.
@@ -266,6 +277,12 @@ pub struct SyncArgs {
 pub enum SyncAction {
     /// Show what the sync of a folder is doing (or did last), and what waits.
     Status {
+        /// The synced folder.
+        dir: PathBuf,
+    },
+    /// Let deletes in the drive that a sync held back (most of the folder at once) go on: the
+    /// sync running on the folder goes on at once, else the next one does.
+    Resume {
         /// The synced folder.
         dir: PathBuf,
     },
@@ -302,6 +319,20 @@ mod tests {
         let cli = Cli::try_parse_from(["cairn", "sync", "status", "docs"]).unwrap();
         let Command::Sync(args) = cli.command else { panic!() };
         assert!(matches!(args.action, Some(SyncAction::Status { .. })));
+        let cli = Cli::try_parse_from(["cairn", "sync", "resume", "docs"]).unwrap();
+        let Command::Sync(args) = cli.command else { panic!() };
+        assert!(matches!(args.action, Some(SyncAction::Resume { .. })));
+        let cli = Cli::try_parse_from([
+            "cairn",
+            "sync",
+            "docs",
+            "--confirm-deletes",
+            "--delete-guard-percent",
+            "80",
+        ]);
+        let Command::Sync(args) = cli.unwrap().command else { panic!() };
+        assert!(args.confirm_deletes && args.delete_guard_percent == Some(80));
+        assert!(Cli::try_parse_from(["cairn", "sync", "docs", "--delete-guard-percent", "101"]).is_err());
         assert!(Cli::try_parse_from(["cairn", "sync"]).is_err());
     }
 }

@@ -8,6 +8,7 @@ use std::fmt;
 use std::path::Path;
 
 use cairn_client::ClientError;
+use cairn_client::disk::Breach;
 use cairn_client::sync::SyncError;
 
 /// What `cairn` exits with. The numbers are part of the interface: never renumber one.
@@ -116,12 +117,23 @@ impl From<SyncError> for Failure {
         let message = error.to_string();
         let (exit, code) = match error {
             SyncError::Client(e) => return e.into(),
+            SyncError::Wall(e) => return e.into(),
             SyncError::InUse(_) => (Exit::LocalIo, "in_use"),
             SyncError::Bound { .. } => (Exit::BadInput, "bound"),
             SyncError::Setup(_) => (Exit::BadInput, "setup"),
             SyncError::State { .. } | SyncError::Io { .. } | SyncError::Watch { .. } => (Exit::LocalIo, "io"),
         };
         Self::new(exit, code, message)
+    }
+}
+
+impl From<Breach> for Failure {
+    fn from(error: Breach) -> Self {
+        let (exit, code) = match &error {
+            Breach::Io { .. } => (Exit::LocalIo, "io"),
+            _ => (Exit::BadInput, "unsafe_path"),
+        };
+        Self::new(exit, code, error.to_string())
     }
 }
 

@@ -15,12 +15,15 @@
 //!   transfer cost;
 //! - follows the caller's change journal from a cursor, with long polls that fail over
 //!   between nodes like any call ([`changes`]);
+//! - writes to local folders only through a wall that keeps every change inside them
+//!   ([`disk`]);
 //! - keeps a local folder and a drive folder in step on many devices at once, with conflicted
 //!   copies instead of lost edits ([`sync`]).
 
 pub mod changes;
 pub mod config;
 pub mod counters;
+pub mod disk;
 pub mod download;
 pub mod drive;
 pub mod error;

@@ -1,19 +1,29 @@
 //! `DrivePath`: a normalised path inside a drive, checked once at the edge.
 //!
-//! Canonical form: components joined by `/`, no leading or trailing slash, the root is the
-//! empty path. Refused, with a reason: `..` and `.` components, empty components (`a//b`), NUL,
-//! backslashes, components longer than 255 bytes, paths longer than 4096 bytes.
+//! Canonical form: names (see [`crate::drive_name`] for what a name may be) joined by `/`, no
+//! leading or trailing slash, the root is the empty path, in Unicode NFC — so the `é` one
+//! device typed and the `e` + accent another wrote are one name, never twins. Refused, with a
+//! reason: `..` and `.`, empty names (`a//b`), NUL, backslashes, control and bidirectional
+//! characters, a drive letter and colon at a name's start, names longer than 255 bytes, paths
+//! longer than 4096 bytes.
+//!
+//! [`DrivePath::parse`] is for paths that come in (the API, tus metadata, the command line):
+//! it applies every rule. What a node reads back from its own state or log was checked when it
+//! came in, under the rules of its day, so [`DrivePath::from_stored`] (and deserialising) keeps
+//! only the structural rules and the bytes as they are: a name stored before a rule tightened
+//! stays readable.
 
 use std::fmt;
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use crate::ProtoError;
+use crate::drive_name::{content_problem, structural_problem, to_nfc};
+
+pub use crate::drive_name::MAX_NAME_LEN;
 
 /// Longest accepted path, in bytes.
 pub const MAX_PATH_LEN: usize = 4096;
-/// Longest accepted path component, in bytes.
-pub const MAX_NAME_LEN: usize = 255;
 
 /// A validated, normalised drive path.
 #[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
@@ -25,28 +35,34 @@ impl DrivePath {
         Self(String::new())
     }
 
-    /// Validates and normalises `path`; a single leading `/` is accepted and dropped.
+    /// Validates and normalises `path` (to NFC); a single leading `/` is accepted and dropped.
     pub fn parse(path: &str) -> Result<Self, ProtoError> {
-        let bad = |reason: &str| ProtoError::InvalidPath {
-            path: path.chars().take(200).collect(),
-            reason: reason.into(),
-        };
+        Self::check(path, true)
+    }
+
+    /// A path as the drive stored it: the structural rules only, and no normalisation.
+    pub fn from_stored(path: &str) -> Result<Self, ProtoError> {
+        Self::check(path, false)
+    }
+
+    fn check(path: &str, new: bool) -> Result<Self, ProtoError> {
+        let bad = |reason: String| ProtoError::InvalidPath { path: path.chars().take(200).collect(), reason };
         if path.len() > MAX_PATH_LEN {
-            return Err(bad("longer than 4096 bytes"));
+            return Err(bad(format!("longer than {MAX_PATH_LEN} bytes")));
         }
-        let trimmed = path.strip_prefix('/').unwrap_or(path);
+        let normalised = if new { to_nfc(path) } else { path.into() };
+        if normalised.len() > MAX_PATH_LEN {
+            return Err(bad(format!("longer than {MAX_PATH_LEN} bytes in Unicode NFC")));
+        }
+        let trimmed = normalised.strip_prefix('/').unwrap_or(&normalised);
         let trimmed = trimmed.strip_suffix('/').unwrap_or(trimmed);
         if trimmed.is_empty() {
             return Ok(Self::root());
         }
         for name in trimmed.split('/') {
-            match name {
-                "" => return Err(bad("empty path component")),
-                "." | ".." => return Err(bad("'.' and '..' are not allowed")),
-                _ if name.len() > MAX_NAME_LEN => return Err(bad("a component is longer than 255 bytes")),
-                _ if name.contains('\0') => return Err(bad("NUL is not allowed")),
-                _ if name.contains('\\') => return Err(bad("backslash is not allowed")),
-                _ => {}
+            let problem = structural_problem(name).or_else(|| new.then(|| content_problem(name)).flatten());
+            if let Some(problem) = problem {
+                return Err(bad(problem.to_string()));
             }
         }
         Ok(Self(trimmed.to_string()))
@@ -73,17 +89,22 @@ impl DrivePath {
         })
     }
 
-    /// The path of `name` inside this folder. `name` must be a valid single component.
+    /// The path of `name` inside this folder, with `name` normalised to NFC; it must be one
+    /// valid name.
     pub fn join(&self, name: &str) -> Result<Self, ProtoError> {
+        let name = to_nfc(name);
         let joined = if self.is_root() { name.to_string() } else { format!("{}/{name}", self.0) };
-        let path = Self::parse(&joined)?;
-        if name.contains('/') || path.0.len() != joined.len() {
-            return Err(ProtoError::InvalidPath {
-                path: joined,
-                reason: "not a single path component".into(),
-            });
+        let problem = structural_problem(&name).or_else(|| content_problem(&name));
+        let reason = match problem {
+            Some(crate::drive_name::NameProblem::Slash) => Some("not a single path component".to_owned()),
+            Some(problem) => Some(problem.to_string()),
+            None if joined.len() > MAX_PATH_LEN => Some(format!("longer than {MAX_PATH_LEN} bytes")),
+            None => None,
+        };
+        match reason {
+            Some(reason) => Err(ProtoError::InvalidPath { path: joined.chars().take(200).collect(), reason }),
+            None => Ok(Self(joined)),
         }
-        Ok(path)
     }
 
     /// True if `self` is `other` or inside it.
@@ -115,7 +136,7 @@ impl Serialize for DrivePath {
 impl<'de> Deserialize<'de> for DrivePath {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         let s = <std::borrow::Cow<'de, str>>::deserialize(deserializer)?;
-        DrivePath::parse(&s).map_err(serde::de::Error::custom)
+        DrivePath::from_stored(&s).map_err(serde::de::Error::custom)
     }
 }
 
@@ -153,6 +174,35 @@ mod tests {
         assert!(p.starts_with(&DrivePath::parse("docs").unwrap()));
         assert!(!DrivePath::parse("docsx/a").unwrap().starts_with(&DrivePath::parse("docs").unwrap()));
         assert!(p.starts_with(&DrivePath::root()));
+    }
+
+    #[test]
+    fn new_names_are_tightened_and_normalised() {
+        for (path, why) in [
+            ("a/b\nc", "control character U+000A"),
+            ("docs/\u{1b}[2J", "U+001B"),
+            ("C:x", "drive letter"),
+            ("a/d:/b", "drive letter"),
+            ("a/\u{202e}exe.pdf", "bidirectional"),
+        ] {
+            let err = DrivePath::parse(path).unwrap_err().to_string();
+            assert!(err.contains(why), "{path:?}: {err}");
+        }
+        // NFD comes in, NFC is kept: the two spellings of one name are one path.
+        let nfd = DrivePath::parse("Cafe\u{301}/re\u{301}sume\u{301}.txt").unwrap();
+        assert_eq!(nfd, DrivePath::parse("Café/résumé.txt").unwrap());
+        assert_eq!(DrivePath::root().join("e\u{301}").unwrap().as_str(), "é");
+        assert!(DrivePath::root().join("a\nb").is_err());
+        assert!(DrivePath::parse("10:30 meeting/notes.txt").is_ok());
+    }
+
+    #[test]
+    fn stored_paths_keep_only_the_structural_rules() {
+        let legacy = "old/a\nb/cafe\u{301}";
+        assert_eq!(DrivePath::from_stored(legacy).unwrap().as_str(), legacy);
+        assert!(DrivePath::from_stored("a/../b").is_err());
+        let json = serde_json::to_string(legacy).unwrap();
+        assert_eq!(serde_json::from_str::<DrivePath>(&json).unwrap().as_str(), legacy);
     }
 
     #[test]

@@ -7,6 +7,7 @@
 pub mod api;
 pub mod block_id;
 pub mod chunking;
+pub mod drive_name;
 pub mod drive_path;
 pub mod encoded_block;
 pub mod error;
@@ -18,6 +19,7 @@ pub use block_id::BlockId;
 #[cfg(feature = "tokio")]
 pub use chunking::AsyncStreamChunker;
 pub use chunking::{Chunk, ChunkParams, StreamChunker};
+pub use drive_name::{NameProblem, name_problem, printable};
 pub use drive_path::DrivePath;
 pub use encoded_block::{Codec, EncodedBlock, MAX_BLOCK_SIZE};
 pub use error::ProtoError;

@@ -183,7 +183,7 @@ fn page_size(limit: Option<usize>) -> usize {
 fn split_cursor(cursor: &str) -> Result<(u64, DrivePath), ApiError> {
     let bad = || ApiError::bad_request("`after` must be the `next` of the previous page");
     let (id, path) = cursor.split_once(':').ok_or_else(bad)?;
-    Ok((id.parse().map_err(|_| bad())?, DrivePath::parse(path).map_err(|_| bad())?))
+    Ok((id.parse().map_err(|_| bad())?, DrivePath::from_stored(path).map_err(|_| bad())?))
 }
 
 fn next_cursor(

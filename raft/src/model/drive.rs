@@ -395,7 +395,7 @@ fn path_of_entry_key(key: &[u8]) -> Result<DrivePath, StateError> {
         return Err(bad("entry key is not UTF-8".into()));
     };
     let joined = if parent.is_empty() { name.to_owned() } else { format!("{parent}/{name}") };
-    DrivePath::parse(&joined).map_err(|e| bad(e.to_string()))
+    DrivePath::from_stored(&joined).map_err(|e| bad(e.to_string()))
 }
 
 /// Up to `limit` children of `folder`, by name, after the name `after`.

@@ -33,7 +33,7 @@ fn too_large(what: String) -> Rejection {
 fn rebase(path: &DrivePath, from: &DrivePath, to: &DrivePath) -> Result<DrivePath, Rejection> {
     let rest = path.as_str().get(from.as_str().len()..).unwrap_or_default();
     let moved = format!("{}{rest}", to.as_str());
-    DrivePath::parse(&moved).map_err(|_| Rejection::InvalidName {
+    DrivePath::from_stored(&moved).map_err(|_| Rejection::InvalidName {
         name: moved.chars().take(200).collect(),
         reason: format!("the path would be longer than {MAX_PATH_LEN} bytes once moved"),
     })

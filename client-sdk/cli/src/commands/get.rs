@@ -1,20 +1,29 @@
 //! `cairn get`: download a file (to a file, or to stdout with `-`), or a folder and everything
 //! below it. Every file goes through a temporary file renamed into place once its content
 //! checked out, so an interrupted or failed download leaves no partial file.
+//!
+//! A folder download writes only inside its target, through the SDK's wall ([`Root`]): every
+//! name the drive lists is checked before it becomes a path, and nothing is written through a
+//! link or a mount point already in the target. A name that cannot be written here (one no
+//! drive may hold, one this disk cannot hold, a twin this disk takes for another) is skipped
+//! and reported; the rest is downloaded, and the command then fails with exit code 9.
 
 use std::path::{Path, PathBuf};
 
+use std::collections::BTreeSet;
+
 use cairn_client::Client;
 use cairn_client::api::{DownloadOptions, Listing, Manifest};
+use cairn_client::disk::{DiskNames, Root};
 use cairn_client::drive::drive_path;
-use cairn_proto::DrivePath;
+use cairn_proto::{DrivePath, name_problem, printable};
 use futures_util::{StreamExt, TryStreamExt};
 use serde::Serialize;
 
 use crate::cli::GetArgs;
 use crate::commands::shown;
 use crate::context::Context;
-use crate::exit::Failure;
+use crate::exit::{Exit, Failure};
 use crate::format::{count, size};
 use crate::remote::list;
 
@@ -69,30 +78,43 @@ pub async fn get(ctx: &Context, args: &GetArgs) -> Result<(), Failure> {
     }
     let local = destination(args.local.as_deref(), &remote)?;
     let before = client.counters().snapshot();
-    let (folders, manifests) = if is_folder {
-        plan_folder(&client, ns, &remote, &local).await?
+    let (root, folders, manifests, skipped) = if is_folder {
+        std::fs::create_dir_all(&local).map_err(|e| Failure::io("make folder", &local, e))?;
+        let root = Root::new(&local, DiskNames::probe(&local))?;
+        let plan = plan_folder(&client, ns, &remote, root.names()).await?;
+        (Some(root), plan.folders, plan.files, plan.skipped)
     } else {
         let manifest =
             client.manifest(remote.as_str(), &DownloadOptions { ns, version: args.version }).await?;
-        (Vec::new(), vec![(manifest, local.clone())])
+        (None, Vec::new(), vec![(manifest, String::new())], Vec::new())
     };
-    for folder in &folders {
-        std::fs::create_dir_all(folder).map_err(|e| Failure::io("make folder", folder, e))?;
+    if let Some(root) = &root {
+        for folder in &folders {
+            root.create_dir_all(folder)?;
+        }
     }
     let meter = ctx.meter(&name_of(&remote), manifests.iter().map(|(m, _)| m.size).sum());
     let mut files = Vec::with_capacity(manifests.len());
-    for (manifest, local) in manifests {
+    for (manifest, rel) in manifests {
         meter.set_message(&name_of(&drive_path(&manifest.path)?));
+        // Checked just before it is written: no link or mount point on the way.
+        let target = match &root {
+            Some(root) => root.check(&rel)?,
+            None => local.clone(),
+        };
         let fetched = Fetched {
             path: shown(&manifest.path),
-            local: local.clone(),
+            local: target.clone(),
             version: manifest.version,
             size: manifest.size,
         };
-        client.download_manifest(manifest, ns, &local, meter.callback()).await?;
+        client.download_manifest(manifest, ns, &target, meter.callback()).await?;
         files.push(fetched);
     }
     meter.finish();
+    if !skipped.is_empty() {
+        return Err(skipped_names(&remote, &skipped, files.len()));
+    }
     let spent = client.counters().snapshot().since(&before);
     let got = Got {
         size: files.iter().map(|f| f.size).sum(),
@@ -124,55 +146,91 @@ pub async fn get(ctx: &Context, args: &GetArgs) -> Result<(), Failure> {
 }
 
 /// Where `remote` goes: `local` as given, inside it when it is an existing folder, or its
-/// own name here.
+/// own name here (which this platform must be able to hold).
 fn destination(local: Option<&Path>, remote: &DrivePath) -> Result<PathBuf, Failure> {
     let name = remote.split_last().map(|(_, name)| name.to_owned());
+    let own_name = |name: &str| match DiskNames::native().problem(name) {
+        Some(why) => {
+            Err(Failure::bad_input(format!("{name:?} cannot be a name here ({why}): say where to put it")))
+        }
+        None => Ok(PathBuf::from(name)),
+    };
     match (local, name) {
-        (Some(local), Some(name)) if local.is_dir() => Ok(local.join(name)),
+        (Some(local), Some(name)) if local.is_dir() => Ok(local.join(own_name(&name)?)),
         (Some(local), _) => Ok(local.to_path_buf()),
-        (None, Some(name)) => Ok(PathBuf::from(name)),
+        (None, Some(name)) => own_name(&name),
         (None, None) => Err(Failure::usage("the root has no name: say where to put it (cairn get / FOLDER)")),
     }
 }
 
-/// The local folders to make and the files to fetch (with their manifests) of a folder
-/// download from `remote` to `local`.
+/// What a folder download does, relative to its target: make these folders, then fetch these
+/// files; and the names it cannot write here, with the reason.
+struct FolderPlan {
+    folders: Vec<String>,
+    files: Vec<(Manifest, String)>,
+    skipped: Vec<(String, String)>,
+}
+
+/// Lists the drive folder `remote` whole into a [`FolderPlan`] for a disk that holds names as
+/// `names` says.
 async fn plan_folder(
     client: &Client,
     ns: Option<u64>,
     remote: &DrivePath,
-    local: &Path,
-) -> Result<(Vec<PathBuf>, Vec<(Manifest, PathBuf)>), Failure> {
-    let mut folders = Vec::new();
-    let mut files = Vec::new();
-    let mut pending = vec![(remote.clone(), local.to_path_buf())];
+    names: &DiskNames,
+) -> Result<FolderPlan, Failure> {
+    let mut plan = FolderPlan { folders: vec![String::new()], files: Vec::new(), skipped: Vec::new() };
+    let mut wanted = Vec::new();
+    let mut pending = vec![(remote.clone(), String::new())];
     while let Some((folder, here)) = pending.pop() {
         let listed = list(client, &folder, ns, false).await?;
-        folders.push(here.clone());
+        let mut seen = BTreeSet::new();
         for child in listed.children {
-            let path = folder.join(&child.name).map_err(|e| Failure::bad_input(e.to_string()))?;
-            // A name the drive accepts may still be one no local file system should take.
-            if child.name.contains('/') || child.name == ".." || child.name == "." {
-                return Err(Failure::bad_input(format!("refusing the local name {:?}", child.name)));
+            let rel = if here.is_empty() { child.name.clone() } else { format!("{here}/{}", child.name) };
+            let refused = name_problem(&child.name)
+                .map(|problem| format!("the drive sent a name no drive may hold: {problem}"))
+                .or_else(|| names.problem(&child.name).map(|why| format!("this disk cannot hold the name: {why}")))
+                .or_else(|| {
+                    (!seen.insert(names.fold(&child.name).into_owned()))
+                        .then(|| "another name here differs only in case or Unicode form, which this disk cannot tell apart".to_owned())
+                });
+            if let Some(reason) = refused {
+                plan.skipped.push((printable(&rel).into_owned(), reason));
+                continue;
             }
-            let there = here.join(&child.name);
+            let path = folder.join(&child.name).map_err(|e| Failure::bad_input(e.to_string()))?;
             if child.kind == "folder" {
-                pending.push((path, there));
+                plan.folders.push(rel.clone());
+                pending.push((path, rel));
             } else if child.file.is_some() {
                 // (A file still on its first upload has nothing to download yet.)
-                files.push((path, there));
+                wanted.push((path, rel));
             }
         }
     }
-    let manifests = futures_util::stream::iter(files)
-        .map(|(path, there)| async move {
+    plan.files = futures_util::stream::iter(wanted)
+        .map(|(path, rel)| async move {
             let options = DownloadOptions { ns, version: None };
-            Ok::<_, Failure>((client.manifest(path.as_str(), &options).await?, there))
+            Ok::<_, Failure>((client.manifest(path.as_str(), &options).await?, rel))
         })
         .buffered(MANIFESTS_AT_ONCE)
         .try_collect()
         .await?;
-    Ok((folders, manifests))
+    Ok(plan)
+}
+
+/// The failure of a folder download that skipped names, each with its reason.
+fn skipped_names(remote: &DrivePath, skipped: &[(String, String)], fetched: usize) -> Failure {
+    let mut message = format!(
+        "{} of {} could not be written here ({} downloaded):",
+        count(skipped.len(), "name"),
+        shown(remote.as_str()),
+        count(fetched, "file")
+    );
+    for (path, reason) in skipped {
+        message.push_str(&format!("\n  {path}: {reason}"));
+    }
+    Failure::new(Exit::BadInput, "skipped", message)
 }
 
 fn name_of(path: &DrivePath) -> String {

@@ -21,7 +21,9 @@ pub async fn ls(ctx: &Context, args: &LsArgs) -> Result<(), Failure> {
             return line(w, true, "file", Some(file), false, &listed.path);
         }
         for child in &listed.children {
-            let name = if child.kind == "folder" { format!("{}/", child.name) } else { child.name.clone() };
+            // Names come from whoever shares the folder: printed with control characters escaped.
+            let name = cairn_proto::printable(&child.name);
+            let name = if child.kind == "folder" { format!("{name}/") } else { name.into_owned() };
             let uploading = child.uploading.is_some();
             line(w, args.long, &child.kind, child.file.as_ref(), uploading, &name)?;
         }

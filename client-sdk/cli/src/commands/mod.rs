@@ -45,10 +45,12 @@ pub async fn run(ctx: &Context, command: Command) -> Result<(), Failure> {
     }
 }
 
-/// A drive path as people read it: with a leading `/`.
+/// A drive path as people read it: with a leading `/`, and control characters escaped (a
+/// path the drive sent may come from another person, or from before names were checked).
 pub(crate) fn shown(path: &str) -> String {
-    match drive_path(path) {
+    let path = match drive_path(path) {
         Ok(p) => format!("/{}", p.as_str()),
         Err(_) => path.to_owned(),
-    }
+    };
+    cairn_proto::printable(&path).into_owned()
 }

@@ -79,7 +79,10 @@ fn line(c: &ChangeView) -> String {
         details.push_str(&format!(" ({})", format::count(files as usize, "file")));
     }
     let path = c.path.trim_start_matches('/');
-    format!("{:>6}  {}  {:<17}  /{path}{details}", c.seq, format::time(c.time_ms), c.kind)
+    // What the journal says comes from other people too: printed with control characters
+    // escaped, so a name cannot drive the terminal.
+    let line = format!("{:>6}  {}  {:<17}  /{path}{details}", c.seq, format::time(c.time_ms), c.kind);
+    cairn_proto::printable(&line).into_owned()
 }
 
 #[cfg(test)]

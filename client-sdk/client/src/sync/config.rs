@@ -5,6 +5,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use super::error::SyncError;
+use super::guard::DeleteGuard;
 use crate::drive::drive_path;
 
 /// The settings of one synced folder.
@@ -28,11 +29,16 @@ pub struct SyncConfig {
     pub poll: Duration,
     /// The longest wait between attempts while the cluster cannot be reached.
     pub max_backoff: Duration,
+    /// When deletes in the drive wait for a person.
+    pub guard: DeleteGuard,
+    /// The mass delete the first pass finds (if any) is confirmed already: a person started
+    /// this sync to let it go on.
+    pub confirm_deletes: bool,
 }
 
 impl SyncConfig {
     /// Settings for syncing `local` with the drive folder `remote` as `device`, with the
-    /// default timings: 200 ms debounce, a rescan every minute, 30 s long polls.
+    /// default timings (200 ms debounce, a rescan every minute, 30 s long polls) and guard.
     pub fn new(local: impl Into<PathBuf>, remote: &str, device: &str) -> Result<Self, SyncError> {
         let remote = drive_path(remote)?.as_str().to_owned();
         Ok(Self {
@@ -44,6 +50,8 @@ impl SyncConfig {
             rescan: Duration::from_secs(60),
             poll: Duration::from_secs(30),
             max_backoff: Duration::from_secs(30),
+            guard: DeleteGuard::default(),
+            confirm_deletes: false,
         })
     }
 }

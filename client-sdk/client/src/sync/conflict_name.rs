@@ -9,15 +9,17 @@ pub fn stamp_now() -> String {
     chrono::Local::now().format("%Y-%m-%d %H%M%S").to_string()
 }
 
-/// A device name fit for a file name: no path separators or control characters, at most 64
-/// bytes, and never empty.
+/// A device name fit for a file name on any disk: in NFC (the drive's form), with no path
+/// separator, control character or character Windows refuses, at most 64 bytes, and never
+/// empty.
 pub fn clean_device(device: &str) -> String {
     let mut out = String::new();
-    for c in device.trim().chars() {
+    for c in cairn_proto::drive_name::to_nfc(device.trim()).chars() {
         if out.len() + c.len_utf8() > 64 {
             break;
         }
-        out.push(if c == '/' || c == '\\' || c.is_control() { '_' } else { c });
+        let unfit = matches!(c, '/' | '\\' | '<' | '>' | ':' | '"' | '|' | '?' | '*');
+        out.push(if unfit || c.is_control() { '_' } else { c });
     }
     if out.is_empty() { "device".to_owned() } else { out }
 }
@@ -103,6 +105,7 @@ mod tests {
             "a (conflicted copy 2, my_pc, 2026-11-25 233100).txt"
         );
         assert_eq!(clean_device("  "), "device");
+        assert_eq!(clean_device("Zoe\u{301}'s PC: 2\n"), "Zoé's PC_ 2");
     }
 
     #[test]

@@ -14,7 +14,13 @@
 //!
 //! While the cluster cannot be reached, passes are retried with a growing pause; local changes
 //! made meanwhile are simply part of the next pass. Progress is published as a [`SyncStatus`].
+//!
+//! Each pass checks what it cannot act on before it plans: the local scan and the listing hold
+//! links, mount points and names that cannot be here; names this disk takes for one are
+//! held but one ([`hold_twins`]); and a plan that would delete most of the folder in the drive
+//! has those deletes held back until a person confirms them ([`guard`](super::guard)).
 
+use std::collections::BTreeSet;
 use std::future::Future;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
@@ -22,18 +28,22 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use tokio::sync::{mpsc, watch};
 
-use super::action::Waiting;
+use super::action::{Plan, Waiting};
 use super::config::SyncConfig;
 use super::error::SyncError;
 use super::execute::{Executor, TMP_DIR};
+use super::guard::{MassDelete, clear_confirmation, hold_deletes, read_confirmation};
 use super::local::scan;
 use super::plan::plan;
 use super::remote::{remote_path, scan_remote};
 use super::rules::Rules;
 use super::state::{STATE_DIR, StateDb};
 use super::status::{Activity, SyncStatus, write_status_file};
+use super::tree::BaseTree;
+use super::twins::hold_twins;
 use super::watch::Wake;
 use crate::Client;
+use crate::disk::{DiskNames, Root};
 
 /// Passes in a row while each changes something, before waiting for a wake-up anyway.
 const MAX_CHAINED_PASSES: usize = 8;
@@ -46,6 +56,16 @@ const COALESCE: Duration = Duration::from_millis(20);
 /// What one pass did.
 struct PassOutcome {
     changed: usize,
+}
+
+/// Deletes in the drive a person let go on.
+#[derive(Debug, Default)]
+struct Confirmed {
+    /// Whatever mass delete the next pass to go through finds (`--confirm-deletes`).
+    any: bool,
+    /// The files of the last mass delete confirmed: a later pass may delete those (what a
+    /// failed pass left of them) without asking again.
+    files: BTreeSet<String>,
 }
 
 /// A sync of one local folder with one drive folder.
@@ -90,14 +110,29 @@ impl Engine {
     async fn sync_forever(&self) -> Result<(), SyncError> {
         let root = &self.config.local;
         tokio::fs::create_dir_all(root).await.map_err(|e| SyncError::io(root, e))?;
+        let state_dir = root.join(STATE_DIR);
+        if tokio::fs::symlink_metadata(&state_dir).await.is_ok_and(|m| m.file_type().is_symlink()) {
+            return Err(SyncError::Setup(format!(
+                "{} is a symbolic link: the sync's own state must live inside the folder",
+                state_dir.display()
+            )));
+        }
         let mut state = {
             let (root, remote, ns) = (root.clone(), self.config.remote.clone(), self.config.ns);
             tokio::task::spawn_blocking(move || StateDb::open(&root, &remote, ns))
                 .await
                 .map_err(|e| SyncError::Setup(format!("the state task failed: {e}")))??
         };
-        let tmp = root.join(STATE_DIR).join(TMP_DIR);
+        let tmp = state_dir.join(TMP_DIR);
         let _ = tokio::fs::remove_dir_all(&tmp).await;
+        let walled = {
+            let (root, state_dir) = (root.clone(), state_dir.clone());
+            tokio::task::spawn_blocking(move || Root::new(&root, DiskNames::probe(&state_dir)))
+                .await
+                .map_err(|e| SyncError::Setup(format!("the disk probe failed: {e}")))??
+        };
+        tracing::debug!(names = ?walled.names(), "the synced folder's disk");
+        let walled = Arc::new(walled);
         let _status_file = StatusFile::start(self.status.subscribe(), root.clone());
 
         let rules = Arc::new(RwLock::new(Rules::built_in()));
@@ -118,11 +153,13 @@ impl Engine {
         rescan.reset();
         let mut backoff = FIRST_BACKOFF;
         let mut chained = 0;
+        let mut confirmed = Confirmed { any: self.config.confirm_deletes, files: BTreeSet::new() };
         loop {
             let seen = cursor.load(Ordering::SeqCst);
-            match self.pass(&mut state, &rules).await {
+            match self.pass(&walled, &mut state, &rules, &mut confirmed).await {
                 Ok(outcome) => {
                     backoff = FIRST_BACKOFF;
+                    confirmed.any = false;
                     if seen != 0 && state.cursor()? != Some(seen) {
                         state.set_cursor(seen)?;
                     }
@@ -173,11 +210,17 @@ impl Engine {
         }
     }
 
-    /// One full pass: scan, list, plan, execute.
-    async fn pass(&self, state: &mut StateDb, rules: &RwLock<Rules>) -> Result<PassOutcome, SyncError> {
+    /// One full pass: scan, list, plan, guard, execute.
+    async fn pass(
+        &self,
+        root: &Arc<Root>,
+        state: &mut StateDb,
+        rules: &RwLock<Rules>,
+        confirmed: &mut Confirmed,
+    ) -> Result<PassOutcome, SyncError> {
         self.publish(|s| s.activity = Activity::Scanning);
-        let (root, base) = (self.config.local.clone(), state.base().clone());
-        let local = tokio::task::spawn_blocking(move || scan(&root, &base))
+        let (walled, base) = (root.clone(), state.base().clone());
+        let local = tokio::task::spawn_blocking(move || scan(&walled, &base))
             .await
             .map_err(|e| SyncError::Setup(format!("the scanning task failed: {e}")))??;
         if let Ok(mut shared) = rules.write() {
@@ -188,16 +231,23 @@ impl Engine {
         // Taken before the listing, so every change after it is one the listing may not show:
         // the executor's deletes in the drive are refused if anything was put there since.
         let listed_after = client.latest_cursor().await?;
-        let remote = match scan_remote(client, &self.config.remote, ns, &local.rules).await {
+        let names = root.names();
+        let remote = match scan_remote(client, &self.config.remote, ns, &local.rules, names).await {
             // The first sync of a new drive folder (or it was deleted): make it.
             Err(SyncError::Client(e)) if e.code() == "not_found" => {
                 self.make_remote_root().await?;
-                scan_remote(client, &self.config.remote, ns, &local.rules).await?
+                scan_remote(client, &self.config.remote, ns, &local.rules, names).await?
             }
             other => other?,
         };
-        let plan = plan(&local.tree, &remote, state.base());
-        let mut waiting: Vec<Waiting> = local.skipped;
+        let mut held = local.held;
+        for (path, hold) in remote.held {
+            held.entry(path).or_insert(hold);
+        }
+        hold_twins(&remote.tree, &local.tree, state.base(), names, &mut held);
+        let mut plan = plan(&local.tree, &remote.tree, state.base(), &held);
+        let paused = self.guard(&mut plan, state.base(), confirmed);
+        let mut waiting: Vec<Waiting> = local.unnamed;
         waiting.extend(plan.waiting.iter().cloned());
         self.publish(|s| {
             s.activity = Activity::Syncing;
@@ -205,14 +255,18 @@ impl Engine {
             s.total = plan.actions.len();
         });
         let outcome =
-            Executor::new(&self.client, &self.config, state, &self.status, listed_after).run(&plan).await?;
+            Executor::new(&self.client, &self.config, root.clone(), state, &self.status, listed_after)
+                .run(&plan)
+                .await?;
         waiting.extend(outcome.waiting);
-        let in_step = plan.is_empty() && waiting.is_empty();
+        let in_step = plan.is_empty() && waiting.is_empty() && paused.is_none();
         let synced = state.base().len();
         self.publish(|s| {
             s.activity = Activity::Idle;
             s.detail.clear();
             s.waiting = waiting;
+            s.paused = paused;
+            s.notes = remote.notes;
             s.last_error = None;
             s.synced = synced;
             s.passes += 1;
@@ -221,6 +275,32 @@ impl Engine {
             }
         });
         Ok(PassOutcome { changed: outcome.changed })
+    }
+
+    /// Holds back the plan's deletes in the drive if they are a mass delete nobody confirmed,
+    /// and says which; a confirmed one goes on.
+    fn guard(&self, plan: &mut Plan, base: &BaseTree, confirmed: &mut Confirmed) -> Option<MassDelete> {
+        let folder = &self.config.local;
+        let Some(mass) = self.config.guard.check(plan, base) else {
+            // Nothing waits for a person: a confirmation left over confirms nothing any more.
+            confirmed.files.clear();
+            if read_confirmation(folder).is_some() {
+                clear_confirmation(folder);
+            }
+            return None;
+        };
+        let by_resume = read_confirmation(folder).is_some_and(|id| id == mass.id);
+        if by_resume {
+            clear_confirmation(folder);
+        }
+        if confirmed.any || by_resume || mass.paths.is_subset(&confirmed.files) {
+            tracing::warn!(files = mass.files, of = mass.of, "a confirmed mass delete goes on");
+            confirmed.files = mass.paths;
+            return None;
+        }
+        tracing::warn!(files = mass.files, of = mass.of, id = %mass.id, "{}", mass.describe());
+        hold_deletes(plan);
+        Some(mass)
     }
 
     /// Makes the synced drive folder.

@@ -43,6 +43,10 @@ pub enum SyncError {
         /// Why.
         source: std::io::Error,
     },
+    /// A local path was refused: it would leave the synced folder, go through a link or a
+    /// mount point in it, or use a name the disk cannot hold.
+    #[error(transparent)]
+    Wall(#[from] crate::disk::Breach),
     /// The file-system watcher could not be started.
     #[error("watching {path}: {message}")]
     Watch {

@@ -9,24 +9,27 @@
 //! the spot); a delete in the drive is made on the condition that nothing was put there after
 //! the listing (the cluster checks its journal), so another device's edit is never trashed; a
 //! download lands in `.cairn/tmp/` first and is renamed into place only after the destination
-//! was checked once more.
+//! was checked once more. Every local path goes through the folder's [`Root`]: built from
+//! checked names, and checked to reach no link and no mount point just before it is used.
 //!
 //! A failure of one action is reported and the rest go on; only a cluster that cannot be
 //! reached (or a state database that cannot be written) stops the pass.
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use tokio::sync::watch;
 
 use super::action::{Action, Plan, Waiting};
 use super::config::SyncConfig;
 use super::error::SyncError;
-use super::local::{file_meta, local_path, trusted};
+use super::local::{file_meta, trusted};
 use super::remote::remote_path;
 use super::state::{Change, STATE_DIR, StateDb};
 use super::status::SyncStatus;
 use super::tree::{Base, BaseFile, FileMeta, Hash, RemoteFile};
 use crate::api::Listing;
+use crate::disk::{Breach, Root};
 use crate::{Client, ClientError};
 
 /// Where downloads are written before they are renamed into place.
@@ -58,6 +61,8 @@ pub struct Executor<'a> {
     pub(super) config: &'a SyncConfig,
     pub(super) state: &'a mut StateDb,
     pub(super) status: &'a watch::Sender<SyncStatus>,
+    /// The synced folder, walled.
+    pub(super) root: Arc<Root>,
     /// The journal cursor the remote listing was taken after: deletes in the drive are made on
     /// the condition that nothing was put there since.
     listed_after: u64,
@@ -67,23 +72,24 @@ pub struct Executor<'a> {
 }
 
 impl<'a> Executor<'a> {
-    /// An executor for `config`'s folders, recording into `state` and reporting on `status`,
-    /// for a plan made from a remote listing taken after journal cursor `listed_after`.
+    /// An executor for `config`'s folders (the local one walled as `root`), recording into
+    /// `state` and reporting on `status`, for a plan made from a remote listing taken after
+    /// journal cursor `listed_after`.
     pub fn new(
         client: &'a Client,
         config: &'a SyncConfig,
+        root: Arc<Root>,
         state: &'a mut StateDb,
         status: &'a watch::Sender<SyncStatus>,
         listed_after: u64,
     ) -> Self {
-        Self { client, config, state, status, listed_after, bookkeeping: Vec::new() }
+        Self { client, config, state, status, root, listed_after, bookkeeping: Vec::new() }
     }
 
     /// Carries out `plan`. Stops early only when the cluster cannot be reached or the base
     /// cannot be written; anything else that fails is reported in the outcome.
     pub async fn run(&mut self, plan: &Plan) -> Result<Outcome, SyncError> {
-        let tmp = self.config.local.join(STATE_DIR).join(TMP_DIR);
-        tokio::fs::create_dir_all(&tmp).await.map_err(|e| SyncError::io(&tmp, e))?;
+        self.on_disk(|root| root.create_dir_all(&tmp_rel(""))).await?;
         let mut outcome = Outcome::default();
         let total = plan.actions.len();
         for (i, action) in plan.actions.iter().enumerate() {
@@ -129,8 +135,8 @@ impl<'a> Executor<'a> {
     async fn one(&mut self, action: &Action) -> Result<Step, SyncError> {
         match action {
             Action::MakeLocalFolder { path } => {
-                let local = self.local(path);
-                tokio::fs::create_dir_all(&local).await.map_err(|e| SyncError::io(&local, e))?;
+                let rel = path.clone();
+                self.on_disk(move |root| root.create_dir_all(&rel)).await?;
                 self.record(vec![Change::Put(path.clone(), Base::Folder)])
             }
             Action::MakeRemoteFolder { path } => {
@@ -142,13 +148,16 @@ impl<'a> Executor<'a> {
                 self.download(path, *remote, replace.map(|l| l.meta)).await
             }
             Action::DeleteLocalFile { path, local } => {
-                let file = self.local(path);
-                match meta_of(&file).await? {
-                    None => {}
-                    Some(now) if now == local.meta => {
-                        tokio::fs::remove_file(&file).await.map_err(|e| SyncError::io(&file, e))?;
-                    }
-                    Some(_) => return Ok(changed_locally()),
+                let (rel, expected) = (path.clone(), local.meta);
+                let removed = self
+                    .on_disk(move |root| match meta_of(&root.check(&rel)?)? {
+                        None => Ok(true),
+                        Some(now) if now == expected => root.remove_file(&rel).map(|()| true),
+                        Some(_) => Ok(false),
+                    })
+                    .await?;
+                if !removed {
+                    return Ok(changed_locally());
                 }
                 self.record(vec![Change::Remove(path.clone())])
             }
@@ -160,15 +169,27 @@ impl<'a> Executor<'a> {
                 self.delete_remote(path, Change::RemoveTree(path.clone())).await
             }
             Action::RenameLocal { from, to, local, remote } => {
-                let (source, target) = (self.local(from), self.local(to));
-                if meta_of(&source).await? != Some(local.meta) {
-                    return Ok(changed_locally());
+                let (source, target, expected) = (from.clone(), to.clone(), local.meta);
+                let moved = self
+                    .on_disk(move |root| {
+                        if meta_of(&root.check(&source)?)? != Some(expected) {
+                            return Ok(Some(changed_locally()));
+                        }
+                        // On a disk that takes both names for one (a change of case), the new
+                        // name finds the file itself.
+                        let one_name = root.names().fold(&source) == root.names().fold(&target);
+                        if meta_of(&root.check(&target)?)?.is_some() && !one_name {
+                            return Ok(Some(Step::Deferred(
+                                "something appeared at the new name meanwhile".into(),
+                            )));
+                        }
+                        root.create_parent(&target)?;
+                        root.rename(&source, &target).map(|()| None)
+                    })
+                    .await?;
+                if let Some(step) = moved {
+                    return Ok(step);
                 }
-                if meta_of(&target).await?.is_some() {
-                    return Ok(Step::Deferred("something appeared at the new name meanwhile".into()));
-                }
-                create_parent(&target).await?;
-                tokio::fs::rename(&source, &target).await.map_err(|e| SyncError::io(&source, e))?;
                 let base = BaseFile { remote: *remote, meta: trusted(local.meta), hash: local.hash };
                 self.record(vec![Change::Remove(from.clone()), Change::Put(to.clone(), Base::File(base))])
             }
@@ -222,31 +243,52 @@ impl<'a> Executor<'a> {
     /// systems drop into folders (`.DS_Store`, `Thumbs.db`) go with it; anything else left in it
     /// keeps it, and it is forgotten, so the next pass puts it back in the drive.
     async fn delete_local_folder(&mut self, path: &str) -> Result<Step, SyncError> {
-        let folder = self.local(path);
-        if let Ok(mut entries) = tokio::fs::read_dir(&folder).await {
-            while let Ok(Some(entry)) = entries.next_entry().await {
-                let name = entry.file_name();
-                if matches!(name.to_str(), Some(".DS_Store" | "Thumbs.db" | "desktop.ini")) {
-                    let _ = tokio::fs::remove_file(entry.path()).await;
+        let rel = path.to_owned();
+        let removed = self
+            .on_disk(move |root| {
+                let folder = root.check(&rel)?;
+                if let Ok(entries) = std::fs::read_dir(&folder) {
+                    for entry in entries.flatten() {
+                        if let Some(name @ (".DS_Store" | "Thumbs.db" | "desktop.ini")) =
+                            entry.file_name().to_str()
+                        {
+                            let _ = root.remove_file(&format!("{rel}/{name}"));
+                        }
+                    }
                 }
-            }
-        }
-        match tokio::fs::remove_dir(&folder).await {
-            Ok(()) => self.record(vec![Change::RemoveTree(path.to_owned())]),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                self.record(vec![Change::RemoveTree(path.to_owned())])
-            }
-            Err(e) if e.kind() == std::io::ErrorKind::DirectoryNotEmpty => {
-                self.record(vec![Change::Remove(path.to_owned())])?;
-                Ok(Step::Deferred("the folder still holds files that are not synced; it is kept".into()))
-            }
-            Err(e) => Err(SyncError::io(&folder, e)),
+                match root.remove_dir(&rel) {
+                    Ok(()) => Ok(true),
+                    Err(e) => match e.io_error().map(std::io::Error::kind) {
+                        Some(std::io::ErrorKind::NotFound) => Ok(true),
+                        Some(std::io::ErrorKind::DirectoryNotEmpty) => Ok(false),
+                        _ => Err(e),
+                    },
+                }
+            })
+            .await?;
+        if removed {
+            self.record(vec![Change::RemoveTree(path.to_owned())])
+        } else {
+            self.record(vec![Change::Remove(path.to_owned())])?;
+            Ok(Step::Deferred("the folder still holds files that are not synced; it is kept".into()))
         }
     }
 
-    /// The local path of a relative path.
-    pub(super) fn local(&self, rel: &str) -> PathBuf {
-        local_path(&self.config.local, rel)
+    /// Runs `work` on the walled folder, on a blocking thread.
+    pub(super) async fn on_disk<T: Send + 'static>(
+        &self,
+        work: impl FnOnce(&Root) -> Result<T, Breach> + Send + 'static,
+    ) -> Result<T, SyncError> {
+        let root = self.root.clone();
+        let joined = tokio::task::spawn_blocking(move || work(&root)).await;
+        let done = joined.map_err(|e| SyncError::io(self.root.path(), std::io::Error::other(e)))?;
+        Ok(done?)
+    }
+
+    /// The checked local path of a relative path, for the SDK calls that take one.
+    pub(super) async fn checked(&self, rel: &str) -> Result<PathBuf, SyncError> {
+        let rel = rel.to_owned();
+        self.on_disk(move |root| root.check(&rel)).await
     }
 
     /// The drive path of a relative path.
@@ -276,20 +318,19 @@ impl<'a> Executor<'a> {
 }
 
 /// A local file's metadata, or `None` if nothing is there (a folder counts as something).
-pub(super) async fn meta_of(path: &Path) -> Result<Option<FileMeta>, SyncError> {
-    match tokio::fs::symlink_metadata(path).await {
+/// Blocking: call it inside [`Executor::on_disk`].
+pub(super) fn meta_of(path: &Path) -> Result<Option<FileMeta>, Breach> {
+    match std::fs::symlink_metadata(path) {
         Ok(meta) if meta.is_file() => Ok(Some(file_meta(&meta))),
         Ok(_) => Ok(Some(FileMeta { size: u64::MAX, mtime_ns: -1, inode: 0 })),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
-        Err(e) => Err(SyncError::io(path, e)),
+        Err(source) => Err(Breach::Io { path: path.to_path_buf(), source }),
     }
 }
 
-pub(super) async fn create_parent(path: &Path) -> Result<(), SyncError> {
-    if let Some(parent) = path.parent() {
-        tokio::fs::create_dir_all(parent).await.map_err(|e| SyncError::io(parent, e))?;
-    }
-    Ok(())
+/// The relative path of a name in the folder downloads land in first.
+pub(super) fn tmp_rel(name: &str) -> String {
+    if name.is_empty() { format!("{STATE_DIR}/{TMP_DIR}") } else { format!("{STATE_DIR}/{TMP_DIR}/{name}") }
 }
 
 pub(super) fn changed_locally() -> Step {

@@ -2,20 +2,23 @@
 //! rules do not ignore, with size, mtime and inode — and the content hash, read only when those
 //! differ from the base's (an unchanged file is never read again).
 //!
-//! Blocking: run it on a blocking thread. What cannot be read is never reported as deleted: an
-//! unreadable folder or file the base knows is taken to be as the base says (so the planner
-//! deletes nothing on the drive because of a permission error), and a new unreadable one waits.
+//! Blocking: run it on a blocking thread. What cannot be synced is held — left alone on both
+//! sides, and never reported as deleted: a symbolic link or a mount point (whatever it points
+//! at), a special file, a name the drive refuses, a folder or file that cannot be read, a file
+//! that keeps changing. So the planner deletes nothing in the drive because of a link, a
+//! permission error or a disk mounted into the folder.
 
 use std::io::Read;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use cairn_proto::DrivePath;
+use cairn_proto::drive_name::{name_problem, printable, to_nfc};
 
 use super::action::Waiting;
 use super::error::SyncError;
 use super::rules::Rules;
-use super::tree::{Base, BaseTree, FileMeta, Hash, Local, LocalFile, LocalTree, below};
+use super::tree::{Base, BaseTree, FileMeta, Hash, Held, Hold, Local, LocalFile, LocalTree};
+use crate::disk::Root;
 
 /// How recent an mtime must be to be distrusted: a file written again within the file
 /// system's timestamp granularity of the last write could keep both size and mtime.
@@ -28,15 +31,10 @@ pub struct Scan {
     pub tree: LocalTree,
     /// The ignore rules, with every `.cairnignore` found.
     pub rules: Rules,
-    /// Names that cannot be synced (not UTF-8, refused by the drive, unreadable), and why.
-    pub skipped: Vec<Waiting>,
-}
-
-/// The local path of a relative path.
-pub fn local_path(root: &Path, rel: &str) -> PathBuf {
-    let mut path = root.to_path_buf();
-    path.extend(rel.split('/'));
-    path
+    /// What is left alone on both sides, and why.
+    pub held: Held,
+    /// Names that are no relative path at all (not UTF-8): reported, and nothing else.
+    pub unnamed: Vec<Waiting>,
 }
 
 /// The metadata the engine compares, from a file's `std` metadata.
@@ -87,41 +85,71 @@ pub fn hash_file(path: &Path) -> std::io::Result<Option<(FileMeta, Hash)>> {
 
 /// Reads the tree below `root`, reusing the base's hash of every file whose metadata did not
 /// change.
-pub fn scan(root: &Path, base: &BaseTree) -> Result<Scan, SyncError> {
-    std::fs::metadata(root).map_err(|e| SyncError::io(root, e))?;
-    let mut scan = Scan { tree: LocalTree::new(), rules: Rules::built_in(), skipped: Vec::new() };
-    walk(root, "", base, &mut scan).map_err(|e| SyncError::io(root, e))?;
+pub fn scan(root: &Root, base: &BaseTree) -> Result<Scan, SyncError> {
+    std::fs::metadata(root.path()).map_err(|e| SyncError::io(root.path(), e))?;
+    let mut scan =
+        Scan { tree: LocalTree::new(), rules: Rules::built_in(), held: Held::new(), unnamed: Vec::new() };
+    walk(root, "", base, &mut scan).map_err(|e| SyncError::io(root.path(), e))?;
     Ok(scan)
 }
 
-fn walk(root: &Path, dir: &str, base: &BaseTree, scan: &mut Scan) -> std::io::Result<()> {
-    scan.rules.load_dir(root, dir);
-    let entries = std::fs::read_dir(local_path(root, dir))?;
-    for entry in entries {
+fn walk(root: &Root, dir: &str, base: &BaseTree, scan: &mut Scan) -> std::io::Result<()> {
+    scan.rules.load_dir(root.path(), dir);
+    let folder = root.join(dir).map_err(std::io::Error::other)?;
+    for entry in std::fs::read_dir(folder)? {
         let entry = entry?;
         let Ok(name) = entry.file_name().into_string() else {
-            let shown = entry.file_name().to_string_lossy().into_owned();
-            skip(scan, dir, &shown, "the name is not valid UTF-8");
+            let shown = printable(&entry.file_name().to_string_lossy()).into_owned();
+            let path = if dir.is_empty() { shown } else { format!("{}/{shown}", printable(dir)) };
+            tracing::debug!(%path, "not synced: the name is not UTF-8");
+            scan.unnamed.push(Waiting {
+                path,
+                reason: "the name is not valid UTF-8, which drive names must be".into(),
+            });
             continue;
         };
-        let rel = if dir.is_empty() { name.clone() } else { format!("{dir}/{name}") };
+        // The drive keeps names in NFC. Where the disk takes both spellings for one name
+        // (macOS), the NFC spelling reaches the file; elsewhere a name in another form is not
+        // the drive's name, and is held (under the drive's spelling, so nothing there is
+        // downloaded over it either).
+        let key = if root.names().normalization_insensitive { to_nfc(&name).into_owned() } else { name };
+        let rel = if dir.is_empty() { key.clone() } else { format!("{dir}/{key}") };
         let Ok(kind) = entry.file_type() else { continue };
         if scan.rules.is_ignored(&rel, kind.is_dir()) {
             continue;
         }
-        if kind.is_symlink() || !(kind.is_dir() || kind.is_file()) {
-            skip(scan, dir, &name, "symbolic links and special files are not synced");
+        if kind.is_symlink() {
+            hold(
+                scan,
+                &rel,
+                "a symbolic link: not synced in either direction; what it points at is left alone",
+            );
             continue;
         }
-        if DrivePath::parse(&rel).map(|p| p.as_str() != rel).unwrap_or(true) {
-            skip(scan, dir, &name, "the drive does not accept this name");
+        if !(kind.is_dir() || kind.is_file()) {
+            hold(scan, &rel, "a special file (a device, socket or pipe): not synced");
+            continue;
+        }
+        if let Some(problem) = name_problem(&key) {
+            hold(
+                scan,
+                &rel,
+                &format!("the drive does not accept this name: {problem}; rename it to sync it"),
+            );
             continue;
         }
         if kind.is_dir() {
+            if entry.metadata().is_ok_and(|meta| root.is_mount_point(&meta)) {
+                hold(
+                    scan,
+                    &rel,
+                    "a mount point (another file system): not synced, and nothing is written into it",
+                );
+                continue;
+            }
             scan.tree.insert(rel.clone(), Local::Folder);
             if let Err(error) = walk(root, &rel, base, scan) {
-                keep_as_synced(scan, base, &rel);
-                scan.skipped.push(Waiting { path: rel, reason: format!("cannot read the folder: {error}") });
+                hold(scan, &rel, &format!("cannot read the folder: {error}"));
             }
             continue;
         }
@@ -131,14 +159,8 @@ fn walk(root: &Path, dir: &str, base: &BaseTree, scan: &mut Scan) -> std::io::Re
             }
             // Gone since the folder was listed: it is simply not there.
             Err(error) if error.kind() == std::io::ErrorKind::NotFound => {}
-            other => {
-                keep_as_synced(scan, base, &rel);
-                let reason = match other {
-                    Err(error) => format!("cannot read the file: {error}"),
-                    _ => "the file keeps changing; waiting for it to settle".to_owned(),
-                };
-                scan.skipped.push(Waiting { path: rel, reason });
-            }
+            Err(error) => hold(scan, &rel, &format!("cannot read the file: {error}")),
+            Ok(None) => hold(scan, &rel, "the file keeps changing; waiting for it to settle"),
         }
     }
     Ok(())
@@ -156,23 +178,11 @@ fn read_file(path: &Path, base: Option<&Base>) -> std::io::Result<Option<LocalFi
     Ok(hash_file(path)?.map(|(meta, hash)| LocalFile { meta, hash }))
 }
 
-/// Puts what the base says about `path` (and below it) into the tree, for a path that could
-/// not be read: unknown is treated as unchanged, never as deleted.
-fn keep_as_synced(scan: &mut Scan, base: &BaseTree, path: &str) {
-    let known = base.get_key_value(path).into_iter().chain(below(base, path));
-    for (p, b) in known {
-        let local = match b {
-            Base::Folder => Local::Folder,
-            Base::File(f) => Local::File(LocalFile { meta: f.meta, hash: f.hash }),
-        };
-        scan.tree.insert(p.clone(), local);
-    }
-}
-
-fn skip(scan: &mut Scan, dir: &str, name: &str, reason: &str) {
-    let path = if dir.is_empty() { name.to_owned() } else { format!("{dir}/{name}") };
-    tracing::debug!(%path, reason, "not synced");
-    scan.skipped.push(Waiting { path, reason: reason.to_owned() });
+/// Leaves `rel` alone, saying why.
+fn hold(scan: &mut Scan, rel: &str, reason: &str) {
+    let shown = printable(rel).into_owned();
+    tracing::debug!(path = %shown, reason, "held");
+    scan.held.insert(rel.to_owned(), Hold { shown, reason: reason.to_owned() });
 }
 
 #[cfg(test)]
@@ -180,32 +190,102 @@ mod tests {
     #![allow(clippy::unwrap_used, clippy::expect_used)]
 
     use super::*;
+    use crate::disk::DiskNames;
     use crate::sync::tree::{BaseFile, RemoteFile};
+
+    fn root(path: &Path) -> Root {
+        Root::new(path, DiskNames::probe(path)).unwrap()
+    }
 
     #[test]
     fn a_scan_sees_files_and_folders_and_skips_what_is_ignored() {
         let dir = tempfile::tempdir().unwrap();
-        let root = dir.path();
-        std::fs::create_dir_all(root.join("a/b")).unwrap();
-        std::fs::write(root.join("a/b/x.txt"), b"hello").unwrap();
-        std::fs::write(root.join("top.txt"), b"top").unwrap();
-        std::fs::write(root.join("junk.tmp"), b"junk").unwrap();
-        std::fs::create_dir_all(root.join(".cairn")).unwrap();
-        std::fs::write(root.join(".cairn/state.redb"), b"db").unwrap();
-        std::fs::write(root.join(".cairnignore"), b"*.log\n").unwrap();
-        std::fs::write(root.join("a/run.log"), b"log").unwrap();
-        #[cfg(unix)]
-        std::os::unix::fs::symlink("top.txt", root.join("link")).unwrap();
+        let root_dir = dir.path();
+        std::fs::create_dir_all(root_dir.join("a/b")).unwrap();
+        std::fs::write(root_dir.join("a/b/x.txt"), b"hello").unwrap();
+        std::fs::write(root_dir.join("top.txt"), b"top").unwrap();
+        std::fs::write(root_dir.join("junk.tmp"), b"junk").unwrap();
+        std::fs::create_dir_all(root_dir.join(".cairn")).unwrap();
+        std::fs::write(root_dir.join(".cairn/state.redb"), b"db").unwrap();
+        std::fs::write(root_dir.join(".cairnignore"), b"*.log\n").unwrap();
+        std::fs::write(root_dir.join("a/run.log"), b"log").unwrap();
 
-        let scan = scan(root, &BaseTree::new()).unwrap();
+        let scan = scan(&root(root_dir), &BaseTree::new()).unwrap();
         let paths: Vec<_> = scan.tree.keys().map(String::as_str).collect();
         assert_eq!(paths, ["a", "a/b", "a/b/x.txt", "top.txt"]);
         let Local::File(x) = scan.tree["a/b/x.txt"] else { panic!() };
         assert_eq!(x.hash, *blake3::hash(b"hello").as_bytes());
         assert_eq!(x.meta.size, 5);
-        #[cfg(unix)]
-        assert_eq!(scan.skipped.iter().map(|w| w.path.as_str()).collect::<Vec<_>>(), ["link"]);
+        assert!(scan.held.is_empty(), "{:?}", scan.held);
         assert!(scan.rules.is_ignored("other.log", false));
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn links_special_files_and_refused_names_are_held_not_missing() {
+        use std::os::unix::ffi::OsStrExt as _;
+
+        let dir = tempfile::tempdir().unwrap();
+        let elsewhere = tempfile::tempdir().unwrap();
+        std::fs::write(elsewhere.path().join("a.txt"), b"outside").unwrap();
+        let root_dir = dir.path();
+        std::fs::write(root_dir.join("top.txt"), b"top").unwrap();
+        std::os::unix::fs::symlink("top.txt", root_dir.join("link")).unwrap();
+        std::os::unix::fs::symlink(elsewhere.path(), root_dir.join("docs")).unwrap();
+        std::fs::write(root_dir.join("esc\u{1b}[2J"), b"x").unwrap();
+        std::fs::write(root_dir.join("cafe\u{301}"), b"nfd").unwrap();
+        std::fs::write(root_dir.join(std::ffi::OsStr::from_bytes(b"\xff\xfe")), b"").unwrap();
+        let base: BaseTree = [("docs".to_owned(), Base::Folder)].into();
+
+        let scan = scan(&root(root_dir), &base).unwrap();
+        assert_eq!(scan.tree.keys().collect::<Vec<_>>(), ["top.txt"]);
+        let held: Vec<(&str, &str)> = scan.held.iter().map(|(k, h)| (k.as_str(), h.shown.as_str())).collect();
+        assert_eq!(
+            held,
+            [
+                ("cafe\u{301}", "cafe\u{301}"),
+                ("docs", "docs"),
+                ("esc\u{1b}[2J", "esc\\u{1b}[2J"),
+                ("link", "link")
+            ]
+        );
+        assert!(scan.held["docs"].reason.contains("symbolic link"));
+        assert!(scan.held["cafe\u{301}"].reason.contains("NFC"));
+        assert!(scan.held["esc\u{1b}[2J"].reason.contains("U+001B"));
+        assert_eq!(scan.unnamed.len(), 1, "{:?}", scan.unnamed);
+    }
+
+    /// A file system mounted into the folder (tmpfs here, as the suite runs as root; an
+    /// unprivileged run says so and checks nothing).
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn a_mount_point_is_held() {
+        let dir = tempfile::tempdir().unwrap();
+        let mnt = dir.path().join("mnt");
+        std::fs::create_dir(&mnt).unwrap();
+        let mounted = std::process::Command::new("mount")
+            .args(["-t", "tmpfs", "cairn-test", mnt.to_str().unwrap()])
+            .status();
+        if !mounted.is_ok_and(|s| s.success()) {
+            eprintln!("not run: mounting a tmpfs needs root");
+            return;
+        }
+        struct Unmount(std::path::PathBuf);
+        impl Drop for Unmount {
+            fn drop(&mut self) {
+                let _ = std::process::Command::new("umount").arg(&self.0).status();
+            }
+        }
+        let _unmount = Unmount(mnt.clone());
+        std::fs::write(mnt.join("inside.txt"), b"x").unwrap();
+        let root = root(dir.path());
+        let scan = scan(&root, &BaseTree::new()).unwrap();
+        assert!(scan.tree.is_empty(), "{:?}", scan.tree);
+        assert!(scan.held["mnt"].reason.contains("mount point"), "{:?}", scan.held);
+        assert!(
+            matches!(root.create_dir_all("mnt/sub"), Err(crate::disk::Breach::MountPoint(p)) if p == "mnt")
+        );
+        assert!(matches!(root.remove_file("mnt/inside.txt"), Err(crate::disk::Breach::MountPoint(_))));
     }
 
     #[test]
@@ -216,14 +296,14 @@ mod tests {
         // The base claims another hash for the same metadata: the scan believes the base.
         let remote = RemoteFile { id: 1, version: 1, size: meta.size };
         let base: BaseTree = [("f".to_owned(), Base::File(BaseFile { remote, meta, hash: [7; 32] }))].into();
-        let Local::File(f) = scan(dir.path(), &base).unwrap().tree["f"] else { panic!() };
+        let Local::File(f) = scan(&root(dir.path()), &base).unwrap().tree["f"] else { panic!() };
         assert_eq!(f.hash, [7; 32]);
         // Unless the remembered mtime is unknown (it was too recent to trust).
         let racy = FileMeta { mtime_ns: 0, ..meta };
         assert_eq!(trusted(meta), racy);
         let base: BaseTree =
             [("f".to_owned(), Base::File(BaseFile { remote, meta: racy, hash: [7; 32] }))].into();
-        let Local::File(f) = scan(dir.path(), &base).unwrap().tree["f"] else { panic!() };
+        let Local::File(f) = scan(&root(dir.path()), &base).unwrap().tree["f"] else { panic!() };
         assert_eq!(f.hash, *blake3::hash(b"real content").as_bytes());
     }
 }

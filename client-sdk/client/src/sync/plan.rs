@@ -10,6 +10,7 @@
 //! | same | changed | the remote change comes down: download, make folder, delete locally |
 //! | changed | changed | both deleted: forget; one deleted: the other (the edit) wins; both folders: record; two files: conflict |
 //! | any | being uploaded elsewhere | wait |
+//! | held (a link, a mount point, a name that cannot be here) | any | wait, and everything below |
 //!
 //! A folder deleted on one side is deleted on the other only if nothing below it changed
 //! there; otherwise it comes back, holding what changed. A file that turned into a folder (or
@@ -18,13 +19,17 @@
 //! hash; remotely: the same file id and version) is a rename. Actions come out in two phases:
 //! makes, moves, transfers and conflicts parents-first, then deletes children-first, so a
 //! folder is emptied before it is removed and a renamed file leaves before its old folder goes.
+//!
+//! A held path is never acted on, nor anything below it, and it never counts as deleted on
+//! either side; a folder holding one is never deleted whole (what was synced in it is deleted
+//! one by one, and the folder stays), so nothing is trashed that this device cannot see.
 
 use std::collections::{BTreeMap, BTreeSet};
 
 use renames::{pair_renames, take_renames_out, unpair_blocked_renames};
 
 use super::action::{Action, Plan, Waiting};
-use super::tree::{Base, BaseTree, Local, LocalTree, Remote, RemoteTree, below, parent};
+use super::tree::{Base, BaseTree, Held, Local, LocalTree, Remote, RemoteTree, below, parent};
 
 /// Which side lost a folder that the other still has.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -94,18 +99,26 @@ impl Verdict {
     }
 }
 
-/// The plan that brings `local` and `remote` in step, given what they held when last in step.
-pub fn plan(local: &LocalTree, remote: &RemoteTree, base: &BaseTree) -> Plan {
-    let paths: BTreeSet<&String> = local.keys().chain(remote.keys()).chain(base.keys()).collect();
+/// The plan that brings `local` and `remote` in step, given what they held when last in step,
+/// leaving the `held` paths alone.
+pub fn plan(local: &LocalTree, remote: &RemoteTree, base: &BaseTree, held: &Held) -> Plan {
+    let paths: BTreeSet<&String> =
+        local.keys().chain(remote.keys()).chain(base.keys()).chain(held.keys()).collect();
     let mut verdicts: BTreeMap<String, Verdict> = paths
         .into_iter()
-        .map(|path| (path.clone(), decide(path, base.get(path), local.get(path), remote.get(path))))
+        .map(|path| {
+            let verdict = match held.get(path) {
+                Some(hold) => Verdict::blocked(Vec::new(), &hold.reason),
+                None => decide(path, base.get(path), local.get(path), remote.get(path)),
+            };
+            (path.clone(), verdict)
+        })
         .collect();
     let blocked_by_decision = blocked_paths(&verdicts);
     pair_renames(&mut verdicts, base, &blocked_by_decision);
     check_folders(&mut verdicts);
     unpair_blocked_renames(&mut verdicts);
-    assemble(verdicts)
+    assemble(verdicts, held)
 }
 
 /// Whether the local side differs from the base.
@@ -293,7 +306,7 @@ fn check_folders(verdicts: &mut BTreeMap<String, Verdict>) {
 
 /// Puts the verdicts in order: first phase parents first, second phase children first, and
 /// nothing below a path that waits.
-fn assemble(verdicts: BTreeMap<String, Verdict>) -> Plan {
+fn assemble(verdicts: BTreeMap<String, Verdict>, held: &Held) -> Plan {
     let blocked = blocked_paths(&verdicts);
     let mut plan = Plan::default();
     let mut later = Vec::new();
@@ -303,7 +316,8 @@ fn assemble(verdicts: BTreeMap<String, Verdict>) -> Plan {
             continue;
         }
         if let Some(reason) = verdict.blocks {
-            plan.waiting.push(Waiting { path: path.clone(), reason });
+            let shown = held.get(&path).map_or_else(|| path.clone(), |hold| hold.shown.clone());
+            plan.waiting.push(Waiting { path: shown, reason });
         }
         plan.actions.extend(verdict.now);
         later.push(verdict.later);

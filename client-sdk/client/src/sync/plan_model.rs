@@ -6,7 +6,10 @@
 //! - every plan is executable as it stands (each action finds what it expects), and within a
 //!   few passes both sides hold the same tree and the plan is empty;
 //! - no change is lost: every content either side created or changed since the base survives,
-//!   at its own path or as a conflicted copy.
+//!   at its own path or as a conflicted copy;
+//! - with links placed in the local folder and names the drive holds but this device cannot
+//!   see, nothing at or below a held path is acted on, no folder holding one is deleted, and
+//!   everything else still converges and loses nothing.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -18,8 +21,8 @@ use super::action::Action;
 use super::conflict_name::conflicted_copy;
 use super::plan::plan;
 use super::tree::{
-    Base, BaseFile, BaseTree, FileMeta, Local, LocalFile, LocalTree, Remote, RemoteFile, RemoteTree,
-    is_below, parent,
+    Base, BaseFile, BaseTree, FileMeta, Held, Hold, Local, LocalFile, LocalTree, Remote, RemoteFile,
+    RemoteTree, is_below, parent, unseen,
 };
 
 /// One name on a side: `id` is the inode (local) or file id (remote), `v` the mtime or version.
@@ -35,6 +38,9 @@ struct World {
     local: Side,
     remote: Side,
     base: BaseTree,
+    /// Links on the disk (the scan sees no further) and names the drive holds that this device
+    /// cannot see.
+    held: Held,
     next: u64,
 }
 
@@ -244,10 +250,16 @@ fn conflict(w: &mut World, path: &str, local: Local, remote: Remote) {
     let copy = conflicted_copy(path, "dev", "2026-01-01 000000", |q| {
         w.local.contains_key(q) || w.remote.contains_key(q)
     });
-    // The local item (a file, or a folder with everything below it) moves to the copy's name.
+    // The local item (a file, or a folder with everything below it, links included) moves to
+    // the copy's name.
     for (p, node) in take_tree(&mut w.local, path) {
         let moved = format!("{copy}{}", &p[path.len()..]);
         place(&mut w.local, &moved, node);
+    }
+    let links: Vec<String> = w.held.keys().filter(|k| is_below(k, path)).cloned().collect();
+    for link in links {
+        let hold = w.held.remove(&link).unwrap();
+        w.held.insert(format!("{copy}{}", &link[path.len()..]), hold);
     }
     if matches!(local, Local::File(_)) {
         upload_new(w, &copy);
@@ -311,7 +323,8 @@ fn changed(w: &World) -> Vec<(String, u8)> {
 
 fn world(start: &[(usize, bool)], local: &[Change], remote: &[Change]) -> World {
     let paths = universe();
-    let mut w = World { local: Side::new(), remote: Side::new(), base: BaseTree::new(), next: 0 };
+    let mut w =
+        World { local: Side::new(), remote: Side::new(), base: BaseTree::new(), held: Held::new(), next: 0 };
     for &(i, folder) in start {
         let path = &paths[i % paths.len()];
         let node =
@@ -333,7 +346,7 @@ proptest! {
     #[test]
     fn identical_trees_need_no_action(start in prop::collection::vec((0..39usize, any::<bool>()), 0..12)) {
         let w = world(&start, &[], &[]);
-        let p = plan(&local_tree(&w.local), &remote_tree(&w.remote), &w.base);
+        let p = plan(&local_tree(&w.local), &remote_tree(&w.remote), &w.base, &w.held);
         prop_assert!(p.actions.is_empty() && p.waiting.is_empty(), "{p:?}");
     }
 
@@ -345,6 +358,95 @@ proptest! {
     ) {
         converges(&start, &local, &remote)?;
     }
+
+    #[test]
+    fn held_paths_are_never_touched(
+        start in prop::collection::vec((0..39usize, any::<bool>()), 0..12),
+        local in prop::collection::vec((0..6u8, 0..39usize, 0..39usize), 0..8),
+        remote in prop::collection::vec((0..6u8, 0..39usize, 0..39usize), 0..8),
+        links in prop::collection::vec(0..39usize, 0..3),
+        unseen_in in prop::collection::vec(0..40usize, 0..3),
+    ) {
+        let mut w = world(&start, &local, &remote);
+        hold(&mut w, &links, &unseen_in);
+        settle(w)?;
+    }
+}
+
+/// Puts links at the `links` paths of the disk (where a link can be: nothing there, no file
+/// above) and a name this device cannot see in the drive's folders `unseen_in` (an index past
+/// the paths, or a folder the drive lacks, means the top).
+fn hold(w: &mut World, links: &[usize], unseen_in: &[usize]) {
+    let paths = universe();
+    for &i in links {
+        let path = &paths[i % paths.len()];
+        if !can_place(&w.local, path)
+            || w.held.keys().any(|h| h == path || is_below(path, h) || is_below(h, path))
+        {
+            continue;
+        }
+        let mut at = parent(path);
+        while let Some(p) = at {
+            w.local.entry(p.to_owned()).or_insert(Node::Folder);
+            at = parent(p);
+        }
+        w.held.insert(path.clone(), Hold { shown: path.clone(), reason: "a link".into() });
+    }
+    for (n, &i) in unseen_in.iter().enumerate() {
+        let folder = paths.get(i).filter(|p| w.remote.get(p.as_str()) == Some(&Node::Folder));
+        let key = unseen(folder.map_or("", String::as_str), n);
+        w.held.insert(key, Hold { shown: "?".into(), reason: "refused".into() });
+    }
+}
+
+/// Whether `path` is a held path or below one.
+fn in_held(held: &Held, path: &str) -> bool {
+    held.keys().any(|h| path == h || is_below(path, h))
+}
+
+/// The contents of a side outside every held path.
+fn visible(side: &Side, held: &Held) -> BTreeMap<String, Option<u8>> {
+    contents(side).into_iter().filter(|(p, _)| !in_held(held, p)).collect()
+}
+
+/// Runs plans with held paths until there is nothing to do: no action may touch a held path
+/// or delete a folder holding one; outside them, the sides converge and no change is lost.
+fn settle(mut w: World) -> Result<(), TestCaseError> {
+    let must_survive: Vec<(String, u8)> =
+        changed(&w).into_iter().filter(|(p, _)| !in_held(&w.held, p)).collect();
+    let mut passes = 0;
+    loop {
+        let p = plan(&local_tree(&w.local), &remote_tree(&w.remote), &w.base, &w.held);
+        if p.actions.is_empty() {
+            break;
+        }
+        passes += 1;
+        prop_assert!(passes <= 4, "no convergence after 4 passes; still {p:?}");
+        for action in &p.actions {
+            let touched: Vec<&str> = match action {
+                Action::RenameLocal { from, to, .. } | Action::RenameRemote { from, to, .. } => {
+                    vec![from, to]
+                }
+                other => vec![other.path()],
+            };
+            for path in touched {
+                prop_assert!(!in_held(&w.held, path), "{action:?} touches a held path: {:?}", w.held);
+            }
+            if let Action::DeleteRemoteFolder { path } | Action::DeleteLocalFolder { path } = action {
+                prop_assert!(!w.held.keys().any(|h| is_below(h, path)), "{action:?} holds {:?}", w.held);
+            }
+            apply(&mut w, action);
+        }
+    }
+    prop_assert_eq!(visible(&w.local, &w.held), visible(&w.remote, &w.held));
+    for (path, c) in must_survive {
+        let kept = w.local.iter().any(|(p, n)| {
+            matches!(n, Node::File { content, .. } if *content == c)
+                && (*p == path || p.contains("conflicted copy"))
+        });
+        prop_assert!(kept, "content {} of {} was lost: {:?}", c, path, w.local);
+    }
+    Ok(())
 }
 
 /// Runs plans until there is nothing to do, checking the properties of the module.
@@ -353,7 +455,7 @@ fn converges(start: &[(usize, bool)], local: &[Change], remote: &[Change]) -> Re
     let must_survive = changed(&w);
     let mut passes = 0;
     loop {
-        let p = plan(&local_tree(&w.local), &remote_tree(&w.remote), &w.base);
+        let p = plan(&local_tree(&w.local), &remote_tree(&w.remote), &w.base, &w.held);
         if p.actions.is_empty() {
             prop_assert!(p.waiting.is_empty(), "{p:?}");
             break;

@@ -1,12 +1,14 @@
 //! The planner's rules, case by case: one test per row of the table in [`super`], plus folder
-//! deletes, type changes and renames. The model-based properties are in `plan_model.rs`.
+//! deletes, type changes, renames and held paths (links, mount points, names that cannot be
+//! here). The model-based properties are in `plan_model.rs`.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use super::plan;
-use crate::sync::action::Action;
+use crate::sync::action::{Action, Plan, Waiting};
 use crate::sync::tree::{
-    Base, BaseFile, BaseTree, FileMeta, Local, LocalFile, LocalTree, Remote, RemoteFile, RemoteTree,
+    Base, BaseFile, BaseTree, FileMeta, Held, Hold, Local, LocalFile, LocalTree, Remote, RemoteFile,
+    RemoteTree, unseen,
 };
 
 fn lf(content: u8, inode: u64) -> LocalFile {
@@ -27,6 +29,7 @@ struct Case {
     local: LocalTree,
     remote: RemoteTree,
     base: BaseTree,
+    held: Held,
 }
 
 impl Case {
@@ -67,15 +70,26 @@ impl Case {
         self
     }
 
+    /// Leaves `path` alone, as the scans do for a link, a mount point or a refused name.
+    fn hold(mut self, path: &str) -> Self {
+        let hold = Hold { shown: path.replace('\0', "?"), reason: "held".into() };
+        self.held.insert(path.into(), hold);
+        self
+    }
+
+    fn whole(&self) -> Plan {
+        plan(&self.local, &self.remote, &self.base, &self.held)
+    }
+
     fn plan(&self) -> Vec<Action> {
-        plan(&self.local, &self.remote, &self.base).actions
+        self.whole().actions
     }
 }
 
 #[test]
 fn identical_trees_need_nothing() {
     let case = Case::default().folder("a", true, true, true).synced("a/x", 1, 1).synced("y", 2, 2);
-    assert!(plan(&case.local, &case.remote, &case.base).is_empty());
+    assert!(case.whole().is_empty());
 }
 
 #[test]
@@ -157,7 +171,7 @@ fn both_sides_changed() {
 fn a_file_still_uploading_elsewhere_is_left_alone() {
     let mut case = Case::default().synced("x", 1, 1);
     case.remote.insert("x".into(), Remote::Busy);
-    let p = plan(&case.local, &case.remote, &case.base);
+    let p = case.whole();
     assert!(p.actions.is_empty());
     assert_eq!(p.waiting.len(), 1);
 }
@@ -244,7 +258,7 @@ fn type_changes_replace_or_conflict() {
     // and nothing below waits.
     let case = Case::default().folder("p", true, false, true).synced("p/x", 1, 1).remote("p/x", None);
     let case = case.local("p/x", Some(lf(2, 1))).remote("p", Some(rf(9, 1)));
-    let p = plan(&case.local, &case.remote, &case.base);
+    let p = case.whole();
     assert_eq!(
         p.actions,
         [Action::Conflict { path: "p".into(), local: Local::Folder, remote: Remote::File(rf(9, 1)) }]
@@ -261,4 +275,75 @@ fn type_changes_replace_or_conflict() {
             Action::Download { path: "p".into(), remote: rf(9, 1), replace: None },
         ]
     );
+}
+
+#[test]
+fn a_linked_folder_is_neither_filled_nor_counted_as_deleted() {
+    // The first pass: the drive has /docs with two files, the disk has a link named docs.
+    let case = Case::default()
+        .remote("docs/a.txt", Some(rf(1, 1)))
+        .remote("docs/b.txt", Some(rf(2, 1)))
+        .hold("docs");
+    let mut case = case;
+    case.remote.insert("docs".into(), Remote::Folder);
+    let p = case.whole();
+    assert_eq!(p.actions, []);
+    assert_eq!(p.waiting, [Waiting { path: "docs".into(), reason: "held".into() }]);
+    // A synced folder replaced by a link later: the scan does not see into it, and the drive's
+    // folder stays, files and all.
+    let case = Case::default().folder("docs", false, true, true).synced("docs/a.txt", 1, 1);
+    let case = case.local("docs/a.txt", None).hold("docs");
+    assert_eq!(case.plan(), []);
+    // A link to a file: not uploaded, and the drive's file of that name not deleted.
+    let case = Case::default().synced("f", 1, 1).local("f", None).hold("f");
+    assert_eq!(case.plan(), []);
+    let case = Case::default().synced("f", 1, 1).remote("f", Some(rf(1, 2))).hold("f");
+    assert_eq!(case.plan(), []);
+}
+
+#[test]
+fn a_folder_holding_what_this_device_cannot_see_is_never_deleted_whole() {
+    // Deleted locally, but the drive's folder holds a name refused here: the synced files go
+    // one by one, the folder and the name stay (and the folder comes back locally).
+    let case = Case::default().folder("d", false, true, true).synced("d/x", 1, 1).synced("d/y", 2, 2);
+    let case = case.local("d/x", None).local("d/y", None).hold(&unseen("d", 0));
+    assert_eq!(
+        case.plan(),
+        [
+            Action::MakeLocalFolder { path: "d".into() },
+            Action::DeleteRemoteFile { path: "d/y".into(), remote: rf(2, 1) },
+            Action::DeleteRemoteFile { path: "d/x".into(), remote: rf(1, 1) },
+        ]
+    );
+    // The same with the refused name deeper down: no folder on the way goes whole.
+    let case = Case::default().folder("d", false, true, true).folder("d/e", false, true, true);
+    let case = case.synced("d/e/x", 1, 1).local("d/e/x", None).hold(&unseen("d/e", 0));
+    assert!(case.plan().iter().all(|a| !matches!(a, Action::DeleteRemoteFolder { .. })), "{:?}", case.plan());
+    // A refused name at the top never stops what happens elsewhere.
+    let case = Case::default().synced("x", 1, 1).local("x", None).hold(&unseen("", 0));
+    assert_eq!(case.plan(), [Action::DeleteRemoteFile { path: "x".into(), remote: rf(1, 1) }]);
+    // Deleted in the drive, while the disk has a link in it: the synced file goes locally,
+    // the link stays, so the folder stays on both sides.
+    let case = Case::default().folder("d", true, false, true).synced("d/x", 1, 1).remote("d/x", None);
+    let case = case.hold("d/link");
+    assert_eq!(
+        case.plan(),
+        [
+            Action::MakeRemoteFolder { path: "d".into() },
+            Action::DeleteLocalFile { path: "d/x".into(), local: lf(1, 1) }
+        ]
+    );
+}
+
+#[test]
+fn a_name_this_disk_cannot_hold_is_not_deleted_on_either_side() {
+    // Synced before (another disk), now held: the drive's edit is not fetched, the local
+    // file is not deleted, nothing is uploaded.
+    let case = Case::default().synced("CON", 1, 1).remote("CON", Some(rf(1, 2))).hold("CON");
+    assert_eq!(case.plan(), []);
+    let case = Case::default().synced("CON", 1, 1).remote("CON", None).hold("CON");
+    assert_eq!(case.plan(), []);
+    // Renames do not pair across a held path: a file the drive moved onto a held name stays.
+    let case = Case::default().synced("x", 1, 1).remote("x", None).remote("CON", Some(rf(1, 1))).hold("CON");
+    assert_eq!(case.plan(), [Action::DeleteLocalFile { path: "x".into(), local: lf(1, 1) }]);
 }

@@ -2,16 +2,36 @@
 //! folders at a time, with each file's id, head version and size. Files in the trash are not
 //! there; a name whose first version is still uploading is [`Remote::Busy`]; what the local
 //! rules ignore is left out, so it is never downloaded.
+//!
+//! Every name the drive sends is checked here, at the boundary, before it can become a path:
+//! a name no drive may hold (`..`, a `/`, a control character, a drive letter, another Unicode
+//! form — a faulty or hostile server, or a proxy in between) is refused and reported, and
+//! held under an unseen key so its folder is never trashed with it; a name this disk cannot
+//! hold (`CON` on Windows) is held at its path. Neither is ever mapped onto the disk.
 
+use cairn_proto::drive_name::{name_problem, printable};
 use futures_util::future::join_all;
 
+use super::action::Waiting;
 use super::error::SyncError;
 use super::rules::Rules;
-use super::tree::{Remote, RemoteFile, RemoteTree};
+use super::tree::{Held, Hold, Remote, RemoteFile, RemoteTree, unseen};
 use crate::Client;
+use crate::disk::{DiskNames, portability_note};
 
 /// Folders listed at once.
 const PARALLEL: usize = 8;
+
+/// What a listing of the drive folder found.
+#[derive(Debug, Default)]
+pub struct RemoteScan {
+    /// The remote tree.
+    pub tree: RemoteTree,
+    /// Names left alone, and why.
+    pub held: Held,
+    /// Names synced here that devices on another platform cannot hold, for people.
+    pub notes: Vec<Waiting>,
+}
 
 /// The drive path of a path relative to the synced drive folder `root` ("" for the whole drive).
 pub fn remote_path(root: &str, rel: &str) -> String {
@@ -22,14 +42,16 @@ pub fn remote_path(root: &str, rel: &str) -> String {
     }
 }
 
-/// Lists the tree below the drive folder `root` (which must exist and be a folder).
+/// Lists the tree below the drive folder `root` (which must exist and be a folder), for a disk
+/// that holds names as `disk` says.
 pub async fn scan_remote(
     client: &Client,
     root: &str,
     ns: Option<u64>,
     rules: &Rules,
-) -> Result<RemoteTree, SyncError> {
-    let mut tree = RemoteTree::new();
+    disk: &DiskNames,
+) -> Result<RemoteScan, SyncError> {
+    let mut scan = RemoteScan::default();
     let mut pending = vec![String::new()];
     while !pending.is_empty() {
         let wave: Vec<String> = pending.drain(..pending.len().min(PARALLEL)).collect();
@@ -43,7 +65,7 @@ pub async fn scan_remote(
                 Ok(view) => view,
                 // Deleted since its parent was listed: it is not there.
                 Err(e) if e.code() == "not_found" && !folder.is_empty() => {
-                    tree.remove(&folder);
+                    scan.tree.remove(&folder);
                     continue;
                 }
                 Err(e) => return Err(e.into()),
@@ -54,15 +76,36 @@ pub async fn scan_remote(
                     remote_path(root, &folder)
                 )));
             }
+            let mut refused = 0;
             for child in view.children {
-                let rel =
-                    if folder.is_empty() { child.name.clone() } else { format!("{folder}/{}", child.name) };
+                let join =
+                    |name: &str| if folder.is_empty() { name.to_owned() } else { format!("{folder}/{name}") };
+                if let Some(problem) = name_problem(&child.name) {
+                    let shown = printable(&join(&child.name)).into_owned();
+                    tracing::warn!(path = %shown, %problem, "the drive sent a name no drive may hold");
+                    let reason = format!(
+                        "refused: the drive sent a name no drive may hold ({problem}); nothing is \
+                         written for it, and its folder is never deleted with it"
+                    );
+                    scan.held.insert(unseen(&folder, refused), Hold { shown, reason });
+                    refused += 1;
+                    continue;
+                }
+                let rel = join(&child.name);
                 let is_dir = child.kind == "folder";
                 if rules.is_ignored(&rel, is_dir) {
                     continue;
                 }
+                if let Some(why) = disk.problem(&child.name) {
+                    let reason = format!("this disk cannot hold the name: {why}");
+                    scan.held.insert(rel.clone(), Hold { shown: rel, reason });
+                    continue;
+                }
+                if let Some(note) = portability_note(&child.name) {
+                    scan.notes.push(Waiting { path: rel.clone(), reason: note });
+                }
                 if is_dir {
-                    tree.insert(rel.clone(), Remote::Folder);
+                    scan.tree.insert(rel.clone(), Remote::Folder);
                     pending.push(rel);
                     continue;
                 }
@@ -75,11 +118,11 @@ pub async fn scan_remote(
                     // this client): wait rather than guess.
                     _ => Remote::Busy,
                 };
-                tree.insert(rel, entry);
+                scan.tree.insert(rel, entry);
             }
         }
     }
-    Ok(tree)
+    Ok(scan)
 }
 
 #[cfg(test)]

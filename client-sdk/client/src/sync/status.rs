@@ -8,6 +8,7 @@ use std::path::Path;
 use serde::{Deserialize, Serialize};
 
 use super::action::Waiting;
+use super::guard::MassDelete;
 use super::state::STATE_DIR;
 
 /// The file in `.cairn/` with the last status a running sync published.
@@ -36,6 +37,7 @@ pub enum Activity {
 
 /// A snapshot of the engine's progress.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct SyncStatus {
     /// What it is doing.
     pub activity: Activity,
@@ -47,6 +49,10 @@ pub struct SyncStatus {
     pub total: usize,
     /// Paths not in step, and why (cannot be synced, failed, waiting for something).
     pub waiting: Vec<Waiting>,
+    /// Deletes in the drive held back until a person confirms them.
+    pub paused: Option<MassDelete>,
+    /// Paths in step that are worth knowing about (names devices on Windows cannot hold).
+    pub notes: Vec<Waiting>,
     /// The last error of a pass, if the last pass failed.
     pub last_error: Option<String>,
     /// When both sides were last found in step (ms since the epoch).
@@ -76,6 +82,9 @@ impl SyncStatus {
             Activity::Offline => format!("offline: {}", self.detail),
             Activity::Stopped => format!("stopped: {}", self.detail),
         };
+        if let Some(paused) = &self.paused {
+            line.push_str(&format!("; {}", paused.describe()));
+        }
         if let Some(first) = self.waiting.first() {
             let more = match self.waiting.len() {
                 1 => String::new(),

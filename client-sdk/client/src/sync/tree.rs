@@ -90,6 +90,29 @@ pub type RemoteTree = BTreeMap<String, Remote>;
 /// The base, by relative path.
 pub type BaseTree = BTreeMap<String, Base>;
 
+/// Why a path is left alone on both sides, for people.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Hold {
+    /// The path as people see it (control characters escaped).
+    pub shown: String,
+    /// Why it is left alone.
+    pub reason: String,
+}
+
+/// Paths left alone on both sides — nothing made, written, downloaded, uploaded or deleted at
+/// or below them, and no folder above them deleted whole — by relative path: symbolic links
+/// and mount points in the folder, names the disk cannot hold, names the drive should never
+/// have sent. A name that maps to no path here (a refused name from the drive) is held under
+/// an [`unseen`] key below its folder, so that folder is never trashed with it.
+pub type Held = BTreeMap<String, Hold>;
+
+/// The key of the `n`th name in `folder` that cannot be a path here. It holds a NUL, which no
+/// real path does, so it names nothing on either side; it sorts below `folder`, so the folder
+/// counts as holding something this device cannot see.
+pub fn unseen(folder: &str, n: usize) -> String {
+    if folder.is_empty() { format!("\0{n}") } else { format!("{folder}/\0{n}") }
+}
+
 /// The parent of a relative path (`None` at the top level).
 pub fn parent(path: &str) -> Option<&str> {
     path.rsplit_once('/').map(|(parent, _)| parent)

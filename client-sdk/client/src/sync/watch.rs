@@ -2,7 +2,8 @@
 //! (inotify, FSEvents, ReadDirectoryChangesW) watching recursively. Only events that can
 //! change what sync sees count: reads (the engine's own hashing among them) and anything in an
 //! ignored path — `.cairn/`, where the engine writes its state, above all — are dropped, or the
-//! engine would wake itself forever.
+//! engine would wake itself forever. The one file there that does wake it is a person's
+//! confirmation of a held mass delete.
 
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, RwLock};
@@ -11,7 +12,9 @@ use notify::{Event, EventKind, RecursiveMode, Watcher as _};
 use tokio::sync::mpsc::UnboundedSender;
 
 use super::error::SyncError;
+use super::guard::CONFIRM_FILE;
 use super::rules::Rules;
+use super::state::STATE_DIR;
 
 /// A running watcher; dropping it stops the events.
 pub struct Watcher {
@@ -59,7 +62,10 @@ pub fn watch(
                 match rel.ok().and_then(|r| r.to_str()) {
                     Some(rel) => {
                         let rel = rel.replace(std::path::MAIN_SEPARATOR, "/");
-                        !rel.is_empty() && !rules.is_ignored(&rel, path.is_dir())
+                        // A person confirming a held mass delete (`cairn sync resume`).
+                        let confirms = rel.strip_prefix(STATE_DIR).and_then(|r| r.strip_prefix('/'))
+                            == Some(CONFIRM_FILE);
+                        confirms || (!rel.is_empty() && !rules.is_ignored(&rel, path.is_dir()))
                     }
                     None => true,
                 }
@@ -70,7 +76,9 @@ pub fn watch(
     };
     let watch_error =
         |e: notify::Error| SyncError::Watch { path: root.to_path_buf(), message: e.to_string() };
-    let mut inner = notify::recommended_watcher(handler).map_err(watch_error)?;
+    // A link in the folder is not synced, so what it points at is not watched either.
+    let config = notify::Config::default().with_follow_symlinks(false);
+    let mut inner = notify::RecommendedWatcher::new(handler, config).map_err(watch_error)?;
     inner.watch(root, RecursiveMode::Recursive).map_err(watch_error)?;
     Ok(Watcher { _inner: inner })
 }
