@@ -14,6 +14,7 @@ use axum::extract::{Path, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response as HttpResponse};
 use bytes::Bytes;
+use cairn_proto::DrivePath;
 use cairn_proto::api::{DownloadOptions, UploadOptions, Uploaded};
 use cairn_proto::encoded_block::DEFAULT_ZSTD_LEVEL;
 use cairn_proto::{AccountId, AsyncStreamChunker, EncodedBlock};
@@ -153,7 +154,18 @@ pub async fn download(
     Params(options): Params<DownloadOptions>,
     headers: HeaderMap,
 ) -> Result<HttpResponse, ApiError> {
-    let path = paths::parse(&raw)?;
+    download_at(state, caller, paths::parse(&raw)?, options, headers).await
+}
+
+/// [`download`] for a path already checked: one that came in through [`paths::parse`], or one
+/// the drive stored (a link's target), which must not be held to rules newer than itself.
+pub async fn download_at(
+    state: ApiState,
+    caller: Caller,
+    path: DrivePath,
+    options: DownloadOptions,
+    headers: HeaderMap,
+) -> Result<HttpResponse, ApiError> {
     let place = paths::place(&state, &caller, &InNamespace { ns: options.ns }, path, false).await?;
     let file = paths::file_at(&state, &place).await?;
     let version = paths::version_of(&state, &file, &place.path, options.version.unwrap_or(file.head)).await?;

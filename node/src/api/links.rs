@@ -114,10 +114,9 @@ pub async fn link_tree(
     let (link, caller) = open_link(&state, &raw, password).await?;
     let (target, inside) = inside_link(&link, params.path.as_deref())?;
     let listing = Listing { ns: Some(link.namespace.0), after: params.after, limit: params.limit };
-    let Json(mut tree) =
-        tree::get_path(State(state), caller, Path(target.as_str().to_owned()), Params(listing))
-            .await
-            .map_err(|e| as_seen_through_link(e, &raw, &inside))?;
+    let Json(mut tree) = tree::tree_at(state, caller, target, listing)
+        .await
+        .map_err(|e| as_seen_through_link(e, &raw, &inside))?;
     // The holder sees the link's inside only, not where it sits in its owner's drive.
     tree.path = inside.as_str().to_owned();
     let name = link.path.split_last().map(|(_, name)| name.to_owned()).unwrap_or_default();
@@ -136,7 +135,7 @@ pub async fn link_content(
     let (link, caller) = open_link(&state, &raw, password).await?;
     let (target, inside) = inside_link(&link, params.path.as_deref())?;
     let options = DownloadOptions { ns: Some(link.namespace.0), ..Default::default() };
-    content::download(State(state), caller, Path(target.as_str().to_owned()), Params(options), headers)
+    content::download_at(state, caller, target, options, headers)
         .await
         .map_err(|e| as_seen_through_link(e, &raw, &inside))
 }
@@ -208,13 +207,15 @@ fn password_required(message: String) -> ApiError {
 }
 
 /// The path `inside` the link (`None`: the link's target itself) in its owner's namespace, and
-/// as the holder names it.
+/// as the holder names it. Only `inside` comes in and is held to today's rules; the link's own
+/// path is the drive's, kept as stored, so a link made before the rules tightened still works.
 fn inside_link(link: &LinkRecord, inside: Option<&str>) -> Result<(DrivePath, DrivePath), ApiError> {
     let inside = paths::parse(inside.unwrap_or_default())?;
     let target = match (link.path.is_root(), inside.is_root()) {
         (_, true) => link.path.clone(),
         (true, false) => inside.clone(),
-        (false, false) => paths::parse(&format!("{}/{}", link.path.as_str(), inside.as_str()))?,
+        (false, false) => DrivePath::from_stored(&format!("{}/{}", link.path.as_str(), inside.as_str()))
+            .map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, "bad_path", e.to_string()))?,
     };
     Ok((target, inside))
 }
@@ -296,5 +297,27 @@ mod tests {
         assert_eq!((target.as_str(), inside.as_str()), ("team/q3/plans/a.txt", "plans/a.txt"));
         assert_eq!(inside_link(&link, None).unwrap().0.as_str(), "team/q3");
         assert_eq!(inside_link(&link, Some("../secret")).map_err(|e| e.code).unwrap_err(), "bad_path");
+    }
+
+    #[test]
+    fn a_link_made_before_the_rules_tightened_still_opens() {
+        // Its path was stored with a newline and an NFD accent, both refused in new paths now.
+        let stored = "old\nname/cafe\u{301}";
+        let link = LinkRecord {
+            id: LinkId(1),
+            namespace: NamespaceId(7),
+            path: DrivePath::from_stored(stored).unwrap(),
+            created_by: UserId(1),
+            created_ms: 0,
+            expires_ms: None,
+            password_hash: None,
+        };
+        assert_eq!(inside_link(&link, None).unwrap().0.as_str(), stored);
+        let (target, inside) = inside_link(&link, Some("notes.txt")).unwrap();
+        assert_eq!((target.as_str(), inside.as_str()), (format!("{stored}/notes.txt").as_str(), "notes.txt"));
+        // What the holder sends is new, and held to today's rules.
+        assert_eq!(inside_link(&link, Some("a\u{1b}b")).map_err(|e| e.code).unwrap_err(), "bad_path");
+        let (target, _) = inside_link(&link, Some("re\u{301}sume\u{301}.txt")).unwrap();
+        assert_eq!(target.as_str(), format!("{stored}/r\u{e9}sum\u{e9}.txt"));
     }
 }

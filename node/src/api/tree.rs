@@ -4,6 +4,7 @@
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
+use cairn_proto::DrivePath;
 use cairn_proto::api::{Changed, ChildView, DeleteParams, FileView, Listing, TreeView, UploadingView};
 use cairn_raft::model::drive::{EntryKind, FileRecord, FileStatus};
 use cairn_raft::model::query::MAX_PAGE;
@@ -43,7 +44,17 @@ pub async fn get_path(
     Path(raw): Path<String>,
     Params(listing): Params<Listing>,
 ) -> Result<Json<TreeView>, ApiError> {
-    let path = paths::parse(&raw)?;
+    tree_at(state, caller, paths::parse(&raw)?, listing).await
+}
+
+/// [`get_path`] for a path already checked: one that came in through [`paths::parse`], or one
+/// the drive stored (a link's target), which must not be held to rules newer than itself.
+pub async fn tree_at(
+    state: ApiState,
+    caller: Caller,
+    path: DrivePath,
+    listing: Listing,
+) -> Result<Json<TreeView>, ApiError> {
     let place = paths::place(&state, &caller, &InNamespace { ns: listing.ns }, path, false).await?;
     let stat = match state.query(Query::Stat { namespace: place.namespace, path: place.path.clone() }).await?
     {
@@ -146,7 +157,7 @@ fn folder_child(name: String) -> ChildView {
 /// A file in a listing, with its state read locally: the listing was a linearizable read, so
 /// this node has applied at least that much.
 fn file_child(state: &ApiState, place: &paths::Place, name: String, id: u64) -> Result<ChildView, ApiError> {
-    let path = place.path.join(&name).map_err(|e| ApiError::internal(e.to_string()))?;
+    let path = stored_child(&place.path, &name).map_err(|e| ApiError::internal(e.to_string()))?;
     let file = match state.meta.local(&Query::Stat { namespace: place.namespace, path })? {
         Answer::Stat(Some((_, Some(file)))) => Some(file_view(&file)),
         _ => None,
@@ -160,6 +171,17 @@ fn file_child(state: &ApiState, place: &paths::Place, name: String, id: u64) -> 
         child.size = Some(file.size);
     }
     Ok(child)
+}
+
+/// The path of `name`, a name the drive listed, in `folder`: byte for byte, as stored. Not
+/// [`DrivePath::join`], which holds a name to today's rules and NFC: a name stored before they
+/// tightened (a newline, an NFD accent) would fail the listing or miss its own file record.
+fn stored_child(folder: &DrivePath, name: &str) -> Result<DrivePath, cairn_proto::ProtoError> {
+    if folder.is_root() {
+        DrivePath::from_stored(name)
+    } else {
+        DrivePath::from_stored(&format!("{}/{name}", folder.as_str()))
+    }
 }
 
 /// `POST /v1/folders/{path}`: makes a folder and any missing parents.
@@ -208,5 +230,19 @@ fn response_seq(response: &Response) -> Option<u64> {
         | Response::Committed { seq, .. }
         | Response::Moved { seq } => Some(*seq),
         _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn listed_names_keep_their_stored_spelling() {
+        // Stored before the rules tightened: a newline, and an accent in NFD.
+        assert_eq!(stored_child(&DrivePath::root(), "a\nb").unwrap().as_str(), "a\nb");
+        let old = DrivePath::from_stored("old").unwrap();
+        assert_eq!(stored_child(&old, "cafe\u{301}").unwrap().as_str(), "old/cafe\u{301}");
+        assert!(stored_child(&old, "..").is_err(), "the structural rules still hold");
     }
 }

@@ -28,7 +28,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use tokio::sync::{mpsc, watch};
 
-use super::action::{Plan, Waiting};
+use super::action::{Action, Plan, Waiting};
 use super::config::SyncConfig;
 use super::error::SyncError;
 use super::execute::{Executor, TMP_DIR};
@@ -246,6 +246,7 @@ impl Engine {
         }
         hold_twins(&remote.tree, &local.tree, state.base(), names, &mut held);
         let mut plan = plan(&local.tree, &remote.tree, state.base(), &held);
+        let held_shown: BTreeSet<String> = held.into_values().map(|hold| hold.shown).collect();
         let paused = self.guard(&mut plan, state.base(), confirmed);
         let mut waiting: Vec<Waiting> = local.unnamed;
         waiting.extend(plan.waiting.iter().cloned());
@@ -259,7 +260,11 @@ impl Engine {
                 .run(&plan)
                 .await?;
         waiting.extend(outcome.waiting);
-        let in_step = plan.is_empty() && waiting.is_empty() && paused.is_none();
+        // Held paths are settled, not pending: a folder with a link in it is still in step; so
+        // is one whose pass only recorded metadata.
+        let unsettled =
+            waiting.len() - waiting.iter().filter(|w| held_shown.contains(w.path.as_str())).count();
+        let in_step = plan.actions.iter().all(Action::is_bookkeeping) && unsettled == 0 && paused.is_none();
         let synced = state.base().len();
         self.publish(|s| {
             s.activity = Activity::Idle;
