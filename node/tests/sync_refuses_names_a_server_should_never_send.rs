@@ -19,7 +19,7 @@ use std::io::Cursor;
 
 use cairn_client::Client;
 use cairn_client::upload::PutOptions;
-use common::listing_proxy::ListingProxy;
+use common::lying_proxy::LyingProxy;
 use common::process_cluster::{ProcessCluster, Settings};
 use common::sdk::client;
 use common::sync_device::{Device, drive_files, eventually, notes, tree, waiting};
@@ -75,7 +75,7 @@ async fn names_a_server_should_never_send_are_refused() {
     ] {
         put(&sdk, path, content).await;
     }
-    let proxy = ListingProxy::start(cluster.nodes[&1].api, RENAMES).await;
+    let proxy = LyingProxy::start(cluster.nodes[&1].api, RENAMES).await;
 
     let home = tempfile::tempdir().unwrap();
     let mut device = Device::login(home.path(), &[format!("http://{}", proxy.addr)], &token, None);

@@ -58,7 +58,7 @@ pub fn echo() -> impl Handler {
 pub mod blocks;
 pub mod cli;
 pub mod http;
-pub mod listing_proxy;
+pub mod lying_proxy;
 pub mod process_cluster;
 pub mod sdk;
 pub mod sync_device;

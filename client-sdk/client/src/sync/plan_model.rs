@@ -9,7 +9,10 @@
 //!   at its own path or as a conflicted copy;
 //! - with links placed in the local folder and names the drive holds but this device cannot
 //!   see, nothing at or below a held path is acted on, no folder holding one is deleted, and
-//!   everything else still converges and loses nothing.
+//!   everything else still converges and loses nothing;
+//! - the mass-delete guard lets through no more deletes in the drive than its threshold; when
+//!   it trips, what is left of the plan deletes nothing in the drive and still runs as it
+//!   stands, and once confirmed, the plans converge as before.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -19,6 +22,7 @@ use proptest::prelude::*;
 
 use super::action::Action;
 use super::conflict_name::conflicted_copy;
+use super::guard::{DeleteGuard, hold_deletes};
 use super::plan::plan;
 use super::tree::{
     Base, BaseFile, BaseTree, FileMeta, Held, Hold, Local, LocalFile, LocalTree, Remote, RemoteFile,
@@ -371,6 +375,70 @@ proptest! {
         hold(&mut w, &links, &unseen_in);
         settle(w)?;
     }
+
+    #[test]
+    fn the_guard_holds_back_every_delete_of_a_mass_delete(
+        start in prop::collection::vec((0..39usize, any::<bool>()), 0..16),
+        local in prop::collection::vec((0..6u8, 0..39usize, 0..39usize), 0..10),
+        remote in prop::collection::vec((0..6u8, 0..39usize, 0..39usize), 0..4),
+        percent in 0..100u8,
+        min_files in 0..4usize,
+    ) {
+        guarded(&start, &local, &remote, DeleteGuard { percent, min_files })?;
+    }
+}
+
+/// One guarded pass, then the rest: the guard's verdict matches the plan's deletes, a held
+/// plan deletes nothing in the drive and runs as it stands, and the confirmed rest converges.
+fn guarded(
+    start: &[(usize, bool)],
+    local: &[Change],
+    remote: &[Change],
+    guard: DeleteGuard,
+) -> Result<(), TestCaseError> {
+    let mut w = world(start, local, remote);
+    let mut p = plan(&local_tree(&w.local), &remote_tree(&w.remote), &w.base, &w.held);
+    let files = w.base.values().filter(|b| matches!(b, Base::File(_))).count();
+    let deleted: usize = p
+        .actions
+        .iter()
+        .map(|a| match a {
+            Action::DeleteRemoteFile { .. } => 1,
+            Action::DeleteRemoteFolder { path } => {
+                w.base.iter().filter(|(k, b)| is_below(k, path) && matches!(b, Base::File(_))).count()
+            }
+            _ => 0,
+        })
+        .sum();
+    let tripped = guard.check(&p, &w.base);
+    let over = deleted >= guard.min_files && deleted * 100 > files * usize::from(guard.percent);
+    prop_assert_eq!(tripped.as_ref().map(|m| (m.files, m.of)), over.then_some((deleted, files)));
+    if tripped.is_none() {
+        return Ok(());
+    }
+    hold_deletes(&mut p);
+    for action in &p.actions {
+        prop_assert!(
+            !matches!(action, Action::DeleteRemoteFile { .. } | Action::DeleteRemoteFolder { .. }),
+            "{action:?} deletes in the drive while the guard holds"
+        );
+        apply(&mut w, action);
+    }
+    // Confirmed: the plans go on to the end.
+    let mut passes = 0;
+    loop {
+        let p = plan(&local_tree(&w.local), &remote_tree(&w.remote), &w.base, &w.held);
+        if p.actions.is_empty() {
+            break;
+        }
+        passes += 1;
+        prop_assert!(passes <= 4, "no convergence after 4 passes; still {p:?}");
+        for action in &p.actions {
+            apply(&mut w, action);
+        }
+    }
+    prop_assert_eq!(contents(&w.local), contents(&w.remote));
+    Ok(())
 }
 
 /// Puts links at the `links` paths of the disk (where a link can be: nothing there, no file

@@ -1,10 +1,14 @@
-//! A faulty server for clients to meet: an HTTP proxy in front of a real node that renames
-//! entries in folder listings (`GET /v1/tree/…`) to names a real node would never send — `..`,
-//! `/etc/x`, control characters, another Unicode form — as a compromised server, or a
-//! TLS-terminating proxy between client and cluster, could. Requests for a renamed name that
-//! is still a valid one (`CON`) are mapped back, so a client that accepts it gets the real
-//! file. Every request that is not a read is logged, so a test can show the client changed
-//! nothing in the drive because of what it was sent.
+//! A faulty server for clients to meet: an HTTP proxy in front of a real node that lies as a
+//! compromised server, or a TLS-terminating proxy between client and cluster, could:
+//!
+//! - it renames entries in folder listings (`GET /v1/tree/…`) to names a real node would never
+//!   send — `..`, `/etc/x`, control characters, another Unicode form. Requests for a renamed
+//!   name that is still a valid one (`CON`) are mapped back, so a client that accepts it gets
+//!   the real file;
+//! - it declares another content hash in the manifests of chosen files (`GET /v1/manifest/…`).
+//!
+//! Every request that is not a read is logged, so a test can show the client changed nothing
+//! in the drive because of what it was sent.
 
 #![allow(dead_code)]
 
@@ -19,9 +23,10 @@ use axum::response::Response;
 use super::http::request;
 
 /// The running proxy.
-pub struct ListingProxy {
+pub struct LyingProxy {
     /// Where clients connect.
     pub addr: SocketAddr,
+    hashes: Arc<Mutex<Vec<(String, String)>>>,
     log: Arc<Mutex<Vec<String>>>,
     task: tokio::task::JoinHandle<()>,
 }
@@ -30,17 +35,20 @@ struct Shared {
     upstream: SocketAddr,
     /// (real name, name sent instead).
     renames: Vec<(String, String)>,
+    /// (drive path, hash declared instead) for manifests.
+    hashes: Arc<Mutex<Vec<(String, String)>>>,
     log: Arc<Mutex<Vec<String>>>,
 }
 
-impl ListingProxy {
+impl LyingProxy {
     /// A proxy on a free loopback port in front of the node API at `upstream`, sending each
     /// real name of `renames` as the name paired with it.
     pub async fn start(upstream: SocketAddr, renames: &[(&str, &str)]) -> Self {
-        let log = Arc::new(Mutex::new(Vec::new()));
+        let (log, hashes) = (Arc::new(Mutex::new(Vec::new())), Arc::new(Mutex::new(Vec::new())));
         let shared = Arc::new(Shared {
             upstream,
             renames: renames.iter().map(|(real, sent)| ((*real).to_owned(), (*sent).to_owned())).collect(),
+            hashes: hashes.clone(),
             log: log.clone(),
         });
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -49,7 +57,18 @@ impl ListingProxy {
         let task = tokio::spawn(async move {
             let _ = axum::serve(listener, router).await;
         });
-        Self { addr, log, task }
+        Self { addr, hashes, log, task }
+    }
+
+    /// From now on, declares `hash` (hex) as the content hash of the file at drive path
+    /// `path` (no leading slash), whatever it holds.
+    pub fn lie_about(&self, path: &str, hash: &str) {
+        self.hashes.lock().unwrap().push((path.to_owned(), hash.to_owned()));
+    }
+
+    /// Tells the truth about every hash again.
+    pub fn stop_lying(&self) {
+        self.hashes.lock().unwrap().clear();
     }
 
     /// Every request that could change something (`METHOD path`), in order.
@@ -58,7 +77,7 @@ impl ListingProxy {
     }
 }
 
-impl Drop for ListingProxy {
+impl Drop for LyingProxy {
     fn drop(&mut self) {
         self.task.abort();
     }
@@ -105,6 +124,10 @@ async fn forward(State(shared): State<Arc<Shared>>, incoming: Request) -> Respon
     if method == Method::GET && target.starts_with("/v1/tree/") && reply.status == 200 {
         body = rename_children(&body, &shared.renames).unwrap_or(body);
     }
+    if method == Method::GET && target.starts_with("/v1/manifest/") && reply.status == 200 {
+        let lies = shared.hashes.lock().unwrap().clone();
+        body = declare_hash(&body, &lies).unwrap_or(body);
+    }
     let mut response = Response::new(Body::from(body));
     *response.status_mut() = StatusCode::from_u16(reply.status).unwrap_or(StatusCode::BAD_GATEWAY);
     for (name, value) in &reply.headers {
@@ -130,6 +153,15 @@ fn rename_children(body: &[u8], renames: &[(String, String)]) -> Option<Vec<u8>>
         }
     }
     serde_json::to_vec(&view).ok()
+}
+
+/// A manifest's body with the hash declared for its path, if there is a lie about it.
+fn declare_hash(body: &[u8], lies: &[(String, String)]) -> Option<Vec<u8>> {
+    let mut manifest: serde_json::Value = serde_json::from_slice(body).ok()?;
+    let path = manifest.get("path")?.as_str()?.trim_start_matches('/').to_owned();
+    let (_, hash) = lies.iter().find(|(lied, _)| *lied == path)?;
+    manifest["hash"] = serde_json::Value::String(hash.clone());
+    serde_json::to_vec(&manifest).ok()
 }
 
 fn status(code: StatusCode) -> Response {
