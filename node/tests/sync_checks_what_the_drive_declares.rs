@@ -11,19 +11,10 @@
 
 mod common;
 
-use std::io::Cursor;
-
-use cairn_client::Client;
-use cairn_client::upload::PutOptions;
 use common::lying_proxy::LyingProxy;
 use common::process_cluster::{ProcessCluster, Settings};
-use common::sdk::client;
+use common::sdk::{client, put_text};
 use common::sync_device::{Device, drive_files, eventually, waiting};
-
-async fn put(client: &Client, path: &str, content: &str) {
-    let reader = Cursor::new(content.as_bytes().to_vec());
-    client.upload_reader(reader, path, &PutOptions::default()).await.unwrap();
-}
 
 const THEIRS: &str = "the drive's version";
 const OURS: &str = "this device's version";
@@ -33,7 +24,7 @@ async fn sync_checks_what_the_drive_declares() {
     let cluster = ProcessCluster::start(3, Settings::default()).await;
     let token = cluster.add_user("ada", false);
     let sdk = client(&cluster, &token);
-    put(&sdk, "proj/x.txt", THEIRS).await;
+    put_text(&sdk, "proj/x.txt", THEIRS).await;
     let proxy = LyingProxy::start(cluster.nodes[&1].api, &[]).await;
     proxy.lie_about("proj/x.txt", blake3::hash(OURS.as_bytes()).to_hex().as_str());
 
@@ -58,7 +49,7 @@ async fn sync_checks_what_the_drive_declares() {
 
     // The truth, and a change that wakes the sync: the drive's version comes down.
     proxy.stop_lying();
-    put(&sdk, "proj/wake.txt", "wake up").await;
+    put_text(&sdk, "proj/wake.txt", "wake up").await;
     let x = device.dir.join("x.txt");
     eventually("the drive's x.txt down", || async {
         std::fs::read(&x).is_ok_and(|c| c == THEIRS.as_bytes())

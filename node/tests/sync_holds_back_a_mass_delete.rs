@@ -13,18 +13,10 @@
 
 mod common;
 
-use std::io::Cursor;
-
 use cairn_client::Client;
-use cairn_client::upload::PutOptions;
 use common::process_cluster::{ProcessCluster, Settings};
-use common::sdk::client;
+use common::sdk::{client, put_text};
 use common::sync_device::{Device, drive_files, eventually};
-
-async fn put(client: &Client, path: &str, content: &str) {
-    let reader = Cursor::new(content.as_bytes().to_vec());
-    client.upload_reader(reader, path, &PutOptions::default()).await.unwrap();
-}
 
 async fn names(client: &Client) -> Vec<String> {
     drive_files(client, "photos").await.into_iter().map(|(p, _)| p).collect()
@@ -36,7 +28,7 @@ async fn sync_holds_back_a_mass_delete() {
     let token = cluster.add_user("ada", false);
     let sdk = client(&cluster, &token);
     for i in 0..25 {
-        put(&sdk, &format!("photos/{i:02}.jpg"), &format!("photo {i}")).await;
+        put_text(&sdk, &format!("photos/{i:02}.jpg"), &format!("photo {i}")).await;
     }
     let home = tempfile::tempdir().unwrap();
     let urls: Vec<String> = cluster.nodes.values().map(|n| format!("http://{}", n.api)).collect();

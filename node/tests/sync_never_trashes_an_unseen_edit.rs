@@ -6,8 +6,6 @@
 
 mod common;
 
-use std::io::Cursor;
-
 use cairn_client::api::Listing;
 use cairn_client::disk::{DiskNames, Root};
 use cairn_client::sync::execute::Executor;
@@ -16,16 +14,10 @@ use cairn_client::sync::rules::Rules;
 use cairn_client::sync::state::StateDb;
 use cairn_client::sync::tree::Remote;
 use cairn_client::sync::{Action, Plan, SyncConfig, SyncStatus};
-use cairn_client::upload::PutOptions;
 use cairn_client::{Client, ClientError};
 use common::http::request;
 use common::process_cluster::{ProcessCluster, Settings};
-use common::sdk::client;
-
-async fn put(client: &Client, path: &str, content: &str) {
-    let reader = Cursor::new(content.as_bytes().to_vec());
-    client.upload_reader(reader, path, &PutOptions::default()).await.unwrap();
-}
+use common::sdk::{client, put_text};
 
 /// The head version at `path`, if a live file is there.
 async fn head(client: &Client, path: &str) -> Option<u64> {
@@ -47,13 +39,13 @@ async fn an_edit_racing_a_sync_delete_survives() {
     // Two devices of one user: the laptop syncs, the phone edits.
     let (laptop, phone) = (client(&cluster, &token), client(&cluster, &token));
     for path in ["sync/docs/a.txt", "sync/docs/b.txt", "sync/old/x.txt", "sync/keep/y.txt"] {
-        put(&phone, path, "first").await;
+        put_text(&phone, path, "first").await;
     }
 
     // The API itself: a delete on a cursor older than an edit there is refused and changes
     // nothing; an expired (here: future) cursor is refused as such; bad input says why.
     let before = laptop.latest_cursor().await.unwrap();
-    put(&phone, "sync/keep/y.txt", "second").await;
+    put_text(&phone, "sync/keep/y.txt", "second").await;
     assert_eq!(code(laptop.delete_if_unchanged("sync/keep/y.txt", None, before).await), "changed");
     assert_eq!(code(laptop.delete_if_unchanged("sync/keep", None, before).await), "changed");
     assert_eq!(head(&laptop, "sync/keep/y.txt").await, Some(2));
@@ -93,8 +85,8 @@ async fn an_edit_racing_a_sync_delete_survives() {
     };
 
     // Meanwhile the phone edits a.txt and adds a file to old/.
-    put(&phone, "sync/docs/a.txt", "the phone's edit").await;
-    put(&phone, "sync/old/new.txt", "new on the phone").await;
+    put_text(&phone, "sync/docs/a.txt", "the phone's edit").await;
+    put_text(&phone, "sync/old/new.txt", "new on the phone").await;
 
     let outcome = Executor::new(&laptop, &config, walled.clone(), &mut state, &status, listed_after)
         .run(&plan)

@@ -15,19 +15,10 @@
 
 mod common;
 
-use std::io::Cursor;
-
-use cairn_client::Client;
-use cairn_client::upload::PutOptions;
 use common::lying_proxy::LyingProxy;
 use common::process_cluster::{ProcessCluster, Settings};
-use common::sdk::client;
+use common::sdk::{client, put_text};
 use common::sync_device::{Device, drive_files, eventually, notes, tree, waiting};
-
-async fn put(client: &Client, path: &str, content: &str) {
-    let reader = Cursor::new(content.as_bytes().to_vec());
-    client.upload_reader(reader, path, &PutOptions::default()).await.unwrap();
-}
 
 /// Real name in the drive → the name the proxy sends instead.
 const RENAMES: &[(&str, &str)] = &[
@@ -73,7 +64,7 @@ async fn names_a_server_should_never_send_are_refused() {
         ("proj/mixed/m.txt", "seen"),
         ("proj/mixed/h-tab", "unseen"),
     ] {
-        put(&sdk, path, content).await;
+        put_text(&sdk, path, content).await;
     }
     let proxy = LyingProxy::start(cluster.nodes[&1].api, RENAMES).await;
 
@@ -86,7 +77,7 @@ async fn names_a_server_should_never_send_are_refused() {
     });
     // A change in the drive wakes the sync for more passes: none of them takes a refused
     // name for a deleted file, or anything else.
-    put(&sdk, "proj/later.txt", "later").await;
+    put_text(&sdk, "proj/later.txt", "later").await;
     let later = device.dir.join("later.txt");
     eventually("later.txt down", || async { later.is_file() }).await;
 

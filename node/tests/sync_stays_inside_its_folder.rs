@@ -14,18 +14,9 @@
 
 mod common;
 
-use std::io::Cursor;
-
-use cairn_client::Client;
-use cairn_client::upload::PutOptions;
 use common::process_cluster::{ProcessCluster, Settings};
-use common::sdk::client;
+use common::sdk::{client, put_text};
 use common::sync_device::{Device, drive_files, eventually, tree, waiting};
-
-async fn put(client: &Client, path: &str, content: &str) {
-    let reader = Cursor::new(content.as_bytes().to_vec());
-    client.upload_reader(reader, path, &PutOptions::default()).await.unwrap();
-}
 
 #[cfg(unix)]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -39,7 +30,7 @@ async fn sync_stays_inside_its_folder() {
         ("proj/top.txt", "top"),
         ("proj/note.txt", "the drive's note"),
     ] {
-        put(&sdk, path, content).await;
+        put_text(&sdk, path, content).await;
     }
     let before = drive_files(&sdk, "proj").await;
 
@@ -66,7 +57,7 @@ async fn sync_stays_inside_its_folder() {
     // folder on the pass right after the one that downloaded through it: by the time both
     // changes have crossed, that pass is long done.
     std::fs::write(device.dir.join("new.txt"), b"made here").unwrap();
-    put(&sdk, "proj/later.txt", "made in the drive").await;
+    put_text(&sdk, "proj/later.txt", "made in the drive").await;
     eventually("new.txt uploaded", || async {
         drive_files(&sdk, "proj").await.iter().any(|(p, c)| p == "new.txt" && c == "made here")
     })

@@ -44,3 +44,9 @@ impl Read for Gated {
         self.data.read(&mut buf[..len])
     }
 }
+
+/// Uploads `content` to `path` (a new version if a file is there).
+pub async fn put_text(client: &Client, path: &str, content: &str) {
+    let reader = std::io::Cursor::new(content.as_bytes().to_vec());
+    client.upload_reader(reader, path, &cairn_client::upload::PutOptions::default()).await.unwrap();
+}

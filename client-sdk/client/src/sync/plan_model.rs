@@ -20,7 +20,7 @@ use std::collections::BTreeMap;
 
 use proptest::prelude::*;
 
-use super::action::Action;
+use super::action::{Action, Plan};
 use super::conflict_name::conflicted_copy;
 use super::guard::{DeleteGuard, hold_deletes};
 use super::plan::plan;
@@ -425,18 +425,7 @@ fn guarded(
         apply(&mut w, action);
     }
     // Confirmed: the plans go on to the end.
-    let mut passes = 0;
-    loop {
-        let p = plan(&local_tree(&w.local), &remote_tree(&w.remote), &w.base, &w.held);
-        if p.actions.is_empty() {
-            break;
-        }
-        passes += 1;
-        prop_assert!(passes <= 4, "no convergence after 4 passes; still {p:?}");
-        for action in &p.actions {
-            apply(&mut w, action);
-        }
-    }
+    run_plans(&mut w, |_, _| Ok(()))?;
     prop_assert_eq!(contents(&w.local), contents(&w.remote));
     Ok(())
 }
@@ -482,59 +471,56 @@ fn visible(side: &Side, held: &Held) -> BTreeMap<String, Option<u8>> {
 fn settle(mut w: World) -> Result<(), TestCaseError> {
     let must_survive: Vec<(String, u8)> =
         changed(&w).into_iter().filter(|(p, _)| !in_held(&w.held, p)).collect();
-    let mut passes = 0;
-    loop {
-        let p = plan(&local_tree(&w.local), &remote_tree(&w.remote), &w.base, &w.held);
-        if p.actions.is_empty() {
-            break;
+    run_plans(&mut w, |w, action| {
+        let touched: Vec<&str> = match action {
+            Action::RenameLocal { from, to, .. } | Action::RenameRemote { from, to, .. } => vec![from, to],
+            other => vec![other.path()],
+        };
+        for path in touched {
+            prop_assert!(!in_held(&w.held, path), "{action:?} touches a held path: {:?}", w.held);
         }
-        passes += 1;
-        prop_assert!(passes <= 4, "no convergence after 4 passes; still {p:?}");
-        for action in &p.actions {
-            let touched: Vec<&str> = match action {
-                Action::RenameLocal { from, to, .. } | Action::RenameRemote { from, to, .. } => {
-                    vec![from, to]
-                }
-                other => vec![other.path()],
-            };
-            for path in touched {
-                prop_assert!(!in_held(&w.held, path), "{action:?} touches a held path: {:?}", w.held);
-            }
-            if let Action::DeleteRemoteFolder { path } | Action::DeleteLocalFolder { path } = action {
-                prop_assert!(!w.held.keys().any(|h| is_below(h, path)), "{action:?} holds {:?}", w.held);
-            }
-            apply(&mut w, action);
+        if let Action::DeleteRemoteFolder { path } | Action::DeleteLocalFolder { path } = action {
+            prop_assert!(!w.held.keys().any(|h| is_below(h, path)), "{action:?} holds {:?}", w.held);
         }
-    }
+        Ok(())
+    })?;
     prop_assert_eq!(visible(&w.local, &w.held), visible(&w.remote, &w.held));
-    for (path, c) in must_survive {
-        let kept = w.local.iter().any(|(p, n)| {
-            matches!(n, Node::File { content, .. } if *content == c)
-                && (*p == path || p.contains("conflicted copy"))
-        });
-        prop_assert!(kept, "content {} of {} was lost: {:?}", c, path, w.local);
-    }
-    Ok(())
+    all_kept(&w, must_survive)
 }
 
 /// Runs plans until there is nothing to do, checking the properties of the module.
 fn converges(start: &[(usize, bool)], local: &[Change], remote: &[Change]) -> Result<(), TestCaseError> {
     let mut w = world(start, local, remote);
     let must_survive = changed(&w);
-    let mut passes = 0;
-    loop {
+    let last = run_plans(&mut w, |_, _| Ok(()))?;
+    prop_assert!(last.waiting.is_empty(), "{last:?}");
+    prop_assert_eq!(contents(&w.local), contents(&w.remote));
+    all_kept(&w, must_survive)
+}
+
+/// Runs plans until one has nothing to do, at most four passes, putting each action to `check`
+/// before the model executor carries it out; returns the last, empty, plan.
+fn run_plans(
+    w: &mut World,
+    mut check: impl FnMut(&World, &Action) -> Result<(), TestCaseError>,
+) -> Result<Plan, TestCaseError> {
+    for _ in 0..4 {
         let p = plan(&local_tree(&w.local), &remote_tree(&w.remote), &w.base, &w.held);
         if p.actions.is_empty() {
-            prop_assert!(p.waiting.is_empty(), "{p:?}");
-            break;
+            return Ok(p);
         }
-        passes += 1;
-        prop_assert!(passes <= 4, "no convergence after 4 passes; still {p:?}");
         for action in &p.actions {
-            apply(&mut w, action);
+            check(w, action)?;
+            apply(w, action);
         }
     }
-    prop_assert_eq!(contents(&w.local), contents(&w.remote));
+    let p = plan(&local_tree(&w.local), &remote_tree(&w.remote), &w.base, &w.held);
+    prop_assert!(p.actions.is_empty(), "no convergence after 4 passes; still {p:?}");
+    Ok(p)
+}
+
+/// Every content in `must_survive` is on the disk, at its path or as a conflicted copy.
+fn all_kept(w: &World, must_survive: Vec<(String, u8)>) -> Result<(), TestCaseError> {
     for (path, c) in must_survive {
         let kept = w.local.iter().any(|(p, n)| {
             matches!(n, Node::File { content, .. } if *content == c)
