@@ -78,6 +78,9 @@ impl SyncStatus {
             Activity::Listing => "listing the drive folder".to_owned(),
             Activity::Syncing if self.detail.is_empty() => format!("syncing ({}/{})", self.done, self.total),
             Activity::Syncing => format!("{} ({}/{})", self.detail, self.done, self.total),
+            Activity::Idle if self.paused.is_some() => {
+                format!("waiting for a person ({} synced)", self.synced)
+            }
             Activity::Idle => format!("up to date ({} synced)", self.synced),
             Activity::Offline => format!("offline: {}", self.detail),
             Activity::Stopped => format!("stopped: {}", self.detail),
@@ -142,5 +145,22 @@ mod tests {
         write_status_file(dir.path(), &status);
         assert_eq!(read_status_file(dir.path()), Some(status.clone()));
         assert_eq!(status.line(), "uploading a.txt (1/3); waiting: x: being uploaded elsewhere (+1 more)");
+        let paused = MassDelete { files: 30, of: 40, id: "0123".into(), paths: Default::default() };
+        let held = SyncStatus {
+            activity: Activity::Idle,
+            synced: 40,
+            paused: Some(paused),
+            ..SyncStatus::default()
+        };
+        let line = held.line();
+        assert!(
+            line.starts_with("waiting for a person (40 synced); paused: this pass would delete 30 of the 40"),
+            "{line}"
+        );
+        assert!(line.contains("cairn sync resume"), "{line}");
+        // A status file of an older version, without the newer fields, still reads.
+        std::fs::write(dir.path().join(STATE_DIR).join(STATUS_FILE), r#"{"activity":"idle","synced":3}"#)
+            .unwrap();
+        assert_eq!(read_status_file(dir.path()).map(|s| s.synced), Some(3));
     }
 }
