@@ -96,14 +96,24 @@ pub async fn get(ctx: &Context, args: &GetArgs) -> Result<(), Failure> {
     let meter = ctx.meter(&name_of(&remote), manifests.iter().map(|(m, _)| m.size).sum());
     let mut files = Vec::with_capacity(manifests.len());
     for (manifest, rel) in manifests {
-        meter.set_message(&name_of(&drive_path(&manifest.path)?));
+        // Named by what was asked for, not by the path the server's manifest declares.
+        let asked = if rel.is_empty() {
+            name_of(&remote)
+        } else {
+            printable(rel.rsplit('/').next().unwrap_or(&rel)).into_owned()
+        };
+        meter.set_message(&asked);
         // Checked just before it is written: no link or mount point on the way.
         let target = match &root {
             Some(root) => root.check(&rel)?,
             None => local.clone(),
         };
         let fetched = Fetched {
-            path: shown(&manifest.path),
+            path: if rel.is_empty() {
+                shown(remote.as_str())
+            } else {
+                shown(&format!("{}/{rel}", remote.as_str()))
+            },
             local: target.clone(),
             version: manifest.version,
             size: manifest.size,
