@@ -2,6 +2,7 @@
 //! every file the workloads touched, downloaded and hashed; and the whole change journal.
 //! These reads are part of the history too (journal pages as `Journal` operations).
 
+use cairn_client::api::ErrorCode;
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::{Duration, Instant};
 
@@ -33,7 +34,7 @@ where
     loop {
         match call().await {
             Ok(value) => return Ok(value),
-            Err(e) if e.code() == "not_found" || Instant::now() >= give_up => return Err(e),
+            Err(e) if e.is(ErrorCode::NotFound) || Instant::now() >= give_up => return Err(e),
             Err(_) => tokio::time::sleep(Duration::from_millis(500)).await,
         }
     }
@@ -62,7 +63,7 @@ pub async fn read_finals(client: &Client, paths: &BTreeSet<String>) -> Result<Fi
         let newest = HistoryOptions { limit: Some(1), ..HistoryOptions::default() };
         let history = match patiently(give_up, || client.history(path, &newest)).await {
             Ok(history) => history,
-            Err(e) if e.code() == "not_found" => continue,
+            Err(e) if e.is(ErrorCode::NotFound) => continue,
             Err(e) => return Err(format!("history of {path}: {e}")),
         };
         // A long run leaves tens of thousands of versions: read several at a time.

@@ -276,7 +276,7 @@ async fn public_link(ada: &Cairn, urls: &[String], ca: &Path) {
     let id = link["id"].as_str().unwrap();
     ada.ok(&["link", "--revoke", id]);
     match fetch(&anonymous, content_url).await {
-        Err(ClientError::Api { code, .. }) => assert_eq!(code, "not_found"),
+        Err(ClientError::Api { code, .. }) => assert_eq!(code.as_str(), "not_found"),
         other => panic!("a revoked link gave {other:?}"),
     }
 }

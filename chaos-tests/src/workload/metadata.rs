@@ -5,6 +5,7 @@
 //! Paths come in pairs (`meta/a0` and `meta/b0`, …) and renames stay within a pair, so each
 //! pair is an independent register for the checker, and contention stays high.
 
+use cairn_client::api::ErrorCode;
 use std::collections::HashMap;
 use std::io::Cursor;
 use std::sync::Arc;
@@ -53,7 +54,7 @@ pub async fn run(
                     Ok(view) => Ok(Outcome::Head {
                         version: view.file.filter(|f| f.status != "trashed").map(|f| f.version),
                     }),
-                    Err(e) if e.code() == "not_found" => Ok(Outcome::Head { version: None }),
+                    Err(e) if e.is(ErrorCode::NotFound) => Ok(Outcome::Head { version: None }),
                     Err(e) => Err(e),
                 }
             })
@@ -120,7 +121,12 @@ pub async fn run(
 fn refusal<T>(result: Result<T, ClientError>) -> Result<Outcome, ClientError> {
     match result {
         Ok(_) => Ok(Outcome::Done),
-        Err(e) if matches!(e.code(), "not_found" | "exists" | "wrong_kind") => {
+        Err(e)
+            if matches!(
+                e.api_code(),
+                Some(ErrorCode::NotFound | ErrorCode::Exists | ErrorCode::WrongKind)
+            ) =>
+        {
             Ok(Outcome::Refused { code: e.code().to_owned() })
         }
         Err(e) => Err(e),

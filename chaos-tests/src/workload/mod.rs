@@ -14,6 +14,7 @@ pub mod data;
 pub mod metadata;
 pub mod sync;
 
+use cairn_client::api::ErrorCode;
 use std::future::Future;
 use std::sync::{Arc, PoisonError, RwLock};
 use std::time::Duration;
@@ -102,7 +103,7 @@ pub fn is_definite_refusal(e: &ClientError) -> bool {
 /// The head a commit's `conflict` error reports (`Some(None)`: no file there).
 pub fn conflict_head(e: &ClientError) -> Option<Option<u64>> {
     match e {
-        ClientError::Api { code, head, .. } if code == "conflict" => *head,
+        ClientError::Api { code: ErrorCode::Conflict, head, .. } => *head,
         _ => None,
     }
 }

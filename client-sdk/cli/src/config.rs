@@ -11,6 +11,7 @@
 //! file; it holds a token, so it is written readable by its owner only. Unknown keys are
 //! refused, so a typo never silently falls back to a default.
 
+use cairn_client::api::ErrorCode;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
@@ -107,8 +108,9 @@ impl Profile {
     /// Writes the profile to `path` (making its folder), readable by its owner only, through
     /// a temporary file renamed into place so a crash never leaves half a profile.
     pub fn save(&self, path: &Path) -> Result<(), Failure> {
-        let text = toml::to_string(self)
-            .map_err(|e| Failure::new(Exit::Internal, "internal", format!("serialize profile: {e}")))?;
+        let text = toml::to_string(self).map_err(|e| {
+            Failure::new(Exit::Internal, ErrorCode::Internal.as_str(), format!("serialize profile: {e}"))
+        })?;
         let folder = match path.parent() {
             Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
             _ => PathBuf::from("."),

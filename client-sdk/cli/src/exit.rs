@@ -8,6 +8,7 @@ use std::fmt;
 use std::path::Path;
 
 use cairn_client::ClientError;
+use cairn_client::api::ErrorCode;
 use cairn_client::disk::Breach;
 use cairn_client::sync::SyncError;
 
@@ -90,7 +91,7 @@ impl Failure {
 
     /// A value the command line accepted but that is wrong (a bad path, a bad duration).
     pub fn bad_input(message: impl Into<String>) -> Self {
-        Self::new(Exit::BadInput, "invalid", message)
+        Self::new(Exit::BadInput, ErrorCode::Invalid.as_str(), message)
     }
 
     /// A local file operation on `path` failed: `what` is a plain verb phrase.
@@ -137,17 +138,32 @@ impl From<Breach> for Failure {
     }
 }
 
-/// The exit code of an SDK error: by its stable code when it is one we know, else by status.
+/// The exit code of an SDK error: by its stable code, each decided here (a new code does not
+/// compile until it is), and by its status when a newer node sends a code this build does not
+/// know.
 fn exit_of(error: &ClientError) -> Exit {
+    use ErrorCode as C;
     match error {
-        ClientError::Api { code, status, .. } => match code.as_str() {
-            "not_found" | "expired" | "gone" => Exit::NotFound,
-            "conflict" | "missing_blocks" | "exists" | "wrong_kind" | "changed" => Exit::Conflict,
-            "unauthenticated" | "forbidden" => Exit::Permission,
-            "unavailable" => Exit::Unreachable,
-            "bad_path" | "bad_request" | "invalid" | "invalid_block" | "bad_range" | "too_large"
-            | "body_too_large" => Exit::BadInput,
-            _ => match status.as_u16() {
+        ClientError::Api { code, status, .. } => match code {
+            C::NotFound | C::Expired | C::CursorExpired => Exit::NotFound,
+            C::Conflict | C::MissingBlocks | C::Exists | C::WrongKind | C::Changed | C::OffsetMismatch => {
+                Exit::Conflict
+            }
+            // A tus version mismatch is a failed precondition (412), like `changed`.
+            C::UnsupportedVersion => Exit::Conflict,
+            C::Unauthenticated | C::Forbidden | C::PasswordRequired => Exit::Permission,
+            C::Unavailable => Exit::Unreachable,
+            C::BadPath
+            | C::BadRequest
+            | C::Invalid
+            | C::InvalidBlock
+            | C::BadRange
+            | C::TooLarge
+            | C::BodyTooLarge
+            | C::ChecksumMismatch
+            | C::UnsupportedMediaType => Exit::BadInput,
+            C::Internal => Exit::Internal,
+            C::Other => match status.as_u16() {
                 404 | 410 => Exit::NotFound,
                 409 | 412 => Exit::Conflict,
                 401 | 403 => Exit::Permission,
@@ -174,7 +190,7 @@ mod tests {
     fn api(status: u16, code: &str) -> ClientError {
         ClientError::Api {
             status: reqwest::StatusCode::from_u16(status).unwrap(),
-            code: code.into(),
+            code: ErrorCode::from_wire(code),
             message: "m".into(),
             missing: vec![],
             head: None,

@@ -1,8 +1,9 @@
-//! What can go wrong in a client call. An answer of the API keeps its stable `code`, so
-//! callers branch on [`ClientError::code`], never on messages.
+//! What can go wrong in a client call. An answer of the API keeps its stable [`ErrorCode`], so
+//! callers branch on [`ClientError::is`] (or [`ClientError::api_code`]), never on messages.
 
 use std::path::PathBuf;
 
+use cairn_proto::api::ErrorCode;
 use reqwest::StatusCode;
 
 /// A failed client call.
@@ -13,8 +14,8 @@ pub enum ClientError {
     Api {
         /// The HTTP status.
         status: StatusCode,
-        /// The stable error code (`not_found`, `conflict`, `missing_blocks`, …).
-        code: String,
+        /// The stable error code.
+        code: ErrorCode,
         /// What went wrong, for people.
         message: String,
         /// For `missing_blocks`: the ids (hex) the cluster lacks.
@@ -55,9 +56,9 @@ pub enum ClientError {
 impl ClientError {
     /// The API's error code, or a code of our own for failures that never reached the API
     /// (`unreachable`, `protocol`, `integrity`, `io`, `config`, `invalid`).
-    pub fn code(&self) -> &str {
+    pub fn code(&self) -> &'static str {
         match self {
-            Self::Api { code, .. } => code,
+            Self::Api { code, .. } => code.as_str(),
             Self::Unreachable(_) => "unreachable",
             Self::Protocol { .. } => "protocol",
             Self::Integrity(_) => "integrity",
@@ -65,6 +66,19 @@ impl ClientError {
             Self::Config(_) => "config",
             Self::Invalid(_) => "invalid",
         }
+    }
+
+    /// The API's error code, for an error the cluster answered with.
+    pub fn api_code(&self) -> Option<ErrorCode> {
+        match self {
+            Self::Api { code, .. } => Some(*code),
+            _ => None,
+        }
+    }
+
+    /// Whether the cluster answered with `code`.
+    pub fn is(&self, code: ErrorCode) -> bool {
+        self.api_code() == Some(code)
     }
 
     /// The HTTP status of an API error.

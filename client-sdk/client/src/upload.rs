@@ -16,6 +16,7 @@
 //! A file of [`SESSION_MIN`] bytes or more is uploaded inside an upload session ([`crate::session`]),
 //! so it shows as `uploading` while its blocks travel.
 
+use crate::api::ErrorCode;
 use std::collections::HashSet;
 use std::io::Read;
 use std::path::Path;
@@ -124,7 +125,7 @@ impl Client {
             let size = file.metadata().map_err(|e| ClientError::io(local, e))?.len();
             let session_size = (size >= SESSION_MIN).then_some(size);
             match self.upload(file, remote, &options, session_size).await {
-                Err(ClientError::Api { code, .. }) if code == "missing_blocks" && attempt < ATTEMPTS => {
+                Err(ClientError::Api { code: ErrorCode::MissingBlocks, .. }) if attempt < ATTEMPTS => {
                     tracing::warn!(%remote, "the cluster lost blocks of the upload; sending again");
                 }
                 other => return other,
@@ -235,7 +236,7 @@ impl Client {
                 Some(file) => Ok(Some(file.version)),
                 None => Err(ClientError::Invalid(format!("{path} is a folder"))),
             },
-            Err(e) if e.code() == "not_found" => Ok(None),
+            Err(e) if e.is(ErrorCode::NotFound) => Ok(None),
             Err(e) => Err(e),
         }
     }

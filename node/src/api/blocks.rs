@@ -16,6 +16,7 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::routing::{get, post, put};
 use bytes::Bytes;
+use cairn_proto::api::ErrorCode;
 use cairn_proto::api::{
     BlockEntry, BlockTarget, Committed, DownloadOptions, Ids, Manifest, Missing, NewCommit, Stored,
 };
@@ -59,7 +60,7 @@ pub async fn missing(
     if ids.ids.len() > MAX_PAGE {
         return Err(ApiError::new(
             StatusCode::PAYLOAD_TOO_LARGE,
-            "too_large",
+            ErrorCode::TooLarge,
             format!("at most {MAX_PAGE} ids per call"),
         ));
     }
@@ -104,7 +105,7 @@ pub async fn put_block(
     let wire: Bytes = axum::body::to_bytes(body, MAX_BLOCK_SIZE + WIRE_OVERHEAD).await.map_err(|_| {
         ApiError::new(
             StatusCode::PAYLOAD_TOO_LARGE,
-            "body_too_large",
+            ErrorCode::BodyTooLarge,
             format!("a block is at most {MAX_BLOCK_SIZE} bytes"),
         )
     })?;

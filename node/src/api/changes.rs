@@ -261,6 +261,7 @@ pub fn change_view(c: &Change) -> ChangeView {
 #[cfg(test)]
 mod tests {
     use cairn_proto::DrivePath;
+    use cairn_proto::api::ErrorCode;
     use cairn_raft::model::drive::{FileId, NamespaceId};
 
     use super::*;
@@ -305,7 +306,7 @@ mod tests {
         assert_eq!((empty.cursor, empty.more), (9, false));
         assert_eq!(page_limit(None).ok(), Some(MAX_PAGE));
         for bad in [0, MAX_PAGE + 1] {
-            assert_eq!(page_limit(Some(bad)).map_err(|e| e.code), Err("bad_request"));
+            assert_eq!(page_limit(Some(bad)).map_err(|e| e.code), Err(ErrorCode::BadRequest));
         }
     }
 }

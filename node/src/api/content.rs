@@ -15,6 +15,7 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response as HttpResponse};
 use bytes::Bytes;
 use cairn_proto::DrivePath;
+use cairn_proto::api::ErrorCode;
 use cairn_proto::api::{DownloadOptions, UploadOptions, Uploaded};
 use cairn_proto::encoded_block::DEFAULT_ZSTD_LEVEL;
 use cairn_proto::{AccountId, AsyncStreamChunker, EncodedBlock};
@@ -127,9 +128,11 @@ async fn head(state: &ApiState, place: &Place) -> Result<Option<u64>, ApiError> 
         // A trashed file has no head to replace: the upload brings it back anew.
         Answer::Stat(Some((_, Some(file)))) if file.status == FileStatus::Trashed => Ok(None),
         Answer::Stat(Some((_, Some(file)))) => Ok(Some(file.head)),
-        Answer::Stat(Some((_, None))) => {
-            Err(ApiError::new(StatusCode::CONFLICT, "wrong_kind", format!("{} is a folder", place.path)))
-        }
+        Answer::Stat(Some((_, None))) => Err(ApiError::new(
+            StatusCode::CONFLICT,
+            ErrorCode::WrongKind,
+            format!("{} is a folder", place.path),
+        )),
         _ => Ok(None),
     }
 }
@@ -181,7 +184,7 @@ pub async fn download_at(
             Err(RangeError::Unsatisfiable) => {
                 let mut response = ApiError::new(
                     StatusCode::RANGE_NOT_SATISFIABLE,
-                    "bad_range",
+                    ErrorCode::BadRange,
                     format!("the file has {} bytes", version.size),
                 )
                 .into_response();
@@ -193,7 +196,7 @@ pub async fn download_at(
             Err(RangeError::Malformed) => {
                 return Err(ApiError::new(
                     StatusCode::BAD_REQUEST,
-                    "bad_range",
+                    ErrorCode::BadRange,
                     "Range must be one `bytes=a-b`, `a-` or `-n`",
                 ));
             }

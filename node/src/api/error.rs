@@ -6,6 +6,7 @@ use axum::Json;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use cairn_proto::api::ErrorBody;
+use cairn_proto::api::ErrorCode;
 use cairn_raft::model::Rejection;
 
 use crate::block_service::BlockError;
@@ -16,8 +17,8 @@ use crate::service::ServiceError;
 pub struct ApiError {
     /// The HTTP status.
     pub status: StatusCode,
-    /// The stable, machine-readable code (`not_found`, `conflict`, …).
-    pub code: &'static str,
+    /// The stable, machine-readable code.
+    pub code: ErrorCode,
     /// What went wrong, for people.
     pub message: String,
     /// For `missing_blocks`: the ids (hex) of the blocks to send before committing again.
@@ -28,38 +29,38 @@ pub struct ApiError {
 
 impl ApiError {
     /// An error with `status`, `code` and `message`.
-    pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
+    pub fn new(status: StatusCode, code: ErrorCode, message: impl Into<String>) -> Self {
         Self { status, code, message: message.into(), missing: None, head: None }
     }
 
     /// 400 `bad_request`.
     pub fn bad_request(message: impl Into<String>) -> Self {
-        Self::new(StatusCode::BAD_REQUEST, "bad_request", message)
+        Self::new(StatusCode::BAD_REQUEST, ErrorCode::BadRequest, message)
     }
 
     /// 401 `unauthenticated`.
     pub fn unauthenticated(message: impl Into<String>) -> Self {
-        Self::new(StatusCode::UNAUTHORIZED, "unauthenticated", message)
+        Self::new(StatusCode::UNAUTHORIZED, ErrorCode::Unauthenticated, message)
     }
 
     /// 403 `forbidden`.
     pub fn forbidden(message: impl Into<String>) -> Self {
-        Self::new(StatusCode::FORBIDDEN, "forbidden", message)
+        Self::new(StatusCode::FORBIDDEN, ErrorCode::Forbidden, message)
     }
 
     /// 404 `not_found`.
     pub fn not_found(message: impl Into<String>) -> Self {
-        Self::new(StatusCode::NOT_FOUND, "not_found", message)
+        Self::new(StatusCode::NOT_FOUND, ErrorCode::NotFound, message)
     }
 
     /// 500 `internal`.
     pub fn internal(message: impl Into<String>) -> Self {
-        Self::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", message)
+        Self::new(StatusCode::INTERNAL_SERVER_ERROR, ErrorCode::Internal, message)
     }
 
     /// The JSON body every client sees.
     pub fn into_body(self) -> ErrorBody {
-        ErrorBody { code: self.code.into(), message: self.message, missing: self.missing, head: self.head }
+        ErrorBody { code: self.code, message: self.message, missing: self.missing, head: self.head }
     }
 }
 
@@ -83,28 +84,30 @@ impl From<Rejection> for ApiError {
         };
         let (status, code) = match r {
             R::InvalidName { .. } | R::InvalidNode { .. } | R::InvalidBlock { .. } => {
-                (StatusCode::BAD_REQUEST, "invalid")
+                (StatusCode::BAD_REQUEST, ErrorCode::Invalid)
             }
             R::SizeMismatch { .. } | R::OffsetMismatch { .. } | R::UploadTooLarge { .. } => {
-                (StatusCode::BAD_REQUEST, "invalid")
+                (StatusCode::BAD_REQUEST, ErrorCode::Invalid)
             }
-            R::ExpiryInPast { .. } | R::UploadIncomplete { .. } => (StatusCode::BAD_REQUEST, "invalid"),
+            R::ExpiryInPast { .. } | R::UploadIncomplete { .. } => {
+                (StatusCode::BAD_REQUEST, ErrorCode::Invalid)
+            }
             R::NameTaken(_) | R::TokenExists | R::LinkExists(_) | R::UploadExists(_) => {
-                (StatusCode::CONFLICT, "exists")
+                (StatusCode::CONFLICT, ErrorCode::Exists)
             }
-            R::Conflict { .. } => (StatusCode::CONFLICT, "conflict"),
-            R::Exists(_) => (StatusCode::CONFLICT, "exists"),
-            R::MoveIntoItself { .. } => (StatusCode::BAD_REQUEST, "invalid"),
-            R::TooLarge { .. } => (StatusCode::PAYLOAD_TOO_LARGE, "too_large"),
-            R::MissingBlocks(_) => (StatusCode::CONFLICT, "missing_blocks"),
-            R::Forbidden | R::ShareWithOwner(_) => (StatusCode::FORBIDDEN, "forbidden"),
+            R::Conflict { .. } => (StatusCode::CONFLICT, ErrorCode::Conflict),
+            R::Exists(_) => (StatusCode::CONFLICT, ErrorCode::Exists),
+            R::MoveIntoItself { .. } => (StatusCode::BAD_REQUEST, ErrorCode::Invalid),
+            R::TooLarge { .. } => (StatusCode::PAYLOAD_TOO_LARGE, ErrorCode::TooLarge),
+            R::MissingBlocks(_) => (StatusCode::CONFLICT, ErrorCode::MissingBlocks),
+            R::Forbidden | R::ShareWithOwner(_) => (StatusCode::FORBIDDEN, ErrorCode::Forbidden),
             R::NotAFolder(_) | R::IsAFolder(_) | R::AlreadyInTrash(_) | R::NotInTrash(_) => {
-                (StatusCode::CONFLICT, "wrong_kind")
+                (StatusCode::CONFLICT, ErrorCode::WrongKind)
             }
-            R::UploadExpired { .. } => (StatusCode::GONE, "expired"),
-            R::CursorExpired { .. } => (StatusCode::GONE, "cursor_expired"),
-            R::ChangedSince { .. } => (StatusCode::PRECONDITION_FAILED, "changed"),
-            R::PlacementChanged { .. } | R::BlockInUse { .. } => (StatusCode::CONFLICT, "conflict"),
+            R::UploadExpired { .. } => (StatusCode::GONE, ErrorCode::Expired),
+            R::CursorExpired { .. } => (StatusCode::GONE, ErrorCode::CursorExpired),
+            R::ChangedSince { .. } => (StatusCode::PRECONDITION_FAILED, ErrorCode::Changed),
+            R::PlacementChanged { .. } | R::BlockInUse { .. } => (StatusCode::CONFLICT, ErrorCode::Conflict),
             R::NoSuchUser(_)
             | R::NoSuchToken
             | R::NoSuchNamespace(_)
@@ -116,7 +119,7 @@ impl From<Rejection> for ApiError {
             | R::NoSuchVersion { .. }
             | R::NoSuchUpload(_)
             | R::NoSuchNode(_)
-            | R::NoSuchBlock { .. } => (StatusCode::NOT_FOUND, "not_found"),
+            | R::NoSuchBlock { .. } => (StatusCode::NOT_FOUND, ErrorCode::NotFound),
         };
         Self { status, code, message, missing, head }
     }
@@ -127,7 +130,7 @@ impl From<ServiceError> for ApiError {
         let message = e.to_string();
         if e.is_retryable() {
             // The SDK retries these, on this node or another, with the same request id.
-            Self::new(StatusCode::SERVICE_UNAVAILABLE, "unavailable", message)
+            Self::new(StatusCode::SERVICE_UNAVAILABLE, ErrorCode::Unavailable, message)
         } else {
             Self::internal(message)
         }
@@ -138,9 +141,11 @@ impl From<BlockError> for ApiError {
     fn from(e: BlockError) -> Self {
         let message = e.to_string();
         match e {
-            BlockError::Invalid(_) => Self::new(StatusCode::BAD_REQUEST, "invalid_block", message),
+            BlockError::Invalid(_) => Self::new(StatusCode::BAD_REQUEST, ErrorCode::InvalidBlock, message),
             BlockError::NotFound(_) => Self::not_found(message),
-            BlockError::Unavailable(_) => Self::new(StatusCode::SERVICE_UNAVAILABLE, "unavailable", message),
+            BlockError::Unavailable(_) => {
+                Self::new(StatusCode::SERVICE_UNAVAILABLE, ErrorCode::Unavailable, message)
+            }
             BlockError::Damaged(_) => Self::internal(message),
             BlockError::Metadata(e) => e.into(),
             BlockError::Refused(_) => Self::bad_request(message),

@@ -4,6 +4,7 @@
 use axum::extract::rejection::{JsonRejection, QueryRejection};
 use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::request::Parts;
+use cairn_proto::api::ErrorCode;
 use serde::de::DeserializeOwned;
 
 use super::error::ApiError;
@@ -18,7 +19,7 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for Json<T> {
         match axum::Json::<T>::from_request(request, state).await {
             Ok(axum::Json(value)) => Ok(Self(value)),
             Err(JsonRejection::BytesRejection(e)) => {
-                Err(ApiError::new(e.status(), "body_too_large", e.body_text()))
+                Err(ApiError::new(e.status(), ErrorCode::BodyTooLarge, e.body_text()))
             }
             Err(e) => Err(ApiError::bad_request(e.body_text())),
         }

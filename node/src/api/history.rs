@@ -14,6 +14,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response as HttpResponse};
 use axum::routing::{get, post};
 use cairn_proto::DrivePath;
+use cairn_proto::api::ErrorCode;
 use cairn_proto::api::{
     HistoryOptions, HistoryView, MoveRequest, Moved, PinView, TrashChanged, TrashItem, TrashListing,
     TrashTarget, TrashView, VersionAction, VersionRestored, VersionView,
@@ -131,7 +132,7 @@ async fn restore_version(
         // conflict; bringing it back is the trash's job.
         return Err(ApiError::new(
             StatusCode::CONFLICT,
-            "wrong_kind",
+            ErrorCode::WrongKind,
             format!("{} is in the trash: restore it with POST /v1/trash/restore first", place.path),
         ));
     }
@@ -335,7 +336,7 @@ async fn trashed_below(
         if found.len() > MAX_MOVE_ENTRIES {
             return Err(ApiError::new(
                 StatusCode::PAYLOAD_TOO_LARGE,
-                "too_large",
+                ErrorCode::TooLarge,
                 format!(
                     "more than {MAX_MOVE_ENTRIES} trashed files are below {folder}: name subfolders or files"
                 ),
@@ -356,7 +357,11 @@ pub async fn move_path(
     let ns = InNamespace { ns: request.ns };
     let (from, to) = (paths::parse(&request.from)?, paths::parse(&request.to)?);
     if from.is_root() {
-        return Err(ApiError::new(StatusCode::BAD_REQUEST, "invalid", "the root folder cannot move"));
+        return Err(ApiError::new(
+            StatusCode::BAD_REQUEST,
+            ErrorCode::Invalid,
+            "the root folder cannot move",
+        ));
     }
     let from = paths::place(&state, &caller, &ns, from, true).await?;
     let to = paths::place(&state, &caller, &ns, to, true).await?;
@@ -387,7 +392,7 @@ mod tests {
         assert_eq!(page_limit(Some(1)), Ok(1));
         assert_eq!(page_limit(Some(MAX_PAGE)), Ok(MAX_PAGE));
         for bad in [0, MAX_PAGE + 1] {
-            assert_eq!(page_limit(Some(bad)).map_err(|e| e.code), Err("bad_request"), "{bad}");
+            assert_eq!(page_limit(Some(bad)).map_err(|e| e.code), Err(ErrorCode::BadRequest), "{bad}");
         }
     }
 }

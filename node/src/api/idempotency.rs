@@ -133,6 +133,7 @@ fn derive(seed: &blake3::Hasher, ordinal: u64) -> RequestId {
 mod tests {
     use super::*;
     use axum::http::{HeaderMap, HeaderValue};
+    use cairn_proto::api::ErrorCode;
 
     #[test]
     fn ids_repeat_for_a_retry_and_differ_for_anything_else() {
@@ -181,7 +182,7 @@ mod tests {
         for bad in [&[b"" as &[u8]][..], &[b"a b"], &[too_long.as_bytes()], &[b"caf\xc3\xa9"], &[b"a", b"b"]]
         {
             let error = key_of(&headers(bad)).unwrap_err();
-            assert_eq!(error.code, "bad_request");
+            assert_eq!(error.code, ErrorCode::BadRequest);
             assert!(error.message.contains("Idempotency-Key"), "{}", error.message);
         }
     }

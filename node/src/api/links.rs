@@ -12,6 +12,7 @@ use axum::response::Response as HttpResponse;
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use cairn_proto::DrivePath;
+use cairn_proto::api::ErrorCode;
 use cairn_proto::api::{DownloadOptions, LinkDownload, LinkListing, LinkTree, LinkView, NewLinkBody};
 use cairn_raft::model::links::{LinkId, LinkRecord, NewLink};
 use cairn_raft::model::users::TokenRecord;
@@ -176,7 +177,11 @@ async fn open_link(
     if let Some(at) = link.expires_ms
         && crate::block_service::repair::now_ms() >= at
     {
-        return Err(ApiError::new(StatusCode::GONE, "expired", format!("link {id} expired at {at} ms")));
+        return Err(ApiError::new(
+            StatusCode::GONE,
+            ErrorCode::Expired,
+            format!("link {id} expired at {at} ms"),
+        ));
     }
     if let Some(hash) = &link.password_hash {
         let Some(password) = password else {
@@ -203,7 +208,7 @@ async fn open_link(
 }
 
 fn password_required(message: String) -> ApiError {
-    ApiError::new(StatusCode::UNAUTHORIZED, "password_required", message)
+    ApiError::new(StatusCode::UNAUTHORIZED, ErrorCode::PasswordRequired, message)
 }
 
 /// The path `inside` the link (`None`: the link's target itself) in its owner's namespace, and
@@ -215,7 +220,7 @@ fn inside_link(link: &LinkRecord, inside: Option<&str>) -> Result<(DrivePath, Dr
         (_, true) => link.path.clone(),
         (true, false) => inside.clone(),
         (false, false) => DrivePath::from_stored(&format!("{}/{}", link.path.as_str(), inside.as_str()))
-            .map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, "bad_path", e.to_string()))?,
+            .map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, ErrorCode::BadPath, e.to_string()))?,
     };
     Ok((target, inside))
 }
@@ -224,8 +229,8 @@ fn inside_link(link: &LinkRecord, inside: Option<&str>) -> Result<(DrivePath, Dr
 /// sees only paths relative to the link.
 fn as_seen_through_link(e: ApiError, link: &str, inside: &DrivePath) -> ApiError {
     let message = match e.code {
-        "not_found" => format!("nothing at {inside} in this link"),
-        "wrong_kind" => format!("{inside} is a folder: list it with GET /v1/links/{link}?path=…"),
+        ErrorCode::NotFound => format!("nothing at {inside} in this link"),
+        ErrorCode::WrongKind => format!("{inside} is a folder: list it with GET /v1/links/{link}?path=…"),
         _ => return e,
     };
     ApiError { message, ..e }
@@ -278,7 +283,7 @@ mod tests {
         let id = LinkId(0x0123_4567_89ab_cdef_0123_4567_89ab_cdef);
         assert_eq!(parse_link(&id.to_string()), Ok(id));
         for bad in ["", "0123", "zz23456789abcdef0123456789abcdef", "+123456789abcdef0123456789abcdef"] {
-            assert_eq!(parse_link(bad).map_err(|e| e.code), Err("bad_request"), "{bad}");
+            assert_eq!(parse_link(bad).map_err(|e| e.code), Err(ErrorCode::BadRequest), "{bad}");
         }
     }
 
@@ -296,7 +301,10 @@ mod tests {
         let (target, inside) = inside_link(&link, Some("plans/a.txt")).unwrap();
         assert_eq!((target.as_str(), inside.as_str()), ("team/q3/plans/a.txt", "plans/a.txt"));
         assert_eq!(inside_link(&link, None).unwrap().0.as_str(), "team/q3");
-        assert_eq!(inside_link(&link, Some("../secret")).map_err(|e| e.code).unwrap_err(), "bad_path");
+        assert_eq!(
+            inside_link(&link, Some("../secret")).map_err(|e| e.code).unwrap_err(),
+            ErrorCode::BadPath
+        );
     }
 
     #[test]
@@ -316,7 +324,7 @@ mod tests {
         let (target, inside) = inside_link(&link, Some("notes.txt")).unwrap();
         assert_eq!((target.as_str(), inside.as_str()), (format!("{stored}/notes.txt").as_str(), "notes.txt"));
         // What the holder sends is new, and held to today's rules.
-        assert_eq!(inside_link(&link, Some("a\u{1b}b")).map_err(|e| e.code).unwrap_err(), "bad_path");
+        assert_eq!(inside_link(&link, Some("a\u{1b}b")).map_err(|e| e.code).unwrap_err(), ErrorCode::BadPath);
         let (target, _) = inside_link(&link, Some("re\u{301}sume\u{301}.txt")).unwrap();
         assert_eq!(target.as_str(), format!("{stored}/r\u{e9}sum\u{e9}.txt"));
     }

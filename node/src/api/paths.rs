@@ -5,6 +5,7 @@
 
 use axum::http::StatusCode;
 use cairn_proto::DrivePath;
+use cairn_proto::api::ErrorCode;
 use cairn_raft::model::drive::{FileRecord, NamespaceId, VersionRecord};
 use cairn_raft::model::shares::Access;
 use cairn_raft::model::{Answer, Query};
@@ -29,7 +30,7 @@ pub struct Place {
 /// Parses `raw` (the URL's path tail, already percent-decoded).
 pub fn parse(raw: &str) -> Result<DrivePath, ApiError> {
     DrivePath::parse(&format!("/{}", raw.trim_start_matches('/')))
-        .map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, "bad_path", e.to_string()))
+        .map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, ErrorCode::BadPath, e.to_string()))
 }
 
 /// Resolves `path` in the namespace the request names and checks that `caller` may at least
@@ -61,9 +62,11 @@ pub async fn place(
 pub async fn file_at(state: &ApiState, place: &Place) -> Result<FileRecord, ApiError> {
     match state.query(Query::Stat { namespace: place.namespace, path: place.path.clone() }).await? {
         Answer::Stat(Some((_, Some(file)))) => Ok(file),
-        Answer::Stat(Some((_, None))) => {
-            Err(ApiError::new(StatusCode::CONFLICT, "wrong_kind", format!("{} is a folder", place.path)))
-        }
+        Answer::Stat(Some((_, None))) => Err(ApiError::new(
+            StatusCode::CONFLICT,
+            ErrorCode::WrongKind,
+            format!("{} is a folder", place.path),
+        )),
         Answer::Stat(None) => Err(ApiError::not_found(format!("nothing at {}", place.path))),
         other => Err(ApiError::internal(format!("unexpected answer to a stat: {other:?}"))),
     }

@@ -11,6 +11,7 @@ use axum::body::Body;
 use axum::http::{HeaderMap, StatusCode, header};
 use bytes::Bytes;
 use cairn_proto::ProtoError;
+use cairn_proto::api::ErrorCode;
 use futures_util::{Stream, StreamExt};
 
 use super::error::ApiError;
@@ -25,7 +26,7 @@ struct BodyTooLarge(u64);
 pub fn too_large(limit: u64) -> ApiError {
     ApiError::new(
         StatusCode::PAYLOAD_TOO_LARGE,
-        "body_too_large",
+        ErrorCode::BodyTooLarge,
         format!(
             "a simple upload takes at most {limit} bytes (network.api_max_upload_bytes); send larger \
              files with the block-level upload (POST /v1/blocks/missing, PUT /v1/blocks/{{id}}, \
@@ -81,7 +82,7 @@ mod tests {
         assert!(check_declared(&headers, 10).is_ok());
         headers.insert(header::CONTENT_LENGTH, HeaderValue::from_static("11"));
         let error = check_declared(&headers, 10).unwrap_err();
-        assert_eq!((error.status.as_u16(), error.code), (413, "body_too_large"));
+        assert_eq!((error.status.as_u16(), error.code), (413, ErrorCode::BodyTooLarge));
         assert!(error.message.contains("at most 10 bytes"), "{}", error.message);
     }
 
@@ -94,8 +95,8 @@ mod tests {
         assert_eq!(fits.concat(), b"1234567890");
         let error = limited(body(vec![b"12345", b"678901"]), 10).try_collect::<Vec<_>>().await.unwrap_err();
         let error = read_error(ProtoError::Read(error));
-        assert_eq!((error.status.as_u16(), error.code), (413, "body_too_large"));
+        assert_eq!((error.status.as_u16(), error.code), (413, ErrorCode::BodyTooLarge));
         let other = read_error(ProtoError::Read(std::io::Error::other("reset")));
-        assert_eq!(other.code, "bad_request");
+        assert_eq!(other.code, ErrorCode::BadRequest);
     }
 }

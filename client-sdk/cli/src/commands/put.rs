@@ -2,6 +2,7 @@
 //! sends only the blocks the cluster lacks; what was sent and what was already there is
 //! reported at the end.
 
+use cairn_client::api::ErrorCode;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
@@ -139,7 +140,7 @@ async fn target(
     match client.stat(remote.as_str(), &listing).await {
         Ok(view) if view.kind == "folder" => inside(&remote),
         Ok(_) => Ok(remote),
-        Err(e) if e.code() == "not_found" => Ok(remote),
+        Err(e) if e.is(ErrorCode::NotFound) => Ok(remote),
         Err(e) => Err(e.into()),
     }
 }

@@ -2,6 +2,7 @@
 //! belongs to. Every node is asked on its own, once, at the same time, so one dead node costs
 //! at most a connect timeout and never hides the others.
 
+use cairn_client::api::ErrorCode;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
@@ -56,8 +57,9 @@ pub async fn status(ctx: &Context) -> Result<(), Failure> {
     let mut nodes: Vec<Option<NodeState>> = config.nodes.iter().map(|_| None).collect();
     let mut user = None;
     while let Some(done) = asks.join_next().await {
-        let (index, took, answer) =
-            done.map_err(|e| Failure::new(Exit::Internal, "internal", format!("a status task failed: {e}")))?;
+        let (index, took, answer) = done.map_err(|e| {
+            Failure::new(Exit::Internal, ErrorCode::Internal.as_str(), format!("a status task failed: {e}"))
+        })?;
         let url = config.nodes[index].clone();
         nodes[index] = Some(match answer {
             Ok(me) => {

@@ -4,6 +4,7 @@
 //! the folder's `.cairn/` while the sync runs in another process. `cairn sync resume DIR`:
 //! lets deletes in the drive that the sync held back (most of the folder at once) go on.
 
+use cairn_client::api::ErrorCode;
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -120,7 +121,7 @@ fn status(ctx: &Context, dir: &Path) -> Result<(), Failure> {
     let status = read_status_file(dir);
     if !running && state.is_none() && status.is_none() {
         let message = format!("{} has never been synced", dir.display());
-        return Err(Failure::new(Exit::NotFound, "not_found", message));
+        return Err(Failure::new(Exit::NotFound, ErrorCode::NotFound.as_str(), message));
     }
     let answer = StatusAnswer { folder: dir.to_path_buf(), running, state, status };
     ctx.out.answer(&answer, |w| {

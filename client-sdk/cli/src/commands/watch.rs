@@ -3,6 +3,8 @@
 //! same cursor, so nothing is missed). With `--json`, one JSON object per line — the one
 //! command whose output is a stream rather than one document, since it never ends by itself.
 
+use cairn_client::ClientError;
+use cairn_client::api::ErrorCode;
 use std::io::Write;
 use std::time::Duration;
 
@@ -35,11 +37,11 @@ pub async fn watch(ctx: &Context, args: &WatchArgs) -> Result<(), Failure> {
                 }
                 cursor = page.cursor;
             }
-            Err(e) if e.code() == "cursor_expired" => {
+            Err(e) if e.is(ErrorCode::CursorExpired) => {
                 ctx.out.note("the journal no longer holds some of those changes; going on from the newest");
                 cursor = client.latest_cursor().await?;
             }
-            Err(e) if e.code() == "unreachable" => {
+            Err(e @ ClientError::Unreachable(_)) => {
                 ctx.out.note(&format!("{e}; trying again"));
                 tokio::time::sleep(Duration::from_secs(5)).await;
             }

@@ -20,6 +20,7 @@
 //! held but one ([`hold_twins`]); and a plan that would delete most of the folder in the drive
 //! has those deletes held back until a person confirms them ([`guard`](super::guard)).
 
+use crate::api::ErrorCode;
 use std::collections::BTreeSet;
 use std::future::Future;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -234,7 +235,7 @@ impl Engine {
         let names = root.names();
         let remote = match scan_remote(client, &self.config.remote, ns, &local.rules, names).await {
             // The first sync of a new drive folder (or it was deleted): make it.
-            Err(SyncError::Client(e)) if e.code() == "not_found" => {
+            Err(SyncError::Client(e)) if e.is(ErrorCode::NotFound) => {
                 self.make_remote_root().await?;
                 scan_remote(client, &self.config.remote, ns, &local.rules, names).await?
             }
@@ -313,7 +314,7 @@ impl Engine {
         let path = remote_path(&self.config.remote, "");
         match self.client.make_folder(&path, self.config.ns).await {
             Ok(_) => Ok(()),
-            Err(e) if e.code() == "wrong_kind" => {
+            Err(e) if e.is(ErrorCode::WrongKind) => {
                 Err(SyncError::Setup(format!("/{path} is a file in the drive, not a folder: {e}")))
             }
             Err(e) => Err(e.into()),
@@ -367,7 +368,7 @@ async fn poll_changes(
                     let _ = wake.send(Wake::Remote);
                 }
             }
-            Err(e) if e.code() == "cursor_expired" => {
+            Err(e) if e.is(ErrorCode::CursorExpired) => {
                 tracing::info!("the change journal no longer covers the cursor; resyncing");
                 if let Ok(latest) = client.latest_cursor().await {
                     at = latest;

@@ -4,6 +4,7 @@
 use std::path::PathBuf;
 
 use crate::ClientError;
+use crate::api::ErrorCode;
 
 /// A failed sync step.
 #[derive(Debug, thiserror::Error)]
@@ -80,6 +81,7 @@ impl SyncError {
     /// Whether no later pass can succeed without a person fixing something.
     pub fn is_fatal(&self) -> bool {
         matches!(self, Self::InUse(_) | Self::Bound { .. } | Self::Setup(_) | Self::Watch { .. })
-            || matches!(self, Self::Client(e) if matches!(e.code(), "unauthenticated" | "forbidden" | "config"))
+            || matches!(self, Self::Client(ClientError::Config(_)))
+            || matches!(self, Self::Client(e) if matches!(e.api_code(), Some(ErrorCode::Unauthenticated | ErrorCode::Forbidden)))
     }
 }

@@ -15,6 +15,7 @@
 //! A failure of one action is reported and the rest go on; only a cluster that cannot be
 //! reached (or a state database that cannot be written) stops the pass.
 
+use crate::api::ErrorCode;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -196,7 +197,7 @@ impl<'a> Executor<'a> {
             Action::RenameRemote { from, to, remote, local } => {
                 match self.client.move_path(&self.remote(from), &self.remote(to), self.config.ns).await {
                     Ok(_) => {}
-                    Err(e) if matches!(e.code(), "not_found" | "exists") => {
+                    Err(e) if matches!(e.api_code(), Some(ErrorCode::NotFound | ErrorCode::Exists)) => {
                         return Ok(Step::Deferred(format!("the drive refused the rename: {e}")));
                     }
                     Err(e) => return Err(e.into()),
@@ -230,8 +231,8 @@ impl<'a> Executor<'a> {
         match self.client.delete_if_unchanged(&remote, self.config.ns, self.listed_after).await {
             Ok(_) => {}
             // Gone already: deleted (or trashed) by another device, as wanted.
-            Err(e) if matches!(e.code(), "not_found" | "wrong_kind") => {}
-            Err(e) if matches!(e.code(), "changed" | "cursor_expired") => {
+            Err(e) if matches!(e.api_code(), Some(ErrorCode::NotFound | ErrorCode::WrongKind)) => {}
+            Err(e) if matches!(e.api_code(), Some(ErrorCode::Changed | ErrorCode::CursorExpired)) => {
                 return Ok(Step::Deferred("changed in the drive meanwhile".into()));
             }
             Err(e) => return Err(e.into()),
@@ -305,7 +306,7 @@ impl<'a> Executor<'a> {
                 version: f.version,
                 size: f.size,
             })),
-            Err(e) if e.code() == "not_found" => Ok(None),
+            Err(e) if e.is(ErrorCode::NotFound) => Ok(None),
             Err(e) => Err(e.into()),
         }
     }

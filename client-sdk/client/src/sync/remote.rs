@@ -9,6 +9,7 @@
 //! held under an unseen key so its folder is never trashed with it; a name this disk cannot
 //! hold (`CON` on Windows) is held at its path. Neither is ever mapped onto the disk.
 
+use crate::api::ErrorCode;
 use cairn_proto::drive_name::{name_problem, printable};
 use futures_util::future::join_all;
 
@@ -64,7 +65,7 @@ pub async fn scan_remote(
             let view = match listing {
                 Ok(view) => view,
                 // Deleted since its parent was listed: it is not there.
-                Err(e) if e.code() == "not_found" && !folder.is_empty() => {
+                Err(e) if e.is(ErrorCode::NotFound) && !folder.is_empty() => {
                     scan.tree.remove(&folder);
                     continue;
                 }

@@ -7,6 +7,7 @@
 //! their content, which every download checks — must be the version's; a version cut
 //! differently is downloaded and checked against its hash instead.
 
+use crate::api::ErrorCode;
 use std::path::{Path, PathBuf};
 
 use cairn_proto::StreamChunker;
@@ -35,7 +36,7 @@ impl Executor<'_> {
     /// conflict is settled at once.
     pub(super) async fn upload(&mut self, path: &str, base: Option<u64>) -> Result<Step, SyncError> {
         match self.upload_on(path, base).await {
-            Err(SyncError::Client(e)) if e.code() == "conflict" => {
+            Err(SyncError::Client(e)) if e.is(ErrorCode::Conflict) => {
                 tracing::info!(path, "another device committed first");
                 let Some(head) = self.remote_head(path).await? else {
                     return Ok(Step::Deferred("the drive's file went away meanwhile".into()));
@@ -88,7 +89,7 @@ impl Executor<'_> {
         let options = DownloadOptions { ns: self.config.ns, version: Some(remote.version) };
         let downloaded = match self.client.download_file(&self.remote(path), &tmp, &options, None).await {
             Ok(downloaded) => downloaded,
-            Err(e) if e.code() == "not_found" => {
+            Err(e) if e.is(ErrorCode::NotFound) => {
                 return Ok(Step::Deferred("gone from the drive meanwhile".into()));
             }
             Err(e) => return Err(e.into()),
@@ -164,7 +165,7 @@ impl Executor<'_> {
             let options = DownloadOptions { ns: self.config.ns, version: Some(r.version) };
             let manifest = match self.client.manifest(&self.remote(path), &options).await {
                 Ok(manifest) => manifest,
-                Err(e) if e.code() == "not_found" => {
+                Err(e) if e.is(ErrorCode::NotFound) => {
                     return Ok(Step::Deferred("gone from the drive meanwhile".into()));
                 }
                 Err(e) => return Err(e.into()),

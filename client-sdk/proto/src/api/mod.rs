@@ -19,7 +19,7 @@ pub use blocks::{
 };
 pub use changes::{ChangePage, ChangeView, ChangesQuery, CursorView};
 pub use content::{DownloadOptions, UploadOptions, Uploaded};
-pub use error::ErrorBody;
+pub use error::{ErrorBody, ErrorCode};
 pub use history::{
     HistoryOptions, HistoryView, MoveRequest, Moved, PinView, TrashChanged, TrashItem, TrashListing,
     TrashTarget, TrashView, VersionAction, VersionRestored, VersionView,

@@ -5,6 +5,7 @@
 //! short block. It also stops at the bytes the upload still lacks, noting an overflow, so an
 //! over-long body cannot push the session past its length.
 
+use cairn_proto::api::ErrorCode;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll, ready};
@@ -88,7 +89,7 @@ where
         if all.len() + bytes.len() > limit {
             return Err(ApiError::new(
                 StatusCode::PAYLOAD_TOO_LARGE,
-                "too_large",
+                ErrorCode::TooLarge,
                 format!("a PATCH with Upload-Checksum carries at most {limit} bytes; send smaller chunks"),
             ));
         }

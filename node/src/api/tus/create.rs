@@ -10,6 +10,7 @@
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response as HttpResponse};
+use cairn_proto::api::ErrorCode;
 use cairn_raft::model::drive::FileStatus;
 use cairn_raft::model::uploads::{NewUpload, UploadId};
 use cairn_raft::model::{Answer, Command, Query, Response};
@@ -50,7 +51,7 @@ pub async fn create(
     if size > MAX_SIZE {
         return Err(ApiError::new(
             StatusCode::PAYLOAD_TOO_LARGE,
-            "too_large",
+            ErrorCode::TooLarge,
             format!("Upload-Length {size} is more than this server's Tus-Max-Size of {MAX_SIZE}"),
         ));
     }
@@ -140,9 +141,11 @@ async fn head(state: &ApiState, place: &Place) -> Result<Option<u64>, ApiError> 
     match state.query(Query::Stat { namespace: place.namespace, path: place.path.clone() }).await? {
         Answer::Stat(Some((_, Some(file)))) if file.status != FileStatus::Trashed => Ok(Some(file.head)),
         Answer::Stat(Some((_, Some(_)))) => Ok(None),
-        Answer::Stat(Some((_, None))) => {
-            Err(ApiError::new(StatusCode::CONFLICT, "wrong_kind", format!("{} is a folder", place.path)))
-        }
+        Answer::Stat(Some((_, None))) => Err(ApiError::new(
+            StatusCode::CONFLICT,
+            ErrorCode::WrongKind,
+            format!("{} is a folder", place.path),
+        )),
         Answer::Stat(None) => Ok(None),
         other => Err(ApiError::internal(format!("unexpected answer to a stat: {other:?}"))),
     }

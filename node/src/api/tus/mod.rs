@@ -34,6 +34,7 @@ use axum::http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode, header}
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response as HttpResponse};
 use axum::routing::post;
+use cairn_proto::api::ErrorCode;
 use cairn_raft::model::uploads::{UploadId, UploadRecord};
 use cairn_raft::model::{Answer, Command, Query, Rejection, Response};
 
@@ -89,7 +90,8 @@ async fn tus_resumable(request: Request, next: Next) -> HttpResponse {
         };
         let message = format!("{what}; this server speaks tus {TUS_VERSION} (Tus-Resumable: {TUS_VERSION})");
         let mut response =
-            ApiError::new(StatusCode::PRECONDITION_FAILED, "unsupported_version", message).into_response();
+            ApiError::new(StatusCode::PRECONDITION_FAILED, ErrorCode::UnsupportedVersion, message)
+                .into_response();
         response
             .headers_mut()
             .insert(HeaderName::from_static("tus-version"), HeaderValue::from_static(TUS_VERSION));
@@ -170,14 +172,14 @@ pub(super) fn refusal(why: Rejection) -> ApiError {
     match why {
         Rejection::OffsetMismatch { expected, given } => ApiError::new(
             StatusCode::CONFLICT,
-            "offset_mismatch",
+            ErrorCode::OffsetMismatch,
             format!(
                 "the upload has {expected} bytes, so a PATCH must say Upload-Offset: {expected}, not {given}"
             ),
         ),
         Rejection::UploadTooLarge { declared, reached } => ApiError::new(
             StatusCode::PAYLOAD_TOO_LARGE,
-            "too_large",
+            ErrorCode::TooLarge,
             format!("the upload would reach {reached} bytes, more than its Upload-Length of {declared}"),
         ),
         Rejection::NoSuchUpload(id) => ApiError::not_found(format!(
@@ -185,7 +187,7 @@ pub(super) fn refusal(why: Rejection) -> ApiError {
         )),
         Rejection::UploadExpired { upload, expired_ms } => ApiError::new(
             StatusCode::GONE,
-            "expired",
+            ErrorCode::Expired,
             format!("upload {upload} expired at {}; start a new one", headers::http_date(expired_ms)),
         ),
         other => other.into(),
@@ -233,7 +235,7 @@ mod tests {
     #[test]
     fn offset_mismatches_say_where_to_resume() {
         let e = refusal(Rejection::OffsetMismatch { expected: 10, given: 4 });
-        assert_eq!((e.status, e.code), (StatusCode::CONFLICT, "offset_mismatch"));
+        assert_eq!((e.status, e.code), (StatusCode::CONFLICT, ErrorCode::OffsetMismatch));
         assert!(e.message.contains("Upload-Offset: 10"), "{}", e.message);
         let e = refusal(Rejection::UploadTooLarge { declared: 5, reached: 9 });
         assert_eq!(e.status, StatusCode::PAYLOAD_TOO_LARGE);

@@ -11,6 +11,7 @@ use axum::body::Body;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, HeaderName, StatusCode, header};
 use axum::response::{IntoResponse, Response as HttpResponse};
+use cairn_proto::api::ErrorCode;
 use cairn_raft::model::Rejection;
 use cairn_raft::model::UserId;
 use cairn_raft::model::uploads::{UploadId, UploadRecord};
@@ -52,7 +53,7 @@ pub async fn patch(
     if content_type.split(';').next().map(str::trim) != Some(OFFSET_OCTET_STREAM) {
         return Err(ApiError::new(
             StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            "unsupported_media_type",
+            ErrorCode::UnsupportedMediaType,
             format!("a PATCH must have Content-Type: {OFFSET_OCTET_STREAM}"),
         ));
     }
@@ -81,7 +82,7 @@ pub async fn patch(
         if checksum.is_some() && length > MAX_CHECKSUMMED_PATCH as u64 {
             return Err(ApiError::new(
                 StatusCode::PAYLOAD_TOO_LARGE,
-                "too_large",
+                ErrorCode::TooLarge,
                 format!("a PATCH with Upload-Checksum carries at most {MAX_CHECKSUMMED_PATCH} bytes"),
             ));
         }
@@ -135,7 +136,7 @@ async fn receive(
             if !matches {
                 return Err(ApiError::new(
                     checksum_mismatch(),
-                    "checksum_mismatch",
+                    ErrorCode::ChecksumMismatch,
                     "the body does not have the digest in Upload-Checksum; nothing of it was kept",
                 ));
             }
@@ -173,7 +174,7 @@ fn checksum_mismatch() -> StatusCode {
 fn overflow(size: u64, start: u64) -> ApiError {
     ApiError::new(
         StatusCode::PAYLOAD_TOO_LARGE,
-        "too_large",
+        ErrorCode::TooLarge,
         format!("the body is longer than the {} bytes the upload of {size} still lacks", size - start),
     )
 }
