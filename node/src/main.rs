@@ -5,7 +5,8 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 
-use cairn_node::daemon::api_cert::{self, ApiName};
+use cairn_node::daemon::api_cert;
+use cairn_node::daemon::api_names::{self, ApiName};
 use cairn_node::daemon::{NodeConfig, RunningNode, SecretsDir, SecretsError, admin};
 use cairn_node::service::AdminCommand;
 use cairn_raft::{NodeAddr, NodeId};
@@ -292,7 +293,7 @@ fn issue_cert(config: &NodeConfig, id: NodeId, api: Option<SocketAddr>, api_name
         Err(SecretsError::Exists(path)) => println!("kept {} (exists)", path.display()),
         Err(e) => return Err(e.into()),
     }
-    let names = api_cert::wanted_names(api, &extra);
+    let names = api_names::wanted_names(api, &extra);
     secrets.issue_api(id, &names)?;
     let names: Vec<String> = names.iter().map(ToString::to_string).collect();
     println!("issued node-{id}-api.crt and node-{id}-api.key in {dir} for {}", names.join(", "));

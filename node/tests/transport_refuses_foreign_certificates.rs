@@ -10,7 +10,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use bytes::Bytes;
-use cairn_node::transport::{Handler, NodeIdentity, Request, Response, TransportError, frame, tls};
+use cairn_node::transport::{Handler, NodeIdentity, Request, Response, TransportError, frame, tls, trust};
 use common::{PATIENCE, any_loopback_port, cluster, serving};
 use rustls::pki_types::{CertificateDer, PrivateKeyDer};
 
@@ -72,7 +72,7 @@ fn trusting(
 ) -> rustls::ConfigBuilder<rustls::ClientConfig, rustls::client::WantsClientCert> {
     let mut roots = rustls::RootCertStore::empty();
     roots.add(ca.clone()).unwrap();
-    rustls::ClientConfig::builder_with_provider(tls::crypto_provider())
+    rustls::ClientConfig::builder_with_provider(trust::crypto_provider())
         .with_protocol_versions(&[&rustls::version::TLS13])
         .unwrap()
         .with_root_certificates(roots)

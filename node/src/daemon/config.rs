@@ -11,7 +11,7 @@ use std::time::Duration;
 use cairn_raft::{NodeAddr, NodeId};
 use serde::Deserialize;
 
-use super::api_cert::{ApiName, MAX_API_NAMES};
+use super::api_names::{ApiName, MAX_API_NAMES};
 use super::storage_config::StorageConfig;
 
 /// Why a configuration cannot be used.

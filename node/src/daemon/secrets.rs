@@ -21,7 +21,7 @@ use std::path::{Path, PathBuf};
 
 use cairn_raft::NodeId;
 
-use super::api_cert::{self, ApiName};
+use super::api_names::{self, ApiName};
 use crate::block::seal::MasterKey;
 use crate::raft_net::node_name;
 use crate::transport::{ClusterCa, IdentityError, NodeIdentity};
@@ -147,7 +147,7 @@ impl SecretsDir {
     /// Issues node `id`'s HTTPS API certificate for `names`, replacing an older one.
     pub fn issue_api(&self, id: NodeId, names: &[ApiName]) -> Result<(), SecretsError> {
         let (cert_path, key_path) = self.api_files(id);
-        let (dns, ips) = api_cert::split(names);
+        let (dns, ips) = api_names::split(names);
         let (cert, key) = self
             .ca()?
             .issue_api(&format!("{} API", node_name(id)), &dns, &ips)
@@ -250,7 +250,7 @@ mod tests {
         secrets.issue_api(1, &first).unwrap();
         let check = |names: &[ApiName]| {
             let (ca, cert, key) = secrets.read_api(1).unwrap();
-            api_cert::ApiCertificate::from_pem(&ca, &cert, &key).unwrap().check_names(names)
+            super::super::api_cert::ApiCertificate::from_pem(&ca, &cert, &key).unwrap().check_names(names)
         };
         check(&first).unwrap();
         let mut second = first.clone();

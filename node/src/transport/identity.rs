@@ -17,7 +17,7 @@ use rcgen::{
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivatePkcs8KeyDer, ServerName, UnixTime};
 
-use super::tls;
+use super::trust::{client_verifier, server_verifier};
 
 /// How long a cluster CA certificate is valid. Certificate rotation is not built yet, so the CA
 /// outlives any cluster we expect to run.
@@ -302,10 +302,11 @@ impl NodeIdentity {
         let server_name = ServerName::try_from(self.name.clone()).map_err(|_| {
             IdentityError::InvalidNodeName { name: self.name.clone(), reason: "not a DNS name" }
         })?;
-        tls::server_verifier(self)?
+        server_verifier(self.roots()?)
+            .map_err(IdentityError::ServerVerifier)?
             .verify_server_cert(&self.cert_der, &[], &server_name, &[], now)
             .map_err(untrusted)?;
-        tls::client_verifier(self)?.verify_client_cert(&self.cert_der, &[], now).map_err(untrusted)?;
+        client_verifier(self.roots()?)?.verify_client_cert(&self.cert_der, &[], now).map_err(untrusted)?;
         Ok(())
     }
 

@@ -1,6 +1,7 @@
 //! Node-to-node transport: QUIC (quinn) with mutual TLS 1.3 against the cluster CA.
 //!
 //! - [`identity`]: the cluster CA and the node certificates it issues, as PEM.
+//! - [`trust`]: the crypto provider, and verifiers that accept only what the cluster CA issued.
 //! - [`tls`]: rustls and quinn configurations, and a peer's node name from its certificate.
 //! - [`frame`]: the versioned, length-prefixed frame every request and response travels in.
 //! - [`endpoint`]: [`Transport`], which serves peers and dials them from one endpoint.
@@ -18,6 +19,7 @@ pub mod identity;
 pub mod server;
 pub mod settings;
 pub mod tls;
+pub mod trust;
 
 pub use endpoint::Transport;
 pub use error::{Refusal, TransportError};

@@ -8,42 +8,19 @@
 //! issued by the CA *for the node name it meant to reach*. Once connected, a peer is known by
 //! the name in its certificate ([`peer_node_name`]), never by the address it came from.
 //!
-//! The crypto provider is rustls' ring backend, named explicitly so that nothing depends on a
-//! process-wide default being installed.
+//! The crypto provider and the verifiers are in [`super::trust`].
 
 use std::sync::Arc;
 
 use quinn::crypto::rustls::{QuicClientConfig, QuicServerConfig};
-use rustls::client::WebPkiServerVerifier;
-use rustls::client::danger::ServerCertVerifier;
-use rustls::crypto::CryptoProvider;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer};
-use rustls::server::WebPkiClientVerifier;
-use rustls::server::danger::ClientCertVerifier;
 
 use super::identity::{IdentityError, NodeIdentity, node_name_from_cert};
+use super::trust::{client_verifier, crypto_provider};
 
 /// The ALPN protocol name nodes speak. A peer that offers no protocol in common fails the
 /// handshake, which is how a future incompatible transport is told apart from this one.
 pub const ALPN: &[u8] = b"cairn-node/1";
-
-/// The crypto provider every configuration here uses.
-pub fn crypto_provider() -> Arc<CryptoProvider> {
-    Arc::new(rustls::crypto::ring::default_provider())
-}
-
-/// A verifier of client certificates that accepts only certificates the cluster CA issued.
-pub(crate) fn client_verifier(identity: &NodeIdentity) -> Result<Arc<dyn ClientCertVerifier>, IdentityError> {
-    Ok(WebPkiClientVerifier::builder_with_provider(identity.roots()?, crypto_provider()).build()?)
-}
-
-/// A verifier of server certificates that accepts only certificates the cluster CA issued.
-pub(crate) fn server_verifier(identity: &NodeIdentity) -> Result<Arc<dyn ServerCertVerifier>, IdentityError> {
-    WebPkiServerVerifier::builder_with_provider(identity.roots()?, crypto_provider())
-        .build()
-        .map(|verifier| verifier as Arc<dyn ServerCertVerifier>)
-        .map_err(IdentityError::ServerVerifier)
-}
 
 /// The node's certificate chain and key, as rustls takes them.
 fn own_certificate(identity: &NodeIdentity) -> (Vec<CertificateDer<'static>>, PrivateKeyDer<'static>) {
@@ -56,7 +33,7 @@ pub fn server_crypto(identity: &NodeIdentity) -> Result<rustls::ServerConfig, Id
     let (chain, key) = own_certificate(identity);
     let mut config = rustls::ServerConfig::builder_with_provider(crypto_provider())
         .with_protocol_versions(&[&rustls::version::TLS13])?
-        .with_client_cert_verifier(client_verifier(identity)?)
+        .with_client_cert_verifier(client_verifier(identity.roots()?)?)
         .with_single_cert(chain, key)?;
     config.alpn_protocols = vec![ALPN.to_vec()];
     Ok(config)
