@@ -1,7 +1,7 @@
 //! The search's list of the required operations' call and return entries in time order, with
 //! dancing-links removal and restoration as the search linearizes and backtracks.
 
-use super::search::LinOp;
+use super::lin_op::LinOp;
 
 /// The list's head sentinel.
 pub(crate) const HEAD: usize = 0;

@@ -13,8 +13,9 @@ use std::time::{Duration, Instant};
 
 use super::context::{Spans, describe_op, describe_operation, faults_around};
 use super::file_model::{FileOp, FileOutcome};
+use super::lin_op::{Expect, LinOp};
 use super::partition::{Component, components};
-use super::search::{self, Expect, LinOp, Stuck};
+use super::search::{self, Stuck};
 use super::verdict::{Validity, Verdict, Violation};
 use crate::history::{self, Event, EventKind, Op, Operation};
 

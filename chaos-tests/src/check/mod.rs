@@ -15,6 +15,7 @@ mod call_list;
 mod context;
 pub mod file_model;
 pub mod journal;
+mod lin_op;
 pub mod linearizable;
 pub mod lost_writes;
 mod memo;

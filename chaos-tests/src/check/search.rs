@@ -22,46 +22,10 @@
 use std::time::Instant;
 
 use super::call_list::{CallList, TAIL};
-use super::file_model::{FileOp, FileOutcome, FileState};
+use super::file_model::{FileOp, FileState};
+use super::lin_op::LinOp;
 use super::memo::{Bits, Insert, Memo};
 use super::unknowns::Unknowns;
-
-/// What a recorded operation's outcome allows.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum Expect {
-    /// Any outcome (unknown operations, and acknowledged ones with no outcome recorded).
-    Any,
-    /// Exactly this outcome.
-    Exactly(FileOutcome),
-    /// No outcome the model can give (a read answering `done`).
-    Never,
-}
-
-impl Expect {
-    /// Whether the model's `outcome` is allowed.
-    pub(crate) fn allows(self, outcome: FileOutcome) -> bool {
-        match self {
-            Expect::Any => true,
-            Expect::Exactly(expected) => expected == outcome,
-            Expect::Never => false,
-        }
-    }
-}
-
-/// One operation of a component, as the search sees it.
-#[derive(Clone, Debug)]
-pub(crate) struct LinOp {
-    /// The model operation.
-    pub(crate) op: FileOp,
-    /// What its outcome allows.
-    pub(crate) expect: Expect,
-    /// Whether it must be linearized (it completed `Ok`); unknown operations need not be.
-    pub(crate) required: bool,
-    /// Invocation time.
-    pub(crate) invoked_ns: u64,
-    /// Completion time (ignored for operations that are not required).
-    pub(crate) completed_ns: u64,
-}
 
 /// Where the search could get no further: the configuration that linearized the most
 /// required operations before every candidate failed.
@@ -314,6 +278,8 @@ mod tests {
     use std::time::Duration;
 
     use super::*;
+    use crate::check::file_model::FileOutcome;
+    use crate::check::lin_op::Expect;
 
     fn op(op: FileOp, expect: Option<FileOutcome>, invoked_ns: u64, completed_ns: u64) -> LinOp {
         LinOp {

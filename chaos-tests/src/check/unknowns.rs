@@ -11,7 +11,7 @@
 use std::collections::HashMap;
 
 use super::file_model::{FileOp, FileState};
-use super::search::LinOp;
+use super::lin_op::LinOp;
 
 /// The unknown operations of a component.
 pub(crate) struct Unknowns {
