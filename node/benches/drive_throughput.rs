@@ -17,7 +17,7 @@ use std::time::Instant;
 
 use cairn_client::api::DownloadOptions;
 use cairn_client::upload::PutOptions;
-use cairn_client::{Base, Client, ClientConfig};
+use cairn_client::{Client, ClientConfig, CommitOn};
 use cairn_proto::sample_data::random;
 use process_cluster::{ProcessCluster, Settings};
 use tokio::task::JoinSet;
@@ -62,7 +62,7 @@ async fn big_file(cluster: &ProcessCluster, client: &Client, token: &str, nodes:
     println!("{:>28} {:>10}", "what", "MB/s");
     let started = Instant::now();
     client
-        .upload_file(&local, "sdk.gib", &PutOptions { base: Base::New, ..Default::default() })
+        .upload_file(&local, "sdk.gib", &PutOptions { base: CommitOn::New, ..Default::default() })
         .await
         .unwrap();
     println!("{:>28} {:>10.1}", "SDK put", mb_per_s(GIB, started));
@@ -99,7 +99,7 @@ async fn big_file(cluster: &ProcessCluster, client: &Client, token: &str, nodes:
     // Both copies hold the same blocks: the second upload of the same content is a dedup.
     let started = Instant::now();
     client
-        .upload_file(&local, "again.gib", &PutOptions { base: Base::New, ..Default::default() })
+        .upload_file(&local, "again.gib", &PutOptions { base: CommitOn::New, ..Default::default() })
         .await
         .unwrap();
     println!("{:>28} {:>10.1}", "SDK put, content known", mb_per_s(GIB, started));
@@ -122,7 +122,7 @@ async fn small_files(clients: &[Client], files: usize) {
                     }
                     let content = random(SMALL, (round * files + i) as u64);
                     let path = format!("small-{round}/{:02}/{i}", i % 64);
-                    let options = PutOptions { base: Base::New, ..Default::default() };
+                    let options = PutOptions { base: CommitOn::New, ..Default::default() };
                     client.upload_reader(std::io::Cursor::new(content), &path, &options).await.unwrap();
                 }
             });

@@ -10,7 +10,7 @@ mod common;
 use std::collections::{BTreeMap, HashMap};
 
 use cairn_node::block_service::BlockError;
-use cairn_node::service::ClientError;
+use cairn_node::service::ClusterClientError;
 use common::blocks::{ACCOUNT, assert_all_read_back, put_all, record, samples};
 use common::process_cluster::{ProcessCluster, Settings};
 
@@ -69,7 +69,7 @@ async fn a_lost_zone_loses_no_block() {
     .await;
     let extra = &samples(31, 2)[30];
     match client.put_block(ACCOUNT, extra.id, &extra.wire).await {
-        Err(ClientError::Block { error: BlockError::Unavailable(why), .. }) => {
+        Err(ClusterClientError::Block { error: BlockError::Unavailable(why), .. }) => {
             assert!(why.contains("shards could be stored"), "{why}")
         }
         other => panic!("a write with too few nodes gave {other:?}"),

@@ -9,7 +9,7 @@
 mod common;
 
 use cairn_node::block_service::BlockError;
-use cairn_node::service::{AdminCommand, ClientError};
+use cairn_node::service::{AdminCommand, ClusterClientError};
 use common::blocks::{ACCOUNT, assert_all_read_back, fully_redundant, put_all, record, samples};
 use common::process_cluster::{ProcessCluster, Settings, http_get, wait_until};
 
@@ -31,7 +31,7 @@ async fn blocks_survive_node_loss_and_repair_restores_redundancy() {
     // A block under a false id is refused, and nothing is recorded for it.
     let false_id = cairn_proto::BlockId::of(b"not these bytes");
     match client.put_block(ACCOUNT, false_id, &blocks[1].wire).await {
-        Err(ClientError::Block { error: BlockError::Invalid(why), .. }) => {
+        Err(ClusterClientError::Block { error: BlockError::Invalid(why), .. }) => {
             assert!(why.contains("id"), "{why}")
         }
         other => panic!("a block under a false id gave {other:?}"),

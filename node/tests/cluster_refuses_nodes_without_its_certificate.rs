@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use cairn_node::daemon::SecretsDir;
 use cairn_node::service::ClusterClient;
-use cairn_node::service::{AdminCommand, ClientError};
+use cairn_node::service::{AdminCommand, ClusterClientError};
 use cairn_node::transport::{ClusterCa, NodeIdentity};
 use cairn_raft::NodeAddr;
 use cairn_raft::model::{Answer, Query};
@@ -34,9 +34,9 @@ async fn foreign_certificates_cannot_read_write_or_join() {
     for name in ["operator", "node-2"] {
         let impostor = cluster.client_with(&foreign_identity(name), Duration::from_secs(3)).await;
         let read = impostor.query(&Query::UserByName("secret-user".into())).await;
-        assert!(matches!(read, Err(ClientError::Unreachable(_))), "{name} read: {read:?}");
+        assert!(matches!(read, Err(ClusterClientError::Unreachable(_))), "{name} read: {read:?}");
         let write = impostor.write(create_user(2, "planted")).await;
-        assert!(matches!(write, Err(ClientError::Unreachable(_))), "{name} wrote: {write:?}");
+        assert!(matches!(write, Err(ClusterClientError::Unreachable(_))), "{name} wrote: {write:?}");
         impostor.shutdown().await;
     }
     let answer = client.query(&Query::UserByName("planted".into())).await.unwrap();

@@ -5,7 +5,7 @@
 use std::sync::Arc;
 
 use cairn_node::block::{BlockError, BlockPipeline, MasterKey};
-use cairn_node::placement::{ClusterMap, NodeInfo, Role, place};
+use cairn_node::placement::{NodeInfo, PlacementMap, PlacementRole, place};
 use cairn_node::shard_store::{
     Faults, FaultyShardStore, RocksShardStore, ShardKey, ShardStore, ShardStoreConfig,
 };
@@ -19,7 +19,7 @@ const ACCOUNT: AccountId = AccountId(11);
 struct Cluster {
     _dirs: Vec<tempfile::TempDir>,
     stores: Vec<Arc<FaultyShardStore<RocksShardStore>>>,
-    map: ClusterMap,
+    map: PlacementMap,
     pipeline: BlockPipeline,
 }
 
@@ -34,9 +34,14 @@ impl Cluster {
             stores.push(Arc::new(FaultyShardStore::new(RocksShardStore::open(config).unwrap(), n as u64)));
             dirs.push(dir);
         }
-        let map = ClusterMap::new(
+        let map = PlacementMap::new(
             (0..nodes as u64)
-                .map(|id| NodeInfo { id, zone: format!("zone-{}", id % 3), role: Role::Storage, weight: 1 })
+                .map(|id| NodeInfo {
+                    id,
+                    zone: format!("zone-{}", id % 3),
+                    role: PlacementRole::Storage,
+                    weight: 1,
+                })
                 .collect(),
         );
         let pipeline = BlockPipeline::new(MasterKey::from_bytes([5; 32]), profile.parse().unwrap());

@@ -15,7 +15,7 @@ use std::path::Path;
 
 use cairn_client::api::DownloadOptions;
 use cairn_client::upload::PutOptions;
-use cairn_client::{Base, Client};
+use cairn_client::{Client, CommitOn};
 use cairn_proto::sample_data::random;
 use common::process_cluster::{ProcessCluster, Settings};
 use common::sdk::client;
@@ -103,9 +103,11 @@ async fn two_commits_on_one_base_make_one_winner() {
     std::fs::write(&a, random(3 * MIB, 1)).unwrap();
     std::fs::write(&b, random(3 * MIB, 2)).unwrap();
 
-    let v1 =
-        alice.upload_file(&a, "doc", &PutOptions { base: Base::New, ..Default::default() }).await.unwrap();
-    let on_v1 = PutOptions { base: Base::Version(v1.committed.version), ..Default::default() };
+    let v1 = alice
+        .upload_file(&a, "doc", &PutOptions { base: CommitOn::New, ..Default::default() })
+        .await
+        .unwrap();
+    let on_v1 = PutOptions { base: CommitOn::Version(v1.committed.version), ..Default::default() };
     let (ra, rb) = tokio::join!(alice.upload_file(&b, "doc", &on_v1), bob.upload_file(&a, "doc", &on_v1));
     let results = [ra, rb];
     let wins = results.iter().filter(|r| r.is_ok()).count();
@@ -115,7 +117,7 @@ async fn two_commits_on_one_base_make_one_winner() {
     assert_eq!(loser.status().map(|s| s.as_u16()), Some(409));
 
     // Creating what exists is a conflict too, and so is a base that never was the head.
-    let again = alice.upload_file(&a, "doc", &PutOptions { base: Base::New, ..Default::default() }).await;
+    let again = alice.upload_file(&a, "doc", &PutOptions { base: CommitOn::New, ..Default::default() }).await;
     assert_eq!(again.unwrap_err().code(), "conflict");
     let history = alice.history("doc", &Default::default()).await.unwrap();
     assert_eq!(history.versions.len(), 2, "{history:?}");

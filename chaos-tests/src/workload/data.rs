@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use cairn_client::api::DownloadOptions;
-use cairn_client::upload::{Base, PutOptions};
+use cairn_client::upload::{CommitOn, PutOptions};
 use cairn_proto::sample_data::random;
 use rand::rngs::SmallRng;
 use rand::{Rng, SeedableRng};
@@ -56,7 +56,8 @@ pub async fn run(
             let content = random(size(&mut rng), rng.random());
             let hash = blake3::hash(&content).to_hex().to_string();
             let op = Op::Commit { path: path.clone(), base, size: content.len() as u64, hash };
-            let options = PutOptions { base: base.map_or(Base::New, Base::Version), ..PutOptions::default() };
+            let options =
+                PutOptions { base: base.map_or(CommitOn::New, CommitOn::Version), ..PutOptions::default() };
             let len = content.len() as u64;
             let committed = perform(&recorder, process, op, async {
                 let report = client.upload_reader_sized(Cursor::new(content), len, &path, &options).await?;

@@ -12,7 +12,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use cairn_client::ClientError;
-use cairn_client::upload::{Base, PutOptions};
+use cairn_client::upload::{CommitOn, PutOptions};
 use rand::rngs::SmallRng;
 use rand::{Rng, SeedableRng};
 
@@ -74,7 +74,8 @@ pub async fn run(
             let content: Vec<u8> = (0..size).map(|_| rng.random()).collect();
             let hash = blake3::hash(&content).to_hex().to_string();
             let op = Op::Commit { path: path.clone(), base, size: size as u64, hash };
-            let options = PutOptions { base: base.map_or(Base::New, Base::Version), ..PutOptions::default() };
+            let options =
+                PutOptions { base: base.map_or(CommitOn::New, CommitOn::Version), ..PutOptions::default() };
             match perform(&recorder, process, op, async {
                 match client.upload_reader(Cursor::new(content), path, &options).await {
                     Ok(report) => Ok(Outcome::Committed {

@@ -38,7 +38,7 @@ pub use config::ClientConfig;
 pub use counters::{Counters, CountersSnapshot};
 pub use download::Downloaded;
 pub use error::ClientError;
-pub use upload::{Base, UploadReport};
+pub use upload::{CommitOn, UploadReport};
 
 use std::sync::Arc;
 

@@ -47,7 +47,7 @@ pub const SESSION_MIN: u64 = 16 << 20;
 
 /// What a new version replaces.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Base {
+pub enum CommitOn {
     /// Whatever the head is when the upload starts (none, for a new file); a change committed
     /// in the meantime still makes the commit fail with `conflict` rather than be overwritten.
     Head,
@@ -64,7 +64,7 @@ pub type Progress = Arc<dyn Fn(u64) + Send + Sync>;
 #[derive(Clone)]
 pub struct PutOptions {
     /// What the new version replaces.
-    pub base: Base,
+    pub base: CommitOn,
     /// A namespace other than the caller's drive.
     pub ns: Option<u64>,
     /// The modification time to record (ms since the epoch); default: the file's, or now.
@@ -75,7 +75,7 @@ pub struct PutOptions {
 
 impl Default for PutOptions {
     fn default() -> Self {
-        Self { base: Base::Head, ns: None, mtime_ms: None, progress: None }
+        Self { base: CommitOn::Head, ns: None, mtime_ms: None, progress: None }
     }
 }
 
@@ -168,9 +168,9 @@ impl Client {
             return Err(ClientError::Invalid("the root is a folder; name a file".into()));
         }
         let base = match options.base {
-            Base::Version(v) => Some(v),
-            Base::New => None,
-            Base::Head => self.head_of(path.as_str(), options.ns).await?,
+            CommitOn::Version(v) => Some(v),
+            CommitOn::New => None,
+            CommitOn::Head => self.head_of(path.as_str(), options.ns).await?,
         };
         let session = match session_size {
             Some(size) => {

@@ -9,7 +9,7 @@ use cairn_raft::NodeId;
 use cairn_raft::model::cluster::{NodeRecord, NodeState};
 use cairn_raft::model::{Answer, Query};
 
-use crate::placement::{ClusterMap, NodeInfo, Role};
+use crate::placement::{NodeInfo, PlacementMap, PlacementRole};
 use crate::service::MetaService;
 
 /// One node.
@@ -72,22 +72,27 @@ impl ClusterView {
     }
 
     /// The nodes new shards may go to: active, reachable, and not in `exclude`.
-    pub fn placement_map(&self, exclude: &[NodeId]) -> ClusterMap {
+    pub fn placement_map(&self, exclude: &[NodeId]) -> PlacementMap {
         self.map_of(|n| n.state == NodeState::Active && n.addr.is_some() && !exclude.contains(&n.id))
     }
 
     /// Every known node, down or not: where a shard that could not be written is recorded as
     /// owed, so repair knows a slot to fill.
-    pub fn full_map(&self) -> ClusterMap {
+    pub fn full_map(&self) -> PlacementMap {
         self.map_of(|_| true)
     }
 
-    fn map_of(&self, keep: impl Fn(&PeerNode) -> bool) -> ClusterMap {
-        ClusterMap::new(
+    fn map_of(&self, keep: impl Fn(&PeerNode) -> bool) -> PlacementMap {
+        PlacementMap::new(
             self.nodes
                 .values()
                 .filter(|n| keep(n))
-                .map(|n| NodeInfo { id: n.id, zone: n.zone.clone(), role: Role::Storage, weight: 100 })
+                .map(|n| NodeInfo {
+                    id: n.id,
+                    zone: n.zone.clone(),
+                    role: PlacementRole::Storage,
+                    weight: 100,
+                })
                 .collect(),
         )
     }

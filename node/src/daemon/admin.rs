@@ -10,7 +10,7 @@ use cairn_raft::model::{Command, Request, RequestId, Response, TokenHash, UserId
 
 use super::config::NodeConfig;
 use super::secrets::SecretsDir;
-use crate::service::{AdminCommand, ClientError, ClusterClient, NodeStatus};
+use crate::service::{AdminCommand, ClusterClient, ClusterClientError, NodeStatus};
 
 /// Why an admin command failed.
 #[derive(Debug, thiserror::Error)]
@@ -20,7 +20,7 @@ pub enum AdminError {
     Secrets(#[from] super::secrets::SecretsError),
     /// The call failed.
     #[error(transparent)]
-    Client(#[from] ClientError),
+    Client(#[from] ClusterClientError),
     /// The metadata model refused the change.
     #[error("refused: {0}")]
     Refused(String),
@@ -268,7 +268,7 @@ pub async fn wait_caught_up(
             break Ok(());
         }
         if std::time::Instant::now() > give_up {
-            break Err(AdminError::Client(ClientError::Unreachable(format!(
+            break Err(AdminError::Client(ClusterClientError::Unreachable(format!(
                 "node {learner} did not catch up within {deadline:?} (at {matched} of {goal})"
             ))));
         }
@@ -279,12 +279,12 @@ pub async fn wait_caught_up(
 }
 
 async fn leader_status(config: &NodeConfig, view: &NodeStatus) -> Result<NodeStatus, AdminError> {
-    let leader = view.leader.ok_or(AdminError::Client(ClientError::Service {
+    let leader = view.leader.ok_or(AdminError::Client(ClusterClientError::Service {
         node: view.id,
         error: crate::service::ServiceError::NoLeader,
     }))?;
     let addr = view.members.get(&leader).and_then(|a| a.raft_addr.parse().ok()).ok_or_else(|| {
-        AdminError::Client(ClientError::Unreachable(format!("leader {leader} has no usable address")))
+        AdminError::Client(ClusterClientError::Unreachable(format!("leader {leader} has no usable address")))
     })?;
     let identity = SecretsDir::new(&config.secrets_dir).node_identity(config.id)?;
     let client = ClusterClient::new(&identity, vec![(leader, addr)], config.call_timeout()).await?;

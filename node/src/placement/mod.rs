@@ -1,7 +1,7 @@
 //! Where a block's shards live: a cluster map of nodes, and rendezvous hashing over it.
 
-pub mod cluster_map;
+pub mod placement_map;
 pub mod rendezvous;
 
-pub use cluster_map::{ClusterMap, NodeId, NodeInfo, Role};
+pub use placement_map::{NodeId, NodeInfo, PlacementMap, PlacementRole};
 pub use rendezvous::{Placement, PlacementError, fill, place};

@@ -14,7 +14,7 @@ use std::collections::HashMap;
 
 use cairn_proto::BlockId;
 
-use super::{ClusterMap, NodeId, NodeInfo, Role};
+use super::{NodeId, NodeInfo, PlacementMap, PlacementRole};
 use crate::block::EcProfile;
 
 /// The node chosen for each shard: `nodes[i]` holds shard `i`.
@@ -41,7 +41,7 @@ pub enum PlacementError {
 
 /// Chooses k+m distinct nodes for the shards of `block`. Pure: the same inputs give the same
 /// placement on every node.
-pub fn place(block: &BlockId, map: &ClusterMap, profile: EcProfile) -> Result<Placement, PlacementError> {
+pub fn place(block: &BlockId, map: &PlacementMap, profile: EcProfile) -> Result<Placement, PlacementError> {
     let needed = profile.total_shards();
     let available = eligible(map).count();
     if available < needed {
@@ -63,7 +63,7 @@ pub fn place(block: &BlockId, map: &ClusterMap, profile: EcProfile) -> Result<Pl
 /// a node that refused its shard, and how repair picks homes for lost shards. Each empty index
 /// takes its best-ranked eligible node that holds no other shard of the block and whose zone
 /// is not yet full; slots stay empty when no such node is left. Returns how many were filled.
-pub fn fill(block: &BlockId, map: &ClusterMap, profile: EcProfile, slots: &mut [Option<NodeId>]) -> usize {
+pub fn fill(block: &BlockId, map: &PlacementMap, profile: EcProfile, slots: &mut [Option<NodeId>]) -> usize {
     let needed = profile.total_shards();
     let mut zone_sizes: HashMap<&str, usize> = HashMap::new();
     for node in eligible(map) {
@@ -92,12 +92,12 @@ pub fn fill(block: &BlockId, map: &ClusterMap, profile: EcProfile, slots: &mut [
 }
 
 /// The nodes that may take shards: storage nodes with a non-zero weight.
-fn eligible(map: &ClusterMap) -> impl Iterator<Item = &NodeInfo> {
-    map.nodes.iter().filter(|n| n.role == Role::Storage && n.weight > 0)
+fn eligible(map: &PlacementMap) -> impl Iterator<Item = &NodeInfo> {
+    map.nodes.iter().filter(|n| n.role == PlacementRole::Storage && n.weight > 0)
 }
 
 /// Shards per zone among the filled slots (a node the map does not know counts in no zone).
-fn zone_load(map: &ClusterMap, slots: &[Option<NodeId>]) -> HashMap<String, usize> {
+fn zone_load(map: &PlacementMap, slots: &[Option<NodeId>]) -> HashMap<String, usize> {
     let mut load = HashMap::new();
     for node in slots.iter().flatten().filter_map(|id| map.node(*id)) {
         *load.entry(node.zone.clone()).or_default() += 1;
@@ -127,18 +127,18 @@ mod tests {
     use proptest::prelude::*;
 
     fn node(id: NodeId, zone: &str) -> NodeInfo {
-        NodeInfo { id, zone: zone.into(), role: Role::Storage, weight: 100 }
+        NodeInfo { id, zone: zone.into(), role: PlacementRole::Storage, weight: 100 }
     }
 
-    fn uniform(count: u64, zones: u64) -> ClusterMap {
-        ClusterMap::new((1..=count).map(|id| node(id, &format!("z{}", id % zones))).collect())
+    fn uniform(count: u64, zones: u64) -> PlacementMap {
+        PlacementMap::new((1..=count).map(|id| node(id, &format!("z{}", id % zones))).collect())
     }
 
     fn blocks(count: u32) -> Vec<BlockId> {
         (0..count).map(|i| BlockId::of(&i.to_le_bytes())).collect()
     }
 
-    fn zone_counts(p: &Placement, map: &ClusterMap) -> HashMap<String, usize> {
+    fn zone_counts(p: &Placement, map: &PlacementMap) -> HashMap<String, usize> {
         let mut counts = HashMap::new();
         for id in &p.nodes {
             *counts.entry(map.node(*id).unwrap().zone.clone()).or_default() += 1;
@@ -199,7 +199,7 @@ mod tests {
     #[test]
     fn too_few_nodes_is_a_clear_error() {
         let mut map = uniform(5, 5);
-        map.nodes[0].role = Role::Gateway;
+        map.nodes[0].role = PlacementRole::Gateway;
         map.nodes[1].weight = 0;
         let err = place(&BlockId::of(b"x"), &map, "2+2".parse().unwrap()).unwrap_err();
         assert_eq!(err, PlacementError::NotEnoughNodes { needed: 4, available: 3 });
@@ -234,9 +234,9 @@ mod tests {
     #[test]
     fn gateways_and_drained_nodes_get_nothing() {
         let mut map = uniform(8, 4);
-        map.nodes[0].role = Role::Gateway;
+        map.nodes[0].role = PlacementRole::Gateway;
         map.nodes[1].weight = 0;
-        map.nodes[2].role = Role::Archive;
+        map.nodes[2].role = PlacementRole::Archive;
         for b in blocks(500) {
             let p = place(&b, &map, "2+1".parse().unwrap()).unwrap();
             assert!(!p.nodes.iter().any(|id| [1, 2, 3].contains(id)), "{p:?}");
@@ -244,7 +244,7 @@ mod tests {
     }
 
     /// Fraction of (block, shard) slots whose node differs between two maps.
-    fn moved_fraction(before: &ClusterMap, after: &ClusterMap, profile: EcProfile) -> f64 {
+    fn moved_fraction(before: &PlacementMap, after: &PlacementMap, profile: EcProfile) -> f64 {
         let ids = blocks(20_000);
         let moved: usize = ids
             .iter()

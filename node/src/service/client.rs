@@ -26,7 +26,7 @@ use crate::transport::{NodeIdentity, Transport, TransportError, TransportSetting
 
 /// Why a call through the client failed.
 #[derive(Debug, thiserror::Error)]
-pub enum ClientError {
+pub enum ClusterClientError {
     /// The client's own endpoint could not be set up.
     #[error("client transport: {0}")]
     Transport(#[from] TransportError),
@@ -68,7 +68,7 @@ impl ClusterClient {
         identity: &NodeIdentity,
         nodes: Vec<(NodeId, SocketAddr)>,
         deadline: Duration,
-    ) -> Result<Self, ClientError> {
+    ) -> Result<Self, ClusterClientError> {
         let local = SocketAddr::from((Ipv4Addr::UNSPECIFIED, 0));
         let transport = Transport::bind(local, identity, TransportSettings::default()).await?;
         Ok(Self { transport, nodes, preferred: AtomicUsize::new(0), deadline })
@@ -80,14 +80,14 @@ impl ClusterClient {
     }
 
     /// Proposes `requests` through any node; one response per request.
-    pub async fn propose(&self, requests: &[Request]) -> Result<Vec<Response>, ClientError> {
+    pub async fn propose(&self, requests: &[Request]) -> Result<Vec<Response>, ClusterClientError> {
         self.call_any(KIND_PROPOSE, encode(&requests)).await
     }
 
     /// Proposes one request through any node.
-    pub async fn write(&self, request: Request) -> Result<Response, ClientError> {
+    pub async fn write(&self, request: Request) -> Result<Response, ClusterClientError> {
         let mut responses = self.propose(std::slice::from_ref(&request)).await?;
-        responses.pop().ok_or_else(|| ClientError::Unreachable("empty answer to a write".into()))
+        responses.pop().ok_or_else(|| ClusterClientError::Unreachable("empty answer to a write".into()))
     }
 
     /// Proposes `requests` through node `node` only.
@@ -95,32 +95,32 @@ impl ClusterClient {
         &self,
         node: NodeId,
         requests: &[Request],
-    ) -> Result<Vec<Response>, ClientError> {
+    ) -> Result<Vec<Response>, ClusterClientError> {
         self.call_one(self.index_of(node)?, KIND_PROPOSE, encode(&requests)).await
     }
 
     /// Answers `query` linearizably through any node.
-    pub async fn query(&self, query: &Query) -> Result<Answer, ClientError> {
+    pub async fn query(&self, query: &Query) -> Result<Answer, ClusterClientError> {
         self.call_any(KIND_QUERY, encode(query)).await
     }
 
     /// Answers `query` linearizably through node `node` only.
-    pub async fn query_via(&self, node: NodeId, query: &Query) -> Result<Answer, ClientError> {
+    pub async fn query_via(&self, node: NodeId, query: &Query) -> Result<Answer, ClusterClientError> {
         self.call_one(self.index_of(node)?, KIND_QUERY, encode(query)).await
     }
 
     /// Node `node`'s own status.
-    pub async fn status_of(&self, node: NodeId) -> Result<NodeStatus, ClientError> {
+    pub async fn status_of(&self, node: NodeId) -> Result<NodeStatus, ClusterClientError> {
         self.call_one(self.index_of(node)?, KIND_STATUS, encode(&())).await
     }
 
     /// The status of whichever node answers first.
-    pub async fn status(&self) -> Result<NodeStatus, ClientError> {
+    pub async fn status(&self) -> Result<NodeStatus, ClusterClientError> {
         self.call_any(KIND_STATUS, encode(&())).await
     }
 
     /// Applies a membership change through any node (it reaches the leader).
-    pub async fn admin(&self, command: &AdminCommand) -> Result<NodeStatus, ClientError> {
+    pub async fn admin(&self, command: &AdminCommand) -> Result<NodeStatus, ClusterClientError> {
         self.call_any(KIND_ADMIN, encode(command)).await
     }
 
@@ -131,7 +131,7 @@ impl ClusterClient {
         account: AccountId,
         id: BlockId,
         wire: &[u8],
-    ) -> Result<BlockStored, ClientError> {
+    ) -> Result<BlockStored, ClusterClientError> {
         let message = blocks::encode(&BlockPut { account, id }, wire);
         let (stored, _) = self.call_blocks_any(KIND_BLOCK_PUT, message).await?;
         Ok(stored)
@@ -144,14 +144,14 @@ impl ClusterClient {
         account: AccountId,
         id: BlockId,
         wire: &[u8],
-    ) -> Result<BlockStored, ClientError> {
+    ) -> Result<BlockStored, ClusterClientError> {
         let message = blocks::encode(&BlockPut { account, id }, wire);
         let (stored, _) = self.call_blocks_one(self.index_of(node)?, KIND_BLOCK_PUT, message).await?;
         Ok(stored)
     }
 
     /// Reads a block's verified plaintext through any node.
-    pub async fn get_block(&self, account: AccountId, id: BlockId) -> Result<Bytes, ClientError> {
+    pub async fn get_block(&self, account: AccountId, id: BlockId) -> Result<Bytes, ClusterClientError> {
         let message = blocks::encode(&BlockGet { account, id }, &[]);
         let (_len, plain): (u32, Bytes) = self.call_blocks_any(KIND_BLOCK_GET, message).await?;
         Ok(plain)
@@ -163,7 +163,7 @@ impl ClusterClient {
         node: NodeId,
         account: AccountId,
         id: BlockId,
-    ) -> Result<Bytes, ClientError> {
+    ) -> Result<Bytes, ClusterClientError> {
         let message = blocks::encode(&BlockGet { account, id }, &[]);
         let (_len, plain): (u32, Bytes) =
             self.call_blocks_one(self.index_of(node)?, KIND_BLOCK_GET, message).await?;
@@ -175,15 +175,18 @@ impl ClusterClient {
         self.transport.shutdown().await;
     }
 
-    fn index_of(&self, node: NodeId) -> Result<usize, ClientError> {
-        self.nodes
-            .iter()
-            .position(|(id, _)| *id == node)
-            .ok_or_else(|| ClientError::Unreachable(format!("node {node} is not one this client knows")))
+    fn index_of(&self, node: NodeId) -> Result<usize, ClusterClientError> {
+        self.nodes.iter().position(|(id, _)| *id == node).ok_or_else(|| {
+            ClusterClientError::Unreachable(format!("node {node} is not one this client knows"))
+        })
     }
 
     /// Calls the preferred node, then each other one in turn, until one gives a final answer.
-    async fn call_any<T: DeserializeOwned>(&self, kind: u8, payload: Vec<u8>) -> Result<T, ClientError> {
+    async fn call_any<T: DeserializeOwned>(
+        &self,
+        kind: u8,
+        payload: Vec<u8>,
+    ) -> Result<T, ClusterClientError> {
         let payload = Bytes::from(payload);
         let first = self.preferred.load(Ordering::Relaxed);
         let mut errors = Vec::new();
@@ -194,20 +197,20 @@ impl ClusterClient {
                     self.preferred.store(index, Ordering::Relaxed);
                     return Ok(answer);
                 }
-                Err(ClientError::Service { error, node }) if !error.is_retryable() => {
-                    return Err(ClientError::Service { node, error });
+                Err(ClusterClientError::Service { error, node }) if !error.is_retryable() => {
+                    return Err(ClusterClientError::Service { node, error });
                 }
                 Err(e) => errors.push(e.to_string()),
             }
         }
-        Err(ClientError::Unreachable(format!("no node answered: {}", errors.join("; "))))
+        Err(ClusterClientError::Unreachable(format!("no node answered: {}", errors.join("; "))))
     }
 
     async fn call_blocks_any<T: DeserializeOwned>(
         &self,
         kind: u8,
         message: Bytes,
-    ) -> Result<(T, Bytes), ClientError> {
+    ) -> Result<(T, Bytes), ClusterClientError> {
         let first = self.preferred.load(Ordering::Relaxed);
         let mut errors = Vec::new();
         // When nodes answered but none could serve the call, their verdict is the answer.
@@ -219,15 +222,16 @@ impl ClusterClient {
                     self.preferred.store(index, Ordering::Relaxed);
                     return Ok(answer);
                 }
-                Err(ClientError::Block { error, node }) if !error.is_retryable() => {
-                    return Err(ClientError::Block { node, error });
+                Err(ClusterClientError::Block { error, node }) if !error.is_retryable() => {
+                    return Err(ClusterClientError::Block { node, error });
                 }
-                Err(e @ ClientError::Block { .. }) => verdict = Some(e),
+                Err(e @ ClusterClientError::Block { .. }) => verdict = Some(e),
                 Err(e) => errors.push(e.to_string()),
             }
         }
-        Err(verdict
-            .unwrap_or_else(|| ClientError::Unreachable(format!("no node answered: {}", errors.join("; ")))))
+        Err(verdict.unwrap_or_else(|| {
+            ClusterClientError::Unreachable(format!("no node answered: {}", errors.join("; ")))
+        }))
     }
 
     async fn call_blocks_one<T: DeserializeOwned>(
@@ -235,13 +239,13 @@ impl ClusterClient {
         index: usize,
         kind: u8,
         message: Bytes,
-    ) -> Result<(T, Bytes), ClientError> {
+    ) -> Result<(T, Bytes), ClusterClientError> {
         let (node, addr) = self.nodes[index];
         let reply = self.transport.request(addr, &node_name(node), kind, message, self.deadline).await;
-        let (_, bytes) = reply.map_err(|e| ClientError::Unreachable(format!("node {node}: {e}")))?;
+        let (_, bytes) = reply.map_err(|e| ClusterClientError::Unreachable(format!("node {node}: {e}")))?;
         let (result, body) = blocks::decode::<Result<T, BlockError>>(&Bytes::from(bytes))
-            .map_err(|why| ClientError::Block { node, error: BlockError::Refused(why) })?;
-        result.map(|header| (header, body)).map_err(|error| ClientError::Block { node, error })
+            .map_err(|why| ClusterClientError::Block { node, error: BlockError::Refused(why) })?;
+        result.map(|header| (header, body)).map_err(|error| ClusterClientError::Block { node, error })
     }
 
     async fn call_one<T: DeserializeOwned>(
@@ -249,12 +253,12 @@ impl ClusterClient {
         index: usize,
         kind: u8,
         payload: impl Into<Bytes>,
-    ) -> Result<T, ClientError> {
+    ) -> Result<T, ClusterClientError> {
         let (node, addr) = self.nodes[index];
         let reply = self.transport.request(addr, &node_name(node), kind, payload.into(), self.deadline).await;
-        let (_, bytes) = reply.map_err(|e| ClientError::Unreachable(format!("node {node}: {e}")))?;
+        let (_, bytes) = reply.map_err(|e| ClusterClientError::Unreachable(format!("node {node}: {e}")))?;
         let result: Result<T, ServiceError> =
-            decode(&bytes).map_err(|error| ClientError::Service { node, error })?;
-        result.map_err(|error| ClientError::Service { node, error })
+            decode(&bytes).map_err(|error| ClusterClientError::Service { node, error })?;
+        result.map_err(|error| ClusterClientError::Service { node, error })
     }
 }

@@ -15,7 +15,7 @@ pub mod messages;
 pub mod metadata;
 
 pub use batcher::Batcher;
-pub use client::{ClientError, ClusterClient};
+pub use client::{ClusterClient, ClusterClientError};
 pub use handler::handler;
 pub use messages::{AdminCommand, NodeStatus, ServiceError};
 pub use metadata::{AppliedWatch, MetaService};

@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use cairn_client::api::Listing;
 use cairn_client::drive::drive_path;
 use cairn_client::upload::PutOptions;
-use cairn_client::{Base, Client};
+use cairn_client::{Client, CommitOn};
 use cairn_proto::DrivePath;
 use serde::Serialize;
 
@@ -76,9 +76,9 @@ pub async fn put(ctx: &Context, args: &PutArgs) -> Result<(), Failure> {
         ctx.out.note(&format!("skipped {} (not a file or folder)", skipped.display()));
     }
     let base = match (args.new, args.if_version) {
-        (true, _) => Base::New,
-        (false, Some(version)) => Base::Version(version),
-        (false, None) => Base::Head,
+        (true, _) => CommitOn::New,
+        (false, Some(version)) => CommitOn::Version(version),
+        (false, None) => CommitOn::Head,
     };
 
     let before = client.counters().snapshot();

@@ -19,7 +19,7 @@ use super::local::{hash_file, trusted};
 use super::state::Change;
 use super::tree::{Base, BaseFile, FileMeta, Hash, Local, LocalFile, Remote, RemoteFile};
 use crate::api::{BlockEntry, DownloadOptions, Manifest};
-use crate::upload::{Base as On, PutOptions};
+use crate::upload::{CommitOn, PutOptions};
 
 /// Whether a local file holds a drive version's content.
 enum Same {
@@ -61,7 +61,7 @@ impl Executor<'_> {
             _ => return Ok(changed_locally()),
         };
         let options = PutOptions {
-            base: base.map_or(On::New, On::Version),
+            base: base.map_or(CommitOn::New, CommitOn::Version),
             ns: self.config.ns,
             ..PutOptions::default()
         };

@@ -9,7 +9,7 @@ pub type NodeId = u64;
 /// What a node is for.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
-pub enum Role {
+pub enum PlacementRole {
     /// Holds shards of hot blocks (and of archived ones when there are no archive nodes).
     Storage,
     /// Holds shards of the archive tier: large, slow, cheap disks.
@@ -26,19 +26,19 @@ pub struct NodeInfo {
     /// Failure domain: a rack, a room, a site. Nodes that fail together share a zone.
     pub zone: String,
     /// What the node is for.
-    pub role: Role,
+    pub role: PlacementRole,
     /// Relative share of shards; 0 drains the node (it receives no new shards).
     pub weight: u32,
 }
 
 /// The nodes placement may choose from.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ClusterMap {
+pub struct PlacementMap {
     /// Every node, in any order; placement does not depend on the order.
     pub nodes: Vec<NodeInfo>,
 }
 
-impl ClusterMap {
+impl PlacementMap {
     /// A map of `nodes`.
     pub fn new(nodes: Vec<NodeInfo>) -> Self {
         Self { nodes }
