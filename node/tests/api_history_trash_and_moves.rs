@@ -11,7 +11,7 @@ mod common;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use cairn_proto::DrivePath;
-use cairn_raft::model::drive::NamespaceId;
+use cairn_raft::model::ids::NamespaceId;
 use cairn_raft::model::shares::ShareRole;
 use cairn_raft::model::{Command, Request, RequestId, Response, UserId};
 use common::http::{Reply, request};

@@ -14,8 +14,10 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use base64::Engine;
 use cairn_proto::DrivePath;
-use cairn_raft::model::drive::{FileStatus, NamespaceId, NewVersion};
-use cairn_raft::model::links::{LinkId, NewLink};
+use cairn_raft::model::drive::{FileStatus, NewVersion};
+use cairn_raft::model::ids::NamespaceId;
+use cairn_raft::model::ids::LinkId;
+use cairn_raft::model::links::NewLink;
 use cairn_raft::model::{Command, Request, RequestId, Response, UserId};
 use common::http::{Reply, request};
 use common::process_cluster::{ProcessCluster, Settings};

@@ -8,10 +8,13 @@ use cairn_proto::{AccountId, BlockId, DrivePath};
 use cairn_raft::TypeConfig;
 use cairn_raft::model::blocks::BlockRef;
 use cairn_raft::model::cluster::{NodeRole, NodeSpec};
-use cairn_raft::model::drive::{FileStatus, NamespaceId};
-use cairn_raft::model::links::{LinkId, NewLink};
+use cairn_raft::model::drive::FileStatus;
+use cairn_raft::model::ids::LinkId;
+use cairn_raft::model::ids::NamespaceId;
+use cairn_raft::model::ids::UploadId;
+use cairn_raft::model::links::NewLink;
 use cairn_raft::model::shares::ShareRole;
-use cairn_raft::model::uploads::{NewUpload, UploadId};
+use cairn_raft::model::uploads::NewUpload;
 use cairn_raft::model::{
     Answer, Command, Query, REQUEST_RETENTION_MS, Rejection, Request, RequestId, Response, UserId, answer,
 };

@@ -80,7 +80,8 @@ async fn a_snapshot_moves_the_whole_state_to_another_replica() {
 async fn folders_and_the_journal_page_through_rocksdb() {
     use cairn_proto::{AccountId, BlockId, DrivePath};
     use cairn_raft::model::blocks::BlockRef;
-    use cairn_raft::model::drive::{FileStatus, NamespaceId, NewVersion, list};
+    use cairn_raft::model::drive::{FileStatus, NewVersion, list};
+    use cairn_raft::model::ids::NamespaceId;
     use cairn_raft::model::journal::changes_after;
 
     let dir = tempfile::tempdir().unwrap();

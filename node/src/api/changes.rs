@@ -262,7 +262,7 @@ pub fn change_view(c: &Change) -> ChangeView {
 mod tests {
     use cairn_proto::DrivePath;
     use cairn_proto::api::ErrorCode;
-    use cairn_raft::model::drive::{FileId, NamespaceId};
+    use cairn_raft::model::ids::{FileId, NamespaceId};
 
     use super::*;
 

@@ -20,7 +20,8 @@ use cairn_proto::api::{DownloadOptions, UploadOptions, Uploaded};
 use cairn_proto::encoded_block::DEFAULT_ZSTD_LEVEL;
 use cairn_proto::{AccountId, AsyncStreamChunker, EncodedBlock};
 use cairn_raft::model::blocks::BlockRef;
-use cairn_raft::model::drive::{FileStatus, NamespaceId, NewVersion};
+use cairn_raft::model::drive::{FileStatus, NewVersion};
+use cairn_raft::model::ids::NamespaceId;
 use cairn_raft::model::{Answer, Command, Query, Response};
 use futures_util::StreamExt;
 

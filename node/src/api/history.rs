@@ -19,8 +19,9 @@ use cairn_proto::api::{
     HistoryOptions, HistoryView, MoveRequest, Moved, PinView, TrashChanged, TrashItem, TrashListing,
     TrashTarget, TrashView, VersionAction, VersionRestored, VersionView,
 };
-use cairn_raft::model::drive::{FileStatus, NamespaceId, NewVersion, VersionRecord};
-use cairn_raft::model::lifecycle::TrashRecord;
+use cairn_raft::model::drive::{FileStatus, NewVersion, VersionRecord};
+use cairn_raft::model::ids::NamespaceId;
+use cairn_raft::model::trash::TrashRecord;
 use cairn_raft::model::query::MAX_PAGE;
 use cairn_raft::model::{Answer, Command, MAX_MOVE_ENTRIES, Query, Rejection, Response};
 use futures_util::{StreamExt, TryStreamExt};
@@ -196,7 +197,7 @@ pub async fn trash_list(
     // The trash lists paths anywhere in the namespace, so it takes access to all of it.
     let place =
         paths::place(&state, &caller, &InNamespace { ns: listing.ns }, DrivePath::root(), false).await?;
-    let after = listing.after.map(cairn_raft::model::drive::FileId);
+    let after = listing.after.map(cairn_raft::model::ids::FileId);
     let Answer::Trash(records) =
         state.query(Query::Trash { namespace: place.namespace, after, limit }).await?
     else {

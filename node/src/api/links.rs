@@ -14,7 +14,8 @@ use axum::{Json, Router};
 use cairn_proto::DrivePath;
 use cairn_proto::api::ErrorCode;
 use cairn_proto::api::{DownloadOptions, LinkDownload, LinkListing, LinkTree, LinkView, NewLinkBody};
-use cairn_raft::model::links::{LinkId, LinkRecord, NewLink};
+use cairn_raft::model::ids::LinkId;
+use cairn_raft::model::links::{LinkRecord, NewLink};
 use cairn_raft::model::users::TokenRecord;
 use cairn_raft::model::{Answer, Command, Query, Response};
 
@@ -264,7 +265,7 @@ mod password {
 #[cfg(test)]
 mod tests {
     use cairn_raft::model::UserId;
-    use cairn_raft::model::drive::NamespaceId;
+    use cairn_raft::model::ids::NamespaceId;
 
     use super::*;
 

@@ -6,7 +6,8 @@
 use axum::http::StatusCode;
 use cairn_proto::DrivePath;
 use cairn_proto::api::ErrorCode;
-use cairn_raft::model::drive::{FileRecord, NamespaceId, VersionRecord};
+use cairn_raft::model::drive::{FileRecord, VersionRecord};
+use cairn_raft::model::ids::NamespaceId;
 use cairn_raft::model::shares::Access;
 use cairn_raft::model::{Answer, Query};
 

@@ -16,7 +16,7 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use cairn_proto::DrivePath;
 use cairn_proto::api::{EndShare, NewShare, Paging, Role, SharePage, ShareView};
-use cairn_raft::model::drive::NamespaceId;
+use cairn_raft::model::ids::NamespaceId;
 use cairn_raft::model::query::MAX_PAGE;
 use cairn_raft::model::shares::{Access, ShareRecord, ShareRole};
 use cairn_raft::model::{Answer, Command, Query, Response, User, UserId};

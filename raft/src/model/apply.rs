@@ -1,11 +1,11 @@
 //! `apply`: the one function that changes metadata.
 
 use super::blocks::BlockRecord;
+use super::shares::ShareRecord;
 use super::{
-    Command, Request, Response, Space, StateError, StateRead, Txn, block_lifecycle, cluster, devices, drive,
-    expiry, journal, lifecycle, links, precondition, shares, subtree, uploads, users,
+    Command, Request, Response, Space, StateError, StateRead, Txn, block_lifecycle, cluster, commit, devices,
+    expiry, journal, lifecycle, links, precondition, sharing, subtree, uploads, users,
 };
-use crate::model::shares::ShareRecord;
 
 /// How long a request's outcome is remembered: a retry with the same id within this window (24
 /// hours after the first apply, by the proposers' clocks) gets the first outcome; later, the
@@ -26,8 +26,10 @@ pub fn apply<R: StateRead + ?Sized>(txn: &mut Txn<R>, request: &Request) -> Resu
         Command::CreateUser { name } => users::create_user(txn, t, name)?,
         Command::AddToken { user, token_hash, label } => users::add_token(txn, t, *user, token_hash, label)?,
         Command::RevokeToken { token_hash } => users::revoke_token(txn, token_hash)?,
-        Command::MakeFolder { namespace, path, user } => drive::make_folder(txn, t, *namespace, path, *user)?,
-        Command::CommitVersion(new) => drive::commit(txn, t, new)?,
+        Command::MakeFolder { namespace, path, user } => {
+            commit::make_folder(txn, t, *namespace, path, *user)?
+        }
+        Command::CommitVersion(new) => commit::commit(txn, t, new)?,
         Command::RegisterDevice { user, name } => devices::register(txn, t, *user, name)?,
         Command::RemoveDevice { user, device } => devices::remove(txn, *user, *device)?,
         Command::Share { namespace, path, with, role, by } => {
@@ -38,10 +40,10 @@ pub fn apply<R: StateRead + ?Sized>(txn: &mut Txn<R>, request: &Request) -> Resu
                 role: *role,
                 created_ms: t,
             };
-            shares::share(txn, t, record, *by)?
+            sharing::share(txn, t, record, *by)?
         }
         Command::RevokeShare { namespace, path, with, by } => {
-            shares::revoke(txn, *namespace, path, *with, *by)?
+            sharing::revoke(txn, *namespace, path, *with, *by)?
         }
         Command::CreateLink(new) => links::create(txn, t, new)?,
         Command::RevokeLink { link, by } => links::revoke(txn, *link, *by)?,
@@ -94,8 +96,24 @@ pub fn apply<R: StateRead + ?Sized>(txn: &mut Txn<R>, request: &Request) -> Resu
     };
     txn.put(Space::Requests, &key, &response);
     expiry::schedule(txn, t.saturating_add(REQUEST_RETENTION_MS), Space::Requests, &key, &[]);
-    expiry::prune(txn, t)?;
+    expiry::prune(txn, t, |txn, space, key| on_expiry(txn, t, space, key))?;
     Ok(response)
+}
+
+/// What must happen before an expired record is deleted, beyond deleting it; returns the block
+/// references released. Kept here, in one match over the keyspaces, so that every keyspace with
+/// an end of life is seen to either need nothing or have its hook.
+fn on_expiry<R: StateRead + ?Sized>(
+    txn: &mut Txn<R>,
+    now_ms: u64,
+    space: Space,
+    key: &[u8],
+) -> Result<usize, StateError> {
+    match space {
+        // A session's references on its blocks would otherwise keep them from GC for ever.
+        Space::Uploads => uploads::release_expired(txn, now_ms, key),
+        _ => Ok(0),
+    }
 }
 
 #[cfg(test)]

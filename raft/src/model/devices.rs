@@ -1,23 +1,11 @@
 //! Devices: the laptops, phones and servers a user syncs from, so history and conflicted copies
 //! can say where a version came from.
 
-use std::fmt;
-
 use serde::{Deserialize, Serialize};
 
+use super::ids::{DeviceId, UserId};
 use super::txn::decode;
-use super::{Rejection, Response, Space, StateError, StateRead, Txn, UserId};
-
-/// A device's id, allocated by a cluster-wide counter (ids are never reused).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(transparent)]
-pub struct DeviceId(pub u64);
-
-impl fmt::Display for DeviceId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}", self.0)
-    }
-}
+use super::{Rejection, Response, Space, StateError, StateRead, Txn};
 
 /// A device as stored.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]

@@ -7,13 +7,15 @@
 //! "now" is the request's own `time_ms`, every replica deletes the same records at the same log
 //! position.
 //!
-//! Most records just go. An upload session also holds references on its blocks, which pruning
-//! releases first (see [`on_expiry`]); since one session may hold many, pruning also stops
-//! once it has released [`PRUNE_REFS_PER_APPLY`] references, after at least one record, so a
-//! request's cost stays near what a single finish or abort of a session costs.
+//! Most records just go. Some must first undo what they hold (an upload session holds
+//! references on its blocks): the caller of [`prune`] passes that work in, dispatched by
+//! keyspace, so this index knows nothing of the records it expires. Since one record may hold
+//! many references, pruning also stops once it has released [`PRUNE_REFS_PER_APPLY`] of them,
+//! after at least one record, so a request's cost stays near what a single finish or abort of a
+//! session costs.
 
 use super::txn::decode;
-use super::{Space, StateError, StateRead, Txn, uploads};
+use super::{Space, StateError, StateRead, Txn};
 
 /// The most expired records one apply deletes. Each request schedules at most a couple of
 /// expiries, so pruning up to 16 per request outpaces them and a backlog drains.
@@ -54,9 +56,14 @@ pub(super) fn cancel<R: StateRead + ?Sized>(txn: &mut Txn<R>, at_ms: u64, space:
 }
 
 /// Deletes up to [`PRUNE_PER_APPLY`] records whose expiry is at or before `now_ms`, oldest
-/// first, and returns how many it deleted. It stops early once the records' [`on_expiry`]
-/// work has released [`PRUNE_REFS_PER_APPLY`] block references.
-pub(super) fn prune<R: StateRead + ?Sized>(txn: &mut Txn<R>, now_ms: u64) -> Result<usize, StateError> {
+/// first, and returns how many it deleted. Before deleting a record it calls `on_expiry` with
+/// the record's keyspace and key, which does what must happen first and returns the block
+/// references that released; pruning stops early once [`PRUNE_REFS_PER_APPLY`] were.
+pub(super) fn prune<R: StateRead + ?Sized>(
+    txn: &mut Txn<R>,
+    now_ms: u64,
+    mut on_expiry: impl FnMut(&mut Txn<R>, Space, &[u8]) -> Result<usize, StateError>,
+) -> Result<usize, StateError> {
     let due = txn.scan(Space::Expiries, &[], None, PRUNE_PER_APPLY)?;
     let mut pruned = 0;
     let mut released = 0;
@@ -78,7 +85,7 @@ pub(super) fn prune<R: StateRead + ?Sized>(txn: &mut Txn<R>, now_ms: u64) -> Res
                 .ok_or_else(|| corrupt("unknown keyspace"))
         };
         let (space, target) = (space_of(&rest[..nul])?, &rest[nul + 1..]);
-        released += on_expiry(txn, now_ms, space, target)?;
+        released += on_expiry(txn, space, target)?;
         txn.delete(space, target);
         let also: Vec<(String, Vec<u8>)> = decode(Space::Expiries, &value)?;
         for (name, key) in also {
@@ -88,20 +95,4 @@ pub(super) fn prune<R: StateRead + ?Sized>(txn: &mut Txn<R>, now_ms: u64) -> Res
         pruned += 1;
     }
     Ok(pruned)
-}
-
-/// What must happen before an expired record is deleted, beyond deleting it; returns the block
-/// references released. Kept here, in one match, so that every keyspace with an end of life is
-/// seen to either need nothing or have its hook.
-fn on_expiry<R: StateRead + ?Sized>(
-    txn: &mut Txn<R>,
-    now_ms: u64,
-    space: Space,
-    target: &[u8],
-) -> Result<usize, StateError> {
-    match space {
-        // A session's references on its blocks would otherwise keep them from GC for ever.
-        Space::Uploads => uploads::release_expired(txn, now_ms, target),
-        _ => Ok(0),
-    }
 }

@@ -16,9 +16,10 @@
 use cairn_proto::DrivePath;
 use serde::{Deserialize, Serialize};
 
-use super::drive::{FileId, FileStatus, NamespaceId};
+use super::drive::FileStatus;
+use super::ids::{FileId, NamespaceId, UserId};
 use super::txn::decode;
-use super::{Rejection, Response, Space, StateError, StateRead, Txn, UserId};
+use super::{Rejection, Response, Space, StateError, StateRead, Txn};
 
 /// How long changes are kept when no retention was set: 30 days.
 pub const DEFAULT_RETENTION_MS: u64 = 30 * 24 * 60 * 60 * 1000;

@@ -8,39 +8,16 @@
 //! folders its file needs.
 
 use cairn_proto::{AccountId, DrivePath};
-use serde::{Deserialize, Serialize};
 
 use super::blocks;
-use super::drive::{self, EntryKind, FileId, FileRecord, FileStatus, NamespaceId, VersionRecord};
+use super::commit;
+use super::drive::{self, EntryKind, FileRecord, FileStatus, VersionRecord};
+use super::ids::{FileId, NamespaceId, UserId};
 use super::journal::ChangeKind;
 use super::shares;
 use super::subtree;
-use super::txn::decode;
-use super::{Rejection, Response, Space, StateError, StateRead, Txn, UserId};
-
-/// A file in the trash, as listed.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct TrashRecord {
-    /// The file.
-    pub file: FileId,
-    /// Where it is.
-    pub namespace: NamespaceId,
-    /// Its path; the entry stays there while it is in the trash.
-    pub path: DrivePath,
-    /// When it was trashed, for emptying the trash after a retention time.
-    pub trashed_ms: u64,
-    /// Who trashed it.
-    pub by: UserId,
-    /// Its status before, which a restore brings back.
-    pub was: FileStatus,
-}
-
-fn trash_key(namespace: NamespaceId, file: FileId) -> [u8; 16] {
-    let mut key = [0u8; 16];
-    key[..8].copy_from_slice(&namespace.0.to_be_bytes());
-    key[8..].copy_from_slice(&file.0.to_be_bytes());
-    key
-}
+use super::trash;
+use super::{Rejection, Response, Space, StateError, StateRead, Txn};
 
 /// The file at `path`, or why there is none.
 fn file_at(
@@ -62,7 +39,7 @@ fn writable_file<R: StateRead + ?Sized>(
     path: &DrivePath,
     user: UserId,
 ) -> Result<Result<(UserId, FileRecord), Rejection>, StateError> {
-    let owner = match drive::writable(txn, namespace, path, user)? {
+    let owner = match commit::writable(txn, namespace, path, user)? {
         Ok(owner) => owner,
         Err(rejection) => return Ok(Err(rejection)),
     };
@@ -90,44 +67,9 @@ pub(super) fn trash<R: StateRead + ?Sized>(
     if file.status == FileStatus::Trashed {
         return Ok(Response::Rejected(Rejection::AlreadyInTrash(path.clone())));
     }
-    put_in_trash(txn, time_ms, &mut file, user);
+    trash::put_in_trash(txn, time_ms, &mut file, user);
     let seq = shares::announce(txn, owner, time_ms, namespace, path, Some(file.id), ChangeKind::Trashed)?;
     Ok(Response::Trashed { file: file.id, seq })
-}
-
-/// Puts a file that is not in the trash into it: its trash record, and its status.
-pub(super) fn put_in_trash<R: StateRead + ?Sized>(
-    txn: &mut Txn<R>,
-    time_ms: u64,
-    file: &mut FileRecord,
-    by: UserId,
-) {
-    let record = TrashRecord {
-        file: file.id,
-        namespace: file.namespace,
-        path: file.path.clone(),
-        trashed_ms: time_ms,
-        by,
-        was: file.status,
-    };
-    txn.put(Space::Trash, &trash_key(file.namespace, file.id), &record);
-    file.status = FileStatus::Trashed;
-    txn.put(Space::Files, &file.id.0.to_be_bytes(), &*file);
-}
-
-/// Keeps a trashed file's trash record in step with its new path after a move.
-pub(super) fn retarget<R: StateRead + ?Sized>(
-    txn: &mut Txn<R>,
-    namespace: NamespaceId,
-    file: FileId,
-    path: &DrivePath,
-) -> Result<(), StateError> {
-    let key = trash_key(namespace, file);
-    if let Some(mut record) = txn.get::<TrashRecord>(Space::Trash, &key)? {
-        record.path = path.clone();
-        txn.put(Space::Trash, &key, &record);
-    }
-    Ok(())
 }
 
 pub(super) fn restore<R: StateRead + ?Sized>(
@@ -147,13 +89,11 @@ pub(super) fn restore<R: StateRead + ?Sized>(
     // The folders of a trashed folder are gone: the file needs them back. A file that took a
     // folder's name meanwhile is in the way, and the restore is refused before any write.
     if let Some((parent, _)) = path.split_last()
-        && let Err(rejection) = drive::ensure_folders(txn, time_ms, namespace, owner, &parent)?
+        && let Err(rejection) = commit::ensure_folders(txn, time_ms, namespace, owner, &parent)?
     {
         return Ok(Response::Rejected(rejection));
     }
-    let key = trash_key(namespace, file.id);
-    let was = txn.get::<TrashRecord>(Space::Trash, &key)?.map_or(FileStatus::Complete, |t| t.was);
-    txn.delete(Space::Trash, &key);
+    let was = trash::take_out(txn, namespace, file.id)?.map_or(FileStatus::Complete, |t| t.was);
     file.status = was;
     txn.put(Space::Files, &file.id.0.to_be_bytes(), &file);
     let kind = ChangeKind::Restored { status: was };
@@ -187,15 +127,9 @@ pub(super) fn purge<R: StateRead + ?Sized>(
     }
     txn.delete(Space::Files, &file.id.0.to_be_bytes());
     txn.delete(Space::Entries, &drive::entry_key(namespace, path));
-    txn.delete(Space::Trash, &trash_key(namespace, file.id));
+    trash::leave_trash(txn, namespace, file.id);
     let seq = shares::announce(txn, owner, time_ms, namespace, path, Some(file.id), ChangeKind::Purged)?;
     Ok(Response::Purged { file: file.id, seq })
-}
-
-/// A commit onto a trashed file's path brings the file back with a new version: its trash
-/// record goes.
-pub(super) fn leave_trash<R: StateRead + ?Sized>(txn: &mut Txn<R>, namespace: NamespaceId, file: FileId) {
-    txn.delete(Space::Trash, &trash_key(namespace, file));
 }
 
 /// Pins or unpins a version.
@@ -209,7 +143,7 @@ pub(super) fn pin<R: StateRead + ?Sized>(
     let Some(record) = txn.get::<FileRecord>(Space::Files, &file.0.to_be_bytes())? else {
         return Ok(Response::Rejected(Rejection::NoSuchFile(file)));
     };
-    if let Err(rejection) = drive::writable(txn, record.namespace, &record.path, user)? {
+    if let Err(rejection) = commit::writable(txn, record.namespace, &record.path, user)? {
         return Ok(Response::Rejected(rejection));
     }
     let key = drive::version_key(file, version);
@@ -221,23 +155,9 @@ pub(super) fn pin<R: StateRead + ?Sized>(
     Ok(Response::PinSet)
 }
 
-/// Up to `limit` files in the trash of `namespace`, by file id, after `after`.
-pub fn trash_list(
-    state: &(impl StateRead + ?Sized),
-    namespace: NamespaceId,
-    after: Option<FileId>,
-    limit: usize,
-) -> Result<Vec<TrashRecord>, StateError> {
-    let after = after.map(|file| trash_key(namespace, file));
-    state
-        .scan(Space::Trash, &namespace.0.to_be_bytes(), after.as_ref().map(|k| k.as_slice()), limit)?
-        .into_iter()
-        .map(|(_, value)| decode(Space::Trash, &value))
-        .collect()
-}
-
 #[cfg(test)]
 mod tests {
+    use crate::model::trash::trash_list;
     use cairn_proto::BlockId;
 
     use super::*;

@@ -1,27 +1,15 @@
 //! Public links: an unguessable id that opens a file or folder to anyone holding it, with an
 //! optional expiry and an optional password.
 
-use std::fmt;
-
 use cairn_proto::DrivePath;
 use serde::{Deserialize, Serialize};
 
-use super::drive::{self, NamespaceId};
+use super::commit;
+use super::drive;
 use super::expiry;
+use super::ids::{LinkId, NamespaceId, UserId};
 use super::txn::decode;
-use super::{Rejection, Response, Space, StateError, StateRead, Txn, UserId};
-
-/// A link's id. The proposer draws it from a CSPRNG (128 bits, so it cannot be guessed) and
-/// puts it in the command: `apply` must not generate randomness, or replicas would disagree.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(transparent)]
-pub struct LinkId(pub u128);
-
-impl fmt::Display for LinkId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{:032x}", self.0)
-    }
-}
+use super::{Rejection, Response, Space, StateError, StateRead, Txn};
 
 /// A link as a client asks for it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -74,7 +62,7 @@ pub(super) fn create<R: StateRead + ?Sized>(
         return reject(Rejection::LinkExists(new.link));
     }
     // Publishing is a kind of writing: a viewer may not open the folder to the world.
-    if let Err(rejection) = drive::writable(txn, new.namespace, &new.path, new.user)? {
+    if let Err(rejection) = commit::writable(txn, new.namespace, &new.path, new.user)? {
         return reject(rejection);
     }
     if drive::stat(txn, new.namespace, &new.path)?.is_none() {

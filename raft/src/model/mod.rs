@@ -5,14 +5,29 @@
 //! Nothing here touches a disk, a clock or a random number generator: what a request needs to
 //! know about time comes inside it, stamped by the node that proposed it, so every replica
 //! computes exactly the same thing.
+//!
+//! The modules are layered, and each imports only from layers below it (a test of the
+//! workspace fails on an import cycle):
+//!
+//! 1. `ids`, `keyspace`, `txn`, `rejection`, `response`: the vocabulary.
+//! 2. The records, their keys and how they are read: `drive` (the folder tree, files and
+//!    versions), `blocks`, `cluster`, `devices`, `trash`, `journal`, and `shares` (who may do
+//!    what where, and telling everyone who sees a path that it changed); `expiry`, the index of
+//!    records with an end of life, which knows nothing of what it expires.
+//! 3. The commands: `commit` (writing into a drive), then `users`, `sharing`, `links`,
+//!    `uploads`, `subtree`, `lifecycle`, `block_lifecycle`, `precondition`.
+//! 4. `request` (the commands as proposed), `apply` (one dispatch over them, and the expiry
+//!    hooks by keyspace) and `query` (every read a client makes).
 
 mod apply;
 mod block_lifecycle;
 pub mod blocks;
 pub mod cluster;
+mod commit;
 pub mod devices;
 pub mod drive;
 mod expiry;
+pub mod ids;
 pub mod journal;
 mod keyspace;
 pub mod lifecycle;
@@ -21,20 +36,25 @@ pub mod precondition;
 pub mod query;
 mod rejection;
 mod request;
+mod response;
 pub mod shares;
+mod sharing;
 pub mod subtree;
 #[cfg(test)]
 mod testkit;
+pub mod trash;
 mod txn;
 pub mod uploads;
 pub mod users;
 
 pub use apply::{REQUEST_RETENTION_MS, apply};
 pub use expiry::PRUNE_PER_APPLY;
+pub use ids::{TokenHash, UserId};
 pub use keyspace::Space;
 pub use query::{Answer, Query, answer};
 pub use rejection::Rejection;
-pub use request::{Command, Request, RequestId, Response};
+pub use request::{Command, Request, RequestId};
+pub use response::Response;
 pub use subtree::MAX_MOVE_ENTRIES;
 pub use txn::{Pairs, StateError, StateRead, Txn, WriteOp, decode as txn_decode, encode as txn_encode};
-pub use users::{TokenHash, TokenRecord, User, UserId};
+pub use users::{TokenRecord, User};

@@ -16,10 +16,10 @@
 
 use cairn_proto::DrivePath;
 
-use super::drive::NamespaceId;
+use super::ids::{NamespaceId, UserId};
 use super::journal::{self, Change, ChangeKind};
 use super::lifecycle;
-use super::{Rejection, Response, StateError, StateRead, Txn, UserId};
+use super::{Rejection, Response, StateError, StateRead, Txn};
 
 /// The most journal changes after the cursor that are checked. A cursor further behind is
 /// refused like a change: one apply must stay bounded, and a client that far behind lists again.
@@ -82,10 +82,10 @@ fn puts_something_at(change: &Change, namespace: NamespaceId, path: &DrivePath) 
 mod tests {
     use super::*;
     use crate::model::drive::FileStatus;
+    use crate::model::ids::UploadId;
     use crate::model::journal::window;
     use crate::model::shares::ShareRole;
     use crate::model::testkit::{ADA, ADA_DRIVE, BOB, World, new_upload, path};
-    use crate::model::uploads::UploadId;
     use crate::model::{Command, Response};
 
     fn trash_unchanged(w: &mut World, p: &str, user: UserId, since: u64) -> Response {

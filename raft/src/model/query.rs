@@ -10,18 +10,22 @@ use serde::{Deserialize, Serialize};
 
 use super::blocks::{self, BlockRecord};
 use super::cluster::{self, ClusterMap};
-use super::devices::{self, DeviceId, DeviceRecord};
-use super::drive::{self, EntryRecord, FileId, FileRecord, Namespace, NamespaceId, VersionRecord};
+use super::devices::{self, DeviceRecord};
+use super::drive::{self, EntryRecord, FileRecord, Namespace, VersionRecord};
+use super::ids::{DeviceId, FileId, LinkId, NamespaceId, TokenHash, UploadId, UserId};
 use super::journal::{self, Change, JournalPage};
-use super::lifecycle::{self, TrashRecord};
-use super::links::{self, LinkId, LinkRecord};
+use super::links::{self, LinkRecord};
 use super::shares::{self, Access, ShareRecord};
-use super::uploads::{self, UploadId, UploadRecord};
-use super::users::{self, TokenHash, TokenRecord, User};
-use super::{Rejection, StateError, StateRead, UserId};
+use super::trash::{self, TrashRecord};
+use super::uploads::{self, UploadRecord};
+use super::users::{self, TokenRecord, User};
+use super::{Rejection, StateError, StateRead};
 
 /// The most items one query returns; a client pages with the last item it saw.
 pub const MAX_PAGE: usize = 1_000;
+
+// A user's tokens must fit one page, so the listing a user revokes from is always complete.
+const _: () = assert!(users::MAX_TOKENS_PER_USER <= MAX_PAGE);
 
 /// One read.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -256,7 +260,7 @@ pub fn answer(state: &(impl StateRead + ?Sized), query: &Query) -> Result<Answer
             Answer::Shares(shares::received(state, *user, after.as_ref(), page(*limit))?)
         }
         Query::Trash { namespace, after, limit } => {
-            Answer::Trash(lifecycle::trash_list(state, *namespace, *after, page(*limit))?)
+            Answer::Trash(trash::trash_list(state, *namespace, *after, page(*limit))?)
         }
         Query::Upload(id) => Answer::Upload(uploads::upload(state, *id)?),
         Query::Uploading { namespace, path, now_ms } => {

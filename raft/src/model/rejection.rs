@@ -3,11 +3,7 @@
 use cairn_proto::{BlockId, DrivePath};
 use serde::{Deserialize, Serialize};
 
-use super::UserId;
-use super::devices::DeviceId;
-use super::drive::{FileId, NamespaceId};
-use super::links::LinkId;
-use super::uploads::UploadId;
+use super::ids::{DeviceId, FileId, LinkId, NamespaceId, UploadId, UserId};
 use crate::NodeId;
 
 /// Why a command was refused. Each is a client error: retrying the same command gets the same

@@ -10,11 +10,11 @@ use std::collections::BTreeSet;
 use cairn_proto::DrivePath;
 use serde::{Deserialize, Serialize};
 
-use super::drive::{self, FileId, NamespaceId};
+use super::drive;
+use super::ids::{FileId, NamespaceId, UserId};
 use super::journal::{self, ChangeKind};
 use super::txn::decode;
-use super::users;
-use super::{Rejection, Response, Space, StateError, StateRead, Txn, UserId};
+use super::{Space, StateError, StateRead, Txn};
 
 /// What a share lets its recipient do.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -84,56 +84,6 @@ fn received_key(user: UserId, namespace: NamespaceId, path: &DrivePath) -> Vec<u
 /// `path`, its parent, …, the root.
 fn ancestors(path: &DrivePath) -> impl Iterator<Item = DrivePath> {
     std::iter::successors(Some(path.clone()), |p| p.split_last().map(|(parent, _)| parent))
-}
-
-pub(super) fn share<R: StateRead + ?Sized>(
-    txn: &mut Txn<R>,
-    time_ms: u64,
-    record: ShareRecord,
-    by: UserId,
-) -> Result<Response, StateError> {
-    let reject = |r| Ok(Response::Rejected(r));
-    let Some(ns) = drive::namespace(txn, record.namespace)? else {
-        return reject(Rejection::NoSuchNamespace(record.namespace));
-    };
-    // Only the owner shares: an editor passing the folder on would be sharing what is not theirs.
-    if ns.owner != by {
-        return reject(Rejection::Forbidden);
-    }
-    if record.user == ns.owner {
-        return reject(Rejection::ShareWithOwner(record.user));
-    }
-    if users::user(txn, record.user)?.is_none() {
-        return reject(Rejection::NoSuchUser(record.user));
-    }
-    if drive::stat(txn, record.namespace, &record.path)?.is_none() {
-        return reject(Rejection::NotFound(record.path));
-    }
-    put_record(txn, &ShareRecord { created_ms: time_ms, ..record });
-    Ok(Response::Shared)
-}
-
-/// Ends a share; its owner may, and so may its recipient (leaving a share).
-pub(super) fn revoke<R: StateRead + ?Sized>(
-    txn: &mut Txn<R>,
-    namespace: NamespaceId,
-    path: &DrivePath,
-    user: UserId,
-    by: UserId,
-) -> Result<Response, StateError> {
-    let Some(ns) = drive::namespace(txn, namespace)? else {
-        return Ok(Response::Rejected(Rejection::NoSuchNamespace(namespace)));
-    };
-    if by != ns.owner && by != user {
-        return Ok(Response::Rejected(Rejection::Forbidden));
-    }
-    let k = key(namespace, path, user);
-    if txn.get_raw(Space::Shares, &k)?.is_none() {
-        return Ok(Response::Rejected(Rejection::NoSuchShare { user, path: path.clone() }));
-    }
-    txn.delete(Space::Shares, &k);
-    txn.delete(Space::SharesReceived, &received_key(user, namespace, path));
-    Ok(Response::ShareRevoked)
 }
 
 /// The strongest role any share gives `user` at `path` (a share of a folder covers what is in it).
@@ -277,6 +227,16 @@ pub(super) fn shares_below(
     Ok(out)
 }
 
+/// The share of `path` given to `user`, if there is one.
+pub(super) fn find(
+    state: &(impl StateRead + ?Sized),
+    namespace: NamespaceId,
+    path: &DrivePath,
+    user: UserId,
+) -> Result<Option<ShareRecord>, StateError> {
+    state.get(Space::Shares, &key(namespace, path, user))?.map(|b| decode(Space::Shares, &b)).transpose()
+}
+
 /// Removes a share's two records; a move re-adds it under its new path with [`put_record`].
 pub(super) fn remove_record<R: StateRead + ?Sized>(txn: &mut Txn<R>, record: &ShareRecord) {
     txn.delete(Space::Shares, &key(record.namespace, &record.path, record.user));
@@ -295,6 +255,7 @@ mod tests {
     use crate::model::journal::changes_after;
     use crate::model::testkit::{ADA, ADA_DRIVE, BOB, World, path};
     use crate::model::{Command, drive::stat};
+    use crate::model::{Rejection, Response};
 
     const CAROL: UserId = UserId(3);
 

@@ -14,11 +14,13 @@ use std::collections::BTreeSet;
 use cairn_proto::DrivePath;
 use cairn_proto::drive_path::MAX_PATH_LEN;
 
-use super::drive::{self, EntryKind, FileRecord, FileStatus, NamespaceId};
+use super::commit;
+use super::drive::{self, EntryKind, FileRecord, FileStatus};
+use super::ids::{NamespaceId, UserId};
 use super::journal::{self, ChangeKind};
-use super::lifecycle;
 use super::shares::{self, ShareRecord};
-use super::{Rejection, Response, Space, StateError, StateRead, Txn, UserId};
+use super::trash;
+use super::{Rejection, Response, Space, StateError, StateRead, Txn};
 
 /// The most entries (files and folders, at any depth) below a folder that one move or one
 /// folder trash handles; the same bound holds for the shares of paths below it.
@@ -53,7 +55,7 @@ pub(super) fn move_path<R: StateRead + ?Sized>(
     if to.starts_with(from) {
         return reject(Rejection::MoveIntoItself { from: from.clone(), to: to.clone() });
     }
-    let owner = match drive::writable(txn, namespace, from, user)? {
+    let owner = match commit::writable(txn, namespace, from, user)? {
         Ok(owner) => owner,
         Err(rejection) => return reject(rejection),
     };
@@ -61,7 +63,7 @@ pub(super) fn move_path<R: StateRead + ?Sized>(
         // The root always exists.
         return reject(Rejection::Exists(to.clone()));
     };
-    if let Err(rejection) = drive::writable(txn, namespace, &to_parent, user)? {
+    if let Err(rejection) = commit::writable(txn, namespace, &to_parent, user)? {
         return reject(rejection);
     }
     let Some((entry, _)) = drive::stat(txn, namespace, from)? else {
@@ -105,7 +107,7 @@ pub(super) fn move_path<R: StateRead + ?Sized>(
     }
     // Who could see the moved things before; who sees them after is known once shares moved.
     let saw = shares::audience(txn, owner, namespace, from)?;
-    if let Err(rejection) = drive::ensure_folders(txn, time_ms, namespace, owner, &to_parent)? {
+    if let Err(rejection) = commit::ensure_folders(txn, time_ms, namespace, owner, &to_parent)? {
         return reject(rejection);
     }
 
@@ -120,7 +122,7 @@ pub(super) fn move_path<R: StateRead + ?Sized>(
             file.path = new.clone();
             txn.put(Space::Files, &id.0.to_be_bytes(), &file);
             if file.status == FileStatus::Trashed {
-                lifecycle::retarget(txn, namespace, id, new)?;
+                trash::retarget(txn, namespace, id, new)?;
             }
         }
     }
@@ -171,7 +173,7 @@ pub(super) fn trash_folder<R: StateRead + ?Sized>(
     user: UserId,
 ) -> Result<Response, StateError> {
     let reject = |r| Ok(Response::Rejected(r));
-    let owner = match drive::writable(txn, namespace, folder, user)? {
+    let owner = match commit::writable(txn, namespace, folder, user)? {
         Ok(owner) => owner,
         Err(rejection) => return reject(rejection),
     };
@@ -195,7 +197,7 @@ pub(super) fn trash_folder<R: StateRead + ?Sized>(
                 if let Some(mut file) = txn.get::<FileRecord>(Space::Files, &id.0.to_be_bytes())?
                     && file.status != FileStatus::Trashed
                 {
-                    lifecycle::put_in_trash(txn, time_ms, &mut file, user);
+                    trash::put_in_trash(txn, time_ms, &mut file, user);
                     files += 1;
                 }
             }
@@ -221,11 +223,12 @@ pub(super) fn trash_folder<R: StateRead + ?Sized>(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::drive::{EntryRecord, FileId, list, stat, versions};
+    use crate::model::drive::{EntryRecord, list, stat, versions};
+    use crate::model::ids::FileId;
     use crate::model::journal::{Change, changes_after};
-    use crate::model::lifecycle::trash_list;
     use crate::model::shares::{Access, ShareRole, access, given, received};
     use crate::model::testkit::{ADA, ADA_DRIVE, BOB, State, World, path};
+    use crate::model::trash::trash_list;
     use crate::model::{Command, txn_decode};
 
     const CAROL: UserId = UserId(3);

@@ -9,8 +9,9 @@ use std::collections::BTreeMap;
 use cairn_proto::{AccountId, BlockId, DrivePath};
 
 use super::blocks::BlockRef;
-use super::drive::{FileId, FileStatus, NamespaceId, NewVersion};
-use super::uploads::{NewUpload, UploadId};
+use super::drive::{FileStatus, NewVersion};
+use super::ids::{FileId, NamespaceId, UploadId};
+use super::uploads::NewUpload;
 use super::{Command, Request, RequestId, Response, Space, Txn, UserId, apply};
 
 /// The simplest state.

@@ -4,7 +4,7 @@
 //! A session declares where the file goes, its base version and its total size. The node that
 //! receives the bytes cuts them into blocks, stores them, and appends them to the session at the
 //! offset they start at; the block list is therefore known only as it arrives. Finishing turns
-//! the session into a commit through [`drive::commit`], the same conditional commit every
+//! the session into a commit through [`commit::commit`], the same conditional commit every
 //! other version goes through.
 //!
 //! A session holds one reference on each block appended to it, as a version does, so garbage
@@ -12,33 +12,19 @@
 //! the session ends: at the finish (after the commit added the version's own), at an abort, and
 //! when an expired session is pruned.
 
-use std::fmt;
-
 use cairn_proto::{AccountId, DrivePath};
 use serde::{Deserialize, Serialize};
 
 use super::blocks::{self, BlockRef};
-use super::devices::{self, DeviceId};
-use super::drive::{self, FileStatus, NamespaceId, NewVersion};
+use super::commit;
+use super::devices;
+use super::drive::{self, FileStatus, NewVersion};
 use super::expiry;
+use super::ids::{DeviceId, NamespaceId, UploadId, UserId};
 use super::journal::ChangeKind;
 use super::shares;
 use super::txn::decode;
-use super::{Rejection, Response, Space, StateError, StateRead, Txn, UserId};
-
-/// An upload session's id. The node that takes the tus creation request draws it at random
-/// (128 bits; it is also the hard-to-guess part of the upload URL) and puts it in the command;
-/// `apply` allocates nothing here, so a retried creation with the same request id and session
-/// id is harmless.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(transparent)]
-pub struct UploadId(pub u128);
-
-impl fmt::Display for UploadId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{:032x}", self.0)
-    }
-}
+use super::{Rejection, Response, Space, StateError, StateRead, Txn};
 
 /// A session as a client opens it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -102,7 +88,7 @@ pub(super) fn begin<R: StateRead + ?Sized>(
     if txn.get_raw(Space::Uploads, &key(new.upload))?.is_some() {
         return reject(Rejection::UploadExists(new.upload));
     }
-    let owner = match drive::writable(txn, new.namespace, &new.path, new.author)? {
+    let owner = match commit::writable(txn, new.namespace, &new.path, new.author)? {
         Ok(owner) => owner,
         Err(rejection) => return reject(rejection),
     };
@@ -110,7 +96,7 @@ pub(super) fn begin<R: StateRead + ?Sized>(
         return reject(Rejection::IsAFolder(new.path.clone()));
     }
     // Refuse early what the finish would refuse anyway, before the client sends gigabytes.
-    let existing = match drive::base_check(txn, new.namespace, &new.path, new.base)? {
+    let existing = match commit::base_check(txn, new.namespace, &new.path, new.base)? {
         Ok(existing) => existing,
         Err(rejection) => return reject(rejection),
     };
@@ -191,7 +177,7 @@ pub(super) fn append<R: StateRead + ?Sized>(
     }
     // Access is checked again: a share may have been revoked since the session began.
     let s = &record.session;
-    if let Err(rejection) = drive::writable(txn, s.namespace, &s.path, user)? {
+    if let Err(rejection) = commit::writable(txn, s.namespace, &s.path, user)? {
         return reject(rejection);
     }
     let missing = blocks::missing(txn, record.account, refs)?;
@@ -238,7 +224,7 @@ pub(super) fn finish<R: StateRead + ?Sized>(
         author: s.author,
         status: FileStatus::Complete,
     };
-    let response = drive::commit(txn, time_ms, &new)?;
+    let response = commit::commit(txn, time_ms, &new)?;
     if matches!(response, Response::Committed { .. }) {
         end(txn, time_ms, &record)?;
     }

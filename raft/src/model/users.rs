@@ -1,35 +1,11 @@
 //! Users and their API tokens.
 
-use std::fmt;
-
 use serde::{Deserialize, Serialize};
 
-use super::drive::{self, NamespaceId};
-use super::query::MAX_PAGE;
+use super::commit;
+use super::ids::{NamespaceId, TokenHash, UserId};
 use super::txn::decode;
 use super::{Rejection, Response, Space, StateError, StateRead, Txn};
-
-/// A user's id.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(transparent)]
-pub struct UserId(pub u64);
-
-impl fmt::Display for UserId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}", self.0)
-    }
-}
-
-/// blake3 of an API token. Only hashes are stored, so a copy of the metadata grants nothing.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-pub struct TokenHash(pub [u8; 32]);
-
-impl TokenHash {
-    /// The hash of `token`.
-    pub fn of(token: &str) -> Self {
-        Self(*blake3::hash(token.as_bytes()).as_bytes())
-    }
-}
 
 /// A user as stored.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -67,7 +43,7 @@ pub const MAX_TOKEN_LABEL: usize = 64;
 /// listing a user revokes from is always complete.
 ///
 /// [`Query::Tokens`]: super::Query::Tokens
-pub const MAX_TOKENS_PER_USER: usize = MAX_PAGE;
+pub const MAX_TOKENS_PER_USER: usize = 1_000;
 
 /// (user, token hash): a user's tokens are one range of [`Space::UserTokens`].
 fn user_token_key(user: UserId, token: &TokenHash) -> [u8; 40] {
@@ -100,7 +76,7 @@ pub(super) fn create_user<R: StateRead + ?Sized>(
         return Ok(Response::Rejected(Rejection::NameTaken(name.into())));
     }
     let id = UserId(txn.next_id("user")?);
-    let drive = drive::create_drive(txn, id)?;
+    let drive = commit::create_drive(txn, id)?;
     let user = User { id, name: name.into(), created_ms: time_ms, drive, admin: false };
     txn.put(Space::Users, &id.0.to_be_bytes(), &user);
     txn.put(Space::UserNames, name.as_bytes(), &id);

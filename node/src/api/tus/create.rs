@@ -12,7 +12,8 @@ use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response as HttpResponse};
 use cairn_proto::api::ErrorCode;
 use cairn_raft::model::drive::FileStatus;
-use cairn_raft::model::uploads::{NewUpload, UploadId};
+use cairn_raft::model::ids::UploadId;
+use cairn_raft::model::uploads::NewUpload;
 use cairn_raft::model::{Answer, Command, Query, Response};
 
 use super::headers::{self, Metadata};

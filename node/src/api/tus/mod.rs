@@ -35,7 +35,8 @@ use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response as HttpResponse};
 use axum::routing::post;
 use cairn_proto::api::ErrorCode;
-use cairn_raft::model::uploads::{UploadId, UploadRecord};
+use cairn_raft::model::ids::UploadId;
+use cairn_raft::model::uploads::UploadRecord;
 use cairn_raft::model::{Answer, Command, Query, Rejection, Response};
 
 use super::ApiState;

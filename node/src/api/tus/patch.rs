@@ -14,7 +14,8 @@ use axum::response::{IntoResponse, Response as HttpResponse};
 use cairn_proto::api::ErrorCode;
 use cairn_raft::model::Rejection;
 use cairn_raft::model::UserId;
-use cairn_raft::model::uploads::{UploadId, UploadRecord};
+use cairn_raft::model::ids::UploadId;
+use cairn_raft::model::uploads::UploadRecord;
 
 use super::body::{Guarded, collect};
 use super::headers::{self, Checksum};

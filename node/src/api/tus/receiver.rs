@@ -15,7 +15,7 @@ use bytes::Bytes;
 use cairn_proto::encoded_block::DEFAULT_ZSTD_LEVEL;
 use cairn_proto::{AccountId, AsyncStreamChunker, EncodedBlock};
 use cairn_raft::model::blocks::BlockRef;
-use cairn_raft::model::uploads::UploadId;
+use cairn_raft::model::ids::UploadId;
 use cairn_raft::model::{Command, Request, Response, UserId};
 use futures_util::StreamExt;
 use tokio::io::AsyncRead;
