@@ -7,9 +7,6 @@
 //! `cargo bench -p cairn-node --bench block_throughput [-- BLOCKS_PER_LEVEL]` (default 32).
 #![allow(clippy::unwrap_used, clippy::expect_used)] // A benchmark: a panic is a failure report.
 
-#[path = "../tests/common/process_cluster.rs"]
-mod process_cluster;
-
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -17,7 +14,7 @@ use cairn_node::service::{AdminCommand, ClusterClient};
 use cairn_proto::sample_data::random;
 use cairn_proto::{AccountId, BlockId, EncodedBlock};
 use cairn_raft::model::{Answer, Query};
-use process_cluster::{ProcessCluster, Settings, wait_until};
+use cairn_test_cluster::{ProcessCluster, Settings, wait_until};
 use tokio::task::JoinSet;
 
 const ACCOUNT: AccountId = AccountId(1);

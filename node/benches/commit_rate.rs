@@ -6,14 +6,11 @@
 //! `cargo bench -p cairn-node --bench commit_rate [-- SECONDS]` (default 10 s per level).
 #![allow(clippy::unwrap_used, clippy::expect_used)] // A benchmark: a panic is a failure report.
 
-#[path = "../tests/common/process_cluster.rs"]
-mod process_cluster;
-
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use process_cluster::{ProcessCluster, Settings, create_user, created};
+use cairn_test_cluster::{ProcessCluster, Settings, create_user, created};
 
 fn percentile(sorted: &[Duration], p: f64) -> Duration {
     let index = ((sorted.len() as f64 - 1.0) * p).round() as usize;

@@ -7,9 +7,6 @@
 //! `make bench` builds `cairn` in release first.
 #![allow(clippy::unwrap_used, clippy::expect_used)] // A benchmark: a panic is a failure report.
 
-#[path = "../tests/common/process_cluster.rs"]
-mod process_cluster;
-
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -19,7 +16,7 @@ use cairn_client::api::DownloadOptions;
 use cairn_client::upload::PutOptions;
 use cairn_client::{Client, ClientConfig, CommitOn};
 use cairn_proto::sample_data::random;
-use process_cluster::{ProcessCluster, Settings};
+use cairn_test_cluster::{ProcessCluster, Settings};
 use tokio::task::JoinSet;
 
 const GIB: usize = 1 << 30;

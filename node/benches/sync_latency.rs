@@ -17,9 +17,6 @@
 //! `cargo build --release -p cairn-cli --bin cairn`; `make bench` does both.
 #![allow(clippy::unwrap_used, clippy::expect_used)] // A benchmark: a panic is a failure report.
 
-#[path = "../tests/common/process_cluster.rs"]
-mod process_cluster;
-
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -27,7 +24,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use cairn_proto::sample_data::random;
-use process_cluster::{ProcessCluster, Settings};
+use cairn_test_cluster::{ProcessCluster, Settings};
 
 const SIZE: usize = 4096;
 /// How long one change may take to reach B before the benchmark gives up.

@@ -4,12 +4,10 @@
 //! id, with a bad id or over the size limit is refused with its code.
 #![allow(clippy::unwrap_used, clippy::expect_used)] // Test code: a panic is a failure report.
 
-mod common;
-
 use cairn_proto::sample_data::{random, text};
 use cairn_proto::{BlockId, EncodedBlock, StreamChunker};
-use common::http::{Reply, request};
-use common::process_cluster::{ProcessCluster, Settings};
+use cairn_test_cluster::http::{Reply, request};
+use cairn_test_cluster::{ProcessCluster, Settings};
 use serde_json::json;
 
 struct Client {

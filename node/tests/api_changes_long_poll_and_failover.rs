@@ -7,8 +7,6 @@
 //! the same changes (and resumes from `Last-Event-ID`); bad input is refused with its code.
 #![allow(clippy::unwrap_used, clippy::expect_used)] // Test code: a panic is a failure report.
 
-mod common;
-
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::sync::mpsc;
@@ -18,9 +16,9 @@ use cairn_client::api::{ChangeView, Role};
 use cairn_client::upload::PutOptions;
 use cairn_client::{Client, ClientConfig};
 use cairn_proto::sample_data::random;
-use common::http;
-use common::process_cluster::{PATIENCE, ProcessCluster, Settings};
-use common::sdk::{Gated, client};
+use cairn_test_cluster::http;
+use cairn_test_cluster::sdk::{Gated, client};
+use cairn_test_cluster::{PATIENCE, ProcessCluster, Settings};
 
 const MIB: usize = 1 << 20;
 /// How long the test's long polls may wait.

@@ -6,16 +6,14 @@
 //! unknown versions and fields, folders where files are needed, viewers writing, strangers.
 #![allow(clippy::unwrap_used, clippy::expect_used)] // Test code: a panic is a failure report.
 
-mod common;
-
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use cairn_proto::DrivePath;
 use cairn_raft::model::ids::NamespaceId;
 use cairn_raft::model::shares::ShareRole;
 use cairn_raft::model::{Command, Request, RequestId, Response, UserId};
-use common::http::{Reply, request};
-use common::process_cluster::{ProcessCluster, Settings};
+use cairn_test_cluster::http::{Reply, request};
+use cairn_test_cluster::{ProcessCluster, Settings};
 use serde_json::{Value, json};
 
 struct Api {

@@ -8,19 +8,17 @@
 //! rules tightened are still listed with their state and still open through a link.
 #![allow(clippy::unwrap_used, clippy::expect_used)] // Test code: a panic is a failure report.
 
-mod common;
-
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use base64::Engine;
 use cairn_proto::DrivePath;
 use cairn_raft::model::drive::{FileStatus, NewVersion};
-use cairn_raft::model::ids::NamespaceId;
 use cairn_raft::model::ids::LinkId;
+use cairn_raft::model::ids::NamespaceId;
 use cairn_raft::model::links::NewLink;
 use cairn_raft::model::{Command, Request, RequestId, Response, UserId};
-use common::http::{Reply, request};
-use common::process_cluster::{ProcessCluster, Settings};
+use cairn_test_cluster::http::{Reply, request};
+use cairn_test_cluster::{ProcessCluster, Settings};
 use percent_encoding::{NON_ALPHANUMERIC, utf8_percent_encode};
 use serde_json::json;
 

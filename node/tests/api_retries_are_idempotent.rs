@@ -6,10 +6,8 @@
 //! answers cannot be replayed (a new token) make a fresh, working answer instead of a false one.
 #![allow(clippy::unwrap_used, clippy::expect_used)] // Test code: a panic is a failure report.
 
-mod common;
-
-use common::http::{Reply, request};
-use common::process_cluster::{ProcessCluster, Settings};
+use cairn_test_cluster::http::{Reply, request};
+use cairn_test_cluster::{ProcessCluster, Settings};
 
 struct Api {
     addrs: Vec<std::net::SocketAddr>,

@@ -5,11 +5,9 @@
 //! strangers, simple uploads over the size limit.
 #![allow(clippy::unwrap_used, clippy::expect_used)] // Test code: a panic is a failure report.
 
-mod common;
-
 use cairn_proto::sample_data::random;
-use common::http::{Reply, request, request_raw};
-use common::process_cluster::{ProcessCluster, Settings};
+use cairn_test_cluster::http::{Reply, request, request_raw};
+use cairn_test_cluster::{ProcessCluster, Settings};
 
 /// `network.api_max_upload_bytes` of this test's cluster.
 const UPLOAD_LIMIT: u64 = 4 << 20;

@@ -7,15 +7,13 @@
 //! issues itself at start (its secrets folder holds `ca.key`).
 #![allow(clippy::unwrap_used, clippy::expect_used)] // Test code: a panic is a failure report.
 
-mod common;
-
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::sync::Arc;
 
 use cairn_node::transport::ClusterCa;
-use common::http::{Reply, request_over};
-use common::process_cluster::{PATIENCE, ProcessCluster, Settings};
+use cairn_test_cluster::http::{Reply, request_over};
+use cairn_test_cluster::{PATIENCE, ProcessCluster, Settings};
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, ServerName};
 use rustls::{ClientConfig, ClientConnection, StreamOwned};

@@ -5,13 +5,11 @@
 //! and right, expiry (410), revocation (404), and a link that dies with its creator's access.
 #![allow(clippy::unwrap_used, clippy::expect_used)] // Test code: a panic is a failure report.
 
-mod common;
-
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use cairn_proto::sample_data::random;
-use common::http::{Reply, request};
-use common::process_cluster::{ProcessCluster, Settings};
+use cairn_test_cluster::http::{Reply, request};
+use cairn_test_cluster::{ProcessCluster, Settings};
 use serde_json::{Value, json};
 
 struct Api {

@@ -8,8 +8,6 @@
 //! the bytes that arrived.
 #![allow(clippy::unwrap_used, clippy::expect_used)] // Test code: a panic is a failure report.
 
-mod common;
-
 use std::io::{BufRead, BufReader, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::path::{Path, PathBuf};
@@ -19,8 +17,8 @@ use std::time::Duration;
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as B64;
 use cairn_proto::sample_data::random;
-use common::http::{Reply, request};
-use common::process_cluster::{ProcessCluster, Settings, wait_until};
+use cairn_test_cluster::http::{Reply, request};
+use cairn_test_cluster::{ProcessCluster, Settings, wait_until};
 
 const MIB: usize = 1 << 20;
 

@@ -11,8 +11,8 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 use cairn_proto::sample_data::random;
 use cairn_proto::{BlockId, EncodedBlock};
+use cairn_test_cluster::{ProcessCluster, Settings};
 use common::blocks::ACCOUNT;
-use common::process_cluster::{ProcessCluster, Settings};
 use tokio::task::JoinSet;
 
 const WRITERS: usize = 64;

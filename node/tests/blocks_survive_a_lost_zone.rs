@@ -11,8 +11,8 @@ use std::collections::{BTreeMap, HashMap};
 
 use cairn_node::block_service::BlockError;
 use cairn_node::service::ClusterClientError;
+use cairn_test_cluster::{ProcessCluster, Settings};
 use common::blocks::{ACCOUNT, assert_all_read_back, put_all, record, samples};
-use common::process_cluster::{ProcessCluster, Settings};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_lost_zone_loses_no_block() {
@@ -29,7 +29,7 @@ async fn a_lost_zone_loses_no_block() {
     let mut cluster = ProcessCluster::start(5, settings).await;
     let client = cluster.client().await;
     // Placement needs every node's zone, which each node registers when it starts.
-    common::process_cluster::wait_until("every node in the cluster map", || async {
+    cairn_test_cluster::wait_until("every node in the cluster map", || async {
         match client.query(&cairn_raft::model::Query::ClusterMap).await.ok()? {
             cairn_raft::model::Answer::ClusterMap(map) => {
                 let known: Vec<_> = map.nodes.iter().map(|n| (n.spec.id, n.spec.zone.clone())).collect();
@@ -55,7 +55,7 @@ async fn a_lost_zone_loses_no_block() {
     assert_all_read_back(&client, &blocks).await;
 
     // Once the failure detector has marked them down, placement stops trying them.
-    common::process_cluster::wait_until("nodes 3 and 4 marked down", || async {
+    cairn_test_cluster::wait_until("nodes 3 and 4 marked down", || async {
         match client.query(&cairn_raft::model::Query::ClusterMap).await.ok()? {
             cairn_raft::model::Answer::ClusterMap(map) => map
                 .nodes

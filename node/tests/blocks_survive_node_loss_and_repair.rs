@@ -10,8 +10,8 @@ mod common;
 
 use cairn_node::block_service::BlockError;
 use cairn_node::service::{AdminCommand, ClusterClientError};
+use cairn_test_cluster::{ProcessCluster, Settings, http_get, wait_until};
 use common::blocks::{ACCOUNT, assert_all_read_back, fully_redundant, put_all, record, samples};
-use common::process_cluster::{ProcessCluster, Settings, http_get, wait_until};
 
 const STORAGE: &str = "profile = \"2+1\"\ndown_after_ms = 1500\nrepair_grace_ms = 2000\nrepair_every_ms = 500\n\
                        hedge_after_ms = 200";

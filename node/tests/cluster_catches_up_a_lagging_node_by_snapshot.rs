@@ -3,10 +3,8 @@
 //! leader's RocksDB state, then the log.
 #![allow(clippy::unwrap_used, clippy::expect_used)] // Test code: a panic is a failure report.
 
-mod common;
-
 use cairn_raft::model::{Answer, Query};
-use common::process_cluster::{ProcessCluster, Settings, create_user, created, wait_until};
+use cairn_test_cluster::{ProcessCluster, Settings, create_user, created, wait_until};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_node_down_for_thousands_of_entries_catches_up_through_a_snapshot() {

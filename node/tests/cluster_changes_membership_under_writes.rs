@@ -3,14 +3,12 @@
 //! them linearizably.
 #![allow(clippy::unwrap_used, clippy::expect_used)] // Test code: a panic is a failure report.
 
-mod common;
-
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use cairn_node::service::AdminCommand;
 use cairn_raft::model::{Answer, Query};
-use common::process_cluster::{ProcessCluster, Settings, write_until_stopped};
+use cairn_test_cluster::{ProcessCluster, Settings, write_until_stopped};
 use tokio::task::JoinSet;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -34,7 +32,7 @@ async fn a_node_joins_and_another_leaves_while_writes_go_on() {
     cluster.kill(1);
     // Writes go on without node 1 (whose client connection now fails over to the others).
     let before = client.status().await.unwrap().applied_index.unwrap();
-    common::process_cluster::wait_until("writes after the removal", || async {
+    cairn_test_cluster::wait_until("writes after the removal", || async {
         (client.status().await.ok()?.applied_index? > before + 30).then_some(())
     })
     .await;

@@ -3,15 +3,13 @@
 //! naming the new head, and the journal shows exactly one new version.
 #![allow(clippy::unwrap_used, clippy::expect_used)] // Test code: a panic is a failure report.
 
-mod common;
-
 use std::sync::Arc;
 
 use cairn_proto::DrivePath;
 use cairn_raft::model::drive::{FileStatus, NewVersion};
 use cairn_raft::model::journal::ChangeKind;
 use cairn_raft::model::{Answer, Command, Query, Rejection, Request, RequestId, Response, User};
-use common::process_cluster::{ProcessCluster, Settings, create_user};
+use cairn_test_cluster::{ProcessCluster, Settings, create_user};
 use tokio::task::JoinSet;
 
 const RACERS: u128 = 48;

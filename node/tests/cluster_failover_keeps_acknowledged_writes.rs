@@ -3,16 +3,12 @@
 //! is there. Then kill -9 all three and start them again: nothing acknowledged is lost.
 #![allow(clippy::unwrap_used, clippy::expect_used)] // Test code: a panic is a failure report.
 
-mod common;
-
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use cairn_node::service::ClusterClient;
 use cairn_raft::model::{Answer, Query};
-use common::process_cluster::{
-    ProcessCluster, Settings, create_user, created, wait_until, write_until_stopped,
-};
+use cairn_test_cluster::{ProcessCluster, Settings, create_user, created, wait_until, write_until_stopped};
 use tokio::task::JoinSet;
 
 async fn assert_all_present(client: &ClusterClient, names: &[String]) {

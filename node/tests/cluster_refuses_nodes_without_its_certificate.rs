@@ -3,8 +3,6 @@
 //! certificate comes from another CA, added to the membership, never receives a log entry.
 #![allow(clippy::unwrap_used, clippy::expect_used)] // Test code: a panic is a failure report.
 
-mod common;
-
 use std::net::{Ipv4Addr, SocketAddr};
 use std::time::Duration;
 
@@ -14,7 +12,7 @@ use cairn_node::service::{AdminCommand, ClusterClientError};
 use cairn_node::transport::{ClusterCa, NodeIdentity};
 use cairn_raft::NodeAddr;
 use cairn_raft::model::{Answer, Query};
-use common::process_cluster::{
+use cairn_test_cluster::{
     ProcessCluster, Settings, create_user, created, free_tcp_port, free_udp_port, wait_until,
 };
 

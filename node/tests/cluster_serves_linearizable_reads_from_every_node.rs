@@ -2,10 +2,8 @@
 //! node is readable at once, linearizably, through every node; `cairn-node status` shows it.
 #![allow(clippy::unwrap_used, clippy::expect_used)] // Test code: a panic is a failure report.
 
-mod common;
-
 use cairn_raft::model::{Answer, Query};
-use common::process_cluster::{ProcessCluster, Settings, create_user, created};
+use cairn_test_cluster::{ProcessCluster, Settings, create_user, created};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn writes_through_any_node_are_read_back_through_every_node() {

@@ -7,8 +7,8 @@ mod common;
 
 use std::collections::BTreeMap;
 
+use cairn_test_cluster::{ProcessCluster, Settings};
 use common::blocks::{assert_all_read_back, fully_redundant, put_all, record, samples};
-use common::process_cluster::{ProcessCluster, Settings};
 
 /// Node 4's capacity: room for a few shards only.
 const SMALL: u64 = 1 << 20;

@@ -8,8 +8,8 @@ mod common;
 
 use std::path::{Path, PathBuf};
 
+use cairn_test_cluster::{ProcessCluster, Settings, wait_until};
 use common::blocks::{assert_all_read_back, fully_redundant, put_all, samples};
-use common::process_cluster::{ProcessCluster, Settings, wait_until};
 
 const STORAGE: &str = "profile = \"2+1\"\ndown_after_ms = 1500\nrepair_every_ms = 500\nhedge_after_ms = 200\n\
                        scrub_every_ms = 300\nscrub_bytes_per_sec = 1000000000";

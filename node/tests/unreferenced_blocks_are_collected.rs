@@ -8,8 +8,8 @@
 mod common;
 
 use cairn_raft::model::{Answer, Query};
+use cairn_test_cluster::{ProcessCluster, Settings, wait_until};
 use common::blocks::{ACCOUNT, assert_all_read_back, fully_redundant, put_all, samples};
-use common::process_cluster::{ProcessCluster, Settings, wait_until};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn unreferenced_blocks_are_dropped_with_their_shards() {

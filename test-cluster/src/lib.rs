@@ -1,12 +1,16 @@
 //! A cluster of real `cairn-node` processes on loopback, for integration tests and the load
 //! generator: configs with free ports in a temporary folder, `cairn-node init` for the first
-//! node, certificates for the rest, processes started and killed at will, and a client.
+//! node, certificates for the rest, processes started and killed at will, and a client: the
+//! cluster's own ([`ClusterClient`]), the SDK's ([`sdk`]), or raw HTTP ([`http`]).
 //!
 //! Every process is killed when the cluster is dropped, also when a test panics. A [`Front`]
 //! (the chaos suite's fault proxies) may stand between each node and its peers and clients.
 
 // A test harness: a panic is the failure report.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
+
+pub mod http;
+pub mod sdk;
 
 use std::collections::BTreeMap;
 use std::net::{Ipv4Addr, SocketAddr, TcpListener, UdpSocket};

@@ -56,9 +56,3 @@ pub fn echo() -> impl Handler {
     }
 }
 pub mod blocks;
-pub mod cli;
-pub mod http;
-pub mod lying_proxy;
-pub mod process_cluster;
-pub mod sdk;
-pub mod sync_device;

@@ -326,8 +326,6 @@ fn assemble(verdicts: BTreeMap<String, Verdict>, held: &Held) -> Plan {
     plan
 }
 
-#[path = "plan_renames.rs"]
 mod renames;
 #[cfg(test)]
-#[path = "plan_tests.rs"]
 mod tests;

@@ -1,10 +1,7 @@
 //! Runs the `cairn` command line against a test cluster, as a user would: the real binary as
 //! a subprocess, its own profile file in a temporary folder, nothing from the environment of
 //! the test run leaking in.
-//!
-//! The binary belongs to another package (`cairn-cli`), so Cargo gives these tests no
-//! `CARGO_BIN_EXE_` for it; it is found beside the test executable, where a workspace build
-//! puts it (`cargo test --workspace`, or `cargo build -p cairn-cli` first).
+//! The nodes are `cairn-node` processes (see `cairn_test_cluster::binary`).
 
 #![allow(dead_code)]
 
@@ -14,20 +11,11 @@ use std::process::{Child, Command, Output, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use super::process_cluster::ProcessCluster;
+use cairn_test_cluster::ProcessCluster;
 
-/// The `cairn` binary of this build: `target/<profile>/cairn`, beside `deps/` where the test
-/// executable is.
+/// The `cairn` binary Cargo built for these tests.
 pub fn binary() -> PathBuf {
-    let exe = std::env::current_exe().expect("the test executable's path");
-    let profile_dir = exe.parent().and_then(Path::parent).expect("target/<profile>/deps/<test>");
-    let binary = profile_dir.join(format!("cairn{}", std::env::consts::EXE_SUFFIX));
-    assert!(
-        binary.exists(),
-        "{} is missing: run `cargo build -p cairn-cli` (or `cargo test --workspace`) first",
-        binary.display()
-    );
-    binary
+    PathBuf::from(env!("CARGO_BIN_EXE_cairn"))
 }
 
 /// A node's API base address as the CLI takes it.

@@ -15,8 +15,8 @@ use std::path::Path;
 use cairn_client::nodes::{Call, Nodes};
 use cairn_client::{ClientConfig, ClientError};
 use cairn_proto::sample_data::{random, text};
+use cairn_test_cluster::{ProcessCluster, Settings};
 use common::cli::{Cairn, ca_file, node_url};
-use common::process_cluster::{ProcessCluster, Settings};
 use serde_json::Value;
 
 /// The exit codes of `cairn --help`.

@@ -15,9 +15,9 @@
 
 mod common;
 
+use cairn_test_cluster::sdk::{client, put_text};
+use cairn_test_cluster::{ProcessCluster, Settings};
 use common::lying_proxy::LyingProxy;
-use common::process_cluster::{ProcessCluster, Settings};
-use common::sdk::{client, put_text};
 use common::sync_device::{Device, drive_files, eventually, notes, tree, waiting};
 
 /// Real name in the drive → the name the proxy sends instead.

@@ -20,7 +20,7 @@ use axum::extract::{Request, State};
 use axum::http::{HeaderName, HeaderValue, Method, StatusCode};
 use axum::response::Response;
 
-use super::http::request;
+use cairn_test_cluster::http::request;
 
 /// The running proxy.
 pub struct LyingProxy {

@@ -2,8 +2,6 @@
 //! chunked responses. Enough to test every status, header and body of the API exactly, with
 //! nothing between the test and the bytes on the wire.
 
-#![allow(dead_code)]
-
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::time::Duration;

@@ -14,8 +14,8 @@
 mod common;
 
 use cairn_client::Client;
-use common::process_cluster::{ProcessCluster, Settings};
-use common::sdk::{client, put_text};
+use cairn_test_cluster::sdk::{client, put_text};
+use cairn_test_cluster::{ProcessCluster, Settings};
 use common::sync_device::{Device, drive_files, eventually};
 
 async fn names(client: &Client) -> Vec<String> {

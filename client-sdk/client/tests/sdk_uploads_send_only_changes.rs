@@ -9,16 +9,14 @@
 //!   target path), and nowhere else in the owner's drive; a viewer nowhere.
 #![allow(clippy::unwrap_used, clippy::expect_used)] // Test code: a panic is a failure report.
 
-mod common;
-
 use std::path::Path;
 
 use cairn_client::api::DownloadOptions;
 use cairn_client::upload::PutOptions;
 use cairn_client::{Client, CommitOn};
 use cairn_proto::sample_data::random;
-use common::process_cluster::{ProcessCluster, Settings};
-use common::sdk::client;
+use cairn_test_cluster::sdk::client;
+use cairn_test_cluster::{ProcessCluster, Settings};
 
 const MIB: usize = 1 << 20;
 /// "At most a few MiB": the changed region plus the blocks it touches (blocks average 1 MiB

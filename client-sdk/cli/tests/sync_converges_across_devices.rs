@@ -22,8 +22,8 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use cairn_proto::sample_data::{random, text};
+use cairn_test_cluster::{ProcessCluster, Settings};
 use common::cli::{Background, Cairn, ca_file, node_url};
-use common::process_cluster::{ProcessCluster, Settings};
 
 /// How long the devices get to agree after a change.
 const PATIENCE: Duration = Duration::from_secs(180);

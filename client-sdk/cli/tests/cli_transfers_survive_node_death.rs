@@ -15,8 +15,8 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use cairn_proto::sample_data::random;
+use cairn_test_cluster::{ProcessCluster, Settings};
 use common::cli::{Cairn, ca_file, file_hash, node_url};
-use common::process_cluster::{ProcessCluster, Settings};
 
 /// The file: large enough that a transfer is still under way when its node dies.
 const SIZE: usize = 200 << 20;

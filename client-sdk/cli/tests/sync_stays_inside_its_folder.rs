@@ -14,8 +14,8 @@
 
 mod common;
 
-use common::process_cluster::{ProcessCluster, Settings};
-use common::sdk::{client, put_text};
+use cairn_test_cluster::sdk::{client, put_text};
+use cairn_test_cluster::{ProcessCluster, Settings};
 use common::sync_device::{Device, drive_files, eventually, tree, waiting};
 
 #[cfg(unix)]

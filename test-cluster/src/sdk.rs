@@ -1,15 +1,12 @@
 //! The SDK against a test cluster: a client over every node's plain-HTTP API, and a reader
 //! that holds an upload open halfway until the test lets it go on.
 
-// Each user of the harness uses a different subset of it.
-#![allow(dead_code)]
-
 use std::io::Read;
 use std::sync::mpsc;
 
 use cairn_client::{Client, ClientConfig};
 
-use super::process_cluster::ProcessCluster;
+use crate::ProcessCluster;
 
 /// A client of `cluster` with `token`, listing every node.
 pub fn client(cluster: &ProcessCluster, token: &str) -> Client {

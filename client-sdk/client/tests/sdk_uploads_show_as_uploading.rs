@@ -3,16 +3,14 @@
 //! `complete`; an upload that fails stops showing.
 #![allow(clippy::unwrap_used, clippy::expect_used)] // Test code: a panic is a failure report.
 
-mod common;
-
 use std::sync::mpsc;
 
 use cairn_client::Client;
 use cairn_client::api::{Listing, Role};
 use cairn_client::upload::PutOptions;
 use cairn_proto::sample_data::random;
-use common::process_cluster::{ProcessCluster, Settings, wait_until};
-use common::sdk::{Gated, client};
+use cairn_test_cluster::sdk::{Gated, client};
+use cairn_test_cluster::{ProcessCluster, Settings, wait_until};
 
 const MIB: usize = 1 << 20;
 

@@ -4,8 +4,6 @@
 //! deletes nothing raced go through. The API refuses such a delete with 412 `changed`.
 #![allow(clippy::unwrap_used, clippy::expect_used)] // Test code: a panic is a failure report.
 
-mod common;
-
 use cairn_client::api::Listing;
 use cairn_client::disk::{DiskNames, Root};
 use cairn_client::sync::execute::Executor;
@@ -15,9 +13,9 @@ use cairn_client::sync::state::StateDb;
 use cairn_client::sync::tree::Remote;
 use cairn_client::sync::{Action, Plan, SyncConfig, SyncStatus};
 use cairn_client::{Client, ClientError};
-use common::http::request;
-use common::process_cluster::{ProcessCluster, Settings};
-use common::sdk::{client, put_text};
+use cairn_test_cluster::http::request;
+use cairn_test_cluster::sdk::{client, put_text};
+use cairn_test_cluster::{ProcessCluster, Settings};
 
 /// The head version at `path`, if a live file is there.
 async fn head(client: &Client, path: &str) -> Option<u64> {
