@@ -3,7 +3,7 @@
 CARGO ?= cargo
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: help deps build run stop test chaos bench bench-etcd verify fmt fmt-check clippy clean
+.PHONY: help deps build run stop test layers chaos bench bench-etcd verify fmt fmt-check clippy clean
 
 help:
 	@echo "make run      start a local 3-node cluster in the background (run/local-3/) and show it"
@@ -12,6 +12,7 @@ help:
 	@echo "make chaos    long chaos runs on 3 and 5 nodes with every nemesis (CHAOS_SECONDS, default 1800; CHAOS_SEED; CHAOS_NEMESES)"
 	@echo "make bench    criterion benchmarks of every pipeline stage, the cluster's commit rate, block and drive throughput (see BENCHMARKS.md)"
 	@echo "make bench-etcd  the same commit-rate load against a local 3-member etcd cluster (BENCH_SECONDS per level, default 10)"
+	@echo "make layers   only the layering check: crates depend downward, no source file imports itself in a circle"
 	@echo "make verify   formatting check, clippy -D warnings, then the tests"
 	@echo "make deps     install what the build needs from Debian, only what is missing"
 
@@ -39,6 +40,10 @@ stop:
 
 test: deps
 	$(CARGO) test --workspace --all-features
+
+# The layering check alone (it also runs in `make test`): quick, and needs no system packages.
+layers:
+	$(CARGO) test -p cairn-layering
 
 # Long chaos runs, outside CI: a 3-node and a 5-node cluster under every nemesis. Reports go to
 # chaos-results/; the same CHAOS_SEED replays the same fault schedule.

@@ -1,0 +1,197 @@
+//! The workspace's layering holds: crates depend only on the layers below them, and no source
+//! file imports itself in a circle, apart from the cycles listed here while they are taken apart.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // Test code: a panic is a failure report.
+
+use std::collections::BTreeSet;
+
+use cairn_layering::{
+    Cycle, Layer, Workspace, check_layers, crate_file_graph, find_cycles, read_workspace, workspace_root,
+};
+
+/// The workspace's crates, bottom layer first. A crate may depend (in any manifest section) only
+/// on crates listed before it; a crate marked `test_support` is a harness that starts the crates
+/// below it, and those may take it as a dev-dependency (`cairn-node`'s, `cairn-client`'s and
+/// `cairn-cli`'s tests use `cairn-test-cluster`, which runs `cairn-node` and drives it with
+/// `cairn-client`). A new crate goes above everything it uses.
+///
+/// The workspace is two stacks on one contract, proto ← client ← cli and proto ← raft ← node, and
+/// one order holds both: `cairn-client` sits below `cairn-raft` so the SDK can never pull in the
+/// metadata store (and its RocksDB), and `cairn-raft` below `cairn-cli` because the CLI's tests
+/// read the metadata directly (a dev-dependency).
+const LAYERS: &[Layer] = &[
+    // The public contract: no workspace dependency at all.
+    Layer { name: "cairn-proto", test_support: false },
+    // The SDK, on the contract only.
+    Layer { name: "cairn-client", test_support: false },
+    // The metadata state machine, on the contract only.
+    Layer { name: "cairn-raft", test_support: false },
+    // The command line, over the SDK.
+    Layer { name: "cairn-cli", test_support: false },
+    // The node, over the metadata.
+    Layer { name: "cairn-node", test_support: false },
+    // Harnesses that start real nodes.
+    Layer { name: "cairn-test-cluster", test_support: true },
+    Layer { name: "cairn-chaos", test_support: false },
+    // This check depends on no other crate; it sits on top because it reads them all.
+    Layer { name: "cairn-layering", test_support: false },
+];
+
+/// A module cycle that exists today and is on its way out: `files` is the whole cycle, as the
+/// failure message prints it, and `why` says why it is still there and which change removes it.
+/// The list only shrinks: a listed cycle that no longer exists, or exists only in part, fails
+/// `every_known_cycle_still_exists` until its entry is deleted or cut down to what remains.
+struct KnownCycle {
+    files: &'static [&'static str],
+    why: &'static str,
+}
+
+const KNOWN_CYCLES: &[KnownCycle] = &[
+    KnownCycle {
+        files: &["client-sdk/proto/src/block_id.rs", "client-sdk/proto/src/error.rs"],
+        why: "`BlockId::from_slice` and its parser return `ProtoError`, and `ProtoError::IdMismatch` \
+              carries two `BlockId`s. Goes when block_id.rs gets its own `BlockIdError` (wrapped by \
+              `ProtoError`) or `IdMismatch` carries the ids as hex.",
+    },
+    KnownCycle {
+        files: &["client-sdk/client/src/sync/plan.rs", "client-sdk/client/src/sync/plan/renames.rs"],
+        why: "renames.rs is the planner's child module, split off for size: the planner calls \
+              `renames::pair_renames` and friends, which take `Verdict`, `blocked_paths` and \
+              `under_blocked` back from the planner. Goes when those move to a module both use \
+              (the verdict type and its helpers, say `sync/plan/verdict.rs`).",
+    },
+    KnownCycle {
+        files: &[
+            "client-sdk/cli/src/commands/get.rs",
+            "client-sdk/cli/src/commands/mod.rs",
+            "client-sdk/cli/src/commands/put.rs",
+            "client-sdk/cli/src/commands/share.rs",
+            "client-sdk/cli/src/commands/trash.rs",
+            "client-sdk/cli/src/commands/tree.rs",
+            "client-sdk/cli/src/commands/versions.rs",
+        ],
+        why: "commands/mod.rs dispatches to every command and also holds `shown`, the path printer \
+              the commands call back. Goes when `shown` moves below them (next to `crate::output`).",
+    },
+    KnownCycle {
+        files: &[
+            "raft/src/model/blocks.rs",
+            "raft/src/model/cluster.rs",
+            "raft/src/model/commit.rs",
+            "raft/src/model/devices.rs",
+            "raft/src/model/drive.rs",
+            "raft/src/model/journal.rs",
+            "raft/src/model/links.rs",
+            "raft/src/model/rejection.rs",
+            "raft/src/model/request.rs",
+            "raft/src/model/response.rs",
+            "raft/src/model/shares.rs",
+            "raft/src/model/trash.rs",
+            "raft/src/model/uploads.rs",
+            "raft/src/type_config.rs",
+        ],
+        why: "What is left of the model's cycle once it was layered (ids in model/ids.rs, Response \
+              apart from Request): `NodeId` still lives in type_config.rs, which names the model's \
+              `Request` and `Response` for openraft, while blocks, cluster, rejection, request and \
+              response take `crate::NodeId` (request.rs and type_config.rs alone are a circle). \
+              Goes when `NodeId` moves down into model/ids.rs, re-exported from the crate root as now.",
+    },
+    KnownCycle {
+        files: &[
+            "node/src/api/auth.rs",
+            "node/src/api/blocks.rs",
+            "node/src/api/changes.rs",
+            "node/src/api/content.rs",
+            "node/src/api/history.rs",
+            "node/src/api/links.rs",
+            "node/src/api/mod.rs",
+            "node/src/api/paths.rs",
+            "node/src/api/shares.rs",
+            "node/src/api/tree.rs",
+            "node/src/api/tus/commit.rs",
+            "node/src/api/tus/create.rs",
+            "node/src/api/tus/mod.rs",
+            "node/src/api/tus/patch.rs",
+            "node/src/api/tus/receiver.rs",
+            "node/src/api/users.rs",
+        ],
+        why: "api/mod.rs builds the router from every handler and also defines `ApiState`, which \
+              every handler takes; tus/mod.rs does the same with tus's shared helpers (`refusal`, \
+              `parse_id`, `set`, the header names). Goes when `ApiState` moves to a module of its \
+              own below the handlers, and tus's helpers to one below create, patch and commit.",
+    },
+];
+
+fn workspace() -> Workspace {
+    read_workspace(&workspace_root()).expect("read the workspace's crates with `cargo metadata`")
+}
+
+fn all_cycles(ws: &Workspace) -> Vec<Cycle> {
+    let mut cycles = Vec::new();
+    for krate in &ws.crates {
+        let graph = crate_file_graph(ws, krate)
+            .unwrap_or_else(|e| panic!("read the source files of `{}`: {e}", krate.name));
+        cycles.extend(find_cycles(&graph));
+    }
+    cycles
+}
+
+fn file_set(files: &[&str]) -> BTreeSet<String> {
+    files.iter().map(|f| (*f).to_owned()).collect()
+}
+
+/// A found cycle is known when a listed cycle holds all its files: a listed cycle that shrank or
+/// split is no new cycle, though its entry must be brought up to date.
+fn known(cycle: &Cycle) -> bool {
+    let files: BTreeSet<String> = cycle.files.iter().cloned().collect();
+    KNOWN_CYCLES.iter().any(|k| files.is_subset(&file_set(k.files)))
+}
+
+#[test]
+fn crates_depend_only_downward() {
+    let problems = check_layers(&workspace(), LAYERS);
+    let listed: Vec<String> = problems.iter().map(|p| format!("  - {p}")).collect();
+    assert!(
+        problems.is_empty(),
+        "the crate layering is broken (the layers are LAYERS in tools/layering/tests/layers_hold.rs):\n{}",
+        listed.join("\n")
+    );
+}
+
+#[test]
+fn no_source_file_imports_itself_in_a_circle() {
+    let new: Vec<String> =
+        all_cycles(&workspace()).iter().filter(|c| !known(c)).map(|c| format!("  - {c}")).collect();
+    assert!(
+        new.is_empty(),
+        "source files import each other in a circle; move what they share into a module below \
+         them all (each line says which names a file takes from the other):\n{}",
+        new.join("\n")
+    );
+}
+
+#[test]
+fn every_known_cycle_still_exists() {
+    let found: Vec<BTreeSet<String>> =
+        all_cycles(&workspace()).into_iter().map(|c| c.files.into_iter().collect()).collect();
+    let mut stale = Vec::new();
+    for entry in KNOWN_CYCLES {
+        let listed = file_set(entry.files);
+        if found.contains(&listed) {
+            continue;
+        }
+        let remains: Vec<String> = found
+            .iter()
+            .filter(|f| f.is_subset(&listed))
+            .map(|f| format!("\n      now: {}", f.iter().cloned().collect::<Vec<_>>().join(", ")))
+            .collect();
+        let remains =
+            if remains.is_empty() { " (gone: delete the entry)".to_owned() } else { remains.concat() };
+        stale.push(format!("  - {}\n      listed because: {}{remains}", entry.files.join(", "), entry.why));
+    }
+    assert!(
+        stale.is_empty(),
+        "these KNOWN_CYCLES (tools/layering/tests/layers_hold.rs) no longer exist as listed; the list \
+         only shrinks, so delete each entry or cut it down to the cycles that remain:\n{}",
+        stale.join("\n")
+    );
+}
