@@ -4,10 +4,8 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
+pub use crate::model::ids::NodeId;
 use crate::model::{Request, Response};
-
-/// A node's id in the Raft group (and in the cluster map).
-pub type NodeId = u64;
 
 /// How to reach a node: its QUIC endpoint for Raft and shards, and its HTTP API.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]

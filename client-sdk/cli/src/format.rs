@@ -1,6 +1,8 @@
-//! Formatting for people: sizes, times, durations typed on the command line.
+//! Formatting for people: sizes, times, drive paths, durations typed on the command line.
 
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, UNIX_EPOCH};
+
+use cairn_client::drive::drive_path;
 
 use crate::exit::Failure;
 
@@ -18,11 +20,6 @@ pub fn time(ms: u64) -> String {
 /// `n` and the noun, plural unless `n` is 1 (`1 file`, `3 files`).
 pub fn count(n: usize, noun: &str) -> String {
     if n == 1 { format!("1 {noun}") } else { format!("{n} {noun}s") }
-}
-
-/// Now, in ms since the epoch.
-pub fn now_ms() -> u64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_millis() as u64)
 }
 
 /// Parses a duration such as `90s`, `30m`, `12h`, `7d` or `2w` (a number and one unit).
@@ -44,6 +41,16 @@ pub fn duration(text: &str) -> Result<Duration, Failure> {
     };
     let total = number.checked_mul(seconds).filter(|s| *s > 0).ok_or_else(bad)?;
     Ok(Duration::from_secs(total))
+}
+
+/// A drive path as people read it: with a leading `/`, and control characters escaped (a
+/// path the drive sent may come from another person, or from before names were checked).
+pub fn shown(path: &str) -> String {
+    let path = match drive_path(path) {
+        Ok(p) => format!("/{}", p.as_str()),
+        Err(_) => path.to_owned(),
+    };
+    cairn_proto::printable(&path).into_owned()
 }
 
 #[cfg(test)]

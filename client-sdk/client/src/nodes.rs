@@ -10,8 +10,8 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use cairn_proto::DrivePath;
 use cairn_proto::api::{ErrorBody, IDEMPOTENCY_KEY};
+use cairn_proto::{Backoff, DrivePath};
 use reqwest::header::{AUTHORIZATION, CONTENT_TYPE, HeaderMap, HeaderName, HeaderValue};
 use reqwest::{Method, StatusCode, Url};
 use serde::Serialize;
@@ -24,6 +24,9 @@ use crate::error::ClientError;
 /// The first pause after every node failed once; it doubles up to [`MAX_BACKOFF`].
 const FIRST_BACKOFF: Duration = Duration::from_millis(100);
 const MAX_BACKOFF: Duration = Duration::from_secs(2);
+/// Up to this much is added to each pause, so clients that lost the same leader do not all
+/// come back in the same instant.
+const JITTER: Duration = Duration::from_millis(50);
 
 /// The nodes of a cluster, the HTTP client, and which node is in use.
 pub struct Nodes {
@@ -207,7 +210,7 @@ impl Nodes {
     async fn send_as(&self, call: &Call, authenticated: bool) -> Result<Answer, ClientError> {
         // A call that waits by design (a long poll) gets its wait on top of the retry window.
         let deadline = Instant::now() + self.retry_for + call.timeout.unwrap_or_default();
-        let mut backoff = FIRST_BACKOFF;
+        let mut backoff = Backoff::new(FIRST_BACKOFF, MAX_BACKOFF).with_jitter(JITTER, rand::random());
         let mut failed_in_round = 0;
         loop {
             let index = self.current.load(Ordering::Relaxed) % self.urls.len();
@@ -235,12 +238,8 @@ impl Nodes {
             // Every node failed once: the cluster may be electing a leader; wait a little.
             if failed_in_round >= self.urls.len() {
                 failed_in_round = 0;
-                let jitter = Duration::from_millis(rand::random::<u64>() % 50);
-                tokio::time::sleep(
-                    (backoff + jitter).min(deadline.saturating_duration_since(Instant::now())),
-                )
-                .await;
-                backoff = (backoff * 2).min(MAX_BACKOFF);
+                let pause = backoff.next_delay();
+                tokio::time::sleep(pause.min(deadline.saturating_duration_since(Instant::now()))).await;
             }
         }
     }

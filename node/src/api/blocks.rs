@@ -138,7 +138,7 @@ pub async fn commit(
         blocks,
         size: new.size,
         hash,
-        mtime_ms: new.mtime_ms.unwrap_or_else(crate::block_service::repair::now_ms),
+        mtime_ms: new.mtime_ms.unwrap_or_else(|| state.clock.now_ms()),
         device: None,
         author: caller.user.id,
         status: FileStatus::Complete,

@@ -87,7 +87,7 @@ pub async fn upload(
         blocks,
         size,
         hash,
-        mtime_ms: options.mtime_ms.unwrap_or_else(crate::block_service::repair::now_ms),
+        mtime_ms: options.mtime_ms.unwrap_or_else(|| state.clock.now_ms()),
         device: None,
         author: caller.user.id,
         status: FileStatus::Complete,

@@ -21,8 +21,8 @@ use cairn_proto::api::{
 };
 use cairn_raft::model::drive::{FileStatus, NewVersion, VersionRecord};
 use cairn_raft::model::ids::NamespaceId;
-use cairn_raft::model::trash::TrashRecord;
 use cairn_raft::model::query::MAX_PAGE;
+use cairn_raft::model::trash::TrashRecord;
 use cairn_raft::model::{Answer, Command, MAX_MOVE_ENTRIES, Query, Rejection, Response};
 use futures_util::{StreamExt, TryStreamExt};
 
@@ -147,7 +147,7 @@ async fn restore_version(
         hash: old.hash,
         // The restore is a new change to the file: devices comparing modification times must
         // see it as newer than the copy they hold, so it gets the time of the restore.
-        mtime_ms: crate::block_service::repair::now_ms(),
+        mtime_ms: state.clock.now_ms(),
         device: None,
         author: caller.user.id,
         // Every block of a committed version is stored (a commit refuses missing blocks), and

@@ -176,7 +176,7 @@ async fn open_link(
         other => return Err(ApiError::internal(format!("unexpected answer to a link lookup: {other:?}"))),
     };
     if let Some(at) = link.expires_ms
-        && crate::block_service::repair::now_ms() >= at
+        && state.clock.now_ms() >= at
     {
         return Err(ApiError::new(
             StatusCode::GONE,

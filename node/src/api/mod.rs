@@ -43,6 +43,7 @@ use axum::extract::State;
 use axum::http::header;
 use axum::response::IntoResponse;
 use axum::routing::{get, post};
+use cairn_proto::Clock;
 use cairn_raft::model::{Answer, Command, Query, Response};
 
 use crate::block_service::BlockService;
@@ -56,6 +57,8 @@ pub struct ApiState {
     blocks: BlockService,
     /// The largest body a simple upload takes (`network.api_max_upload_bytes`).
     max_upload_bytes: u64,
+    /// The node's time of day: default modification times, expiries of links and uploads.
+    clock: Clock,
 }
 
 /// The API's limits, from the node's config.
@@ -82,8 +85,8 @@ impl ApiState {
     }
 }
 
-/// The routes a node serves over HTTP.
-pub fn router(meta: MetaService, blocks: BlockService, limits: ApiLimits) -> Router {
+/// The routes a node serves over HTTP, telling the time by `clock`.
+pub fn router(meta: MetaService, blocks: BlockService, limits: ApiLimits, clock: Clock) -> Router {
     let v1 = Router::new()
         .route("/me", get(users::me))
         .route("/users", post(users::create))
@@ -103,7 +106,7 @@ pub fn router(meta: MetaService, blocks: BlockService, limits: ApiLimits) -> Rou
         .nest("/v1", v1)
         .route("/metrics", get(metrics_page))
         .fallback(|| async { ApiError::not_found("no such endpoint") })
-        .with_state(ApiState { meta, blocks, max_upload_bytes: limits.max_upload_bytes })
+        .with_state(ApiState { meta, blocks, max_upload_bytes: limits.max_upload_bytes, clock })
 }
 
 async fn metrics_page(State(state): State<ApiState>) -> impl IntoResponse {

@@ -130,7 +130,7 @@ async fn uploading(state: &ApiState, place: &paths::Place) -> Result<Vec<UploadR
     let query = Query::Uploading {
         namespace: place.namespace,
         path: place.path.clone(),
-        now_ms: crate::block_service::repair::now_ms(),
+        now_ms: state.clock.now_ms(),
     };
     match state.query(query).await? {
         Answer::Uploads(uploads) => Ok(uploads),

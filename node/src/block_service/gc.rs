@@ -29,7 +29,7 @@ pub async fn run(service: BlockService) {
 /// One pass over every block record; returns how many blocks were dropped.
 pub async fn sweep(service: &BlockService) -> u64 {
     let grace = service.config().gc_grace_ms;
-    let now = super::repair::now_ms();
+    let now = service.clock().now_ms();
     let mut after: Option<(AccountId, BlockId)> = None;
     let mut dropped = 0;
     while let Some(page) = service.block_page(after) {

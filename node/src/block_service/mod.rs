@@ -27,7 +27,7 @@ pub mod write;
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use cairn_proto::{AccountId, BlockId};
+use cairn_proto::{AccountId, BlockId, Clock};
 use cairn_raft::NodeId;
 use cairn_raft::model::blocks::BlockRecord;
 use cairn_raft::model::{Answer, Command, Query, Request, RequestId, Response};
@@ -66,6 +66,8 @@ struct Inner {
     memory: Semaphore,
     memory_units: u32,
     counters: BlockCounters,
+    /// The node's time of day: how long a node has been down, how long a block unreferenced.
+    clock: Clock,
 }
 
 impl std::fmt::Debug for BlockService {
@@ -76,13 +78,14 @@ impl std::fmt::Debug for BlockService {
 
 impl BlockService {
     /// The block service of the node running `meta`, proposing through `batcher`, storing
-    /// through `shards`, sealing under `master`.
+    /// through `shards`, sealing under `master`, telling the time by `clock`.
     pub fn new(
         meta: MetaService,
         batcher: Batcher,
         shards: ShardClient,
         master: MasterKey,
         config: StorageConfig,
+        clock: Clock,
     ) -> Self {
         let units = u32::try_from(config.max_inflight_bytes / MEMORY_UNIT).unwrap_or(u32::MAX).max(1);
         Self {
@@ -96,6 +99,7 @@ impl BlockService {
                 memory: Semaphore::new(units as usize),
                 memory_units: units,
                 counters: BlockCounters::default(),
+                clock,
             }),
         }
     }
@@ -132,6 +136,11 @@ impl BlockService {
 
     pub(crate) fn counters(&self) -> &BlockCounters {
         &self.inner.counters
+    }
+
+    /// The node's clock.
+    pub(crate) fn clock(&self) -> &Clock {
+        &self.inner.clock
     }
 
     /// The pipeline for stripes of `k+m`.

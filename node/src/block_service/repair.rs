@@ -4,7 +4,7 @@
 //! Raft, so a placement that changed meanwhile is never overwritten.
 
 use std::collections::BTreeSet;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use bytes::Bytes;
 use cairn_proto::{AccountId, BlockId};
@@ -38,7 +38,7 @@ pub async fn run(service: BlockService) {
 /// One pass over every block record; returns how many blocks lacked shards.
 pub async fn scan(service: &BlockService) -> u64 {
     let view = ClusterView::load(service.meta());
-    let lost = lost_nodes(&view, now_ms(), service.config().repair_grace_ms);
+    let lost = lost_nodes(&view, service.clock().now_ms(), service.config().repair_grace_ms);
     let mut after: Option<(AccountId, BlockId)> = None;
     let mut pending = 0u64;
     let mut running = JoinSet::new();
@@ -172,11 +172,6 @@ async fn repair_block(
         }
         other => Err(BlockError::Refused(format!("unexpected answer to a shard move: {other:?}"))),
     }
-}
-
-pub(crate) fn now_ms() -> u64 {
-    let since = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default();
-    u64::try_from(since.as_millis()).unwrap_or(u64::MAX)
 }
 
 #[cfg(test)]

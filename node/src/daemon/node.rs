@@ -10,6 +10,7 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
+use cairn_proto::Clock;
 use cairn_raft::storage::{RocksLogStore, RocksStateMachine};
 use cairn_raft::{NodeId, TypeConfig};
 use openraft::Raft;
@@ -123,12 +124,27 @@ impl RunningNode {
         let raft = Raft::new(config.id, raft_config, RaftNetwork::new(transport.clone()), log, state)
             .await
             .map_err(|e| NodeError::Raft(e.to_string()))?;
-        let service =
-            MetaService::new(config.id, raft.clone(), reader, transport.clone(), config.call_timeout());
-        let batcher = Batcher::start(service.clone());
+        // The one wall clock of the node: everything below that needs the time of day is handed
+        // this, so a test can hand a fixed one instead.
+        let clock = Clock::system();
+        let service = MetaService::new(
+            config.id,
+            raft.clone(),
+            reader,
+            transport.clone(),
+            config.call_timeout(),
+            clock.clone(),
+        );
+        let batcher = Batcher::start(service.clone(), clock.clone());
         let shards = ShardClient::new(config.id, store, transport.clone(), config.call_timeout());
-        let blocks =
-            BlockService::new(service.clone(), batcher.clone(), shards, master, config.storage.clone());
+        let blocks = BlockService::new(
+            service.clone(),
+            batcher.clone(),
+            shards,
+            master,
+            config.storage.clone(),
+            clock.clone(),
+        );
         transport.serve(handler(service.clone(), batcher, blocks.clone()));
         let spec = health::own_spec(
             &blocks,
@@ -137,7 +153,7 @@ impl RunningNode {
             config.zone.clone(),
         );
         let limits = ApiLimits { max_upload_bytes: config.network.api_max_upload_bytes };
-        let router = crate::api::router(service.clone(), blocks.clone(), limits);
+        let router = crate::api::router(service.clone(), blocks.clone(), limits, clock);
         let api = config.network.api;
         let http = match api_tls {
             Some(tls) => crate::api::https::serve(api, router, tls).await,

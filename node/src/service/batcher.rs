@@ -13,6 +13,7 @@
 
 use std::sync::Arc;
 
+use cairn_proto::Clock;
 use cairn_raft::model::{Request, Response};
 use tokio::sync::{Semaphore, mpsc, oneshot};
 
@@ -43,14 +44,17 @@ struct Caller {
 #[derive(Clone, Debug)]
 pub struct Batcher {
     queue: mpsc::UnboundedSender<Caller>,
+    /// The node's clock, stamped on every request it proposes.
+    clock: Clock,
 }
 
 impl Batcher {
-    /// Starts the batcher task, proposing through `service`. Must be called within a runtime.
-    pub fn start(service: MetaService) -> Self {
+    /// Starts the batcher task, proposing through `service` and stamping requests with `clock`.
+    /// Must be called within a runtime.
+    pub fn start(service: MetaService, clock: Clock) -> Self {
         let (queue, incoming) = mpsc::unbounded_channel();
         tokio::spawn(run(service, incoming));
-        Self { queue }
+        Self { queue, clock }
     }
 
     /// Proposes `requests` in some entry and returns their responses, in order. Each request is
@@ -60,7 +64,7 @@ impl Batcher {
         if requests.is_empty() {
             return Ok(Vec::new());
         }
-        let now = now_ms();
+        let now = self.clock.now_ms();
         for request in &mut requests {
             request.time_ms = now;
         }
@@ -81,11 +85,6 @@ impl Batcher {
         self.queue.send(Caller { requests, forwarded, reply }).map_err(|_| ServiceError::ShuttingDown)?;
         answer.await.map_err(|_| ServiceError::ShuttingDown)?
     }
-}
-
-fn now_ms() -> u64 {
-    let since_epoch = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
-    u64::try_from(since_epoch.as_millis()).unwrap_or(u64::MAX)
 }
 
 async fn run(service: MetaService, mut incoming: mpsc::UnboundedReceiver<Caller>) {

@@ -16,6 +16,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
+use cairn_proto::{Backoff, Clock};
 use cairn_raft::model::{Answer, Command, Query, Request, RequestId, Response, answer};
 use cairn_raft::storage::StateReader;
 use cairn_raft::{NodeAddr, NodeId, Proposal, TypeConfig};
@@ -46,6 +47,8 @@ pub struct MetaService {
     started: Instant,
     /// How long one call may take, retries included.
     deadline: Duration,
+    /// The node's time of day, stamped on the requests this service proposes itself.
+    clock: Clock,
 }
 
 impl std::fmt::Debug for MetaService {
@@ -66,15 +69,17 @@ enum Route {
 
 impl MetaService {
     /// The service of node `id`, running `raft`, reading `state`, reaching peers through
-    /// `transport`; each call gives up after `deadline`.
+    /// `transport`; each call gives up after `deadline`. Requests it proposes itself are stamped
+    /// with `clock`.
     pub fn new(
         id: NodeId,
         raft: Raft<TypeConfig>,
         state: StateReader,
         transport: Arc<Transport>,
         deadline: Duration,
+        clock: Clock,
     ) -> Self {
-        Self { id, raft, state, transport, started: Instant::now(), deadline }
+        Self { id, raft, state, transport, started: Instant::now(), deadline, clock }
     }
 
     /// This node's id.
@@ -156,16 +161,9 @@ impl MetaService {
     /// Removes a node that left the group from the cluster map, so the block layer counts its
     /// shards as lost at once (an operator removed it) rather than after the repair grace.
     async fn forget_node(&self, id: NodeId) {
-        let now = u64::try_from(
-            std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .unwrap_or_default()
-                .as_millis(),
-        )
-        .unwrap_or(u64::MAX);
         let request = Request {
             id: RequestId(rand::random()),
-            time_ms: now,
+            time_ms: self.clock.now_ms(),
             command: Command::RemoveNode { node: id },
         };
         match self.propose_here(vec![request]).await {
@@ -273,6 +271,8 @@ impl MetaService {
         Fut: Future<Output = Result<T, ServiceError>>,
     {
         let give_up = Instant::now() + self.deadline;
+        // A constant pause: it ends early anyway once a leader is known.
+        let mut backoff = Backoff::new(NO_LEADER_BACKOFF, NO_LEADER_BACKOFF);
         loop {
             let result = match self.route() {
                 Route::Here => here().await,
@@ -296,7 +296,8 @@ impl MetaService {
                     tracing::debug!(node = self.id, error = %e, "leader call failed; retrying");
                     if matches!(e, ServiceError::NoLeader | ServiceError::NotLeader { .. }) {
                         // Wait for news of a leader rather than asking the same question again.
-                        let wait = NO_LEADER_BACKOFF.min(give_up.saturating_duration_since(Instant::now()));
+                        let wait =
+                            backoff.next_delay().min(give_up.saturating_duration_since(Instant::now()));
                         let _ = self
                             .raft
                             .wait(Some(wait))

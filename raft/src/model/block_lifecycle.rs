@@ -9,8 +9,8 @@
 use cairn_proto::{AccountId, BlockId};
 
 use super::blocks::{BlockRecord, ShardMove, key};
+use super::ids::NodeId;
 use super::{Rejection, Response, Space, StateError, StateRead, Txn};
-use crate::NodeId;
 
 /// The most shards one stripe may have. It bounds the placement and the damage list a record
 /// carries, and with them the work every command on the record does.

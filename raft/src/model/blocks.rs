@@ -7,9 +7,9 @@
 use cairn_proto::{AccountId, BlockId};
 use serde::{Deserialize, Serialize};
 
+use super::ids::NodeId;
 use super::txn::decode;
 use super::{Space, StateError, StateRead, Txn};
-use crate::NodeId;
 
 /// A stored block of one account.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]

@@ -5,9 +5,9 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::ids::NodeId;
 use super::txn::decode;
 use super::{Rejection, Response, Space, StateError, StateRead, Txn};
-use crate::NodeId;
 
 /// What a node takes part in.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]

@@ -3,8 +3,7 @@
 use cairn_proto::{BlockId, DrivePath};
 use serde::{Deserialize, Serialize};
 
-use super::ids::{DeviceId, FileId, LinkId, NamespaceId, UploadId, UserId};
-use crate::NodeId;
+use super::ids::{DeviceId, FileId, LinkId, NamespaceId, NodeId, UploadId, UserId};
 
 /// Why a command was refused. Each is a client error: retrying the same command gets the same
 /// answer.

@@ -8,11 +8,10 @@ use super::blocks::{BlockRef, ShardMove};
 use super::cluster::{NodeMark, NodeSpec};
 
 use super::drive::NewVersion;
-use super::ids::{DeviceId, FileId, LinkId, NamespaceId, TokenHash, UploadId, UserId};
+use super::ids::{DeviceId, FileId, LinkId, NamespaceId, NodeId, TokenHash, UploadId, UserId};
 use super::links::NewLink;
 use super::shares::ShareRole;
 use super::uploads::NewUpload;
-use crate::NodeId;
 
 /// A client-chosen id that makes a request idempotent: a retry with the same id (after a timeout,
 /// or through another node after a failover) gets the first outcome and changes nothing.

@@ -4,8 +4,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::Rejection;
-use super::ids::{DeviceId, FileId, UserId};
-use crate::NodeId;
+use super::ids::{DeviceId, FileId, NodeId, UserId};
 
 /// The outcome of a request (or of a Raft-internal entry).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]

@@ -61,42 +61,6 @@ const KNOWN_CYCLES: &[KnownCycle] = &[
     },
     KnownCycle {
         files: &[
-            "client-sdk/cli/src/commands/get.rs",
-            "client-sdk/cli/src/commands/mod.rs",
-            "client-sdk/cli/src/commands/put.rs",
-            "client-sdk/cli/src/commands/share.rs",
-            "client-sdk/cli/src/commands/trash.rs",
-            "client-sdk/cli/src/commands/tree.rs",
-            "client-sdk/cli/src/commands/versions.rs",
-        ],
-        why: "commands/mod.rs dispatches to every command and also holds `shown`, the path printer \
-              the commands call back. Goes when `shown` moves below them (next to `crate::output`).",
-    },
-    KnownCycle {
-        files: &[
-            "raft/src/model/blocks.rs",
-            "raft/src/model/cluster.rs",
-            "raft/src/model/commit.rs",
-            "raft/src/model/devices.rs",
-            "raft/src/model/drive.rs",
-            "raft/src/model/journal.rs",
-            "raft/src/model/links.rs",
-            "raft/src/model/rejection.rs",
-            "raft/src/model/request.rs",
-            "raft/src/model/response.rs",
-            "raft/src/model/shares.rs",
-            "raft/src/model/trash.rs",
-            "raft/src/model/uploads.rs",
-            "raft/src/type_config.rs",
-        ],
-        why: "What is left of the model's cycle once it was layered (ids in model/ids.rs, Response \
-              apart from Request): `NodeId` still lives in type_config.rs, which names the model's \
-              `Request` and `Response` for openraft, while blocks, cluster, rejection, request and \
-              response take `crate::NodeId` (request.rs and type_config.rs alone are a circle). \
-              Goes when `NodeId` moves down into model/ids.rs, re-exported from the crate root as now.",
-    },
-    KnownCycle {
-        files: &[
             "node/src/api/auth.rs",
             "node/src/api/blocks.rs",
             "node/src/api/changes.rs",

@@ -21,9 +21,9 @@ use futures_util::{StreamExt, TryStreamExt};
 use serde::Serialize;
 
 use crate::cli::GetArgs;
-use crate::commands::shown;
 use crate::context::Context;
 use crate::exit::{Exit, Failure};
+use crate::format::shown;
 use crate::format::{count, size};
 use crate::remote::list;
 

@@ -2,12 +2,13 @@
 //! or revoke one.
 
 use cairn_client::api::LinkView;
+use cairn_proto::Clock;
 use serde::Serialize;
 
 use crate::cli::LinkArgs;
 use crate::context::Context;
 use crate::exit::Failure;
-use crate::format::{duration, now_ms, time};
+use crate::format::{duration, time};
 
 /// What a new link answers: the link and its full URLs.
 #[derive(Serialize)]
@@ -37,7 +38,7 @@ pub async fn link(ctx: &Context, args: &LinkArgs) -> Result<(), Failure> {
         return Ok(());
     }
     let expires_ms = match &args.expires {
-        Some(text) => Some(now_ms().saturating_add(duration(text)?.as_millis() as u64)),
+        Some(text) => Some(Clock::system().now_ms().saturating_add(duration(text)?.as_millis() as u64)),
         None => None,
     };
     let link = client.create_link(&args.target, args.password.clone(), expires_ms, ctx.ns()).await?;

@@ -15,8 +15,6 @@ mod tree;
 mod versions;
 mod watch;
 
-use cairn_client::drive::drive_path;
-
 use crate::cli::Command;
 use crate::context::Context;
 use crate::exit::Failure;
@@ -43,14 +41,4 @@ pub async fn run(ctx: &Context, command: Command) -> Result<(), Failure> {
         Command::Sync(args) => sync::sync(ctx, &args).await,
         Command::Watch(args) => watch::watch(ctx, &args).await,
     }
-}
-
-/// A drive path as people read it: with a leading `/`, and control characters escaped (a
-/// path the drive sent may come from another person, or from before names were checked).
-pub(crate) fn shown(path: &str) -> String {
-    let path = match drive_path(path) {
-        Ok(p) => format!("/{}", p.as_str()),
-        Err(_) => path.to_owned(),
-    };
-    cairn_proto::printable(&path).into_owned()
 }

@@ -14,9 +14,9 @@ use cairn_proto::DrivePath;
 use serde::Serialize;
 
 use crate::cli::PutArgs;
-use crate::commands::shown;
 use crate::context::Context;
 use crate::exit::Failure;
+use crate::format::shown;
 use crate::format::{count, size};
 use crate::local::{Plan, local_name, plan_upload};
 

@@ -6,9 +6,9 @@ use cairn_client::api::{Paging, Role, SharePage, ShareView};
 use serde::Serialize;
 
 use crate::cli::{RoleArg, ShareArgs};
-use crate::commands::shown;
 use crate::context::Context;
 use crate::exit::Failure;
+use crate::format::shown;
 
 /// What a grant or a revocation answers.
 #[derive(Serialize)]

@@ -4,9 +4,9 @@ use cairn_client::api::{TrashChanged, TrashItem, TrashListing};
 use serde::Serialize;
 
 use crate::cli::TrashAction;
-use crate::commands::shown;
 use crate::context::Context;
 use crate::exit::Failure;
+use crate::format::shown;
 use crate::format::{count, size, time};
 
 /// What `trash ls` answers.

@@ -2,9 +2,9 @@
 
 use serde::Serialize;
 
-use crate::commands::shown;
 use crate::context::Context;
 use crate::exit::Failure;
+use crate::format::shown;
 
 /// What a change answers: what changed, and the journal position after it.
 #[derive(Serialize)]

@@ -2,9 +2,9 @@
 
 use cairn_client::api::HistoryOptions;
 
-use crate::commands::shown;
 use crate::context::Context;
 use crate::exit::Failure;
+use crate::format::shown;
 use crate::format::{size, time};
 
 /// Lists `path`'s versions, newest first.

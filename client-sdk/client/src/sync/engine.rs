@@ -25,8 +25,9 @@ use std::collections::BTreeSet;
 use std::future::Future;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
+use cairn_proto::{Backoff, Clock};
 use tokio::sync::{mpsc, watch};
 
 use super::action::{Action, Plan, Waiting};
@@ -50,6 +51,7 @@ use crate::disk::{DiskNames, Root};
 const MAX_CHAINED_PASSES: usize = 8;
 /// The longest a stream of local events can hold a pass back.
 const MAX_DEBOUNCE: Duration = Duration::from_secs(2);
+/// The first pause after a failed pass or long poll; it doubles up to the config's `max_backoff`.
 const FIRST_BACKOFF: Duration = Duration::from_secs(1);
 /// How long news from the journal waits for more news, so a burst costs one pass.
 const COALESCE: Duration = Duration::from_millis(20);
@@ -74,13 +76,21 @@ pub struct Engine {
     client: Client,
     config: SyncConfig,
     status: watch::Sender<SyncStatus>,
+    /// The time of day the status reports (when it changed, since when the folder is in step).
+    clock: Clock,
 }
 
 impl Engine {
-    /// An engine for `config`, talking to the cluster through `client`.
+    /// An engine for `config`, talking to the cluster through `client`, on the system clock.
     pub fn new(client: Client, config: SyncConfig) -> Self {
         let status = SyncStatus { pid: std::process::id(), ..SyncStatus::default() };
-        Self { client, config, status: watch::Sender::new(status) }
+        Self { client, config, status: watch::Sender::new(status), clock: Clock::system() }
+    }
+
+    /// The same engine telling the time by `clock` instead (a test fixes it).
+    pub fn with_clock(mut self, clock: Clock) -> Self {
+        self.clock = clock;
+        self
     }
 
     /// Follows the engine's progress.
@@ -152,14 +162,14 @@ impl Engine {
 
         let mut rescan = tokio::time::interval(self.config.rescan);
         rescan.reset();
-        let mut backoff = FIRST_BACKOFF;
+        let mut backoff = Backoff::new(FIRST_BACKOFF, self.config.max_backoff);
         let mut chained = 0;
         let mut confirmed = Confirmed { any: self.config.confirm_deletes, files: BTreeSet::new() };
         loop {
             let seen = cursor.load(Ordering::SeqCst);
             match self.pass(&walled, &mut state, &rules, &mut confirmed).await {
                 Ok(outcome) => {
-                    backoff = FIRST_BACKOFF;
+                    backoff.reset();
                     confirmed.any = false;
                     if seen != 0 && state.cursor()? != Some(seen) {
                         state.set_cursor(seen)?;
@@ -173,15 +183,15 @@ impl Engine {
                 Err(e) if e.is_fatal() => return Err(e),
                 Err(e) => {
                     let offline = e.is_offline();
-                    tracing::warn!(error = %e, "sync pass failed; trying again in {backoff:?}");
+                    let pause = backoff.next_delay();
+                    tracing::warn!(error = %e, "sync pass failed; trying again in {pause:?}");
                     self.publish(|s| {
                         s.activity = if offline { Activity::Offline } else { Activity::Idle };
-                        s.detail = format!("{e}; trying again in {}s", backoff.as_secs());
+                        s.detail = format!("{e}; trying again in {}s", pause.as_secs());
                         s.last_error = Some(e.to_string());
                     });
                     // A wake-up does not cut the pause short: the cluster is what is awaited.
-                    tokio::time::sleep(backoff).await;
-                    backoff = (backoff * 2).min(self.config.max_backoff);
+                    tokio::time::sleep(pause).await;
                     continue;
                 }
             }
@@ -277,7 +287,7 @@ impl Engine {
             s.synced = synced;
             s.passes += 1;
             if in_step {
-                s.in_step_ms = Some(now_ms());
+                s.in_step_ms = Some(self.clock.now_ms());
             }
         });
         Ok(PassOutcome { changed: outcome.changed })
@@ -324,7 +334,7 @@ impl Engine {
     fn publish(&self, change: impl FnOnce(&mut SyncStatus)) {
         self.status.send_modify(|s| {
             change(s);
-            s.updated_ms = now_ms();
+            s.updated_ms = self.clock.now_ms();
         });
     }
 }
@@ -337,7 +347,7 @@ async fn poll_changes(
     cursor: Arc<AtomicU64>,
     wake: mpsc::UnboundedSender<Wake>,
 ) {
-    let mut backoff = FIRST_BACKOFF;
+    let mut backoff = Backoff::new(FIRST_BACKOFF, config.max_backoff);
     // The engine's first pass lists everything; following from the newest change is enough,
     // as long as the position is taken before that listing could be.
     let mut at = loop {
@@ -345,18 +355,17 @@ async fn poll_changes(
             Ok(latest) => break latest,
             Err(e) => {
                 tracing::debug!(error = %e, "no cursor yet");
-                tokio::time::sleep(backoff).await;
-                backoff = (backoff * 2).min(config.max_backoff);
+                tokio::time::sleep(backoff.next_delay()).await;
             }
         }
     };
     cursor.store(at, Ordering::SeqCst);
     let _ = wake.send(Wake::Remote);
-    backoff = FIRST_BACKOFF;
+    backoff.reset();
     loop {
         match client.changes(at, Some(config.poll), None).await {
             Ok(page) => {
-                backoff = FIRST_BACKOFF;
+                backoff.reset();
                 let relevant = page.changes.iter().any(|c| {
                     config.ns.is_none_or(|ns| ns == c.ns)
                         && (concerns(&config.remote, &c.path)
@@ -377,9 +386,9 @@ async fn poll_changes(
                 let _ = wake.send(Wake::Remote);
             }
             Err(e) => {
-                tracing::debug!(error = %e, "long poll failed; trying again in {backoff:?}");
-                tokio::time::sleep(backoff).await;
-                backoff = (backoff * 2).min(config.max_backoff);
+                let pause = backoff.next_delay();
+                tracing::debug!(error = %e, "long poll failed; trying again in {pause:?}");
+                tokio::time::sleep(pause).await;
             }
         }
     }
@@ -389,10 +398,6 @@ async fn poll_changes(
 fn concerns(root: &str, path: &str) -> bool {
     let path = path.trim_start_matches('/');
     root.is_empty() || path == root || super::tree::is_below(path, root) || super::tree::is_below(root, path)
-}
-
-fn now_ms() -> u64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_millis() as u64).unwrap_or(0)
 }
 
 /// Aborts a task when dropped.

@@ -89,7 +89,7 @@ pub async fn create(
         Base::Absent => None,
         Base::Version(v) => Some(v),
     };
-    let now = crate::block_service::repair::now_ms();
+    let now = state.clock.now_ms();
     let new = NewUpload {
         upload: UploadId(rand::random()),
         namespace: place.namespace,

@@ -161,7 +161,7 @@ pub(super) async fn live_session(
     if record.session.author != caller.user.id {
         return Err(ApiError::forbidden(format!("upload {id} belongs to another user")));
     }
-    if record.session.expires_ms <= crate::block_service::repair::now_ms() {
+    if record.session.expires_ms <= state.clock.now_ms() {
         let expired_ms = record.session.expires_ms;
         return Err(refusal(Rejection::UploadExpired { upload: id, expired_ms }));
     }

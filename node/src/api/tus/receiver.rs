@@ -191,7 +191,7 @@ impl Receiver {
 
 /// Proposes `commands` in one Raft entry, so they apply together or (after a crash) not at all.
 pub async fn propose_together(state: &ApiState, commands: Vec<Command>) -> Result<Vec<Response>, ApiError> {
-    let now = crate::block_service::repair::now_ms();
+    let now = state.clock.now_ms();
     let requests = commands
         .into_iter()
         .map(|command| Request { id: crate::api::idempotency::request_id(), time_ms: now, command })
