@@ -21,9 +21,9 @@ use std::time::{Duration, Instant};
 
 use cairn_node::daemon::SecretsDir;
 use cairn_node::service::{AdminCommand, ClusterClient, NodeStatus};
-use cairn_node::transport::NodeIdentity;
 use cairn_raft::model::{Command as Cmd, Request, RequestId, Response};
 use cairn_raft::{NodeAddr, NodeId};
+use cairn_transport::NodeIdentity;
 
 /// A generous bound for what should happen promptly; only a hang reaches it.
 pub const PATIENCE: Duration = Duration::from_secs(60);

@@ -76,7 +76,9 @@ pub fn check_layers(workspace: &Workspace, layers: &[Layer]) -> Vec<Problem> {
         for dep in &krate.deps {
             let Some(dep_level) = place(&dep.name) else { continue };
             let harness = dep.kind == DepKind::Dev && layers[dep_level].test_support;
-            if dep_level >= level && !harness {
+            // A crate's tests may take the crate itself with a test-only feature (a testkit).
+            let own_testkit = dep.kind == DepKind::Dev && dep.name == krate.name;
+            if dep_level >= level && !harness && !own_testkit {
                 problems.push(Problem::Upward {
                     from: krate.name.clone(),
                     to: dep.name.clone(),
@@ -122,6 +124,17 @@ mod tests {
             ("harness", &[("node", DepKind::Normal)]),
         ]);
         assert_eq!(check_layers(&ws, LAYERS), []);
+    }
+
+    #[test]
+    fn a_crate_may_take_itself_for_its_tests_but_not_for_its_code() {
+        let ws = workspace(&[
+            ("proto", &[("proto", DepKind::Dev)]),
+            ("node", &[("node", DepKind::Normal)]),
+            ("harness", &[]),
+        ]);
+        let upward = Problem::Upward { from: "node".into(), to: "node".into(), kind: DepKind::Normal };
+        assert_eq!(check_layers(&ws, LAYERS), [upward]);
     }
 
     #[test]

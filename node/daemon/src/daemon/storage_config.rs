@@ -1,0 +1,105 @@
+//! The `[storage]` section of a node's config: its shard store, the erasure-coding profile of
+//! the blocks it writes, and the pace of failure detection, repair, scrubbing and GC.
+
+use std::time::Duration;
+
+use serde::Deserialize;
+
+use cairn_block_codec::EcProfile;
+
+/// Shard storage and the block layer's workers. The defaults suit a small on-prem cluster.
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct StorageConfig {
+    /// How blocks this node writes are coded: `k+m` (k data shards, m parity shards; any k
+    /// rebuild the block, so m nodes may be lost). Needs at least k+m storage nodes, and
+    /// [`Self::write_quorum`] of them up to accept writes.
+    pub profile: EcProfile,
+    /// Shards that must be durable for a write to be acknowledged while nodes are down (the
+    /// missing ones are owed to repair); between k and k+m. Unset: k, or k+1 when k ≤ m — as
+    /// MinIO does — so a 3-node 2+1 cluster keeps taking uploads with one node down.
+    pub write_quorum: Option<usize>,
+    /// Most bytes of shards this node holds; unset: as much as its disk allows.
+    pub capacity_bytes: Option<u64>,
+    /// Free disk space the shard store leaves untouched, so the database can still compact.
+    pub reserve_disk_bytes: u64,
+    /// Most bytes of blocks this node holds in memory for writes and reads at once; further
+    /// calls wait (back-pressure) instead of growing memory.
+    pub max_inflight_bytes: u64,
+    /// A read asks one more node for a shard when none answered within this time (ms).
+    pub hedge_after_ms: u64,
+    /// A node not answering pings for this long (ms) is marked down.
+    pub down_after_ms: u64,
+    /// A node down this long (ms) has its shards rebuilt elsewhere.
+    pub repair_grace_ms: u64,
+    /// How often the repair worker looks for blocks that lack shards (ms).
+    pub repair_every_ms: u64,
+    /// Bytes per second the scrubber reads from this node's shard store.
+    pub scrub_bytes_per_sec: u64,
+    /// Pause between two scrub passes over this node's shards (ms).
+    pub scrub_every_ms: u64,
+    /// A shard no block's metadata points to is deleted once it has been seen so for this long
+    /// (ms): longer than any write takes, so a shard whose block is still being registered is
+    /// never mistaken for a leftover.
+    pub orphan_grace_ms: u64,
+    /// A block no version references is deleted after this long (ms) without references.
+    pub gc_grace_ms: u64,
+}
+
+impl Default for StorageConfig {
+    fn default() -> Self {
+        Self {
+            profile: EcProfile::new(2, 1).unwrap_or_else(|e| unreachable!("2+1 is a valid profile: {e}")),
+            write_quorum: None,
+            capacity_bytes: None,
+            reserve_disk_bytes: 1 << 30,
+            max_inflight_bytes: 256 << 20,
+            hedge_after_ms: 300,
+            down_after_ms: 5_000,
+            repair_grace_ms: 60_000,
+            repair_every_ms: 2_000,
+            scrub_bytes_per_sec: 32 << 20,
+            scrub_every_ms: 24 * 60 * 60 * 1000,
+            orphan_grace_ms: 10 * 60 * 1000,
+            gc_grace_ms: 60 * 60 * 1000,
+        }
+    }
+}
+
+impl StorageConfig {
+    /// Checks values that parse but make no sense; `Err((key, reason))`.
+    pub fn validate(&self) -> Result<(), (&'static str, &'static str)> {
+        if self.max_inflight_bytes < 16 << 20 {
+            return Err(("storage.max_inflight_bytes", "must be at least 16 MiB: one block must fit"));
+        }
+        if let Some(quorum) = self.write_quorum
+            && (quorum < self.profile.data_shards() || quorum > self.profile.total_shards())
+        {
+            return Err(("storage.write_quorum", "must be between k and k+m of the profile"));
+        }
+        if self.scrub_bytes_per_sec == 0 {
+            return Err(("storage.scrub_bytes_per_sec", "must be positive"));
+        }
+        for (key, value) in [
+            ("storage.hedge_after_ms", self.hedge_after_ms),
+            ("storage.down_after_ms", self.down_after_ms),
+            ("storage.repair_every_ms", self.repair_every_ms),
+        ] {
+            if value == 0 {
+                return Err((key, "must be positive"));
+            }
+        }
+        Ok(())
+    }
+
+    /// Shards a write needs durable: [`Self::write_quorum`] or its default.
+    pub fn write_quorum(&self) -> usize {
+        let (k, m) = (self.profile.data_shards(), self.profile.total_shards() - self.profile.data_shards());
+        self.write_quorum.unwrap_or(if k <= m { k + 1 } else { k })
+    }
+
+    /// [`Self::hedge_after_ms`] as a duration.
+    pub fn hedge_after(&self) -> Duration {
+        Duration::from_millis(self.hedge_after_ms)
+    }
+}

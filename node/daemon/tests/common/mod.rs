@@ -1,0 +1,3 @@
+//! Helpers shared by the node's tests.
+
+pub mod blocks;
