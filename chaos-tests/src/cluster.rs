@@ -9,7 +9,8 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use cairn_client::{Client, ClientConfig};
-use cairn_node::service::{AdminCommand, ClusterClient};
+use cairn_metadata::AdminCommand;
+use cairn_node::ClusterClient;
 use cairn_raft::NodeId;
 use cairn_test_cluster::{Front, ProcessCluster, Settings};
 

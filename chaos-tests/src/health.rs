@@ -9,7 +9,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::{Duration, Instant};
 
-use cairn_node::service::ClusterClient;
+use cairn_node::ClusterClient;
 use cairn_raft::NodeId;
 use cairn_raft::model::{Answer, Query};
 

@@ -19,8 +19,9 @@ use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use cairn_node::daemon::SecretsDir;
-use cairn_node::service::{AdminCommand, ClusterClient, NodeStatus};
+use cairn_metadata::{AdminCommand, NodeStatus};
+use cairn_node::ClusterClient;
+use cairn_node::SecretsDir;
 use cairn_raft::model::{Command as Cmd, Request, RequestId, Response};
 use cairn_raft::{NodeAddr, NodeId};
 use cairn_transport::NodeIdentity;

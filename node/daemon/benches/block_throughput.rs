@@ -10,7 +10,9 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use cairn_node::service::{AdminCommand, ClusterClient};
+use cairn_metadata::AdminCommand;
+
+use cairn_node::ClusterClient;
 use cairn_proto::sample_data::random;
 use cairn_proto::{AccountId, BlockId, EncodedBlock};
 use cairn_raft::model::{Answer, Query};

@@ -1,13 +1,33 @@
-//! `cairn-node`: a cairn storage node, composed from the layers below it: the transport
-//! (`cairn-transport`), the shard store (`cairn-shard-store`), the block codec
-//! (`cairn-block-codec`), placement (`cairn-placement`) and the metadata state machine
-//! (`cairn-raft`). Still in this crate, on their way to crates of their own: Raft over the
-//! transport ([`raft_net`]) and the metadata service ([`service`]), the block service
-//! ([`block_service`]) and the HTTP API ([`api`]); and the daemon itself ([`daemon`]).
+//! `cairn-node`: the storage node daemon. It composes the layers below it (the transport, the
+//! shard store, the block codec, placement, the metadata service, the block service and the
+//! HTTP API) into one running node, from a config file and a secrets folder.
+//!
+//! - [`config`]: [`NodeConfig`], the TOML file, strictly parsed and validated (its `[storage]`
+//!   section is the block service's `StorageConfig`).
+//! - [`secrets`]: [`SecretsDir`], the cluster CA, node certificates and the master key.
+//! - [`api_names`]: the names the HTTPS API is reached by, as its certificate carries them.
+//! - [`api_cert`]: the HTTPS API's certificate, issued and checked.
+//! - [`handler`]: the transport handler: Raft RPCs and metadata calls to the metadata service,
+//!   block and shard calls to the block service.
+//! - [`node`]: [`RunningNode`], storage + transport + Raft + services + API, started from a config.
+//! - [`cluster_client`]: [`ClusterClient`], the calling side for the admin commands, tests and
+//!   benchmarks.
+//! - [`admin`]: what the admin commands (`status`, `member …`) do and print.
+//! - [`allocator`]: the process's memory allocator settings.
+//!
+//! Nothing depends on this crate but the test harnesses: it is the top of the node.
 
+pub mod admin;
 pub mod allocator;
-pub mod api;
-pub mod block_service;
-pub mod daemon;
-pub mod raft_net;
-pub mod service;
+pub mod api_cert;
+pub mod api_names;
+pub mod cluster_client;
+pub mod config;
+pub mod handler;
+pub mod node;
+pub mod secrets;
+
+pub use cluster_client::{ClusterClient, ClusterClientError};
+pub use config::{ConfigError, NodeConfig};
+pub use node::{NodeError, RunningNode};
+pub use secrets::{SecretsDir, SecretsError};

@@ -5,10 +5,10 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 
-use cairn_node::daemon::api_cert;
-use cairn_node::daemon::api_names::{self, ApiName};
-use cairn_node::daemon::{NodeConfig, RunningNode, SecretsDir, SecretsError, admin};
-use cairn_node::service::AdminCommand;
+use cairn_metadata::AdminCommand;
+use cairn_node::api_cert;
+use cairn_node::api_names::{self, ApiName};
+use cairn_node::{NodeConfig, RunningNode, SecretsDir, SecretsError, admin};
 use cairn_raft::{NodeAddr, NodeId};
 use clap::{Parser, Subcommand};
 

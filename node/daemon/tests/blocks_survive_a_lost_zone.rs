@@ -9,8 +9,8 @@ mod common;
 
 use std::collections::{BTreeMap, HashMap};
 
-use cairn_node::block_service::BlockError;
-use cairn_node::service::ClusterClientError;
+use cairn_block_service::BlockError;
+use cairn_node::ClusterClientError;
 use cairn_test_cluster::{ProcessCluster, Settings};
 use common::blocks::{ACCOUNT, assert_all_read_back, put_all, record, samples};
 

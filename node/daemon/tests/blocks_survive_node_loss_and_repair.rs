@@ -8,8 +8,9 @@
 
 mod common;
 
-use cairn_node::block_service::BlockError;
-use cairn_node::service::{AdminCommand, ClusterClientError};
+use cairn_block_service::BlockError;
+use cairn_metadata::AdminCommand;
+use cairn_node::ClusterClientError;
 use cairn_test_cluster::{ProcessCluster, Settings, http_get, wait_until};
 use common::blocks::{ACCOUNT, assert_all_read_back, fully_redundant, put_all, record, samples};
 

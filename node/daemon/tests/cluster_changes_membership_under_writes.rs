@@ -6,7 +6,7 @@
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use cairn_node::service::AdminCommand;
+use cairn_metadata::AdminCommand;
 use cairn_raft::model::{Answer, Query};
 use cairn_test_cluster::{ProcessCluster, Settings, write_until_stopped};
 use tokio::task::JoinSet;

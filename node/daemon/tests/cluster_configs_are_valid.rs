@@ -7,7 +7,7 @@ use std::collections::BTreeSet;
 use std::path::Path;
 use std::process::Command;
 
-use cairn_node::daemon::NodeConfig;
+use cairn_node::NodeConfig;
 
 #[test]
 fn every_shipped_config_is_valid_and_consistent() {

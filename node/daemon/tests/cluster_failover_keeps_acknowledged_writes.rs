@@ -6,7 +6,7 @@
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use cairn_node::service::ClusterClient;
+use cairn_node::ClusterClient;
 use cairn_raft::model::{Answer, Query};
 use cairn_test_cluster::{ProcessCluster, Settings, create_user, created, wait_until, write_until_stopped};
 use tokio::task::JoinSet;

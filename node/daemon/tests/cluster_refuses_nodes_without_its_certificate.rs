@@ -6,9 +6,10 @@
 use std::net::{Ipv4Addr, SocketAddr};
 use std::time::Duration;
 
-use cairn_node::daemon::SecretsDir;
-use cairn_node::service::ClusterClient;
-use cairn_node::service::{AdminCommand, ClusterClientError};
+use cairn_metadata::AdminCommand;
+use cairn_node::ClusterClient;
+use cairn_node::ClusterClientError;
+use cairn_node::SecretsDir;
 use cairn_raft::NodeAddr;
 use cairn_raft::model::{Answer, Query};
 use cairn_test_cluster::{

@@ -3,7 +3,7 @@
 
 #![allow(dead_code)]
 
-use cairn_node::service::ClusterClient;
+use cairn_node::ClusterClient;
 use cairn_proto::sample_data::{random, text};
 use cairn_proto::{AccountId, BlockId, EncodedBlock};
 use cairn_raft::model::blocks::BlockRecord;

@@ -1,0 +1,39 @@
+//! `GET /metrics`: the node's counters in Prometheus' text format.
+//!
+//! Raft (term, indexes, leadership), the shard store (shards and bytes held) and the block
+//! layer's work (writes, reads, repair backlog and progress, scrub progress, GC).
+
+use std::fmt::Write as _;
+
+use cairn_block_service::BlockService;
+use cairn_metadata::MetaService;
+
+/// Renders every metric of this node.
+pub async fn render(meta: &MetaService, blocks: &BlockService) -> String {
+    let status = meta.status();
+    let mut out = String::new();
+    let mut gauge = |name: &str, help: &str, kind: &str, value: u64| {
+        let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} {kind}\n{name} {value}");
+    };
+    gauge("cairn_raft_term", "The current Raft term.", "gauge", status.term);
+    gauge("cairn_raft_is_leader", "1 if this node leads.", "gauge", u64::from(status.state == "Leader"));
+    gauge(
+        "cairn_raft_last_log_index",
+        "The last index in this node's log.",
+        "gauge",
+        status.last_log_index.unwrap_or(0),
+    );
+    gauge(
+        "cairn_raft_applied_index",
+        "The last index applied to the metadata.",
+        "gauge",
+        status.applied_index.unwrap_or(0),
+    );
+    gauge("cairn_raft_voters", "Voters in the Raft group.", "gauge", status.voters.len() as u64);
+    gauge("cairn_uptime_seconds", "Seconds since the node started.", "counter", status.uptime_secs);
+    for (name, help, value) in blocks.stats().await.prometheus() {
+        let kind = if name.ends_with("_total") { "counter" } else { "gauge" };
+        gauge(name, help, kind, value);
+    }
+    out
+}

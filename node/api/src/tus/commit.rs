@@ -1,0 +1,60 @@
+//! `POST /v1/uploads/{id}/commit`: a cairn extension to tus for clients that do their own
+//! chunking (the SDK). The client opens a session with tus creation — from then on the file
+//! shows as `uploading` to everyone who sees the path — stores only the blocks the cluster lacks
+//! with the block-level upload, and finishes the session here with the block list and the
+//! whole content's hash. The remaining blocks and the finish go into one Raft entry, through the
+//! same conditional commit as every version, so a stale base still ends in 409 `conflict`.
+
+use axum::Json;
+use axum::extract::{Path, State};
+use cairn_proto::api::{Committed, SessionCommit};
+use cairn_raft::model::blocks::BlockRef;
+use cairn_raft::model::{Answer, Command, Query, Response};
+
+use super::receiver::propose_together;
+use super::{parse_id, refusal};
+use crate::ApiState;
+use crate::auth::Caller;
+use crate::blocks::parse_id as parse_block_id;
+use crate::error::ApiError;
+use crate::extract::Json as ApiJson;
+
+/// `POST /v1/uploads/{id}/commit`.
+pub async fn commit(
+    State(state): State<ApiState>,
+    caller: Caller,
+    Path(raw): Path<String>,
+    ApiJson(body): ApiJson<SessionCommit>,
+) -> Result<Json<Committed>, ApiError> {
+    let upload = parse_id(&raw)?;
+    let blocks = body
+        .blocks
+        .iter()
+        .map(|b| Ok(BlockRef { id: parse_block_id(&b.id)?, len: b.len }))
+        .collect::<Result<Vec<_>, ApiError>>()?;
+    let hash: [u8; 32] = hex::decode(&body.hash)
+        .ok()
+        .and_then(|h| h.try_into().ok())
+        .ok_or_else(|| ApiError::bad_request("hash must be 64 hex digits (blake3)"))?;
+    let record = match state.query(Query::Upload(upload)).await? {
+        Answer::Upload(Some(record)) => record,
+        _ => return Err(ApiError::not_found(format!("no upload session {upload}"))),
+    };
+    let user = caller.user.id;
+    let mut commands = Vec::new();
+    if !blocks.is_empty() {
+        commands.push(Command::UploadBlocks { upload, user, offset: record.received, blocks });
+    }
+    commands.push(Command::FinishUpload { upload, user, hash });
+    let mut answers = propose_together(&state, commands).await?.into_iter();
+    if let Some(Response::Rejected(why)) = answers.next() {
+        return Err(refusal(why));
+    }
+    match answers.last() {
+        Some(Response::Committed { file, version, seq }) => {
+            Ok(Json(Committed { file: file.0, version, seq }))
+        }
+        Some(Response::Rejected(why)) => Err(refusal(why)),
+        other => Err(ApiError::internal(format!("unexpected answer to an upload finish: {other:?}"))),
+    }
+}

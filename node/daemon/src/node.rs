@@ -1,0 +1,228 @@
+//! [`RunningNode`]: one node's storage, transport, Raft and service, started from its config.
+//!
+//! ```text
+//! <data_dir>/
+//!   raft-log/   the Raft log and vote (RocksDB, synced)
+//!   state/      the metadata state machine (RocksDB generations and snapshots)
+//!   shards/     this node's shards (RocksDB, synced, checksummed)
+//! ```
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use cairn_proto::Clock;
+use cairn_raft::storage::{RocksLogStore, RocksStateMachine};
+use cairn_raft::{NodeId, TypeConfig};
+use openraft::Raft;
+
+use super::api_cert;
+use super::config::NodeConfig;
+use super::secrets::{SecretsDir, SecretsError};
+use crate::handler::handler;
+use cairn_api::ApiLimits;
+use cairn_block_service::{BlockService, ShardClient, gc, health, repair, scrub};
+use cairn_metadata::raft_net::RaftNetwork;
+use cairn_metadata::{Batcher, MetaService};
+use cairn_shard_store::{RocksShardStore, ShardStore, ShardStoreConfig};
+use cairn_transport::{Transport, TransportError, TransportSettings};
+
+/// Why a node could not start or be initialised.
+#[derive(Debug, thiserror::Error)]
+pub enum NodeError {
+    /// A certificate, key or the master key is missing or wrong.
+    #[error(transparent)]
+    Secrets(#[from] SecretsError),
+    /// The QUIC endpoint could not be set up.
+    #[error(transparent)]
+    Transport(#[from] TransportError),
+    /// The Raft log or state could not be opened.
+    #[error("open {what} in {path}: {message}")]
+    Storage {
+        /// Which store.
+        what: &'static str,
+        /// Where.
+        path: std::path::PathBuf,
+        /// Why.
+        message: String,
+    },
+    /// The HTTP address could not be bound.
+    #[error("listen on {addr} (network.api): {message}")]
+    Listen {
+        /// The address.
+        addr: std::net::SocketAddr,
+        /// Why.
+        message: String,
+    },
+    /// Raft refused to start or to be initialised.
+    #[error("raft: {0}")]
+    Raft(String),
+    /// The node's data folder is already part of a cluster.
+    #[error("{0} already holds a cluster's data; `init` only starts new clusters")]
+    AlreadyInitialised(std::path::PathBuf),
+}
+
+/// A started node.
+pub struct RunningNode {
+    id: NodeId,
+    raft: Raft<TypeConfig>,
+    service: MetaService,
+    blocks: BlockService,
+    transport: Arc<Transport>,
+    /// The block layer's background workers, stopped at shutdown.
+    workers: Vec<tokio::task::JoinHandle<()>>,
+}
+
+impl std::fmt::Debug for RunningNode {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RunningNode").field("id", &self.id).finish_non_exhaustive()
+    }
+}
+
+impl RunningNode {
+    /// Opens the node's stores, binds its endpoint and starts Raft and the service.
+    pub async fn start(config: &NodeConfig) -> Result<Self, NodeError> {
+        let secrets = SecretsDir::new(&config.secrets_dir);
+        let identity = secrets.node_identity(config.id)?;
+        // Checked (or issued) before anything is opened, so a node that could not serve its API
+        // stops at once and says why.
+        let api_tls = if config.network.api_tls { Some(api_cert::server_config_for(config)?) } else { None };
+        // Loaded now so a node missing the key fails at start, not at its first block.
+        let master = secrets.master_key()?;
+        let log_dir = config.data_dir.join("raft-log");
+        let state_dir = config.data_dir.join("state");
+        std::fs::create_dir_all(&config.data_dir).map_err(|e| NodeError::Storage {
+            what: "data folder",
+            path: config.data_dir.clone(),
+            message: e.to_string(),
+        })?;
+        let log = RocksLogStore::open(&log_dir).map_err(|e| NodeError::Storage {
+            what: "Raft log",
+            path: log_dir.clone(),
+            message: e.to_string(),
+        })?;
+        let state = RocksStateMachine::open(&state_dir).map_err(|e| NodeError::Storage {
+            what: "metadata state",
+            path: state_dir.clone(),
+            message: e.to_string(),
+        })?;
+        let reader = state.reader();
+        let shard_dir = config.data_dir.join("shards");
+        let store_config = ShardStoreConfig {
+            capacity_bytes: config.storage.capacity_bytes,
+            reserve_disk_bytes: config.storage.reserve_disk_bytes,
+            ..ShardStoreConfig::new(&shard_dir)
+        };
+        let store: Arc<dyn ShardStore> = Arc::new(RocksShardStore::open(store_config).map_err(|e| {
+            NodeError::Storage { what: "shard store", path: shard_dir.clone(), message: e.to_string() }
+        })?);
+        // The block budget also bounds the block requests clients have in flight to this node.
+        let settings = TransportSettings {
+            max_client_inbound_bytes: config.storage.max_inflight_bytes,
+            ..Default::default()
+        };
+        let transport = Arc::new(Transport::bind(config.network.listen, &identity, settings).await?);
+        let raft_config = Arc::new(config.openraft().map_err(|e| NodeError::Raft(e.to_string()))?);
+        let raft = Raft::new(config.id, raft_config, RaftNetwork::new(transport.clone()), log, state)
+            .await
+            .map_err(|e| NodeError::Raft(e.to_string()))?;
+        // The one wall clock of the node: everything below that needs the time of day is handed
+        // this, so a test can hand a fixed one instead.
+        let clock = Clock::system();
+        let service = MetaService::new(
+            config.id,
+            raft.clone(),
+            reader,
+            transport.clone(),
+            config.call_timeout(),
+            clock.clone(),
+        );
+        let batcher = Batcher::start(service.clone(), clock.clone());
+        let shards = ShardClient::new(config.id, store, transport.clone(), config.call_timeout());
+        let blocks = BlockService::new(
+            service.clone(),
+            batcher.clone(),
+            shards,
+            master,
+            config.storage.clone(),
+            clock.clone(),
+        );
+        transport.serve(handler(service.clone(), batcher.clone(), blocks.clone()));
+        let spec = health::own_spec(
+            &blocks,
+            config.advertised().to_string(),
+            config.network.api.to_string(),
+            config.zone.clone(),
+        );
+        let limits = ApiLimits { max_upload_bytes: config.network.api_max_upload_bytes };
+        let router = cairn_api::router(service.clone(), batcher, blocks.clone(), limits, clock);
+        let api = config.network.api;
+        let http = match api_tls {
+            Some(tls) => cairn_api::https::serve(api, router, tls).await,
+            None => {
+                if !api.ip().is_loopback() {
+                    tracing::warn!(
+                        %api,
+                        "the API serves plain HTTP on a non-loopback address: tokens and files cross \
+                         the network unencrypted (network.api_tls = false)"
+                    );
+                }
+                cairn_api::serve(api, router).await
+            }
+        }
+        .map_err(|e| NodeError::Listen { addr: api, message: e.to_string() })?;
+        let workers = vec![
+            http,
+            tokio::spawn(health::register_self(blocks.clone(), spec)),
+            tokio::spawn(health::run(blocks.clone())),
+            tokio::spawn(repair::run(blocks.clone())),
+            tokio::spawn(scrub::run(blocks.clone())),
+            tokio::spawn(gc::run(blocks.clone())),
+        ];
+        tracing::info!(
+            id = config.id,
+            listen = %config.network.listen,
+            api = %format_args!("{}://{api}", if config.network.api_tls { "https" } else { "http" }),
+            zone = %config.zone,
+            "node started"
+        );
+        Ok(Self { id: config.id, raft, service, blocks, transport, workers })
+    }
+
+    /// Makes this node the first and only member of a new cluster, and waits until it leads.
+    pub async fn initialise_alone(&self, config: &NodeConfig) -> Result<(), NodeError> {
+        let already = self.raft.metrics().borrow().last_log_index.is_some();
+        if already {
+            return Err(NodeError::AlreadyInitialised(config.data_dir.clone()));
+        }
+        let members = BTreeMap::from([(config.id, config.node_addr())]);
+        self.raft.initialize(members).await.map_err(|e| NodeError::Raft(e.to_string()))?;
+        self.raft
+            .wait(Some(config.call_timeout()))
+            .current_leader(self.id, "the first member leads")
+            .await
+            .map_err(|e| NodeError::Raft(e.to_string()))?;
+        Ok(())
+    }
+
+    /// The node's service.
+    pub fn service(&self) -> &MetaService {
+        &self.service
+    }
+
+    /// The node's block service.
+    pub fn blocks(&self) -> &BlockService {
+        &self.blocks
+    }
+
+    /// Stops the workers and Raft and closes the endpoint, telling peers.
+    pub async fn shutdown(self) {
+        for worker in &self.workers {
+            worker.abort();
+        }
+        if let Err(e) = self.raft.shutdown().await {
+            tracing::warn!("raft did not shut down cleanly: {e}");
+        }
+        self.transport.shutdown().await;
+        tracing::info!(id = self.id, "node stopped");
+    }
+}

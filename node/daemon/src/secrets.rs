@@ -1,0 +1,269 @@
+//! The secrets folder: the cluster CA, each node's certificate and key, and the master key.
+//!
+//! ```text
+//! secrets/
+//!   ca.crt            the cluster CA certificate (every node)
+//!   ca.key            the CA's private key (only where certificates are issued)
+//!   node-<id>.crt     a node's certificate, named node-<id>
+//!   node-<id>.key     its private key
+//!   node-<id>-api.crt the certificate node <id>'s HTTPS API serves (see `api_cert`)
+//!   node-<id>-api.key its private key
+//!   master.key        the cluster master key, 32 bytes (every node)
+//! ```
+//!
+//! Private files are created with mode 0600 and never overwritten: losing the CA key or the
+//! master key by a second `init` would orphan a cluster's certificates or data. The API
+//! certificate is the exception: nothing depends on its key, and it is issued afresh whenever
+//! the names clients use change, so it is replaced (whole: written aside, then renamed).
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use cairn_raft::NodeId;
+
+use super::api_names::{self, ApiName};
+use cairn_block_codec::seal::MasterKey;
+use cairn_transport::node_name;
+use cairn_transport::{ClusterCa, IdentityError, NodeIdentity};
+
+/// Why a secret could not be read or written.
+#[derive(Debug, thiserror::Error)]
+pub enum SecretsError {
+    /// A file could not be read or written.
+    #[error("{path}: {source}")]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// A file exists that would be overwritten.
+    #[error("{0} exists already; refusing to overwrite a secret")]
+    Exists(PathBuf),
+    /// A certificate or key is malformed or does not match.
+    #[error("{path}: {source}")]
+    Identity {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong.
+        source: IdentityError,
+    },
+    /// The master key file has the wrong length.
+    #[error("{0}: a master key is exactly 32 bytes")]
+    MasterKeyLength(PathBuf),
+    /// The HTTPS API certificate is missing, unusable, or does not name what clients use.
+    #[error("{path}: {reason}")]
+    ApiCertificate {
+        /// The certificate file.
+        path: PathBuf,
+        /// What is wrong, and how to fix it.
+        reason: String,
+    },
+}
+
+/// The secrets folder of a cluster, as seen from one machine.
+#[derive(Clone, Debug)]
+pub struct SecretsDir(PathBuf);
+
+impl SecretsDir {
+    /// The folder at `path`.
+    pub fn new(path: impl Into<PathBuf>) -> Self {
+        Self(path.into())
+    }
+
+    /// The folder.
+    pub fn path(&self) -> &Path {
+        &self.0
+    }
+
+    fn file(&self, name: &str) -> PathBuf {
+        self.0.join(name)
+    }
+
+    /// Creates a new cluster CA and master key here; refuses if either exists.
+    pub fn create_cluster(&self, cluster_name: &str) -> Result<ClusterCa, SecretsError> {
+        for name in ["ca.crt", "ca.key", "master.key"] {
+            if self.file(name).exists() {
+                return Err(SecretsError::Exists(self.file(name)));
+            }
+        }
+        std::fs::create_dir_all(&self.0)
+            .map_err(|source| SecretsError::Io { path: self.0.clone(), source })?;
+        let ca = ClusterCa::generate(cluster_name)
+            .map_err(|source| SecretsError::Identity { path: self.file("ca.crt"), source })?;
+        write_new(&self.file("ca.key"), ca.key_pem().as_bytes(), true)?;
+        write_new(&self.file("ca.crt"), ca.cert_pem().as_bytes(), false)?;
+        write_new(&self.file("master.key"), MasterKey::generate().as_bytes(), true)?;
+        Ok(ca)
+    }
+
+    /// The CA with its private key, for issuing certificates.
+    pub fn ca(&self) -> Result<ClusterCa, SecretsError> {
+        let cert = read_text(&self.file("ca.crt"))?;
+        let key = read_text(&self.file("ca.key"))?;
+        ClusterCa::from_pem(&cert, &key)
+            .map_err(|source| SecretsError::Identity { path: self.file("ca.key"), source })
+    }
+
+    /// Issues node `id`'s certificate and key here; refuses if they exist.
+    pub fn issue_node(&self, id: NodeId) -> Result<(), SecretsError> {
+        let name = node_name(id);
+        let (cert, key) = (self.file(&format!("{name}.crt")), self.file(&format!("{name}.key")));
+        for path in [&cert, &key] {
+            if path.exists() {
+                return Err(SecretsError::Exists(path.clone()));
+            }
+        }
+        let issued = self
+            .ca()?
+            .issue_node(&name)
+            .map_err(|source| SecretsError::Identity { path: cert.clone(), source })?;
+        write_new(&key, issued.key_pem().as_bytes(), true)?;
+        write_new(&cert, issued.cert_pem().as_bytes(), false)
+    }
+
+    /// Node `id`'s identity, checked against the CA.
+    pub fn node_identity(&self, id: NodeId) -> Result<NodeIdentity, SecretsError> {
+        let name = node_name(id);
+        let cert_path = self.file(&format!("{name}.crt"));
+        let ca = read_text(&self.file("ca.crt"))?;
+        let cert = read_text(&cert_path)?;
+        let key = read_text(&self.file(&format!("{name}.key")))?;
+        NodeIdentity::from_pem(&ca, &cert, &key)
+            .map_err(|source| SecretsError::Identity { path: cert_path, source })
+    }
+
+    /// Whether the CA's private key is here, so certificates can be issued on this machine.
+    pub fn has_ca_key(&self) -> bool {
+        self.file("ca.key").is_file()
+    }
+
+    /// The certificate and key files of node `id`'s HTTPS API.
+    pub fn api_files(&self, id: NodeId) -> (PathBuf, PathBuf) {
+        let name = node_name(id);
+        (self.file(&format!("{name}-api.crt")), self.file(&format!("{name}-api.key")))
+    }
+
+    /// Issues node `id`'s HTTPS API certificate for `names`, replacing an older one.
+    pub fn issue_api(&self, id: NodeId, names: &[ApiName]) -> Result<(), SecretsError> {
+        let (cert_path, key_path) = self.api_files(id);
+        let (dns, ips) = api_names::split(names);
+        let (cert, key) = self
+            .ca()?
+            .issue_api(&format!("{} API", node_name(id)), &dns, &ips)
+            .map_err(|source| SecretsError::Identity { path: cert_path.clone(), source })?;
+        replace(&key_path, key.as_bytes(), true)?;
+        replace(&cert_path, cert.as_bytes(), false)
+    }
+
+    /// The cluster CA certificate, node `id`'s API certificate and its key, PEM, unchecked.
+    pub fn read_api(&self, id: NodeId) -> Result<(String, String, String), SecretsError> {
+        let (cert, key) = self.api_files(id);
+        Ok((read_text(&self.file("ca.crt"))?, read_text(&cert)?, read_text(&key)?))
+    }
+
+    /// The cluster master key.
+    pub fn master_key(&self) -> Result<MasterKey, SecretsError> {
+        let path = self.file("master.key");
+        let bytes = std::fs::read(&path).map_err(|source| SecretsError::Io { path: path.clone(), source })?;
+        let bytes: [u8; 32] = bytes.try_into().map_err(|_| SecretsError::MasterKeyLength(path))?;
+        Ok(MasterKey::from_bytes(bytes))
+    }
+}
+
+fn read_text(path: &Path) -> Result<String, SecretsError> {
+    std::fs::read_to_string(path).map_err(|source| SecretsError::Io { path: path.to_owned(), source })
+}
+
+/// Replaces `path` with a new file of `bytes`, written aside and renamed over it, so a reader
+/// sees the old file or the new one, never half of one.
+fn replace(path: &Path, bytes: &[u8], private: bool) -> Result<(), SecretsError> {
+    let mut aside = path.as_os_str().to_owned();
+    aside.push(".new");
+    let aside = PathBuf::from(aside);
+    match std::fs::remove_file(&aside) {
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+            return Err(SecretsError::Io { path: aside, source: e });
+        }
+        _ => {}
+    }
+    write_new(&aside, bytes, private)?;
+    std::fs::rename(&aside, path).map_err(|source| SecretsError::Io { path: path.to_owned(), source })
+}
+
+/// Writes a new file (never replacing one), synced, private to the owner if `private`.
+fn write_new(path: &Path, bytes: &[u8], private: bool) -> Result<(), SecretsError> {
+    let io = |source| SecretsError::Io { path: path.to_owned(), source };
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(if private { 0o600 } else { 0o644 });
+    }
+    let mut file = options.open(path).map_err(|e| {
+        if e.kind() == std::io::ErrorKind::AlreadyExists {
+            SecretsError::Exists(path.to_owned())
+        } else {
+            io(e)
+        }
+    })?;
+    file.write_all(bytes).map_err(io)?;
+    file.sync_all().map_err(io)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_cluster_issues_nodes_and_never_overwrites_a_secret() {
+        let dir = tempfile::tempdir().unwrap();
+        let secrets = SecretsDir::new(dir.path().join("secrets"));
+        secrets.create_cluster("test").unwrap();
+        secrets.issue_node(1).unwrap();
+        secrets.issue_node(2).unwrap();
+        assert_eq!(secrets.node_identity(2).unwrap().name(), "node-2");
+        let key = secrets.master_key().unwrap();
+        assert!(matches!(secrets.create_cluster("again"), Err(SecretsError::Exists(_))));
+        assert!(matches!(secrets.issue_node(1), Err(SecretsError::Exists(_))));
+        assert_eq!(secrets.master_key().unwrap().as_bytes(), key.as_bytes());
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::metadata(dir.path().join("secrets/ca.key")).unwrap().permissions().mode();
+            assert_eq!(mode & 0o777, 0o600);
+        }
+        assert!(matches!(secrets.node_identity(3), Err(SecretsError::Io { .. })));
+        std::fs::write(dir.path().join("secrets/master.key"), b"short").unwrap();
+        assert!(matches!(secrets.master_key(), Err(SecretsError::MasterKeyLength(_))));
+    }
+
+    #[test]
+    fn an_api_certificate_is_issued_for_its_names_and_replaced_when_they_change() {
+        let dir = tempfile::tempdir().unwrap();
+        let secrets = SecretsDir::new(dir.path());
+        secrets.create_cluster("test").unwrap();
+        assert!(secrets.has_ca_key());
+        assert!(matches!(secrets.read_api(1), Err(SecretsError::Io { .. })));
+        let first = vec![ApiName::Dns("localhost".into()), ApiName::Ip("127.0.0.1".parse().unwrap())];
+        secrets.issue_api(1, &first).unwrap();
+        let check = |names: &[ApiName]| {
+            let (ca, cert, key) = secrets.read_api(1).unwrap();
+            crate::api_cert::ApiCertificate::from_pem(&ca, &cert, &key).unwrap().check_names(names)
+        };
+        check(&first).unwrap();
+        let mut second = first.clone();
+        second.push(ApiName::Dns("drive.example.org".into()));
+        assert!(check(&second).is_err());
+        secrets.issue_api(1, &second).unwrap();
+        check(&second).unwrap();
+        assert!(!dir.path().join("node-1-api.key.new").exists());
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::metadata(dir.path().join("node-1-api.key")).unwrap().permissions().mode();
+            assert_eq!(mode & 0o777, 0o600);
+        }
+    }
+}
