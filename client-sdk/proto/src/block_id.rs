@@ -5,7 +5,10 @@ use std::str::FromStr;
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
-use crate::ProtoError;
+/// Why bytes or text are not a block id; [`crate::ProtoError`] wraps it.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("invalid block id: {0}")]
+pub struct InvalidBlockId(pub String);
 
 /// The blake3 hash of a block's plaintext. Equal content has an equal id, which is what makes
 /// dedup and delta sync one mechanism.
@@ -27,10 +30,9 @@ impl BlockId {
     }
 
     /// Parses an id from a byte slice, which must be exactly 32 bytes long.
-    pub fn from_slice(bytes: &[u8]) -> Result<Self, ProtoError> {
-        let array: [u8; 32] = bytes
-            .try_into()
-            .map_err(|_| ProtoError::InvalidBlockId(format!("{} bytes, expected 32", bytes.len())))?;
+    pub fn from_slice(bytes: &[u8]) -> Result<Self, InvalidBlockId> {
+        let array: [u8; 32] =
+            bytes.try_into().map_err(|_| InvalidBlockId(format!("{} bytes, expected 32", bytes.len())))?;
         Ok(Self(array))
     }
 
@@ -59,18 +61,14 @@ impl fmt::Debug for BlockId {
 }
 
 impl FromStr for BlockId {
-    type Err = ProtoError;
+    type Err = InvalidBlockId;
 
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         if s.len() != 64 {
-            return Err(ProtoError::InvalidBlockId(format!(
-                "{} characters, expected 64 hex digits",
-                s.len()
-            )));
+            return Err(InvalidBlockId(format!("{} characters, expected 64 hex digits", s.len())));
         }
         let mut bytes = [0u8; 32];
-        hex::decode_to_slice(s, &mut bytes)
-            .map_err(|e| ProtoError::InvalidBlockId(format!("not hex: {e}")))?;
+        hex::decode_to_slice(s, &mut bytes).map_err(|e| InvalidBlockId(format!("not hex: {e}")))?;
         Ok(Self(bytes))
     }
 }

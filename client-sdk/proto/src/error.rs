@@ -7,8 +7,8 @@ pub enum ProtoError {
     #[error("read the file being chunked: {0}")]
     Read(#[from] std::io::Error),
     /// A block id was malformed.
-    #[error("invalid block id: {0}")]
-    InvalidBlockId(String),
+    #[error(transparent)]
+    InvalidBlockId(#[from] crate::block_id::InvalidBlockId),
     /// An encoded block's bytes are not a valid encoding. Never retryable: the bytes are wrong.
     #[error("malformed block: {0}")]
     MalformedBlock(String),

@@ -20,7 +20,7 @@ pub mod ids;
 pub mod sample_data;
 
 pub use backoff::Backoff;
-pub use block_id::BlockId;
+pub use block_id::{BlockId, InvalidBlockId};
 #[cfg(feature = "tokio")]
 pub use chunking::AsyncStreamChunker;
 pub use chunking::{Chunk, ChunkParams, StreamChunker};

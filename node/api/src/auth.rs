@@ -7,8 +7,8 @@ use axum::http::request::Parts;
 use cairn_raft::model::users::TokenRecord;
 use cairn_raft::model::{Answer, Query, TokenHash, User};
 
-use super::ApiState;
 use super::error::ApiError;
+use crate::state::ApiState;
 
 /// The authenticated caller of a request.
 #[derive(Debug, Clone)]

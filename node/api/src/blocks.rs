@@ -26,12 +26,12 @@ use cairn_raft::model::drive::{FileStatus, NewVersion};
 use cairn_raft::model::query::MAX_PAGE;
 use cairn_raft::model::{Answer, Command, Query, Response};
 
-use super::ApiState;
 use super::auth::Caller;
 use super::content::owner_account;
 use super::error::ApiError;
 use super::extract::{Json as ApiJson, Params};
 use super::paths::{self, InNamespace, Place};
+use crate::state::ApiState;
 
 /// Room for an encoded block's header on top of the largest block.
 const WIRE_OVERHEAD: usize = 64;

@@ -27,10 +27,10 @@ use futures_util::Stream;
 use serde::Deserialize;
 use tokio::time::Instant;
 
-use super::ApiState;
 use super::auth::Caller;
 use super::error::ApiError;
 use super::extract::Params;
+use crate::state::ApiState;
 use cairn_metadata::AppliedWatch;
 
 /// The longest a long poll waits. The client asks again after it; a minute of silence is what

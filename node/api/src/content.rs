@@ -25,12 +25,12 @@ use cairn_raft::model::ids::NamespaceId;
 use cairn_raft::model::{Answer, Command, Query, Response};
 use futures_util::StreamExt;
 
-use super::ApiState;
 use super::auth::Caller;
 use super::error::ApiError;
 use super::extract::Params;
 use super::paths::{self, InNamespace, Place};
 use super::upload_limit;
+use crate::state::ApiState;
 
 /// Blocks fetched ahead of the one being sent.
 const READ_AHEAD: usize = 2;

@@ -26,11 +26,11 @@ use cairn_raft::model::trash::TrashRecord;
 use cairn_raft::model::{Answer, Command, MAX_MOVE_ENTRIES, Query, Rejection, Response};
 use futures_util::{StreamExt, TryStreamExt};
 
-use super::ApiState;
 use super::auth::Caller;
 use super::error::ApiError;
 use super::extract::{Json, Params};
 use super::paths::{self, InNamespace, file_at, no_version, version_of};
+use crate::state::ApiState;
 
 /// Versions listed when the request names no limit.
 const DEFAULT_LIMIT: usize = 100;

@@ -2,6 +2,7 @@
 //! stable error codes) and Prometheus metrics at `/metrics`. Every node serves all of it; writes
 //! reach the Raft leader through the node's batcher, reads are linearizable.
 //!
+//! - [`state`]: [`ApiState`], what every handler reaches, and how the API proposes a write.
 //! - [`auth`]: the bearer token → [`auth::Caller`].
 //! - [`error`]: [`error::ApiError`], and the one mapping from the layers below to status codes.
 //! - [`users`]: `/v1/me`, users and tokens.
@@ -34,6 +35,7 @@ pub mod links;
 pub mod metrics;
 pub mod paths;
 pub mod shares;
+pub mod state;
 pub mod tree;
 pub mod tus;
 pub mod upload_limit;
@@ -46,61 +48,17 @@ use axum::extract::State;
 use axum::http::header;
 use axum::response::IntoResponse;
 use axum::routing::{get, post};
-use cairn_proto::Clock;
-use cairn_raft::model::{Answer, Command, Query, Request, RequestId, Response};
-
 use cairn_block_service::BlockService;
 use cairn_metadata::{Batcher, MetaService};
+use cairn_proto::Clock;
 use error::ApiError;
-
-/// What every handler can reach.
-#[derive(Clone)]
-pub struct ApiState {
-    meta: MetaService,
-    /// Writes go through the node's batcher, like every other proposal of this node.
-    batcher: Batcher,
-    blocks: BlockService,
-    /// The largest body a simple upload takes (`network.api_max_upload_bytes`).
-    max_upload_bytes: u64,
-    /// The node's time of day: default modification times, expiries of links and uploads.
-    clock: Clock,
-}
+pub use state::ApiState;
 
 /// The API's limits, from the node's config.
 #[derive(Clone, Copy, Debug)]
 pub struct ApiLimits {
     /// The largest body a simple upload takes, in bytes.
     pub max_upload_bytes: u64,
-}
-
-impl ApiState {
-    /// Proposes `command` (through the leader) and returns its response; a refusal of the model
-    /// becomes its API error. Its request id comes from the request's `Idempotency-Key` if it
-    /// has one (so a retry replays the first answer), else it is random; see [`idempotency`].
-    pub(crate) async fn propose(&self, command: Command) -> Result<Response, ApiError> {
-        match self.submit(idempotency::request_id(), command).await? {
-            Response::Rejected(why) => Err(why.into()),
-            other => Ok(other),
-        }
-    }
-
-    /// Proposes `command` under a fresh request id, whatever the request's `Idempotency-Key`
-    /// (one step of a longer exchange, such as a tus upload), and returns the model's answer as
-    /// it is, refusals included, for the caller to tell them apart.
-    pub(crate) async fn propose_step(&self, command: Command) -> Result<Response, ApiError> {
-        self.submit(RequestId(rand::random()), command).await
-    }
-
-    /// One proposal through the batcher, which stamps its time.
-    async fn submit(&self, id: RequestId, command: Command) -> Result<Response, ApiError> {
-        let mut responses = self.batcher.propose(vec![Request { id, time_ms: 0, command }]).await?;
-        responses.pop().ok_or_else(|| ApiError::internal("the metadata service answered nothing"))
-    }
-
-    /// Answers `query` linearizably.
-    pub(crate) async fn query(&self, query: Query) -> Result<Answer, ApiError> {
-        Ok(self.meta.query(&query).await?)
-    }
 }
 
 /// The routes a node serves over HTTP, telling the time by `clock`.

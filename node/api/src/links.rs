@@ -19,7 +19,6 @@ use cairn_raft::model::links::{LinkRecord, NewLink};
 use cairn_raft::model::users::TokenRecord;
 use cairn_raft::model::{Answer, Command, Query, Response};
 
-use super::ApiState;
 use super::auth::Caller;
 use super::content;
 use super::error::ApiError;
@@ -27,6 +26,7 @@ use super::extract::{Json as ApiJson, Params};
 use super::paths::{self, InNamespace};
 use super::shares::expect;
 use super::tree;
+use crate::state::ApiState;
 use cairn_proto::api::Listing;
 
 /// The routes of this module, relative to `/v1`.

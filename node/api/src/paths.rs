@@ -11,9 +11,9 @@ use cairn_raft::model::ids::NamespaceId;
 use cairn_raft::model::shares::Access;
 use cairn_raft::model::{Answer, Query};
 
-use super::ApiState;
 use super::auth::Caller;
 use super::error::ApiError;
+use crate::state::ApiState;
 
 pub use cairn_proto::api::InNamespace;
 

@@ -21,11 +21,11 @@ use cairn_raft::model::query::MAX_PAGE;
 use cairn_raft::model::shares::{Access, ShareRecord, ShareRole};
 use cairn_raft::model::{Answer, Command, Query, Response, User, UserId};
 
-use super::ApiState;
 use super::auth::Caller;
 use super::error::ApiError;
 use super::extract::{Json as ApiJson, Params};
 use super::paths::{self, InNamespace};
+use crate::state::ApiState;
 
 /// The routes of this module, relative to `/v1`.
 pub fn routes() -> Router<ApiState> {

@@ -11,11 +11,11 @@ use cairn_raft::model::query::MAX_PAGE;
 use cairn_raft::model::uploads::UploadRecord;
 use cairn_raft::model::{Answer, Command, Query, Response};
 
-use super::ApiState;
 use super::auth::Caller;
 use super::error::ApiError;
 use super::extract::Params;
 use super::paths::{self, InNamespace};
+use crate::state::ApiState;
 
 /// The API's view of a file.
 pub fn file_view(f: &FileRecord) -> FileView {

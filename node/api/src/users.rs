@@ -8,10 +8,10 @@ use cairn_proto::api::{NewToken, NewUser, TokenView, UserView};
 use cairn_raft::model::users::User;
 use cairn_raft::model::{Answer, Command, Query, Response, TokenHash};
 
-use super::ApiState;
 use super::auth::Caller;
 use super::error::ApiError;
 use super::extract::Json as ApiJson;
+use crate::state::ApiState;
 
 /// The API's view of a user.
 pub fn user_view(u: &User) -> UserView {

@@ -57,45 +57,7 @@ struct KnownCycle {
     why: &'static str,
 }
 
-const KNOWN_CYCLES: &[KnownCycle] = &[
-    KnownCycle {
-        files: &["client-sdk/proto/src/block_id.rs", "client-sdk/proto/src/error.rs"],
-        why: "`BlockId::from_slice` and its parser return `ProtoError`, and `ProtoError::IdMismatch` \
-              carries two `BlockId`s. Goes when block_id.rs gets its own `BlockIdError` (wrapped by \
-              `ProtoError`) or `IdMismatch` carries the ids as hex.",
-    },
-    KnownCycle {
-        files: &["client-sdk/client/src/sync/plan.rs", "client-sdk/client/src/sync/plan/renames.rs"],
-        why: "renames.rs is the planner's child module, split off for size: the planner calls \
-              `renames::pair_renames` and friends, which take `Verdict`, `blocked_paths` and \
-              `under_blocked` back from the planner. Goes when those move to a module both use \
-              (the verdict type and its helpers, say `sync/plan/verdict.rs`).",
-    },
-    KnownCycle {
-        files: &[
-            "node/api/src/auth.rs",
-            "node/api/src/blocks.rs",
-            "node/api/src/changes.rs",
-            "node/api/src/content.rs",
-            "node/api/src/history.rs",
-            "node/api/src/links.rs",
-            "node/api/src/lib.rs",
-            "node/api/src/paths.rs",
-            "node/api/src/shares.rs",
-            "node/api/src/tree.rs",
-            "node/api/src/tus/commit.rs",
-            "node/api/src/tus/create.rs",
-            "node/api/src/tus/mod.rs",
-            "node/api/src/tus/patch.rs",
-            "node/api/src/tus/receiver.rs",
-            "node/api/src/users.rs",
-        ],
-        why: "api/mod.rs builds the router from every handler and also defines `ApiState`, which \
-              every handler takes; tus/mod.rs does the same with tus's shared helpers (`refusal`, \
-              `parse_id`, `set`, the header names). Goes when `ApiState` moves to a module of its \
-              own below the handlers, and tus's helpers to one below create, patch and commit.",
-    },
-];
+const KNOWN_CYCLES: &[KnownCycle] = &[];
 
 fn workspace() -> Workspace {
     read_workspace(&workspace_root()).expect("read the workspace's crates with `cargo metadata`")

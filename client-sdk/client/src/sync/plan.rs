@@ -27,77 +27,10 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use renames::{pair_renames, take_renames_out, unpair_blocked_renames};
+use verdict::{Lost, Verdict, blocked_paths, under_blocked};
 
 use super::action::{Action, Plan, Waiting};
 use super::tree::{Base, BaseTree, Held, Local, LocalTree, Remote, RemoteTree, below, parent};
-
-/// Which side lost a folder that the other still has.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Lost {
-    /// The disk lost it: delete it in the drive, if nothing below it changed there.
-    Locally,
-    /// The drive lost it: delete it on the disk, if nothing below it changed there.
-    Remotely,
-}
-
-/// A folder one side lost, with what replaces it on that side (a file of the same name).
-#[derive(Debug, Clone)]
-struct Gone {
-    lost: Lost,
-    then: Option<Action>,
-}
-
-/// The decision about one path, before rename pairing and folder checks.
-#[derive(Debug, Default)]
-struct Verdict {
-    /// Actions of the first phase (parents first).
-    now: Vec<Action>,
-    /// Actions of the second phase (children first).
-    later: Vec<Action>,
-    /// A folder one side lost, still to be checked against what is below it.
-    gone: Option<Gone>,
-    /// Nothing below this path is done in this pass, for this reason.
-    blocks: Option<String>,
-    /// Left by a rename, to this path (whose first-phase action is the rename).
-    moved_to: Option<String>,
-    /// Reached by a rename: something arrives here, so a folder above it must stay.
-    arrives: bool,
-}
-
-impl Verdict {
-    fn now(actions: Vec<Action>) -> Self {
-        Self { now: actions, ..Self::default() }
-    }
-
-    fn later(action: Action) -> Self {
-        Self { later: vec![action], ..Self::default() }
-    }
-
-    fn gone(lost: Lost, then: Option<Action>) -> Self {
-        Self { gone: Some(Gone { lost, then }), ..Self::default() }
-    }
-
-    fn blocked(now: Vec<Action>, reason: &str) -> Self {
-        Self { now, blocks: Some(reason.to_owned()), ..Self::default() }
-    }
-
-    /// Whether this path is only being deleted (or left) on the side that lost its parent
-    /// folder, so that folder may be deleted whole.
-    fn only_leaves(&self, lost: Lost) -> bool {
-        self.now.is_empty()
-            && !self.arrives
-            && self.blocks.is_none()
-            && self.gone.is_none()
-            && self.later.iter().all(|a| match lost {
-                Lost::Locally => {
-                    matches!(a, Action::DeleteRemoteFile { .. } | Action::DeleteRemoteFolder { .. })
-                }
-                Lost::Remotely => {
-                    matches!(a, Action::DeleteLocalFile { .. } | Action::DeleteLocalFolder { .. })
-                }
-            } || matches!(a, Action::Forget { .. }))
-    }
-}
 
 /// The plan that brings `local` and `remote` in step, given what they held when last in step,
 /// leaving the `held` paths alone.
@@ -226,23 +159,6 @@ fn decide(path: &str, base: Option<&Base>, local: Option<&Local>, remote: Option
     }
 }
 
-/// The paths whose verdict keeps everything below them waiting.
-fn blocked_paths(verdicts: &BTreeMap<String, Verdict>) -> BTreeSet<String> {
-    verdicts.iter().filter(|(_, v)| v.blocks.is_some()).map(|(p, _)| p.clone()).collect()
-}
-
-/// Whether `path` or a folder above it is in `blocked`.
-fn under_blocked(path: &str, blocked: &BTreeSet<String>) -> bool {
-    let mut at = Some(path);
-    while let Some(p) = at {
-        if blocked.contains(p) {
-            return true;
-        }
-        at = parent(p);
-    }
-    false
-}
-
 /// Settles every folder one side lost, deepest first: deleted on the other side too when
 /// nothing below it changed there, kept (or a conflict, when a file took its name) otherwise.
 fn check_folders(verdicts: &mut BTreeMap<String, Verdict>) {
@@ -329,3 +245,4 @@ fn assemble(verdicts: BTreeMap<String, Verdict>, held: &Held) -> Plan {
 mod renames;
 #[cfg(test)]
 mod tests;
+mod verdict;

@@ -12,12 +12,12 @@ use cairn_raft::model::blocks::BlockRef;
 use cairn_raft::model::{Answer, Command, Query, Response};
 
 use super::receiver::propose_together;
-use super::{parse_id, refusal};
-use crate::ApiState;
+use super::session::{parse_id, refusal};
 use crate::auth::Caller;
 use crate::blocks::parse_id as parse_block_id;
 use crate::error::ApiError;
 use crate::extract::Json as ApiJson;
+use crate::state::ApiState;
 
 /// `POST /v1/uploads/{id}/commit`.
 pub async fn commit(

@@ -17,11 +17,13 @@ use cairn_raft::model::uploads::NewUpload;
 use cairn_raft::model::{Answer, Command, Query, Response};
 
 use super::headers::{self, Metadata};
-use super::{MAX_SIZE, SESSION_TTL_MS, UPLOAD_EXPIRES, UPLOAD_LENGTH, UPLOAD_METADATA, refusal, set};
-use crate::ApiState;
+use super::session::{
+    MAX_SIZE, SESSION_TTL_MS, UPLOAD_EXPIRES, UPLOAD_LENGTH, UPLOAD_METADATA, refusal, set,
+};
 use crate::auth::Caller;
 use crate::error::ApiError;
 use crate::paths::{self, InNamespace, Place};
+use crate::state::ApiState;
 
 /// Which version an upload replaces.
 enum Base {

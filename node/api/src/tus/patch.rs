@@ -20,10 +20,10 @@ use cairn_raft::model::uploads::UploadRecord;
 use super::body::{Guarded, collect};
 use super::headers::{self, Checksum};
 use super::receiver::{Finished, Receiver};
-use super::{UPLOAD_EXPIRES, UPLOAD_OFFSET, live_session, parse_id, refusal, set};
-use crate::ApiState;
+use super::session::{UPLOAD_EXPIRES, UPLOAD_OFFSET, live_session, parse_id, refusal, set};
 use crate::auth::Caller;
 use crate::error::ApiError;
+use crate::state::ApiState;
 
 /// The largest PATCH body with `Upload-Checksum`, which is held in memory until checked.
 pub const MAX_CHECKSUMMED_PATCH: usize = 64 << 20;

@@ -20,9 +20,9 @@ use cairn_raft::model::{Command, Request, Response, UserId};
 use futures_util::StreamExt;
 use tokio::io::AsyncRead;
 
-use super::refusal;
-use crate::ApiState;
+use super::session::refusal;
 use crate::error::ApiError;
+use crate::state::ApiState;
 
 /// Blocks stored before they are appended to the session (about 4 MiB at the average block).
 pub const APPEND_EVERY: usize = 4;

@@ -5,7 +5,7 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
-use super::{Verdict, blocked_paths, under_blocked};
+use super::verdict::{Verdict, blocked_paths, under_blocked};
 use crate::sync::action::Action;
 use crate::sync::tree::{Base, BaseTree, LocalFile, RemoteFile, below};
 

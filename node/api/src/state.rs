@@ -1,0 +1,53 @@
+//! What every handler can reach: the node's two services, its clock and its limits, and the
+//! one way the API proposes a write.
+
+use cairn_block_service::BlockService;
+use cairn_metadata::{Batcher, MetaService};
+use cairn_proto::Clock;
+use cairn_raft::model::{Answer, Command, Query, Request, RequestId, Response};
+
+use crate::error::ApiError;
+use crate::idempotency;
+
+/// What every handler can reach.
+#[derive(Clone)]
+pub struct ApiState {
+    pub(crate) meta: MetaService,
+    /// Writes go through the node's batcher, like every other proposal of this node.
+    pub(crate) batcher: Batcher,
+    pub(crate) blocks: BlockService,
+    /// The largest body a simple upload takes (`network.api_max_upload_bytes`).
+    pub(crate) max_upload_bytes: u64,
+    /// The node's time of day: default modification times, expiries of links and uploads.
+    pub(crate) clock: Clock,
+}
+
+impl ApiState {
+    /// Proposes `command` (through the leader) and returns its response; a refusal of the model
+    /// becomes its API error. Its request id comes from the request's `Idempotency-Key` if it
+    /// has one (so a retry replays the first answer), else it is random; see [`crate::idempotency`].
+    pub(crate) async fn propose(&self, command: Command) -> Result<Response, ApiError> {
+        match self.submit(idempotency::request_id(), command).await? {
+            Response::Rejected(why) => Err(why.into()),
+            other => Ok(other),
+        }
+    }
+
+    /// Proposes `command` under a fresh request id, whatever the request's `Idempotency-Key`
+    /// (one step of a longer exchange, such as a tus upload), and returns the model's answer as
+    /// it is, refusals included, for the caller to tell them apart.
+    pub(crate) async fn propose_step(&self, command: Command) -> Result<Response, ApiError> {
+        self.submit(RequestId(rand::random()), command).await
+    }
+
+    /// One proposal through the batcher, which stamps its time.
+    async fn submit(&self, id: RequestId, command: Command) -> Result<Response, ApiError> {
+        let mut responses = self.batcher.propose(vec![Request { id, time_ms: 0, command }]).await?;
+        responses.pop().ok_or_else(|| ApiError::internal("the metadata service answered nothing"))
+    }
+
+    /// Answers `query` linearizably.
+    pub(crate) async fn query(&self, query: Query) -> Result<Answer, ApiError> {
+        Ok(self.meta.query(&query).await?)
+    }
+}
