@@ -80,7 +80,7 @@ async fn a_snapshot_moves_the_whole_state_to_another_replica() {
 async fn folders_and_the_journal_page_through_rocksdb() {
     use cairn_proto::{AccountId, BlockId, DrivePath};
     use cairn_raft::model::blocks::BlockRef;
-    use cairn_raft::model::drive::{FileStatus, NewVersion, list};
+    use cairn_raft::model::drive::{FileStatus, NewVersion, VersionContent, list};
     use cairn_raft::model::ids::NamespaceId;
     use cairn_raft::model::journal::changes_after;
 
@@ -109,11 +109,13 @@ async fn folders_and_the_journal_page_through_rocksdb() {
                 namespace: NamespaceId(1),
                 path: DrivePath::parse(&format!("docs/{name}")).unwrap(),
                 base: None,
-                blocks: vec![BlockRef { id: block, len: 1 }],
-                size: 1,
-                hash: [0; 32],
-                mtime_ms: 0,
-                device: None,
+                content: VersionContent {
+                    blocks: vec![BlockRef { id: block, len: 1 }],
+                    size: 1,
+                    hash: [0; 32],
+                    mtime_ms: 0,
+                    device: None,
+                },
                 author: UserId(1),
                 status: FileStatus::Complete,
             }),

@@ -22,7 +22,7 @@ use cairn_proto::api::{
 };
 use cairn_proto::{BlockId, MAX_BLOCK_SIZE};
 use cairn_raft::model::blocks::BlockRef;
-use cairn_raft::model::drive::{FileStatus, NewVersion};
+use cairn_raft::model::drive::{FileStatus, NewVersion, VersionContent};
 use cairn_raft::model::query::MAX_PAGE;
 use cairn_raft::model::{Answer, Command, Query, Response};
 
@@ -135,11 +135,13 @@ pub async fn commit(
         namespace: place.namespace,
         path: place.path,
         base: new.base,
-        blocks,
-        size: new.size,
-        hash,
-        mtime_ms: new.mtime_ms.unwrap_or_else(|| state.clock.now_ms()),
-        device: None,
+        content: VersionContent {
+            blocks,
+            size: new.size,
+            hash,
+            mtime_ms: new.mtime_ms.unwrap_or_else(|| state.clock.now_ms()),
+            device: None,
+        },
         author: caller.user.id,
         status: FileStatus::Complete,
     };
@@ -164,8 +166,8 @@ pub async fn manifest(
         path: place.path.as_str().to_owned(),
         file: file.id.0,
         version: version.version,
-        size: version.size,
-        hash: hex::encode(version.hash),
-        blocks: version.blocks.iter().map(|b| BlockEntry { id: b.id.to_hex(), len: b.len }).collect(),
+        size: version.content.size,
+        hash: hex::encode(version.content.hash),
+        blocks: version.content.blocks.iter().map(|b| BlockEntry { id: b.id.to_hex(), len: b.len }).collect(),
     }))
 }

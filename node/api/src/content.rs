@@ -20,7 +20,7 @@ use cairn_proto::api::{DownloadOptions, UploadOptions, Uploaded};
 use cairn_proto::encoded_block::DEFAULT_ZSTD_LEVEL;
 use cairn_proto::{AccountId, AsyncStreamChunker, EncodedBlock};
 use cairn_raft::model::blocks::BlockRef;
-use cairn_raft::model::drive::{FileStatus, NewVersion};
+use cairn_raft::model::drive::{FileStatus, NewVersion, VersionContent};
 use cairn_raft::model::ids::NamespaceId;
 use cairn_raft::model::{Answer, Command, Query, Response};
 use futures_util::StreamExt;
@@ -84,11 +84,13 @@ pub async fn upload(
         namespace: place.namespace,
         path: place.path.clone(),
         base,
-        blocks,
-        size,
-        hash,
-        mtime_ms: options.mtime_ms.unwrap_or_else(|| state.clock.now_ms()),
-        device: None,
+        content: VersionContent {
+            blocks,
+            size,
+            hash,
+            mtime_ms: options.mtime_ms.unwrap_or_else(|| state.clock.now_ms()),
+            device: None,
+        },
         author: caller.user.id,
         status: FileStatus::Complete,
     };
@@ -174,22 +176,22 @@ pub async fn download_at(
     let file = paths::file_at(&state, &place).await?;
     let version = paths::version_of(&state, &file, &place.path, options.version.unwrap_or(file.head)).await?;
     let wanted = version.version;
-    let etag = etag_of(&version.hash);
+    let etag = etag_of(&version.content.hash);
     if headers.get(header::IF_NONE_MATCH).and_then(|v| v.to_str().ok()) == Some(etag.as_str()) {
         return Ok((StatusCode::NOT_MODIFIED, [(header::ETAG, etag)]).into_response());
     }
     let range = match headers.get(header::RANGE) {
         None => None,
-        Some(value) => match parse_range(value.to_str().unwrap_or_default(), version.size) {
+        Some(value) => match parse_range(value.to_str().unwrap_or_default(), version.content.size) {
             Ok(range) => Some(range),
             Err(RangeError::Unsatisfiable) => {
                 let mut response = ApiError::new(
                     StatusCode::RANGE_NOT_SATISFIABLE,
                     ErrorCode::BadRange,
-                    format!("the file has {} bytes", version.size),
+                    format!("the file has {} bytes", version.content.size),
                 )
                 .into_response();
-                if let Ok(value) = HeaderValue::from_str(&format!("bytes */{}", version.size)) {
+                if let Ok(value) = HeaderValue::from_str(&format!("bytes */{}", version.content.size)) {
                     response.headers_mut().insert(header::CONTENT_RANGE, value);
                 }
                 return Ok(response);
@@ -203,13 +205,13 @@ pub async fn download_at(
             }
         },
     };
-    let (start, end) = range.unwrap_or((0, version.size));
+    let (start, end) = range.unwrap_or((0, version.content.size));
     let account = owner_account(&state, place.namespace).await?;
 
     // The blocks overlapping [start, end), each with the part of it to send.
     let mut pieces = Vec::new();
     let mut offset = 0u64;
-    for block in &version.blocks {
+    for block in &version.content.blocks {
         let (from, to) = (offset, offset + u64::from(block.len));
         if to > start && from < end {
             let skip = start.saturating_sub(from) as usize;
@@ -245,7 +247,10 @@ pub async fn download_at(
     set(header::CONTENT_TYPE, "application/octet-stream".into());
     set(header::HeaderName::from_static("x-cairn-version"), wanted.to_string());
     if range.is_some() {
-        set(header::CONTENT_RANGE, format!("bytes {start}-{}/{}", end.saturating_sub(1), version.size));
+        set(
+            header::CONTENT_RANGE,
+            format!("bytes {start}-{}/{}", end.saturating_sub(1), version.content.size),
+        );
         *response.status_mut() = StatusCode::PARTIAL_CONTENT;
     }
     Ok(response)

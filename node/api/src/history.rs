@@ -19,7 +19,7 @@ use cairn_proto::api::{
     HistoryOptions, HistoryView, MoveRequest, Moved, PinView, TrashChanged, TrashItem, TrashListing,
     TrashTarget, TrashView, VersionAction, VersionRestored, VersionView,
 };
-use cairn_raft::model::drive::{FileStatus, NewVersion, VersionRecord};
+use cairn_raft::model::drive::{FileStatus, NewVersion, VersionContent, VersionRecord};
 use cairn_raft::model::ids::NamespaceId;
 use cairn_raft::model::query::MAX_PAGE;
 use cairn_raft::model::trash::TrashRecord;
@@ -54,9 +54,9 @@ pub fn routes() -> Router<ApiState> {
 pub fn version_view(v: &VersionRecord) -> VersionView {
     VersionView {
         version: v.version,
-        size: v.size,
-        hash: hex::encode(v.hash),
-        mtime_ms: v.mtime_ms,
+        size: v.content.size,
+        hash: hex::encode(v.content.hash),
+        mtime_ms: v.content.mtime_ms,
         committed_ms: v.committed_ms,
         author: v.author.0,
         device: (!v.device_name.is_empty()).then(|| v.device_name.clone()),
@@ -142,13 +142,10 @@ async fn restore_version(
         namespace: place.namespace,
         path: place.path.clone(),
         base: Some(body.base.unwrap_or(file.head)),
-        blocks: old.blocks.clone(),
-        size: old.size,
-        hash: old.hash,
-        // The restore is a new change to the file: devices comparing modification times must
-        // see it as newer than the copy they hold, so it gets the time of the restore.
-        mtime_ms: state.clock.now_ms(),
-        device: None,
+        // The old content, committed anew: the restore is a new change to the file, so devices
+        // comparing modification times must see it as newer than the copy they hold, and it gets
+        // the time of the restore; no device made it.
+        content: VersionContent { mtime_ms: state.clock.now_ms(), device: None, ..old.content.clone() },
         author: caller.user.id,
         // Every block of a committed version is stored (a commit refuses missing blocks), and
         // the old version holds references to them, so the content is complete.
@@ -161,8 +158,8 @@ async fn restore_version(
         file: file.0,
         version,
         restored_from: old.version,
-        size: old.size,
-        hash: hex::encode(old.hash),
+        size: old.content.size,
+        hash: hex::encode(old.content.hash),
         seq,
     })
 }

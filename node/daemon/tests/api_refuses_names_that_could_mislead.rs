@@ -12,7 +12,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use base64::Engine;
 use cairn_proto::DrivePath;
-use cairn_raft::model::drive::{FileStatus, NewVersion};
+use cairn_raft::model::drive::{FileStatus, NewVersion, VersionContent};
 use cairn_raft::model::ids::LinkId;
 use cairn_raft::model::ids::NamespaceId;
 use cairn_raft::model::links::NewLink;
@@ -167,11 +167,13 @@ async fn the_api_refuses_misleading_names_and_keeps_one_spelling_of_each() {
             namespace: drive,
             path: stored(path),
             base: None,
-            blocks: Vec::new(),
-            size: 0,
-            hash: *blake3::hash(b"").as_bytes(),
-            mtime_ms: 1,
-            device: None,
+            content: VersionContent {
+                blocks: Vec::new(),
+                size: 0,
+                hash: *blake3::hash(b"").as_bytes(),
+                mtime_ms: 1,
+                device: None,
+            },
             author: user,
             status: FileStatus::Complete,
         })

@@ -6,7 +6,7 @@
 use std::sync::Arc;
 
 use cairn_proto::DrivePath;
-use cairn_raft::model::drive::{FileStatus, NewVersion};
+use cairn_raft::model::drive::{FileStatus, NewVersion, VersionContent};
 use cairn_raft::model::journal::ChangeKind;
 use cairn_raft::model::{Answer, Command, Query, Rejection, Request, RequestId, Response, User};
 use cairn_test_cluster::{ProcessCluster, Settings, create_user};
@@ -19,11 +19,13 @@ fn commit(user: &User, id: u128, base: Option<u64>, content: u8) -> Request {
         namespace: user.drive,
         path: DrivePath::parse("/docs/plan.txt").unwrap(),
         base,
-        blocks: Vec::new(),
-        size: 0,
-        hash: [content; 32],
-        mtime_ms: 1,
-        device: None,
+        content: VersionContent {
+            blocks: Vec::new(),
+            size: 0,
+            hash: [content; 32],
+            mtime_ms: 1,
+            device: None,
+        },
         author: user.id,
         status: FileStatus::Complete,
     };

@@ -126,16 +126,16 @@ pub(super) fn commit<R: StateRead + ?Sized>(
     let Some((parent, _)) = new.path.split_last() else {
         return reject(Rejection::IsAFolder(new.path.clone()));
     };
-    let sum: u64 = new.blocks.iter().map(|b| u64::from(b.len)).sum();
-    if sum != new.size {
-        return reject(Rejection::SizeMismatch { declared: new.size, blocks: sum });
+    let sum: u64 = new.content.blocks.iter().map(|b| u64::from(b.len)).sum();
+    if sum != new.content.size {
+        return reject(Rejection::SizeMismatch { declared: new.content.size, blocks: sum });
     }
     let key = entry_key(new.namespace, &new.path);
     let existing = match base_check(txn, new.namespace, &new.path, new.base)? {
         Ok(existing) => existing,
         Err(rejection) => return reject(rejection),
     };
-    let device_name = match new.device {
+    let device_name = match new.content.device {
         None => String::new(),
         Some(device) => match devices::device(txn, new.author, device)? {
             Some(record) => record.name,
@@ -143,7 +143,7 @@ pub(super) fn commit<R: StateRead + ?Sized>(
         },
     };
     let account = AccountId(owner.0);
-    let missing = blocks::missing(txn, account, &new.blocks)?;
+    let missing = blocks::missing(txn, account, &new.content.blocks)?;
     if !missing.is_empty() {
         return reject(Rejection::MissingBlocks(missing));
     }
@@ -166,11 +166,7 @@ pub(super) fn commit<R: StateRead + ?Sized>(
     let version = existing.as_ref().map_or(0, |f| f.head) + 1;
     let record = VersionRecord {
         version,
-        blocks: new.blocks.clone(),
-        size: new.size,
-        hash: new.hash,
-        mtime_ms: new.mtime_ms,
-        device: new.device,
+        content: new.content.clone(),
         device_name,
         author: new.author,
         committed_ms: time_ms,
@@ -183,10 +179,10 @@ pub(super) fn commit<R: StateRead + ?Sized>(
         path: new.path.clone(),
         head: version,
         status: new.status,
-        size: new.size,
+        size: new.content.size,
     };
     txn.put(Space::Files, &file.0.to_be_bytes(), &file_record);
-    blocks::add_refs(txn, time_ms, account, &new.blocks)?;
+    blocks::add_refs(txn, time_ms, account, &new.content.blocks)?;
     let kind = ChangeKind::VersionCommitted { version, status: new.status };
     let seq = shares::announce(txn, owner, time_ms, new.namespace, &new.path, Some(file), kind)?;
     Ok(Response::Committed { file, version, seq })
@@ -195,7 +191,7 @@ pub(super) fn commit<R: StateRead + ?Sized>(
 #[cfg(test)]
 mod tests {
     use crate::model::blocks::BlockRef;
-    use crate::model::drive::{list, versions, versions_from};
+    use crate::model::drive::{VersionContent, list, versions, versions_from};
     use cairn_proto::BlockId;
 
     use super::*;
@@ -219,7 +215,7 @@ mod tests {
         assert_eq!(record.unwrap().head, 2);
         let history = versions(&d.state, file, 10).unwrap();
         assert_eq!(history.iter().map(|v| v.version).collect::<Vec<_>>(), vec![2, 1]);
-        assert_eq!(history[0].size, 6);
+        assert_eq!(history[0].content.size, 6);
         let listing = list(&d.state, NamespaceId(1), &DrivePath::root(), None, 10).unwrap();
         assert_eq!(listing.len(), 1);
         assert_eq!((listing[0].0.as_str(), listing[0].1.kind), ("docs", EntryKind::Folder));
@@ -243,8 +239,8 @@ mod tests {
         // Past the head means from the head; version 0 has nothing below it.
         assert_eq!(numbers(99, 2), vec![30, 29]);
         assert_eq!(numbers(0, 5), Vec::<u64>::new());
-        assert_eq!(versions_from(&d.state, file, 7, 1).unwrap()[0].size, 3);
-        assert_eq!(versions_from(&d.state, file, 8, 1).unwrap()[0].size, 5);
+        assert_eq!(versions_from(&d.state, file, 7, 1).unwrap()[0].content.size, 3);
+        assert_eq!(versions_from(&d.state, file, 8, 1).unwrap()[0].content.size, 5);
     }
 
     #[test]
@@ -316,11 +312,13 @@ mod tests {
             namespace: NamespaceId(1),
             path: path("s"),
             base: None,
-            blocks: vec![BlockRef { id: BlockId::of(b"one"), len: 3 }],
-            size: 4,
-            hash: [0; 32],
-            mtime_ms: 0,
-            device: None,
+            content: VersionContent {
+                blocks: vec![BlockRef { id: BlockId::of(b"one"), len: 3 }],
+                size: 4,
+                hash: [0; 32],
+                mtime_ms: 0,
+                device: None,
+            },
             author: UserId(1),
             status: FileStatus::Uploading,
         };

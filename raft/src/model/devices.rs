@@ -105,7 +105,7 @@ pub fn devices(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::drive::{FileStatus, NewVersion, versions};
+    use crate::model::drive::{FileStatus, NewVersion, VersionContent, versions};
     use crate::model::testkit::{ADA, ADA_DRIVE, BOB, World, path, refs};
     use crate::model::{Command, drive};
 
@@ -121,11 +121,13 @@ mod tests {
             namespace: ADA_DRIVE,
             path: path("a.txt"),
             base,
-            blocks: refs(&[b"one"]),
-            size: 3,
-            hash: [0; 32],
-            mtime_ms: 0,
-            device: Some(device),
+            content: VersionContent {
+                blocks: refs(&[b"one"]),
+                size: 3,
+                hash: [0; 32],
+                mtime_ms: 0,
+                device: Some(device),
+            },
             author: ADA,
             status: FileStatus::Complete,
         }))
@@ -182,7 +184,7 @@ mod tests {
             Response::Rejected(Rejection::NoSuchDevice { user: ADA, device: laptop })
         );
         let history = versions(&w.state, file, 10).unwrap();
-        assert_eq!((history[0].device, history[0].device_name.as_str()), (Some(laptop), "laptop"));
+        assert_eq!((history[0].content.device, history[0].device_name.as_str()), (Some(laptop), "laptop"));
         assert!(drive::stat(&w.state, ADA_DRIVE, &path("a.txt")).unwrap().is_some());
     }
 }

@@ -64,11 +64,12 @@ pub struct FileRecord {
     pub size: u64,
 }
 
-/// One committed version of a file.
+/// What a version holds, the same whether a client proposes it ([`NewVersion`]) or the cluster
+/// stores it ([`VersionRecord`]). Both hold it in one place, in the position its fields had when
+/// each struct listed them itself: postcard encodes a nested struct as its fields in order, so
+/// the stored and proposed bytes are the same as before it was shared.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct VersionRecord {
-    /// Its number.
-    pub version: u64,
+pub struct VersionContent {
     /// The file's content, block by block.
     pub blocks: Vec<BlockRef>,
     /// Total size: the sum of the block lengths.
@@ -77,10 +78,20 @@ pub struct VersionRecord {
     pub hash: [u8; 32],
     /// The file's modification time on the device that committed it.
     pub mtime_ms: u64,
-    /// The device that committed it, if the commit named one.
+    /// The device that committed it, if the commit named one; it must be a registered device of
+    /// the author.
     pub device: Option<DeviceId>,
-    /// That device's name when it committed (empty if none): history and conflicted copies show
-    /// it, and it survives the device's removal.
+}
+
+/// One committed version of a file.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct VersionRecord {
+    /// Its number.
+    pub version: u64,
+    /// Its content, and where and when it was made.
+    pub content: VersionContent,
+    /// The committing device's name when it committed (empty if none): history and conflicted
+    /// copies show it, and it survives the device's removal.
     pub device_name: String,
     /// Who committed it.
     pub author: UserId,
@@ -100,16 +111,8 @@ pub struct NewVersion {
     /// The head version the client's change is based on; `None` for a file that must not exist
     /// yet. A commit whose base is not the current head is refused: first writer wins.
     pub base: Option<u64>,
-    /// The content.
-    pub blocks: Vec<BlockRef>,
-    /// Total size; must equal the sum of the block lengths.
-    pub size: u64,
-    /// blake3 of the whole content.
-    pub hash: [u8; 32],
-    /// Modification time on the device.
-    pub mtime_ms: u64,
-    /// The committing device, if any; it must be a registered device of `author`.
-    pub device: Option<DeviceId>,
+    /// The content; its size must equal the sum of the block lengths.
+    pub content: VersionContent,
     /// Who commits.
     pub author: UserId,
     /// Whether all blocks are stored yet (`Complete`) or still arriving (`Uploading`).
@@ -253,4 +256,106 @@ pub fn namespace(
     id: NamespaceId,
 ) -> Result<Option<Namespace>, StateError> {
     state.get(Space::Namespaces, &id.0.to_be_bytes())?.map(|b| decode(Space::Namespaces, &b)).transpose()
+}
+
+#[cfg(test)]
+mod tests {
+    use cairn_proto::BlockId;
+
+    use super::*;
+
+    /// How `VersionRecord` and `NewVersion` were laid out before they shared `VersionContent`:
+    /// what logs and snapshots written then hold.
+    #[derive(Serialize)]
+    struct FlatVersionRecord {
+        version: u64,
+        blocks: Vec<BlockRef>,
+        size: u64,
+        hash: [u8; 32],
+        mtime_ms: u64,
+        device: Option<DeviceId>,
+        device_name: String,
+        author: UserId,
+        committed_ms: u64,
+        pinned: bool,
+    }
+
+    #[derive(Serialize)]
+    struct FlatNewVersion {
+        namespace: NamespaceId,
+        path: DrivePath,
+        base: Option<u64>,
+        blocks: Vec<BlockRef>,
+        size: u64,
+        hash: [u8; 32],
+        mtime_ms: u64,
+        device: Option<DeviceId>,
+        author: UserId,
+        status: FileStatus,
+    }
+
+    fn content() -> VersionContent {
+        let blocks =
+            vec![BlockRef { id: BlockId::of(b"a"), len: 1 }, BlockRef { id: BlockId::of(b"bc"), len: 2 }];
+        VersionContent {
+            blocks,
+            size: 3,
+            hash: [7; 32],
+            mtime_ms: 1_700_000_000_000,
+            device: Some(DeviceId(4)),
+        }
+    }
+
+    #[test]
+    fn versions_encode_exactly_as_before_they_shared_their_content() {
+        let c = content();
+        let record = VersionRecord {
+            version: 9,
+            content: c.clone(),
+            device_name: "laptop".into(),
+            author: UserId(2),
+            committed_ms: 1_700_000_000_123,
+            pinned: true,
+        };
+        let flat = FlatVersionRecord {
+            version: 9,
+            blocks: c.blocks.clone(),
+            size: c.size,
+            hash: c.hash,
+            mtime_ms: c.mtime_ms,
+            device: c.device,
+            device_name: "laptop".into(),
+            author: UserId(2),
+            committed_ms: 1_700_000_000_123,
+            pinned: true,
+        };
+        let bytes = postcard::to_stdvec(&flat).unwrap();
+        assert_eq!(postcard::to_stdvec(&record).unwrap(), bytes);
+        assert_eq!(postcard::from_bytes::<VersionRecord>(&bytes).unwrap(), record);
+
+        let path = DrivePath::parse("docs/a.txt").unwrap();
+        let new = NewVersion {
+            namespace: NamespaceId(1),
+            path: path.clone(),
+            base: Some(8),
+            content: c.clone(),
+            author: UserId(2),
+            status: FileStatus::Uploading,
+        };
+        let flat = FlatNewVersion {
+            namespace: NamespaceId(1),
+            path,
+            base: Some(8),
+            blocks: c.blocks,
+            size: c.size,
+            hash: c.hash,
+            mtime_ms: c.mtime_ms,
+            device: c.device,
+            author: UserId(2),
+            status: FileStatus::Uploading,
+        };
+        let bytes = postcard::to_stdvec(&flat).unwrap();
+        assert_eq!(postcard::to_stdvec(&new).unwrap(), bytes);
+        assert_eq!(postcard::from_bytes::<NewVersion>(&bytes).unwrap(), new);
+    }
 }

@@ -121,7 +121,7 @@ pub(super) fn purge<R: StateRead + ?Sized>(
     for version in 1..=file.head {
         let key = drive::version_key(file.id, version);
         if let Some(record) = txn.get::<VersionRecord>(Space::Versions, &key)? {
-            blocks::release_refs(txn, time_ms, account, &record.blocks)?;
+            blocks::release_refs(txn, time_ms, account, &record.content.blocks)?;
             txn.delete(Space::Versions, &key);
         }
     }

@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 use cairn_proto::{AccountId, BlockId, DrivePath};
 
 use super::blocks::BlockRef;
-use super::drive::{FileStatus, NewVersion};
+use super::drive::{FileStatus, NewVersion, VersionContent};
 use super::ids::{FileId, NamespaceId, UploadId};
 use super::uploads::NewUpload;
 use super::{Command, Request, RequestId, Response, Space, Txn, UserId, apply};
@@ -83,11 +83,13 @@ impl World {
             namespace,
             path: self::path(path),
             base,
-            size: blocks.iter().map(|r| u64::from(r.len)).sum(),
-            blocks,
-            hash: [7; 32],
-            mtime_ms: 1,
-            device: None,
+            content: VersionContent {
+                size: blocks.iter().map(|r| u64::from(r.len)).sum(),
+                blocks,
+                hash: [7; 32],
+                mtime_ms: 1,
+                device: None,
+            },
             author,
             status: FileStatus::Complete,
         }))

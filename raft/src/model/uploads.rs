@@ -18,7 +18,7 @@ use serde::{Deserialize, Serialize};
 use super::blocks::{self, BlockRef};
 use super::commit;
 use super::devices;
-use super::drive::{self, FileStatus, NewVersion};
+use super::drive::{self, FileStatus, NewVersion, VersionContent};
 use super::expiry;
 use super::ids::{DeviceId, NamespaceId, UploadId, UserId};
 use super::journal::ChangeKind;
@@ -216,11 +216,13 @@ pub(super) fn finish<R: StateRead + ?Sized>(
         namespace: s.namespace,
         path: s.path.clone(),
         base: s.base,
-        blocks: record.blocks.clone(),
-        size: s.size,
-        hash,
-        mtime_ms: s.mtime_ms,
-        device: s.device,
+        content: VersionContent {
+            blocks: record.blocks.clone(),
+            size: s.size,
+            hash,
+            mtime_ms: s.mtime_ms,
+            device: s.device,
+        },
         author: s.author,
         status: FileStatus::Complete,
     };
@@ -398,7 +400,10 @@ mod tests {
         assert_eq!(append(&mut w, ADA, 3, &[b"two"]), Response::UploadReceived { received: 6 });
         let Response::Committed { file, version: 1, .. } = finish(&mut w) else { panic!("not committed") };
         let v = &versions(&w.state, file, 1).unwrap()[0];
-        assert_eq!((v.blocks.clone(), v.size, v.hash, v.mtime_ms), (refs(&[b"one", b"two"]), 6, [9; 32], 5));
+        assert_eq!(
+            (v.content.blocks.clone(), v.content.size, v.content.hash, v.content.mtime_ms),
+            (refs(&[b"one", b"two"]), 6, [9; 32], 5)
+        );
         let (_, f) = stat(&w.state, ADA_DRIVE, &path("big.bin")).unwrap().unwrap();
         assert_eq!(f.unwrap().status, FileStatus::Complete);
         // The session and its expiry entry are gone; the blocks are referenced by the version.
