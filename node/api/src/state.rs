@@ -4,7 +4,7 @@
 use cairn_block_service::BlockService;
 use cairn_metadata::{Batcher, MetaService};
 use cairn_proto::Clock;
-use cairn_raft::model::{Answer, Command, Query, Request, RequestId, Response};
+use cairn_raft::model::{Answer, Command, Query, RequestId, Response};
 
 use crate::error::ApiError;
 use crate::idempotency;
@@ -27,7 +27,7 @@ impl ApiState {
     /// becomes its API error. Its request id comes from the request's `Idempotency-Key` if it
     /// has one (so a retry replays the first answer), else it is random; see [`crate::idempotency`].
     pub(crate) async fn propose(&self, command: Command) -> Result<Response, ApiError> {
-        match self.submit(idempotency::request_id(), command).await? {
+        match self.batcher.propose_one(idempotency::request_id(), command).await? {
             Response::Rejected(why) => Err(why.into()),
             other => Ok(other),
         }
@@ -37,13 +37,7 @@ impl ApiState {
     /// (one step of a longer exchange, such as a tus upload), and returns the model's answer as
     /// it is, refusals included, for the caller to tell them apart.
     pub(crate) async fn propose_step(&self, command: Command) -> Result<Response, ApiError> {
-        self.submit(RequestId(rand::random()), command).await
-    }
-
-    /// One proposal through the batcher, which stamps its time.
-    async fn submit(&self, id: RequestId, command: Command) -> Result<Response, ApiError> {
-        let mut responses = self.batcher.propose(vec![Request { id, time_ms: 0, command }]).await?;
-        responses.pop().ok_or_else(|| ApiError::internal("the metadata service answered nothing"))
+        Ok(self.batcher.propose_one(RequestId(rand::random()), command).await?)
     }
 
     /// Answers `query` linearizably.

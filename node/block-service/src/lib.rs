@@ -36,7 +36,7 @@ use std::sync::Arc;
 use cairn_proto::{AccountId, BlockId, Clock};
 use cairn_raft::NodeId;
 use cairn_raft::model::blocks::BlockRecord;
-use cairn_raft::model::{Answer, Command, Query, Request, RequestId, Response};
+use cairn_raft::model::{Answer, Command, Query, RequestId, Response};
 use parking_lot::Mutex;
 use tokio::sync::{Semaphore, SemaphorePermit};
 
@@ -187,9 +187,7 @@ impl BlockService {
 
     /// Proposes one command, under a random request id, and returns its response.
     pub(crate) async fn propose(&self, command: Command) -> Result<Response, BlockError> {
-        let request = Request { id: RequestId(rand::random()), time_ms: 0, command };
-        let mut responses = self.inner.batcher.propose(vec![request]).await.map_err(BlockError::Metadata)?;
-        responses.pop().ok_or_else(|| BlockError::Refused("empty answer from metadata".into()))
+        self.inner.batcher.propose_one(RequestId(rand::random()), command).await.map_err(BlockError::Metadata)
     }
 
     /// Answers a block-layer call from a peer or a client. Shard calls and pings are for nodes

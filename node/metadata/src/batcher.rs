@@ -14,7 +14,7 @@
 use std::sync::Arc;
 
 use cairn_proto::Clock;
-use cairn_raft::model::{Request, Response};
+use cairn_raft::model::{Command, Request, RequestId, Response};
 use tokio::sync::{Semaphore, mpsc, oneshot};
 
 use super::messages::ServiceError;
@@ -69,6 +69,14 @@ impl Batcher {
             request.time_ms = now;
         }
         self.enqueue(requests, false).await
+    }
+
+    /// Proposes one command under request id `id` and returns its response: a repeated id gets
+    /// the first proposal's response back (within the model's retention).
+    pub async fn propose_one(&self, id: RequestId, command: Command) -> Result<Response, ServiceError> {
+        let mut responses = self.propose(vec![Request { id, time_ms: 0, command }]).await?;
+        // One response per request is the batcher's contract; an empty answer is a broken one.
+        responses.pop().ok_or_else(|| ServiceError::Undecodable("no response to a proposal".into()))
     }
 
     /// Proposes requests a follower forwarded (already stamped) if this node leads, and
