@@ -152,7 +152,7 @@ fn exit_of(error: &ClientError) -> Exit {
             // A tus version mismatch is a failed precondition (412), like `changed`.
             C::UnsupportedVersion => Exit::Conflict,
             C::Unauthenticated | C::Forbidden | C::PasswordRequired => Exit::Permission,
-            C::Unavailable => Exit::Unreachable,
+            C::Unavailable | C::RateLimited => Exit::Unreachable,
             C::BadPath
             | C::BadRequest
             | C::Invalid

@@ -90,6 +90,9 @@ error_codes! {
     UnsupportedMediaType = "unsupported_media_type",
     /// The cluster cannot serve this now (no leader, too few nodes): try again.
     Unavailable = "unavailable",
+    /// Too many attempts (wrong passwords, say) from this client or at this target: wait the
+    /// `Retry-After` seconds the answer gives, then try again.
+    RateLimited = "rate_limited",
     /// A fault of the node's own.
     Internal = "internal",
 }
