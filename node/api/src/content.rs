@@ -29,6 +29,7 @@ use super::auth::Caller;
 use super::error::ApiError;
 use super::extract::Params;
 use super::paths::{self, InNamespace, Place};
+use super::range::{RangeError, parse_range};
 use super::upload_limit;
 use crate::state::ApiState;
 
@@ -183,7 +184,7 @@ pub async fn download_at(
     let range = match headers.get(header::RANGE) {
         None => None,
         Some(value) => match parse_range(value.to_str().unwrap_or_default(), version.content.size) {
-            Ok(range) => Some(range),
+            Ok(range) => Some((range.start, range.end)),
             Err(RangeError::Unsatisfiable) => {
                 let mut response = ApiError::new(
                     StatusCode::RANGE_NOT_SATISFIABLE,
@@ -196,12 +197,8 @@ pub async fn download_at(
                 }
                 return Ok(response);
             }
-            Err(RangeError::Malformed) => {
-                return Err(ApiError::new(
-                    StatusCode::BAD_REQUEST,
-                    ErrorCode::BadRange,
-                    "Range must be one `bytes=a-b`, `a-` or `-n`",
-                ));
+            Err(why @ RangeError::Malformed) => {
+                return Err(ApiError::new(StatusCode::BAD_REQUEST, ErrorCode::BadRange, why.to_string()));
             }
         },
     };
@@ -254,62 +251,4 @@ pub async fn download_at(
         *response.status_mut() = StatusCode::PARTIAL_CONTENT;
     }
     Ok(response)
-}
-
-#[derive(Debug, PartialEq, Eq)]
-enum RangeError {
-    Malformed,
-    Unsatisfiable,
-}
-
-/// Parses one `bytes=` range of a file of `size` bytes into `[start, end)`.
-fn parse_range(value: &str, size: u64) -> Result<(u64, u64), RangeError> {
-    let spec = value.trim().strip_prefix("bytes=").ok_or(RangeError::Malformed)?;
-    if spec.contains(',') {
-        return Err(RangeError::Malformed);
-    }
-    let (first, last) = spec.split_once('-').ok_or(RangeError::Malformed)?;
-    let number = |s: &str| s.trim().parse::<u64>().map_err(|_| RangeError::Malformed);
-    let (start, end) = match (first.trim().is_empty(), last.trim().is_empty()) {
-        (true, true) => return Err(RangeError::Malformed),
-        // The last n bytes.
-        (true, false) => {
-            let n = number(last)?;
-            if n == 0 {
-                return Err(RangeError::Unsatisfiable);
-            }
-            (size.saturating_sub(n), size)
-        }
-        (false, true) => (number(first)?, size),
-        (false, false) => {
-            let (a, b) = (number(first)?, number(last)?);
-            if b < a {
-                return Err(RangeError::Malformed);
-            }
-            (a, (b + 1).min(size))
-        }
-    };
-    if start >= size {
-        return Err(RangeError::Unsatisfiable);
-    }
-    Ok((start, end))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn ranges_parse_as_rfc_9110_says() {
-        assert_eq!(parse_range("bytes=0-9", 100), Ok((0, 10)));
-        assert_eq!(parse_range("bytes=90-", 100), Ok((90, 100)));
-        assert_eq!(parse_range("bytes=-10", 100), Ok((90, 100)));
-        assert_eq!(parse_range("bytes=-500", 100), Ok((0, 100)));
-        assert_eq!(parse_range("bytes=50-500", 100), Ok((50, 100)));
-        assert_eq!(parse_range("bytes=100-", 100), Err(RangeError::Unsatisfiable));
-        assert_eq!(parse_range("bytes=-0", 100), Err(RangeError::Unsatisfiable));
-        for bad in ["0-9", "bytes=", "bytes=a-b", "bytes=9-3", "bytes=0-1,5-6", "items=0-1"] {
-            assert_eq!(parse_range(bad, 100), Err(RangeError::Malformed), "{bad}");
-        }
-    }
 }
