@@ -9,6 +9,7 @@
 //! - [`blocks`]: the block-level upload: which blocks are missing, send one, commit.
 //! - [`tree`]: stat, list, make folder, delete to trash.
 //! - [`content`]: simple upload (`PUT`) and download (`GET`, with `Range` and `ETag`).
+//! - [`range`]: the `Range` header, parsed with checked arithmetic.
 //! - [`history`]: version history, restore and pin of versions, the trash, moves.
 //! - [`shares`]: sharing with users (viewer, editor), "shared with me".
 //! - [`links`]: public share links, with optional password and expiry.
@@ -34,6 +35,7 @@ pub mod idempotency;
 pub mod links;
 pub mod metrics;
 pub mod paths;
+pub mod range;
 pub mod shares;
 pub mod state;
 pub mod tree;
