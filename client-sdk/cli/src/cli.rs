@@ -129,7 +129,7 @@ pub enum Command {
     },
     /// Share a folder or file with a user, revoke a share, or list shares.
     Share(ShareArgs),
-    /// Publish a folder or file as a public read-only link, or revoke a link.
+    /// Publish a folder or file as a public read-only link, list links, or revoke one.
     Link(LinkArgs),
     /// Keep a local folder and a drive folder identical, in the foreground (or show a
     /// folder's sync status with `cairn sync status DIR`).
@@ -230,7 +230,8 @@ pub struct ShareArgs {
 #[derive(Debug, Args)]
 pub struct LinkArgs {
     /// The folder or file to publish; with --revoke, the link's id.
-    pub target: String,
+    #[arg(required_unless_present = "list")]
+    pub target: Option<String>,
     /// A password the link asks for.
     #[arg(long, conflicts_with = "revoke")]
     pub password: Option<String>,
@@ -238,8 +239,11 @@ pub struct LinkArgs {
     #[arg(long, value_name = "DURATION", conflicts_with = "revoke")]
     pub expires: Option<String>,
     /// Revoke the link whose id is TARGET.
-    #[arg(long)]
+    #[arg(long, conflicts_with = "list")]
     pub revoke: bool,
+    /// List the links on what you own (your editors' too) and the links you made.
+    #[arg(long, conflicts_with_all = ["target", "password", "expires"])]
+    pub list: bool,
 }
 
 /// `cairn sync`.

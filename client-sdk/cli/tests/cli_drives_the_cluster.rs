@@ -17,7 +17,7 @@ use cairn_client::{ClientConfig, ClientError};
 use cairn_proto::sample_data::{random, text};
 use cairn_test_cluster::{ProcessCluster, Settings};
 use common::cli::{Cairn, ca_file, node_url};
-use serde_json::Value;
+use serde_json::{Value, json};
 
 /// The exit codes of `cairn --help`.
 const NOT_FOUND: i32 = 3;
@@ -262,7 +262,8 @@ fn sharing(ada: &Cairn, bob: &Cairn) {
     bob.fails(NOT_FOUND, &["--ns", &ns, "ls", "/team"]);
 }
 
-/// A link's URL serves the file to anyone, without a token; a revoked link serves nothing.
+/// A link's URL serves the file to anyone, without a token; `link --list` shows it where its file
+/// is; a revoked link serves nothing and is listed no more.
 async fn public_link(ada: &Cairn, urls: &[String], ca: &Path) {
     let url = ada.ok(&["link", "/docs/a.bin", "--expires", "7d"]).text().trim().to_owned();
     assert!(urls.iter().any(|u| url.starts_with(&format!("{u}/v1/links/"))), "{url}");
@@ -274,7 +275,18 @@ async fn public_link(ada: &Cairn, urls: &[String], ca: &Path) {
     let body = fetch(&anonymous, &format!("{url}/content")).await.unwrap();
     assert_eq!(&body[..], b"theirs");
     let id = link["id"].as_str().unwrap();
+    let listed = ada.json(&["link", "--list"]);
+    let mine =
+        listed["links"].as_array().unwrap().iter().find(|l| l["id"] == id).expect("the link is not listed");
+    assert_eq!(
+        (&mine["path"], &mine["status"], &mine["kind"]),
+        (&json!("docs/a.bin"), &json!("live"), &json!("file"))
+    );
+    let text = ada.ok(&["link", "--list"]).text();
+    assert!(text.lines().any(|l| l.starts_with(id) && l.contains("/docs/a.bin")), "{text}");
     ada.ok(&["link", "--revoke", id]);
+    let listed = ada.json(&["link", "--list"]);
+    assert!(!listed["links"].as_array().unwrap().iter().any(|l| l["id"] == id), "a revoked link is listed");
     match fetch(&anonymous, content_url).await {
         Err(ClientError::Api { code, .. }) => assert_eq!(code.as_str(), "not_found"),
         other => panic!("a revoked link gave {other:?}"),

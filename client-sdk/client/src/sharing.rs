@@ -1,6 +1,9 @@
 //! Sharing, typed: shares with users (viewer, editor; given and received) and public links.
 
-use cairn_proto::api::{EndShare, LinkTree, LinkView, NewLinkBody, NewShare, Paging, Role, SharePage};
+use cairn_proto::api::{
+    EndShare, LINK_PASSWORD_HEADER, LinkPage, LinkPaging, LinkTree, LinkView, NewLinkBody, NewShare, Paging,
+    Role, SharePage,
+};
 use reqwest::Method;
 use reqwest::header::HeaderName;
 
@@ -8,8 +11,9 @@ use crate::drive::drive_path;
 use crate::nodes::Call;
 use crate::{Client, ClientError};
 
-/// The header that carries a link's password (kept out of URLs and their logs).
-const LINK_PASSWORD: HeaderName = HeaderName::from_static("x-link-password");
+/// The header that carries a link's password (kept out of URLs and their logs: a node refuses a
+/// password in the URL).
+const LINK_PASSWORD: HeaderName = HeaderName::from_static(LINK_PASSWORD_HEADER);
 
 impl Client {
     /// Shares `path` with the user named `user` as `role` (or changes the role of a share).
@@ -55,7 +59,13 @@ impl Client {
         self.call(Call::new(Method::POST, &["links"]).json(&body)?).await
     }
 
-    /// Revokes a link.
+    /// One page of the links the caller may revoke: those on what they own, whoever made them,
+    /// and those they made; each says where its target is now and whether it still opens.
+    pub async fn links(&self, paging: &LinkPaging) -> Result<LinkPage, ClientError> {
+        self.call(Call::new(Method::GET, &["links"]).query(paging)?).await
+    }
+
+    /// Revokes a link (its maker may, and so may the owner of what it opens).
     pub async fn revoke_link(&self, id: &str) -> Result<(), ClientError> {
         self.nodes.send(&Call::new(Method::DELETE, &["links", id]).idempotent()).await?;
         Ok(())

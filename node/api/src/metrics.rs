@@ -31,6 +31,12 @@ pub async fn render(meta: &MetaService, blocks: &BlockService) -> String {
     );
     gauge("cairn_raft_voters", "Voters in the Raft group.", "gauge", status.voters.len() as u64);
     gauge("cairn_uptime_seconds", "Seconds since the node started.", "counter", status.uptime_secs);
+    gauge(
+        "cairn_link_password_checks_total",
+        "Link passwords checked with argon2 (attempts refused by the rate limit run none).",
+        "counter",
+        crate::links::password_checks(),
+    );
     for (name, help, value) in blocks.stats().await.prometheus() {
         let kind = if name.ends_with("_total") { "counter" } else { "gauge" };
         gauge(name, help, kind, value);

@@ -41,6 +41,9 @@ pub enum Space {
     SharesReceived,
     /// Public links: link id → link.
     Links,
+    /// Public links found by who owns or made them, and folder links by folder path (see
+    /// `links`): index key → nothing.
+    LinkIndex,
     /// The trash: (namespace, file id) → when and by whom the file was trashed.
     Trash,
     /// Resumable upload sessions: session id → session.
@@ -57,7 +60,7 @@ pub enum Space {
 
 impl Space {
     /// Every keyspace, for opening the column families.
-    pub const ALL: [Space; 22] = [
+    pub const ALL: [Space; 23] = [
         Space::Meta,
         Space::Requests,
         Space::Counters,
@@ -80,6 +83,7 @@ impl Space {
         Space::Nodes,
         Space::UserTokens,
         Space::UploadPaths,
+        Space::LinkIndex,
     ];
 
     /// The column family name.
@@ -107,6 +111,7 @@ impl Space {
             Space::Nodes => "nodes",
             Space::UserTokens => "user_tokens",
             Space::UploadPaths => "upload_paths",
+            Space::LinkIndex => "link_index",
         }
     }
 

@@ -14,7 +14,7 @@ use super::devices::{self, DeviceRecord};
 use super::drive::{self, EntryRecord, FileRecord, Namespace, VersionRecord};
 use super::ids::{DeviceId, FileId, LinkId, NamespaceId, TokenHash, UploadId, UserId};
 use super::journal::{self, Change, JournalPage};
-use super::links::{self, LinkRecord};
+use super::links::{self, LinkState};
 use super::shares::{self, Access, ShareRecord};
 use super::trash::{self, TrashRecord};
 use super::uploads::{self, UploadRecord};
@@ -135,11 +135,23 @@ pub enum Query {
     ClusterMap,
     /// A namespace: its owner, whose account stores its blocks.
     Namespace(NamespaceId),
-    /// A public link, if it exists and has not expired at `now_ms`.
+    /// A public link and what it opens at `now_ms` (an expired link lingers until pruned).
     Link {
         /// Which.
         link: LinkId,
         /// The reader's clock (ms since the epoch): queries are pure too.
+        now_ms: u64,
+    },
+    /// The links `user` may see and revoke: those on what they own (whoever made them) and
+    /// those they made, by id.
+    Links {
+        /// Whose.
+        user: UserId,
+        /// Start after this link.
+        after: Option<LinkId>,
+        /// At most this many.
+        limit: usize,
+        /// The reader's clock.
         now_ms: u64,
     },
     /// The user a token belongs to, and the token's record: authentication.
@@ -217,7 +229,9 @@ pub enum Answer {
     /// For [`Query::Namespace`].
     Namespace(Option<Namespace>),
     /// For [`Query::Link`].
-    Link(Option<LinkRecord>),
+    Link(Option<LinkState>),
+    /// For [`Query::Links`].
+    Links(Vec<LinkState>),
     /// For [`Query::UserByToken`]: `None` for a token that is unknown or revoked.
     Authenticated(Option<(User, TokenRecord)>),
     /// For [`Query::Tokens`]: (hash, record) pairs.
@@ -269,6 +283,9 @@ pub fn answer(state: &(impl StateRead + ?Sized), query: &Query) -> Result<Answer
         Query::ClusterMap => Answer::ClusterMap(cluster::cluster_map(state)?),
         Query::Namespace(id) => Answer::Namespace(drive::namespace(state, *id)?),
         Query::Link { link, now_ms } => Answer::Link(links::resolve(state, *link, *now_ms)?),
+        Query::Links { user, after, limit, now_ms } => {
+            Answer::Links(links::listed(state, *user, *after, page(*limit), *now_ms)?)
+        }
         Query::UserByToken(token) => Answer::Authenticated(users::authenticate(state, token)?),
         Query::Tokens { user } => Answer::Tokens(users::tokens(state, *user)?),
         Query::Journal { user, cursor, limit } => {

@@ -5,9 +5,10 @@
 //! apply on every replica, arbitrarily large. A client moves or trashes a bigger folder piece
 //! by piece.
 //!
-//! Public links and open upload sessions name a path, not a file, and are not followed: a link
-//! to a moved path no longer resolves, and an upload that finishes after its folder moved
-//! commits at its old path (recreating the folders on the way).
+//! Folder links follow their folder: a move carries them along, as it carries shares, and
+//! trashing a folder deletes them (file links name the file's id and need nothing here). Open
+//! upload sessions name a path, not a file, and are not followed: an upload that finishes after
+//! its folder moved commits at its old path (recreating the folders on the way).
 
 use std::collections::BTreeSet;
 
@@ -18,6 +19,7 @@ use super::commit;
 use super::drive::{self, EntryKind, FileRecord, FileStatus};
 use super::ids::{NamespaceId, UserId};
 use super::journal::{self, ChangeKind};
+use super::links;
 use super::shares::{self, ShareRecord};
 use super::trash;
 use super::{Rejection, Response, Space, StateError, StateRead, Txn};
@@ -105,6 +107,17 @@ pub(super) fn move_path<R: StateRead + ?Sized>(
             Err(rejection) => return reject(rejection),
         }
     }
+    let folder_links = links::folder_links_below(txn, namespace, from, MAX_MOVE_ENTRIES + 1)?;
+    if folder_links.len() > MAX_MOVE_ENTRIES {
+        return reject(too_large(format!("the links on {from} and below")));
+    }
+    let mut link_moves = Vec::with_capacity(folder_links.len());
+    for (folder, link) in folder_links {
+        match rebase(&folder, from, to) {
+            Ok(new) => link_moves.push((link, new)),
+            Err(rejection) => return reject(rejection),
+        }
+    }
     // Who could see the moved things before; who sees them after is known once shares moved.
     let saw = shares::audience(txn, owner, namespace, from)?;
     if let Err(rejection) = commit::ensure_folders(txn, time_ms, namespace, owner, &to_parent)? {
@@ -132,6 +145,9 @@ pub(super) fn move_path<R: StateRead + ?Sized>(
     }
     for (share, new) in &share_moves {
         shares::put_record(txn, &ShareRecord { path: new.clone(), ..share.clone() });
+    }
+    for (link, new) in &link_moves {
+        links::follow_folder(txn, *link, new)?;
     }
     let sees = shares::audience(txn, owner, namespace, to)?;
     let inside: BTreeSet<UserId> = share_moves.iter().map(|(share, _)| share.user).collect();
@@ -188,6 +204,15 @@ pub(super) fn trash_folder<R: StateRead + ?Sized>(
     }
     let mut audience = shares::audience(txn, owner, namespace, folder)?;
     audience.extend(shares.iter().map(|share| share.user));
+    // Links on the folder or below it end with it: a folder made later at the same path is not
+    // what they published.
+    let folder_links = links::folder_links_below(txn, namespace, folder, MAX_MOVE_ENTRIES + 1)?;
+    if folder_links.len() > MAX_MOVE_ENTRIES {
+        return reject(too_large(format!("the links on {folder} and below")));
+    }
+    for (_, link) in folder_links {
+        links::drop_link(txn, link)?;
+    }
 
     let mut files = 0;
     for (path, entry) in &below {

@@ -40,6 +40,10 @@ pub struct LinkView {
     pub password: bool,
 }
 
+/// The header that carries a link's password. Never in the URL: URLs end up in logs, proxies
+/// and browser histories, so a node refuses `?password=`.
+pub const LINK_PASSWORD_HEADER: &str = "x-link-password";
+
 /// Query parameters of `GET /v1/links/{id}`.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -47,9 +51,6 @@ pub struct LinkListing {
     /// A path inside a linked folder; default: the linked folder or file itself.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub path: Option<String>,
-    /// The link's password, if the `X-Link-Password` header does not carry it.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub password: Option<String>,
     /// Start a folder listing after this name.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub after: Option<String>,
@@ -65,9 +66,6 @@ pub struct LinkDownload {
     /// A file inside a linked folder; default: the linked file itself.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub path: Option<String>,
-    /// The link's password, if the `X-Link-Password` header does not carry it.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub password: Option<String>,
 }
 
 /// What `GET /v1/links/{id}` answers: the tree view, with paths relative to the link.
@@ -80,4 +78,50 @@ pub struct LinkTree {
     /// The stat or listing; its `path` is relative to the link.
     #[serde(flatten)]
     pub tree: TreeView,
+}
+
+/// Query parameters of `GET /v1/links`.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LinkPaging {
+    /// Start after this link id.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub after: Option<String>,
+    /// At most this many links (default and maximum 1 000).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub limit: Option<usize>,
+}
+
+/// One link in `GET /v1/links`.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct LinkInfo {
+    /// Its id.
+    pub id: String,
+    /// The namespace of its target.
+    pub ns: u64,
+    /// Where its target is now (it follows moves); `None` once the target is gone.
+    pub path: Option<String>,
+    /// `file` or `folder`.
+    pub kind: String,
+    /// The name of the user who made it.
+    pub created_by: String,
+    /// When (ms since the epoch).
+    pub created_ms: u64,
+    /// When it stops working, if ever.
+    pub expires_ms: Option<u64>,
+    /// Whether it asks for a password.
+    pub password: bool,
+    /// `live`; or why it opens nothing now: `expired`, `trashed` (its file is in the trash),
+    /// `gone` (its target was deleted), `no_rights` (its maker may no longer write there).
+    pub status: String,
+}
+
+/// What `GET /v1/links` answers: the links on what the caller owns, whoever made them, and the
+/// links the caller made, by id.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct LinkPage {
+    /// This page.
+    pub links: Vec<LinkInfo>,
+    /// The `after` of the next page, if there may be one.
+    pub next: Option<String>,
 }

@@ -24,7 +24,10 @@ pub use history::{
     HistoryOptions, HistoryView, MoveRequest, Moved, PinView, TrashChanged, TrashItem, TrashListing,
     TrashTarget, TrashView, VersionAction, VersionRestored, VersionView,
 };
-pub use links::{LinkDownload, LinkListing, LinkTree, LinkView, NewLinkBody};
+pub use links::{
+    LINK_PASSWORD_HEADER, LinkDownload, LinkInfo, LinkListing, LinkPage, LinkPaging, LinkTree, LinkView,
+    NewLinkBody,
+};
 pub use shares::{EndShare, NewShare, Paging, Role, SharePage, ShareView};
 pub use tree::{Changed, ChildView, DeleteParams, FileView, InNamespace, Listing, TreeView, UploadingView};
 pub use users::{NewToken, NewUser, TokenView, UserView};
