@@ -303,6 +303,8 @@ fn issue_cert(config: &NodeConfig, id: NodeId, api: Option<SocketAddr>, api_name
 async fn start(config: &NodeConfig) -> Result {
     // Block and shard buffers are reused, not returned to the kernel after every block.
     cairn_node::allocator::keep_freed_buffers();
+    // A key others may read is refused before anything starts: see `secrets`.
+    SecretsDir::new(&config.secrets_dir).check_private_keys(config.id)?;
     let node = RunningNode::start(config).await?;
     let mut terminate = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
     tokio::select! {

@@ -17,7 +17,7 @@ use openraft::Raft;
 
 use super::api_cert;
 use super::config::NodeConfig;
-use super::secrets::{SecretsDir, SecretsError};
+use super::secrets::{SecretsDir, SecretsError, private_dir};
 use crate::handler::handler;
 use cairn_api::ApiLimits;
 use cairn_block_service::{BlockService, ShardClient, gc, health, repair, scrub};
@@ -90,11 +90,15 @@ impl RunningNode {
         let master = secrets.master_key()?;
         let log_dir = config.data_dir.join("raft-log");
         let state_dir = config.data_dir.join("state");
-        std::fs::create_dir_all(&config.data_dir).map_err(|e| NodeError::Storage {
-            what: "data folder",
-            path: config.data_dir.clone(),
-            message: e.to_string(),
-        })?;
+        // Private to the node's user (0700) before RocksDB makes anything inside them: the
+        // metadata and shards are the cluster's data, if encrypted.
+        for dir in [&config.data_dir, &log_dir, &state_dir, &config.data_dir.join("shards")] {
+            private_dir(dir).map_err(|e| NodeError::Storage {
+                what: "data folder",
+                path: dir.clone(),
+                message: e.to_string(),
+            })?;
+        }
         let log = RocksLogStore::open(&log_dir).map_err(|e| NodeError::Storage {
             what: "Raft log",
             path: log_dir.clone(),

@@ -15,6 +15,14 @@
 //! master key by a second `init` would orphan a cluster's certificates or data. The API
 //! certificate is the exception: nothing depends on its key, and it is issued afresh whenever
 //! the names clients use change, so it is replaced (whole: written aside, then renamed).
+//!
+//! A node refuses to start while `master.key`, `ca.key` or its own keys can be read or written
+//! by anyone but their owner ([`SecretsDir::check_private_keys`]): such a key may already have
+//! been copied, which only the operator can judge, so the node says how to close it (`chmod 600`)
+//! rather than closing it silently. Folders are another matter: the node's data folders are
+//! made 0700 ([`private_dir`]), and one found looser (made by an older version, or by hand) is
+//! tightened with a log line, since nothing is lost by closing it and refusing would only stop
+//! every upgraded node until someone typed the same `chmod`.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -40,6 +48,18 @@ pub enum SecretsError {
     /// A file exists that would be overwritten.
     #[error("{0} exists already; refusing to overwrite a secret")]
     Exists(PathBuf),
+    /// A private key that others may read or write.
+    #[error(
+        "{path} may be read or written by other users (mode {mode:04o}); a private key must be \
+         readable by its owner only: run `chmod 600 {path}`, and if others could have copied it, \
+         treat it as leaked"
+    )]
+    TooOpen {
+        /// The key file.
+        path: PathBuf,
+        /// Its permission bits.
+        mode: u32,
+    },
     /// A certificate or key is malformed or does not match.
     #[error("{path}: {source}")]
     Identity {
@@ -87,8 +107,7 @@ impl SecretsDir {
                 return Err(SecretsError::Exists(self.file(name)));
             }
         }
-        std::fs::create_dir_all(&self.0)
-            .map_err(|source| SecretsError::Io { path: self.0.clone(), source })?;
+        private_dir(&self.0)?;
         let ca = ClusterCa::generate(cluster_name)
             .map_err(|source| SecretsError::Identity { path: self.file("ca.crt"), source })?;
         write_new(&self.file("ca.key"), ca.key_pem().as_bytes(), true)?;
@@ -162,12 +181,68 @@ impl SecretsDir {
         Ok((read_text(&self.file("ca.crt"))?, read_text(&cert)?, read_text(&key)?))
     }
 
+    /// Refuses (naming the fix) if `master.key`, `ca.key` (where it is kept) or node `id`'s own
+    /// keys may be read or written by anyone but their owner. A missing key is left to the code
+    /// that needs it, which says so.
+    pub fn check_private_keys(&self, id: NodeId) -> Result<(), SecretsError> {
+        let name = node_name(id);
+        for file in
+            ["master.key".to_owned(), "ca.key".to_owned(), format!("{name}.key"), format!("{name}-api.key")]
+        {
+            check_private(&self.file(&file))?;
+        }
+        Ok(())
+    }
+
     /// The cluster master key.
     pub fn master_key(&self) -> Result<MasterKey, SecretsError> {
         let path = self.file("master.key");
         let bytes = std::fs::read(&path).map_err(|source| SecretsError::Io { path: path.clone(), source })?;
         let bytes: [u8; 32] = bytes.try_into().map_err(|_| SecretsError::MasterKeyLength(path))?;
         Ok(MasterKey::from_bytes(bytes))
+    }
+}
+
+/// Refuses `path` if its group or others have any permission on it; a missing file passes.
+pub fn check_private(path: &Path) -> Result<(), SecretsError> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = match std::fs::metadata(path) {
+            Ok(meta) => meta.permissions().mode() & 0o7777,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+            Err(source) => return Err(SecretsError::Io { path: path.to_owned(), source }),
+        };
+        if mode & 0o077 != 0 {
+            return Err(SecretsError::TooOpen { path: path.to_owned(), mode });
+        }
+    }
+    Ok(())
+}
+
+/// Makes folder `path` (and any missing parents) with mode 0700, or tightens an existing one to
+/// 0700 with a warning; returns whether it had to tighten it.
+pub fn private_dir(path: &Path) -> Result<bool, SecretsError> {
+    let io = |source| SecretsError::Io { path: path.to_owned(), source };
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
+        std::fs::DirBuilder::new().recursive(true).mode(0o700).create(path).map_err(io)?;
+        let mode = std::fs::metadata(path).map_err(io)?.permissions().mode() & 0o7777;
+        if mode & 0o077 != 0 {
+            std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o700)).map_err(io)?;
+            tracing::warn!(
+                "{} was open to other users (mode {mode:04o}): made it 0700, private to this node's user",
+                path.display()
+            );
+            return Ok(true);
+        }
+        Ok(false)
+    }
+    #[cfg(not(unix))]
+    {
+        std::fs::create_dir_all(path).map_err(io)?;
+        Ok(false)
     }
 }
 
@@ -237,6 +312,61 @@ mod tests {
         assert!(matches!(secrets.node_identity(3), Err(SecretsError::Io { .. })));
         std::fs::write(dir.path().join("secrets/master.key"), b"short").unwrap();
         assert!(matches!(secrets.master_key(), Err(SecretsError::MasterKeyLength(_))));
+    }
+
+    #[cfg(unix)]
+    fn set_mode(path: &Path, mode: u32) {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).unwrap();
+    }
+
+    #[cfg(unix)]
+    fn mode_of(path: &Path) -> u32 {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::metadata(path).unwrap().permissions().mode() & 0o7777
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn keys_open_to_others_are_refused_with_the_command_that_closes_them() {
+        let dir = tempfile::tempdir().unwrap();
+        let secrets = SecretsDir::new(dir.path().join("secrets"));
+        secrets.create_cluster("test").unwrap();
+        secrets.issue_node(1).unwrap();
+        assert_eq!(mode_of(secrets.path()), 0o700);
+        secrets.check_private_keys(1).unwrap();
+        for file in ["master.key", "ca.key", "node-1.key"] {
+            let path = secrets.path().join(file);
+            for loose in [0o640, 0o604, 0o620, 0o602, 0o644, 0o666] {
+                set_mode(&path, loose);
+                let err = secrets.check_private_keys(1).unwrap_err();
+                assert!(matches!(&err, SecretsError::TooOpen { mode, .. } if *mode == loose), "{err}");
+                let text = err.to_string();
+                assert!(text.contains(&format!("chmod 600 {}", path.display())), "{text}");
+            }
+            // Stricter than 0600 is fine too.
+            set_mode(&path, 0o400);
+            secrets.check_private_keys(1).unwrap();
+            set_mode(&path, 0o600);
+        }
+        // A node whose secrets folder holds no CA key (only where certificates are issued).
+        std::fs::remove_file(secrets.path().join("ca.key")).unwrap();
+        secrets.check_private_keys(1).unwrap();
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn data_folders_are_made_private_and_loose_ones_tightened() {
+        let dir = tempfile::tempdir().unwrap();
+        let fresh = dir.path().join("a/b/data");
+        assert!(!private_dir(&fresh).unwrap());
+        assert_eq!(mode_of(&fresh), 0o700);
+        let loose = dir.path().join("loose");
+        std::fs::create_dir(&loose).unwrap();
+        set_mode(&loose, 0o755);
+        assert!(private_dir(&loose).unwrap(), "a loose folder is reported");
+        assert_eq!(mode_of(&loose), 0o700);
+        assert!(!private_dir(&loose).unwrap(), "a private folder is left alone");
     }
 
     #[test]
