@@ -70,6 +70,9 @@ pub struct Settings {
     pub api_tls: bool,
     /// `network.api_max_upload_bytes`, when not the default.
     pub api_max_upload_bytes: Option<u64>,
+    /// Extra lines of every node's `[network]` section: the API's connection limits and
+    /// timeouts, say (`"max_connections_per_address = 2000\nwrite_timeout_s = 2"`).
+    pub network: String,
     /// Proxies in front of every node, if any.
     pub front: Option<Arc<dyn Front>>,
 }
@@ -84,6 +87,7 @@ impl Default for Settings {
             node_storage: BTreeMap::new(),
             api_tls: false,
             api_max_upload_bytes: None,
+            network: String::new(),
             front: None,
         }
     }
@@ -196,11 +200,11 @@ impl ProcessCluster {
             s.api_max_upload_bytes.map(|n| format!("api_max_upload_bytes = {n}\n")).unwrap_or_default();
         let text = format!(
             "id = {id}\ndata_dir = \"node{id}\"\nsecrets_dir = \"{secrets}\"\nzone = \"{zone}\"\n\
-             log = \"info\"\n[network]\nlisten = \"{quic}\"\nadvertise = \"{advertise}\"\napi = \"{api}\"\napi_tls = {}\n{upload_limit}\
+             log = \"info\"\n[network]\nlisten = \"{quic}\"\nadvertise = \"{advertise}\"\napi = \"{api}\"\napi_tls = {}\n{upload_limit}{}\n\
              [raft]\nheartbeat_ms = 150\n\
              election_timeout_ms = [1000, 2000]\nsnapshot_every = {}\nkeep_after_snapshot = {}\n\
              call_timeout_ms = 20000\n[storage]\nreserve_disk_bytes = 0\n{}\n{storage}\n",
-            s.api_tls, s.snapshot_every, s.keep_after_snapshot, s.storage
+            s.api_tls, s.network, s.snapshot_every, s.keep_after_snapshot, s.storage
         );
         let path = self.dir.path().join(format!("node{id}.toml"));
         std::fs::write(&path, text).unwrap();

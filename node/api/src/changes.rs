@@ -8,6 +8,9 @@
 //! before the read, so a change applied at any moment after the read wakes the wait. A long
 //! poll whose node dies is re-issued on another node with the same cursor; the journal is Raft
 //! state, so nothing is missed.
+//!
+//! Polls that wait and streams are capped per user and per node ([`crate::watch_limit`]): one
+//! over a cap is answered 429 before it waits.
 
 use std::collections::VecDeque;
 use std::time::Duration;
@@ -31,6 +34,7 @@ use super::auth::Caller;
 use super::error::ApiError;
 use super::extract::Params;
 use crate::state::ApiState;
+use crate::watch_limit::{Refused, WatchPermit};
 use cairn_metadata::AppliedWatch;
 
 /// The longest a long poll waits. The client asks again after it; a minute of silence is what
@@ -57,14 +61,20 @@ pub fn routes() -> Router<ApiState> {
 
 /// `GET /v1/changes?cursor=&timeout_ms=&limit=`: the caller's changes after `cursor`. With none
 /// yet and a `timeout_ms`, waits (up to [`MAX_WAIT`]) for one; answers an empty page with the
-/// same cursor if none came. 410 `cursor_expired` if the journal no longer covers the cursor.
+/// same cursor if none came. 410 `cursor_expired` if the journal no longer covers the cursor;
+/// 429 `rate_limited` if the caller or the node holds too many waits already.
 pub async fn changes(
     State(state): State<ApiState>,
     caller: Caller,
     Params(query): Params<ChangesQuery>,
-) -> Result<Json<ChangePage>, ApiError> {
+) -> Result<Json<ChangePage>, Refused> {
     let (user, cursor) = (caller.user.id, query.cursor.unwrap_or(0));
     let limit = page_limit(query.limit)?;
+    // Held until the answer: only a poll that may wait counts.
+    let _watch = match query.timeout_ms {
+        Some(ms) if ms > 0 => Some(state.watches.admit(user)?),
+        _ => None,
+    };
     let deadline = Instant::now() + Duration::from_millis(query.timeout_ms.unwrap_or(0)).min(MAX_WAIT);
     let read = Query::Journal { user, cursor, limit };
     let mut applied = state.meta.applied_watch();
@@ -76,7 +86,7 @@ pub async fn changes(
             // Timed out, or the node is stopping: the client asks again, here or elsewhere.
             Ok(None) | Err(_) => break,
         }
-        page = journal(state.meta.local(&read)?)?;
+        page = journal(state.meta.local(&read).map_err(ApiError::from)?)?;
     }
     Ok(Json(page_view(cursor, &page)))
 }
@@ -103,12 +113,13 @@ pub struct StreamQuery {
 /// `change`, each with `id` = its seq and the [`ChangeView`] as JSON data, then every later
 /// change as it is applied, with a keep-alive comment every 15 s. If the journal stops
 /// covering the stream's position, it sends an `error` event (`{code, message}`) and ends.
+/// 429 `rate_limited` if the caller or the node holds too many streams and polls already.
 pub async fn stream(
     State(state): State<ApiState>,
     caller: Caller,
     headers: HeaderMap,
     Params(query): Params<StreamQuery>,
-) -> Result<Sse<impl Stream<Item = Result<Event, axum::Error>>>, ApiError> {
+) -> Result<Sse<impl Stream<Item = Result<Event, axum::Error>>>, Refused> {
     let cursor = match headers.get(LAST_EVENT_ID) {
         Some(value) => value
             .to_str()
@@ -118,13 +129,14 @@ pub async fn stream(
         None => query.cursor.unwrap_or(0),
     };
     let user = caller.user.id;
+    let watch = state.watches.admit(user)?;
     let mut applied = state.meta.applied_watch();
     let seen = applied.current();
     // The first read is linearizable and its refusal a real status; later ones are local.
     let first = journal(state.query(Query::Journal { user, cursor, limit: STREAM_BATCH }).await?)?;
     let behind = full(&first);
-    let follow =
-        Follow { state, user, cursor, applied, seen, pending: first.changes.into(), behind, ended: false };
+    let pending = first.changes.into();
+    let follow = Follow { state, user, cursor, applied, seen, pending, behind, ended: false, _watch: watch };
     let events = futures_util::stream::unfold(follow, Follow::next);
     Ok(Sse::new(events).keep_alive(KeepAlive::new().interval(KEEP_ALIVE)))
 }
@@ -142,6 +154,8 @@ struct Follow {
     /// The last read was a full batch: read again before waiting.
     behind: bool,
     ended: bool,
+    /// The stream's place under the caps, freed when the stream is dropped.
+    _watch: WatchPermit,
 }
 
 impl Follow {

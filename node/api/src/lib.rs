@@ -17,6 +17,8 @@
 //! - [`changes`]: the change journal: pages, long polls and server-sent events.
 //! - [`metrics`]: the Prometheus page.
 //! - [`https`]: serving all of it over TLS with a certificate of the cluster CA.
+//! - [`server`]: the connections: caps per node and per address, timeouts, HTTP/2.
+//! - [`watch_limit`]: caps on long polls and event streams, per user and per node.
 //! - [`idempotency`]: `Idempotency-Key`, which makes a retried write replay its first answers.
 //! - [`upload_limit`]: the size limit of the simple upload.
 //!
@@ -35,6 +37,7 @@ pub mod idempotency;
 pub mod links;
 pub mod metrics;
 pub mod paths;
+pub mod server;
 pub mod range;
 pub mod shares;
 pub mod state;
@@ -42,8 +45,7 @@ pub mod tree;
 pub mod tus;
 pub mod upload_limit;
 pub mod users;
-
-use std::net::SocketAddr;
+pub mod watch_limit;
 
 use axum::Router;
 use axum::extract::State;
@@ -61,6 +63,10 @@ pub use state::ApiState;
 pub struct ApiLimits {
     /// The largest body a simple upload takes, in bytes.
     pub max_upload_bytes: u64,
+    /// Long polls and event streams open at once, per user.
+    pub max_watches_per_user: usize,
+    /// Long polls and event streams open at once on the node.
+    pub max_watches: usize,
 }
 
 /// The routes a node serves over HTTP, telling the time by `clock`.
@@ -90,21 +96,10 @@ pub fn router(
         .nest("/v1", v1)
         .route("/metrics", get(metrics_page))
         .fallback(|| async { ApiError::not_found("no such endpoint") })
-        .with_state(ApiState { meta, batcher, blocks, max_upload_bytes: limits.max_upload_bytes, clock })
+        .with_state(ApiState { meta, batcher, blocks, max_upload_bytes: limits.max_upload_bytes, clock, watches: watch_limit::WatchLimits::new(limits.max_watches_per_user, limits.max_watches) })
 }
 
 async fn metrics_page(State(state): State<ApiState>) -> impl IntoResponse {
     let body = metrics::render(&state.meta, &state.blocks).await;
     ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], body)
-}
-
-/// Binds `addr` and serves `router` over plain HTTP until the task is dropped ([`https::serve`]
-/// serves it over TLS).
-pub async fn serve(addr: SocketAddr, router: Router) -> std::io::Result<tokio::task::JoinHandle<()>> {
-    let listener = tokio::net::TcpListener::bind(addr).await?;
-    Ok(tokio::spawn(async move {
-        if let Err(e) = axum::serve(listener, router).await {
-            tracing::error!(%addr, "HTTP server stopped: {e}");
-        }
-    }))
 }

@@ -1,7 +1,8 @@
 //! `GET /metrics`: the node's counters in Prometheus' text format.
 //!
 //! Raft (term, indexes, leadership), the shard store (shards and bytes held) and the block
-//! layer's work (writes, reads, repair backlog and progress, scrub progress, GC).
+//! layer's work (writes, reads, repair backlog and progress, scrub progress, GC), and the
+//! API's connections and watches (open, refused, timed out).
 
 use std::fmt::Write as _;
 
@@ -37,6 +38,10 @@ pub async fn render(meta: &MetaService, blocks: &BlockService) -> String {
         "counter",
         crate::links::password_checks(),
     );
+    for (name, help, value) in crate::server::stats::prometheus().into_iter().chain(crate::watch_limit::prometheus()) {
+        let kind = if name.ends_with("_total") { "counter" } else { "gauge" };
+        gauge(name, help, kind, value);
+    }
     for (name, help, value) in blocks.stats().await.prometheus() {
         let kind = if name.ends_with("_total") { "counter" } else { "gauge" };
         gauge(name, help, kind, value);

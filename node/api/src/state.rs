@@ -20,6 +20,8 @@ pub struct ApiState {
     pub(crate) max_upload_bytes: u64,
     /// The node's time of day: default modification times, expiries of links and uploads.
     pub(crate) clock: Clock,
+    /// The caps on long polls and event streams, and those open now.
+    pub(crate) watches: std::sync::Arc<crate::watch_limit::WatchLimits>,
 }
 
 impl ApiState {

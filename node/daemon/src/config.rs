@@ -12,6 +12,7 @@ use cairn_raft::{NodeAddr, NodeId};
 use serde::Deserialize;
 
 use super::api_names::{ApiName, MAX_API_NAMES};
+use super::network_limits;
 use cairn_block_service::StorageConfig;
 
 /// Why a configuration cannot be used.
@@ -96,6 +97,42 @@ pub struct NetworkConfig {
     /// through the block-level upload. Default 5 GiB.
     #[serde(default = "default_api_max_upload_bytes")]
     pub api_max_upload_bytes: u64,
+    /// Seconds a client has to finish its TLS handshake, then its first request head; on a
+    /// kept-alive connection a head counts from its first byte. Default 10. See
+    /// `network_limits` for these keys' rules and defaults.
+    #[serde(default = "network_limits::default_header_timeout_s")]
+    pub header_timeout_s: u64,
+    /// Seconds an API connection may sit with no request in flight before it is closed.
+    /// Default 60.
+    #[serde(default = "network_limits::default_idle_timeout_s")]
+    pub idle_timeout_s: u64,
+    /// Seconds a request body may send nothing while the node waits for it: the request fails
+    /// and its connection closes. Default 30.
+    #[serde(default = "network_limits::default_body_idle_timeout_s")]
+    pub body_idle_timeout_s: u64,
+    /// Seconds an API connection's writes may make no progress (a client that stops reading a
+    /// download) before it is closed. Default 30.
+    #[serde(default = "network_limits::default_write_timeout_s")]
+    pub write_timeout_s: u64,
+    /// API connections open at once, TLS handshakes included; more are closed as they arrive.
+    /// Default 4096, lowered with a warning to what the open-file limit holds; a value set here
+    /// that the limit cannot hold stops the node at start.
+    #[serde(default)]
+    pub max_connections: Option<usize>,
+    /// API connections open at once from one client address. Default 256; raise it for a
+    /// reverse proxy or a large NAT in front of the node.
+    #[serde(default = "network_limits::default_max_connections_per_address")]
+    pub max_connections_per_address: usize,
+    /// Streams at once on one HTTP/2 connection (HTTPS only). Default 100.
+    #[serde(default = "network_limits::default_http2_max_streams")]
+    pub http2_max_streams: u32,
+    /// Long polls and event streams of the change journal one user may hold open at once; more
+    /// are answered 429. Default 16.
+    #[serde(default = "network_limits::default_max_watches_per_user")]
+    pub max_watches_per_user: usize,
+    /// Long polls and event streams open at once on the node. Default 2048.
+    #[serde(default = "network_limits::default_max_watches")]
+    pub max_watches: usize,
 }
 
 /// Raft settings. The defaults suit a LAN; a WAN wants longer timeouts.
@@ -200,6 +237,9 @@ impl NodeConfig {
         }
         if self.network.api_max_upload_bytes == 0 {
             return invalid("network.api_max_upload_bytes", "must be positive");
+        }
+        if let Err((key, reason)) = self.network.validate_limits() {
+            return invalid(key, &reason);
         }
         let r = &self.raft;
         if r.heartbeat_ms == 0 {

@@ -4,6 +4,8 @@
 //!
 //! - [`config`]: [`NodeConfig`], the TOML file, strictly parsed and validated (its `[storage]`
 //!   section is the block service's `StorageConfig`).
+//! - [`network_limits`]: the API's connection limits in `[network]`, checked, and the
+//!   open-file limit they need.
 //! - [`secrets`]: [`SecretsDir`], the cluster CA, node certificates and the master key.
 //! - [`api_names`]: the names the HTTPS API is reached by, as its certificate carries them.
 //! - [`api_cert`]: the HTTPS API's certificate, issued and checked.
@@ -24,6 +26,7 @@ pub mod api_names;
 pub mod cluster_client;
 pub mod config;
 pub mod handler;
+pub mod network_limits;
 pub mod node;
 pub mod secrets;
 

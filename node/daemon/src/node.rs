@@ -17,6 +17,7 @@ use openraft::Raft;
 
 use super::api_cert;
 use super::config::NodeConfig;
+use super::network_limits;
 use super::secrets::{SecretsDir, SecretsError, private_dir};
 use crate::handler::handler;
 use cairn_api::ApiLimits;
@@ -59,6 +60,9 @@ pub enum NodeError {
     /// The node's data folder is already part of a cluster.
     #[error("{0} already holds a cluster's data; `init` only starts new clusters")]
     AlreadyInitialised(std::path::PathBuf),
+    /// The open-file limit cannot hold the configured API connections.
+    #[error("{0}")]
+    OpenFiles(String),
 }
 
 /// A started node.
@@ -81,6 +85,8 @@ impl std::fmt::Debug for RunningNode {
 impl RunningNode {
     /// Opens the node's stores, binds its endpoint and starts Raft and the service.
     pub async fn start(config: &NodeConfig) -> Result<Self, NodeError> {
+        // First, so a node that could not hold its connections says so before opening anything.
+        let max_connections = network_limits::fit_connection_cap(&config.network).map_err(NodeError::OpenFiles)?;
         let secrets = SecretsDir::new(&config.secrets_dir);
         let identity = secrets.node_identity(config.id)?;
         // Checked (or issued) before anything is opened, so a node that could not serve its API
@@ -157,23 +163,24 @@ impl RunningNode {
             config.network.api.to_string(),
             config.zone.clone(),
         );
-        let limits = ApiLimits { max_upload_bytes: config.network.api_max_upload_bytes };
+        let limits = ApiLimits {
+            max_upload_bytes: config.network.api_max_upload_bytes,
+            max_watches_per_user: config.network.max_watches_per_user,
+            max_watches: config.network.max_watches,
+        };
         let router = cairn_api::router(service.clone(), batcher, blocks.clone(), limits, clock);
         let api = config.network.api;
-        let http = match api_tls {
-            Some(tls) => cairn_api::https::serve(api, router, tls).await,
-            None => {
-                if !api.ip().is_loopback() {
-                    tracing::warn!(
-                        %api,
-                        "the API serves plain HTTP on a non-loopback address: tokens and files cross \
-                         the network unencrypted (network.api_tls = false)"
-                    );
-                }
-                cairn_api::serve(api, router).await
-            }
+        if api_tls.is_none() && !api.ip().is_loopback() {
+            tracing::warn!(
+                %api,
+                "the API serves plain HTTP on a non-loopback address: tokens and files cross \
+                 the network unencrypted (network.api_tls = false)"
+            );
         }
-        .map_err(|e| NodeError::Listen { addr: api, message: e.to_string() })?;
+        let connections = config.network.connection_limits(max_connections);
+        let http = cairn_api::server::serve(api, router, connections, api_tls)
+            .await
+            .map_err(|e| NodeError::Listen { addr: api, message: e.to_string() })?;
         let workers = vec![
             http,
             tokio::spawn(health::register_self(blocks.clone(), spec)),
