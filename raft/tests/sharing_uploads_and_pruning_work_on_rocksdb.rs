@@ -69,8 +69,14 @@ async fn a_shared_upload_lands_and_old_records_are_pruned() {
             author: bob,
             expires_ms: 1_000,
         }),
-        Command::UploadBlocks { upload, user: bob, offset: 0, blocks: vec![BlockRef { id: block, len: 1 }] },
-        Command::FinishUpload { upload, user: bob, hash: [1; 32] },
+        Command::UploadBlocks {
+            upload,
+            user: bob,
+            offset: 0,
+            blocks: vec![BlockRef { id: block, len: 1 }],
+            progress: None,
+        },
+        Command::FinishUpload { upload, user: bob, hash: [1; 32], verified: false },
         Command::Trash { namespace: drive, path: path("team/x"), user: bob },
         Command::Restore { namespace: drive, path: path("team/x"), user: ada },
         Command::CreateLink(NewLink {

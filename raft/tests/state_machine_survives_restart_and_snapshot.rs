@@ -115,6 +115,7 @@ async fn folders_and_the_journal_page_through_rocksdb() {
                     hash: [0; 32],
                     mtime_ms: 0,
                     device: None,
+                    hash_verified: false,
                 },
                 author: UserId(1),
                 status: FileStatus::Complete,

@@ -157,6 +157,7 @@ fn exit_of(error: &ClientError) -> Exit {
             | C::BadRequest
             | C::Invalid
             | C::InvalidBlock
+            | C::BlockLengthMismatch
             | C::BadRange
             | C::TooLarge
             | C::BodyTooLarge

@@ -5,22 +5,30 @@
 //! whose base is not the head gets 409 `conflict`; one naming a block the account does not
 //! have gets 409 `missing_blocks` with their ids, to send and commit again.
 //!
+//! Blocks are stored in the namespace owner's account, so an editor of a shared folder writes
+//! into the owner's. Dedup must not become a way for the editor to ask what else the owner
+//! has: to anyone but the owner, `missing` answers relative only to the blocks of the file the
+//! caller is writing (which it can read), and a block `PUT` is read whole and checked against
+//! its id before any answer, which is then `written: true` whether or not the owner had it.
+//!
 //! For downloads, `GET /v1/manifest/{path}` lists a version's blocks with their lengths, so a
 //! client can fetch the file block by block (as byte ranges of `GET /v1/content`, from any node),
 //! check each block against its id, and resume or fail over per block.
+
+use std::collections::HashSet;
 
 use axum::Json;
 use axum::Router;
 use axum::body::Body;
 use axum::extract::{Path, State};
-use axum::http::StatusCode;
+use axum::http::{HeaderMap, StatusCode};
 use axum::routing::{get, post, put};
 use bytes::Bytes;
 use cairn_proto::api::ErrorCode;
 use cairn_proto::api::{
     BlockEntry, BlockTarget, Committed, DownloadOptions, Ids, Manifest, Missing, NewCommit, Stored,
 };
-use cairn_proto::{BlockId, MAX_BLOCK_SIZE};
+use cairn_proto::{BlockId, EncodedBlock, MAX_BLOCK_SIZE};
 use cairn_raft::model::blocks::BlockRef;
 use cairn_raft::model::drive::{FileStatus, NewVersion, VersionContent};
 use cairn_raft::model::query::MAX_PAGE;
@@ -31,6 +39,7 @@ use super::content::owner_account;
 use super::error::ApiError;
 use super::extract::{Json as ApiJson, Params};
 use super::paths::{self, InNamespace, Place};
+use super::upload_limit;
 use crate::state::ApiState;
 
 /// Room for an encoded block's header on top of the largest block.
@@ -68,6 +77,11 @@ pub async fn missing(
     let target = BlockTarget { ns: ids.ns, path: ids.path };
     let place = writable_target(&state, &caller, &target).await?;
     let account = owner_account(&state, place.namespace).await?;
+    if !owns(&caller, account) {
+        let known = blocks_of_file(&state, &place).await?;
+        let missing = parsed.iter().filter(|id| !known.contains(id)).map(|id| id.to_hex()).collect();
+        return Ok(Json(Missing { missing }));
+    }
     // One read barrier, then local reads: as current as a linearizable read of each.
     state.meta.read_barrier().await?;
     let mut missing = Vec::new();
@@ -78,6 +92,23 @@ pub async fn missing(
         }
     }
     Ok(Json(Missing { missing }))
+}
+
+/// Whether `caller` owns `account` (an account is its owner's user id).
+fn owns(caller: &Caller, account: cairn_proto::AccountId) -> bool {
+    caller.user.id.0 == account.0
+}
+
+/// The blocks of the head version of the file at `place`, if there is one: what a caller who
+/// can read it may learn the owner's account has.
+async fn blocks_of_file(state: &ApiState, place: &Place) -> Result<HashSet<BlockId>, ApiError> {
+    let file = match state.query(Query::Stat { namespace: place.namespace, path: place.path.clone() }).await?
+    {
+        Answer::Stat(Some((_, Some(file)))) if file.status != FileStatus::Trashed => file,
+        _ => return Ok(HashSet::new()),
+    };
+    let version = paths::version_of(state, &file, &place.path, file.head).await?;
+    Ok(version.content.blocks.iter().map(|b| b.id).collect())
 }
 
 /// Checks that the caller may write where the blocks are going: a block is stored in the
@@ -97,18 +128,39 @@ pub async fn put_block(
     caller: Caller,
     Path(id): Path<String>,
     Params(target): Params<BlockTarget>,
+    headers: HeaderMap,
     body: Body,
 ) -> Result<(StatusCode, Json<Stored>), ApiError> {
     let id = parse_id(&id)?;
     let place = writable_target(&state, &caller, &target).await?;
     let account = owner_account(&state, place.namespace).await?;
-    let wire: Bytes = axum::body::to_bytes(body, MAX_BLOCK_SIZE + WIRE_OVERHEAD).await.map_err(|_| {
+    let limit = MAX_BLOCK_SIZE + WIRE_OVERHEAD;
+    let too_large = || {
         ApiError::new(
             StatusCode::PAYLOAD_TOO_LARGE,
             ErrorCode::BodyTooLarge,
             format!("a block is at most {MAX_BLOCK_SIZE} bytes"),
         )
-    })?;
+    };
+    // The body is held whole until the block layer has checked and stored it: its memory is
+    // reserved before a byte is read (the declared length, or the most a block may be).
+    let declared = upload_limit::declared(&headers);
+    if declared.is_some_and(|d| d > limit as u64) {
+        return Err(too_large());
+    }
+    let _memory = state.inflight.reserve(declared.unwrap_or(limit as u64)).await?;
+    let wire: Bytes = axum::body::to_bytes(body, limit).await.map_err(|_| too_large())?;
+    if !owns(&caller, account) {
+        // Checked here, before the block layer looks for the block, so the answer to a
+        // non-owner is the same whether or not the owner's account has it.
+        let checked = wire.clone();
+        tokio::task::spawn_blocking(move || EncodedBlock::from_bytes(&checked)?.verify(&id))
+            .await
+            .map_err(|e| ApiError::internal(format!("verification task failed: {e}")))?
+            .map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, ErrorCode::InvalidBlock, e.to_string()))?;
+        state.blocks.put(account, id, wire).await?;
+        return Ok((StatusCode::CREATED, Json(Stored { written: true })));
+    }
     let stored = state.blocks.put(account, id, wire).await?;
     let status = if stored.written { StatusCode::CREATED } else { StatusCode::OK };
     Ok((status, Json(Stored { written: stored.written })))
@@ -141,6 +193,9 @@ pub async fn commit(
             hash,
             mtime_ms: new.mtime_ms.unwrap_or_else(|| state.clock.now_ms()),
             device: None,
+            // The blocks' lengths are checked against their records; the hash is the client's
+            // word, not read back (that would make a commit cost a read of the whole file).
+            hash_verified: false,
         },
         author: caller.user.id,
         status: FileStatus::Complete,
@@ -169,5 +224,6 @@ pub async fn manifest(
         size: version.content.size,
         hash: hex::encode(version.content.hash),
         blocks: version.content.blocks.iter().map(|b| BlockEntry { id: b.id.to_hex(), len: b.len }).collect(),
+        hash_verified: version.content.hash_verified,
     }))
 }

@@ -28,13 +28,21 @@ use futures_util::StreamExt;
 use super::auth::Caller;
 use super::error::ApiError;
 use super::extract::Params;
+use super::inflight;
 use super::paths::{self, InNamespace, Place};
 use super::range::{RangeError, parse_range};
 use super::upload_limit;
 use crate::state::ApiState;
 
-/// Blocks fetched ahead of the one being sent.
+/// Blocks fetched ahead of the one being sent. Each is counted in the API's memory budget
+/// ([`inflight`]) from before it is read until the connection has written it, so a slow
+/// reader holds at most this many blocks and the one being written, and all slow readers
+/// together no more than the budget.
 const READ_AHEAD: usize = 2;
+
+/// Memory a streaming upload holds while the chunker cuts it: the chunker's buffer of two
+/// largest blocks, the block being stored and its compressed copy.
+pub(crate) const STREAMING_UPLOAD_BYTES: u64 = 4 * cairn_proto::MAX_BLOCK_SIZE as u64;
 
 /// `PUT /v1/content/{path}`: stores the body as a new version of the file.
 pub async fn upload(
@@ -54,6 +62,7 @@ pub async fn upload(
     let place = paths::place(&state, &caller, &InNamespace { ns: options.ns }, path, true).await?;
     let account = owner_account(&state, place.namespace).await?;
 
+    let _memory = state.inflight.reserve(STREAMING_UPLOAD_BYTES).await?;
     let reader = tokio_util::io::StreamReader::new(upload_limit::limited(body, state.max_upload_bytes));
     let mut chunker = AsyncStreamChunker::new(reader);
     let mut blocks = Vec::new();
@@ -91,6 +100,8 @@ pub async fn upload(
             hash,
             mtime_ms: options.mtime_ms.unwrap_or_else(|| state.clock.now_ms()),
             device: None,
+            // This node hashed the bytes as they came.
+            hash_verified: true,
         },
         author: caller.user.id,
         status: FileStatus::Complete,
@@ -217,17 +228,19 @@ pub async fn download_at(
         }
         offset = to;
     }
-    let blocks = state.blocks.clone();
+    let (blocks, inflight) = (state.blocks.clone(), state.inflight.clone());
     let stream = futures_util::stream::iter(pieces)
         .map(move |(block, skip, take)| {
-            let blocks = blocks.clone();
+            let (blocks, inflight) = (blocks.clone(), inflight.clone());
             async move {
-                let plain =
-                    blocks.get(account, block.id).await.map_err(|e| std::io::Error::other(e.to_string()))?;
+                let failed = |e: ApiError| std::io::Error::other(e.message);
+                // Counted from before the read until the connection has written the block.
+                let memory = inflight.reserve(u64::from(block.len)).await.map_err(failed)?;
+                let plain = blocks.get(account, block.id).await.map_err(|e| failed(e.into()))?;
                 if plain.len() != block.len as usize {
                     return Err(std::io::Error::other(format!("block {} has the wrong length", block.id)));
                 }
-                Ok::<_, std::io::Error>(Bytes::from(plain).slice(skip..skip + take))
+                Ok::<_, std::io::Error>(inflight::held(plain, memory).slice(skip..skip + take))
             }
         })
         .buffered(READ_AHEAD);

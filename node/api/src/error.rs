@@ -107,6 +107,7 @@ impl From<Rejection> for ApiError {
             R::UploadExpired { .. } => (StatusCode::GONE, ErrorCode::Expired),
             R::CursorExpired { .. } => (StatusCode::GONE, ErrorCode::CursorExpired),
             R::ChangedSince { .. } => (StatusCode::PRECONDITION_FAILED, ErrorCode::Changed),
+            R::BlockLengthMismatch { .. } => (StatusCode::BAD_REQUEST, ErrorCode::BlockLengthMismatch),
             R::PlacementChanged { .. } | R::BlockInUse { .. } => (StatusCode::CONFLICT, ErrorCode::Conflict),
             R::NoSuchUser(_)
             | R::NoSuchToken

@@ -19,6 +19,7 @@
 //! - [`https`]: serving all of it over TLS with a certificate of the cluster CA.
 //! - [`server`]: the connections: caps per node and per address, timeouts, HTTP/2.
 //! - [`watch_limit`]: caps on long polls and event streams, per user and per node.
+//! - [`inflight`]: the memory held for requests' bytes, counted before it is held.
 //! - [`idempotency`]: `Idempotency-Key`, which makes a retried write replay its first answers.
 //! - [`upload_limit`]: the size limit of the simple upload.
 //!
@@ -34,6 +35,7 @@ pub mod extract;
 pub mod history;
 pub mod https;
 pub mod idempotency;
+pub mod inflight;
 pub mod links;
 pub mod metrics;
 pub mod paths;
@@ -96,7 +98,7 @@ pub fn router(
         .nest("/v1", v1)
         .route("/metrics", get(metrics_page))
         .fallback(|| async { ApiError::not_found("no such endpoint") })
-        .with_state(ApiState { meta, batcher, blocks, max_upload_bytes: limits.max_upload_bytes, clock, watches: watch_limit::WatchLimits::new(limits.max_watches_per_user, limits.max_watches) })
+        .with_state(ApiState { inflight: inflight::Inflight::new(blocks.config().max_inflight_bytes), meta, batcher, blocks, max_upload_bytes: limits.max_upload_bytes, clock, watches: watch_limit::WatchLimits::new(limits.max_watches_per_user, limits.max_watches) })
 }
 
 async fn metrics_page(State(state): State<ApiState>) -> impl IntoResponse {

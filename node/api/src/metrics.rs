@@ -46,5 +46,6 @@ pub async fn render(meta: &MetaService, blocks: &BlockService) -> String {
         let kind = if name.ends_with("_total") { "counter" } else { "gauge" };
         gauge(name, help, kind, value);
     }
+    gauge("cairn_block_bytes_read_total", "Plaintext bytes of blocks read.", "counter", blocks.bytes_read());
     out
 }

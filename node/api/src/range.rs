@@ -146,7 +146,17 @@ mod tests {
     #[test]
     fn any_parsed_range_lies_inside_the_file() {
         let sizes = [0, 1, 2, 99, 100, u64::MAX - 1, u64::MAX];
-        let numbers = ["0", "1", "2", "98", "99", "100", "18446744073709551614", "18446744073709551615", "18446744073709551616"];
+        let numbers = [
+            "0",
+            "1",
+            "2",
+            "98",
+            "99",
+            "100",
+            "18446744073709551614",
+            "18446744073709551615",
+            "18446744073709551616",
+        ];
         for size in sizes {
             for a in numbers.iter().chain([&""]) {
                 for b in numbers.iter().chain([&""]) {

@@ -16,6 +16,8 @@ pub struct ApiState {
     /// Writes go through the node's batcher, like every other proposal of this node.
     pub(crate) batcher: Batcher,
     pub(crate) blocks: BlockService,
+    /// Memory held for requests' bytes, counted before it is held; uploads being patched.
+    pub(crate) inflight: crate::inflight::Inflight,
     /// The largest body a simple upload takes (`network.api_max_upload_bytes`).
     pub(crate) max_upload_bytes: u64,
     /// The node's time of day: default modification times, expiries of links and uploads.

@@ -35,11 +35,14 @@ pub fn too_large(limit: u64) -> ApiError {
     )
 }
 
+/// The request's declared `Content-Length`, if it has a valid one.
+pub fn declared(headers: &HeaderMap) -> Option<u64> {
+    headers.get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()?.trim().parse::<u64>().ok())
+}
+
 /// Refuses a request whose declared `Content-Length` is over `limit`.
 pub fn check_declared(headers: &HeaderMap, limit: u64) -> Result<(), ApiError> {
-    let declared =
-        headers.get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()?.trim().parse::<u64>().ok());
-    match declared {
+    match declared(headers) {
         Some(length) if length > limit => Err(too_large(limit)),
         _ => Ok(()),
     }

@@ -126,6 +126,12 @@ impl BlockService {
         stats
     }
 
+    /// Plaintext bytes of the blocks this node has read for anyone since it started: what an
+    /// upload or a download made it read, as Prometheus' `cairn_block_bytes_read_total`.
+    pub fn bytes_read(&self) -> u64 {
+        self.inner.counters.bytes_read()
+    }
+
     /// The node's metadata service.
     pub fn meta(&self) -> &MetaService {
         &self.inner.meta

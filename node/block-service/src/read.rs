@@ -68,6 +68,7 @@ impl BlockService {
         };
         let counters = self.counters();
         counters.blocks_read(1);
+        counters.add_bytes_read(plain.len() as u64);
         if degraded {
             counters.reads_degraded(1);
         }

@@ -29,6 +29,9 @@ pub struct BlockCounters {
     orphans_deleted: AtomicU64,
     gc_blocks_dropped: AtomicU64,
     nodes_marked_down: AtomicU64,
+    /// Plaintext bytes of the blocks read; kept apart from the status report's counters, for
+    /// Prometheus only.
+    bytes_read: AtomicU64,
 }
 
 macro_rules! counters {
@@ -74,6 +77,16 @@ counters!(
 );
 
 impl BlockCounters {
+    /// Adds to the plaintext bytes read.
+    pub fn add_bytes_read(&self, n: u64) {
+        self.bytes_read.fetch_add(n, Ordering::Relaxed);
+    }
+
+    /// Plaintext bytes of the blocks read since the node started.
+    pub fn bytes_read(&self) -> u64 {
+        self.bytes_read.load(Ordering::Relaxed)
+    }
+
     /// Sets the repair backlog seen by the last scan.
     pub fn set_repair_pending(&self, n: u64) {
         self.repair_pending.store(n, Ordering::Relaxed);

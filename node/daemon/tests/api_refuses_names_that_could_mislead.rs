@@ -173,6 +173,7 @@ async fn the_api_refuses_misleading_names_and_keeps_one_spelling_of_each() {
                 hash: *blake3::hash(b"").as_bytes(),
                 mtime_ms: 1,
                 device: None,
+                hash_verified: false,
             },
             author: user,
             status: FileStatus::Complete,

@@ -25,6 +25,7 @@ fn commit(user: &User, id: u128, base: Option<u64>, content: u8) -> Request {
             hash: [content; 32],
             mtime_ms: 1,
             device: None,
+            hash_verified: false,
         },
         author: user.id,
         status: FileStatus::Complete,

@@ -57,10 +57,12 @@ pub fn apply<R: StateRead + ?Sized>(txn: &mut Txn<R>, request: &Request) -> Resu
             lifecycle::pin(txn, *file, *version, *pinned, *user)?
         }
         Command::BeginUpload(new) => uploads::begin(txn, t, new)?,
-        Command::UploadBlocks { upload, user, offset, blocks } => {
-            uploads::append(txn, t, *upload, *user, *offset, blocks)?
+        Command::UploadBlocks { upload, user, offset, blocks, progress } => {
+            uploads::append(txn, t, *upload, *user, *offset, blocks, progress.as_ref())?
         }
-        Command::FinishUpload { upload, user, hash } => uploads::finish(txn, t, *upload, *user, *hash)?,
+        Command::FinishUpload { upload, user, hash, verified } => {
+            uploads::finish(txn, t, *upload, *user, *hash, *verified)?
+        }
         Command::AbortUpload { upload, user } => uploads::abort(txn, t, *upload, *user)?,
         Command::SetNode(spec) => cluster::set_node(txn, t, spec)?,
         Command::MarkNode { node, mark } => cluster::mark_node(txn, t, *node, *mark)?,

@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 
 use super::ids::NodeId;
 use super::txn::decode;
-use super::{Space, StateError, StateRead, Txn};
+use super::{Rejection, Space, StateError, StateRead, Txn};
 
 /// A stored block of one account.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -100,6 +100,29 @@ pub(super) fn missing<R: StateRead + ?Sized>(
         }
     }
     Ok(missing)
+}
+
+/// The first block of `refs` that `account` has with another plain length than the reference
+/// declares, as the refusal to answer with. A version's size is the sum of its declared
+/// lengths and downloads cut ranges by them, so a length that is not the stored one would
+/// make a file whose bytes are not its size; blocks the account lacks are [`missing`]'s.
+pub(super) fn wrong_length<R: StateRead + ?Sized>(
+    txn: &Txn<R>,
+    account: AccountId,
+    refs: &[BlockRef],
+) -> Result<Option<Rejection>, StateError> {
+    for r in refs {
+        if let Some(record) = txn.get::<BlockRecord>(Space::Blocks, &key(account, &r.id))?
+            && record.plain_len != r.len
+        {
+            return Ok(Some(Rejection::BlockLengthMismatch {
+                block: r.id,
+                declared: r.len,
+                stored: record.plain_len,
+            }));
+        }
+    }
+    Ok(None)
 }
 
 /// Adds one reference to each block of `refs` (a block listed twice gets two); the caller has

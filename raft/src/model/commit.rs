@@ -147,6 +147,9 @@ pub(super) fn commit<R: StateRead + ?Sized>(
     if !missing.is_empty() {
         return reject(Rejection::MissingBlocks(missing));
     }
+    if let Some(rejection) = blocks::wrong_length(txn, account, &new.content.blocks)? {
+        return reject(rejection);
+    }
     if let Err(rejection) = ensure_folders(txn, time_ms, new.namespace, owner, &parent)? {
         return reject(rejection);
     }
@@ -294,6 +297,39 @@ mod tests {
     }
 
     #[test]
+    fn block_lengths_must_be_the_stored_ones() {
+        let mut d = World::new();
+        let lying = |len: u32| NewVersion {
+            namespace: NamespaceId(1),
+            path: path("l"),
+            base: None,
+            content: VersionContent {
+                blocks: vec![BlockRef { id: BlockId::of(b"one"), len }],
+                size: u64::from(len),
+                hash: [0; 32],
+                mtime_ms: 0,
+                device: None,
+                hash_verified: false,
+            },
+            author: UserId(1),
+            status: FileStatus::Complete,
+        };
+        // "one" is stored with 3 plain bytes: a list saying 1 or 4096 would make a file whose
+        // size is not its bytes.
+        for len in [1, 4096] {
+            assert_eq!(
+                d.run(Command::CommitVersion(lying(len))),
+                Response::Rejected(Rejection::BlockLengthMismatch {
+                    block: BlockId::of(b"one"),
+                    declared: len,
+                    stored: 3
+                })
+            );
+        }
+        assert!(matches!(d.run(Command::CommitVersion(lying(3))), Response::Committed { .. }));
+    }
+
+    #[test]
     fn tree_rules_are_enforced() {
         let mut d = World::new();
         d.commit("file", None, &[b"one"]);
@@ -318,6 +354,7 @@ mod tests {
                 hash: [0; 32],
                 mtime_ms: 0,
                 device: None,
+                hash_verified: false,
             },
             author: UserId(1),
             status: FileStatus::Uploading,

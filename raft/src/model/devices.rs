@@ -127,6 +127,7 @@ mod tests {
                 hash: [0; 32],
                 mtime_ms: 0,
                 device: Some(device),
+                hash_verified: false,
             },
             author: ADA,
             status: FileStatus::Complete,

@@ -81,6 +81,10 @@ pub struct VersionContent {
     /// The device that committed it, if the commit named one; it must be a registered device of
     /// the author.
     pub device: Option<DeviceId>,
+    /// Whether a node computed `hash` from the bytes themselves (a simple upload, a tus upload
+    /// whose bytes it received) rather than taking the client's word for it (a commit of a
+    /// block list). Only a verified hash says what the content is.
+    pub hash_verified: bool,
 }
 
 /// One committed version of a file.
@@ -264,8 +268,9 @@ mod tests {
 
     use super::*;
 
-    /// How `VersionRecord` and `NewVersion` were laid out before they shared `VersionContent`:
-    /// what logs and snapshots written then hold.
+    /// How `VersionRecord` and `NewVersion` were laid out before they shared `VersionContent`,
+    /// with `hash_verified` after `device` (added since, which changed the stored format): the
+    /// shared struct must encode its fields in the same places.
     #[derive(Serialize)]
     struct FlatVersionRecord {
         version: u64,
@@ -274,6 +279,7 @@ mod tests {
         hash: [u8; 32],
         mtime_ms: u64,
         device: Option<DeviceId>,
+        hash_verified: bool,
         device_name: String,
         author: UserId,
         committed_ms: u64,
@@ -290,6 +296,7 @@ mod tests {
         hash: [u8; 32],
         mtime_ms: u64,
         device: Option<DeviceId>,
+        hash_verified: bool,
         author: UserId,
         status: FileStatus,
     }
@@ -303,6 +310,7 @@ mod tests {
             hash: [7; 32],
             mtime_ms: 1_700_000_000_000,
             device: Some(DeviceId(4)),
+            hash_verified: true,
         }
     }
 
@@ -324,6 +332,7 @@ mod tests {
             hash: c.hash,
             mtime_ms: c.mtime_ms,
             device: c.device,
+            hash_verified: c.hash_verified,
             device_name: "laptop".into(),
             author: UserId(2),
             committed_ms: 1_700_000_000_123,
@@ -351,6 +360,7 @@ mod tests {
             hash: c.hash,
             mtime_ms: c.mtime_ms,
             device: c.device,
+            hash_verified: c.hash_verified,
             author: UserId(2),
             status: FileStatus::Uploading,
         };

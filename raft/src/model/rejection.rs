@@ -239,4 +239,14 @@ pub enum Rejection {
         /// The cursor given.
         cursor: u64,
     },
+    /// A block reference whose length is not the stored block's plain length.
+    #[error("block {block} has {stored} bytes, not the {declared} the block list says")]
+    BlockLengthMismatch {
+        /// The block.
+        block: BlockId,
+        /// The length the reference declared.
+        declared: u32,
+        /// The stored block's plain length.
+        stored: u32,
+    },
 }

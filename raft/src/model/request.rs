@@ -11,7 +11,7 @@ use super::drive::NewVersion;
 use super::ids::{DeviceId, FileId, LinkId, NamespaceId, NodeId, TokenHash, UploadId, UserId};
 use super::links::NewLink;
 use super::shares::ShareRole;
-use super::uploads::NewUpload;
+use super::uploads::{HashProgress, NewUpload};
 
 /// A client-chosen id that makes a request idempotent: a retry with the same id (after a timeout,
 /// or through another node after a failover) gets the first outcome and changes nothing.
@@ -167,6 +167,9 @@ pub enum Command {
         offset: u64,
         /// The blocks, in file order; they must be registered in the namespace owner's account.
         blocks: Vec<BlockRef>,
+        /// How far the proposing node has hashed the session's bytes, these included; `None`
+        /// when it did not see them (they are the client's own blocks).
+        progress: Option<HashProgress>,
     },
     /// Commits an upload whose bytes have all arrived; answered like [`Command::CommitVersion`].
     FinishUpload {
@@ -176,6 +179,8 @@ pub enum Command {
         user: UserId,
         /// blake3 of the whole content.
         hash: [u8; 32],
+        /// Whether the proposing node computed `hash` from the bytes.
+        verified: bool,
     },
     /// Ends an upload session without committing.
     AbortUpload {

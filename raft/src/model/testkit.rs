@@ -89,6 +89,7 @@ impl World {
                 hash: [7; 32],
                 mtime_ms: 1,
                 device: None,
+                hash_verified: false,
             },
             author,
             status: FileStatus::Complete,

@@ -7,6 +7,11 @@
 //! the session into a commit through [`commit::commit`], the same conditional commit every
 //! other version goes through.
 //!
+//! The node that receives a session's bytes hashes them as they arrive and keeps its progress
+//! in the session ([`HashProgress`]), so the finish, on whichever node, knows the file's hash
+//! without reading the file again. A finish the commit refuses ends the session: its blocks
+//! can be finished only once, so no request can make a node go over them again.
+//!
 //! A session holds one reference on each block appended to it, as a version does, so garbage
 //! collection cannot take a block that an unfinished upload has stored. The references go when
 //! the session ends: at the finish (after the commit added the version's own), at an abort, and
@@ -51,6 +56,18 @@ pub struct NewUpload {
     pub expires_ms: u64,
 }
 
+/// How far the bytes of a session have been hashed with blake3, by the nodes that received them:
+/// the chaining values of the largest complete subtrees of blake3's tree that cover the first
+/// `hashed` bytes, largest first. The bytes after them (at most one blake3 chunk, 1 KiB) are
+/// read back from the session's last blocks. The model keeps it and never computes with it.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HashProgress {
+    /// Bytes covered, a multiple of blake3's chunk length.
+    pub hashed: u64,
+    /// The subtrees' chaining values, one per bit set in `hashed / 1024`, largest first.
+    pub subtrees: Vec<[u8; 32]>,
+}
+
 /// A session as stored.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct UploadRecord {
@@ -65,6 +82,10 @@ pub struct UploadRecord {
     pub received: u64,
     /// When the session began.
     pub created_ms: u64,
+    /// How far its bytes are hashed; `None` once blocks came that no node hashed as they
+    /// arrived (a client's own, through the session commit), after which only a commit that
+    /// declares the hash can finish it.
+    pub progress: Option<HashProgress>,
 }
 
 fn key(upload: UploadId) -> [u8; 16] {
@@ -114,6 +135,7 @@ pub(super) fn begin<R: StateRead + ?Sized>(
         blocks: Vec::new(),
         received: 0,
         created_ms: time_ms,
+        progress: Some(HashProgress::default()),
     };
     txn.put(Space::Uploads, &key(new.upload), &record);
     txn.put_raw(Space::UploadPaths, &path_key(new), Vec::new());
@@ -154,7 +176,8 @@ fn live_session<R: StateRead + ?Sized>(
 
 /// Appends stored blocks at `offset`, which must be the bytes received so far (so a client
 /// that lost track learns the right offset from the rejection, as with tus `HEAD`), and takes a
-/// reference on each for the session.
+/// reference on each for the session. `progress` is how far the appending node has hashed the
+/// session's bytes with these blocks; without it the session's hash is no longer known.
 pub(super) fn append<R: StateRead + ?Sized>(
     txn: &mut Txn<R>,
     time_ms: u64,
@@ -162,6 +185,7 @@ pub(super) fn append<R: StateRead + ?Sized>(
     user: UserId,
     offset: u64,
     refs: &[BlockRef],
+    progress: Option<&HashProgress>,
 ) -> Result<Response, StateError> {
     let reject = |r| Ok(Response::Rejected(r));
     let mut record = match live_session(txn, time_ms, upload, user)? {
@@ -171,7 +195,7 @@ pub(super) fn append<R: StateRead + ?Sized>(
     if offset != record.received {
         return reject(Rejection::OffsetMismatch { expected: record.received, given: offset });
     }
-    let reached = record.received + refs.iter().map(|r| u64::from(r.len)).sum::<u64>();
+    let reached = refs.iter().fold(record.received, |sum, r| sum.saturating_add(u64::from(r.len)));
     if reached > record.session.size {
         return reject(Rejection::UploadTooLarge { declared: record.session.size, reached });
     }
@@ -184,22 +208,30 @@ pub(super) fn append<R: StateRead + ?Sized>(
     if !missing.is_empty() {
         return reject(Rejection::MissingBlocks(missing));
     }
+    if let Some(rejection) = blocks::wrong_length(txn, record.account, refs)? {
+        return reject(rejection);
+    }
     blocks::add_refs(txn, time_ms, record.account, refs)?;
     record.blocks.extend_from_slice(refs);
     record.received = reached;
+    // Progress counts only over bytes that were all hashed as they arrived.
+    record.progress = progress.filter(|_| record.progress.is_some()).cloned();
     txn.put(Space::Uploads, &key(upload), &record);
     Ok(Response::UploadReceived { received: reached })
 }
 
-/// Commits the uploaded file through the one conditional commit; on success the session is
-/// gone and its block references with it (the version now holds its own), on a rejection (a
-/// conflict, say) it stays, references and all, until aborted or expired.
+/// Commits the uploaded file through the one conditional commit, with `hash` as its hash
+/// (`verified` when the finishing node hashed the bytes itself). The session ends either way:
+/// on success the version holds its own references on the blocks; on a refusal of its author's
+/// finish (a conflict, an incomplete session, a revoked share) the session is aborted, so a
+/// finish is tried at most once and nothing is left to try it again on.
 pub(super) fn finish<R: StateRead + ?Sized>(
     txn: &mut Txn<R>,
     time_ms: u64,
     upload: UploadId,
     user: UserId,
     hash: [u8; 32],
+    verified: bool,
 ) -> Result<Response, StateError> {
     let record = match live_session(txn, time_ms, upload, user)? {
         Ok(record) => record,
@@ -207,10 +239,8 @@ pub(super) fn finish<R: StateRead + ?Sized>(
     };
     let s = &record.session;
     if record.received != s.size {
-        return Ok(Response::Rejected(Rejection::UploadIncomplete {
-            declared: s.size,
-            received: record.received,
-        }));
+        let refused = Rejection::UploadIncomplete { declared: s.size, received: record.received };
+        return end_refused(txn, time_ms, &record, refused);
     }
     let new = NewVersion {
         namespace: s.namespace,
@@ -222,15 +252,32 @@ pub(super) fn finish<R: StateRead + ?Sized>(
             hash,
             mtime_ms: s.mtime_ms,
             device: s.device,
+            hash_verified: verified,
         },
         author: s.author,
         status: FileStatus::Complete,
     };
-    let response = commit::commit(txn, time_ms, &new)?;
-    if matches!(response, Response::Committed { .. }) {
-        end(txn, time_ms, &record)?;
+    match commit::commit(txn, time_ms, &new)? {
+        Response::Rejected(refused) => end_refused(txn, time_ms, &record, refused),
+        response => {
+            end(txn, time_ms, &record)?;
+            Ok(response)
+        }
     }
-    Ok(response)
+}
+
+/// Aborts the session of a refused finish and answers the refusal.
+fn end_refused<R: StateRead + ?Sized>(
+    txn: &mut Txn<R>,
+    time_ms: u64,
+    record: &UploadRecord,
+    refused: Rejection,
+) -> Result<Response, StateError> {
+    end(txn, time_ms, record)?;
+    let s = &record.session;
+    let owner = drive::namespace(txn, s.namespace)?.map_or(s.author, |ns| ns.owner);
+    shares::announce(txn, owner, time_ms, s.namespace, &s.path, None, ChangeKind::UploadAborted)?;
+    Ok(Response::Rejected(refused))
 }
 
 /// Ends a session without committing; its author or the namespace's owner may, also after it
@@ -336,11 +383,11 @@ mod tests {
     }
 
     fn append(w: &mut World, user: UserId, offset: u64, blocks: &[&[u8]]) -> Response {
-        w.run(Command::UploadBlocks { upload: ID, user, offset, blocks: refs(blocks) })
+        w.run(Command::UploadBlocks { upload: ID, user, offset, blocks: refs(blocks), progress: None })
     }
 
     fn finish(w: &mut World) -> Response {
-        w.run(Command::FinishUpload { upload: ID, user: ADA, hash: [9; 32] })
+        w.run(Command::FinishUpload { upload: ID, user: ADA, hash: [9; 32], verified: false })
     }
 
     fn refcount(w: &World, b: &[u8]) -> u64 {
@@ -391,9 +438,16 @@ mod tests {
             Response::Rejected(Rejection::MissingBlocks(vec![BlockId::of(b"gon")]))
         );
         assert_eq!(append(&mut w, BOB, 3, &[b"two"]), Response::Rejected(Rejection::Forbidden));
+        // A length that is not the stored block's: refused, nothing appended.
+        let lying = vec![BlockRef { id: BlockId::of(b"two"), len: 2 }];
+        let lie = Command::UploadBlocks { upload: ID, user: ADA, offset: 3, blocks: lying, progress: None };
         assert_eq!(
-            finish(&mut w),
-            Response::Rejected(Rejection::UploadIncomplete { declared: 6, received: 3 })
+            w.run(lie),
+            Response::Rejected(Rejection::BlockLengthMismatch {
+                block: BlockId::of(b"two"),
+                declared: 2,
+                stored: 3
+            })
         );
         assert_eq!(upload(&w.state, ID).unwrap().unwrap().received, 3);
 
@@ -404,6 +458,7 @@ mod tests {
             (v.content.blocks.clone(), v.content.size, v.content.hash, v.content.mtime_ms),
             (refs(&[b"one", b"two"]), 6, [9; 32], 5)
         );
+        assert!(!v.content.hash_verified, "the finish did not say the node hashed the bytes");
         let (_, f) = stat(&w.state, ADA_DRIVE, &path("big.bin")).unwrap().unwrap();
         assert_eq!(f.unwrap().status, FileStatus::Complete);
         // The session and its expiry entry are gone; the blocks are referenced by the version.
@@ -418,16 +473,60 @@ mod tests {
         assert_eq!(begin(&mut w, Some(1), 3, 60_000), Response::Rejected(Rejection::Conflict { head: None }));
         assert_eq!(begin(&mut w, None, 3, 60_000), Response::UploadBegun);
         append(&mut w, ADA, 0, &[b"one"]);
-        // Another device commits the same path first: the upload loses, and keeps its session.
-        w.ada_commits("big.bin", None, &[b"two"]);
-        assert_eq!(finish(&mut w), Response::Rejected(Rejection::Conflict { head: Some(1) }));
-        assert!(upload(&w.state, ID).unwrap().is_some());
         assert_eq!(
             w.run(Command::AbortUpload { upload: ID, user: BOB }),
             Response::Rejected(Rejection::Forbidden)
         );
-        assert_eq!(w.run(Command::AbortUpload { upload: ID, user: ADA }), Response::UploadAborted);
+        // Another device commits the same path first: the upload loses, and its session ends
+        // with the refused finish, references and all.
+        w.ada_commits("big.bin", None, &[b"two"]);
+        assert_eq!(refcount(&w, b"one"), 1);
+        assert_eq!(finish(&mut w), Response::Rejected(Rejection::Conflict { head: Some(1) }));
+        assert_eq!(upload(&w.state, ID).unwrap(), None);
+        assert_eq!(refcount(&w, b"one"), 0);
+        let journal = crate::model::journal::changes_after(&w.state, ADA, 0, 100).unwrap();
+        assert!(matches!(journal.last().unwrap().kind, ChangeKind::UploadAborted));
         assert_eq!(finish(&mut w), Response::Rejected(Rejection::NoSuchUpload(ID)));
+        assert_eq!(
+            w.run(Command::AbortUpload { upload: ID, user: ADA }),
+            Response::Rejected(Rejection::NoSuchUpload(ID))
+        );
+    }
+
+    #[test]
+    fn a_refused_finish_ends_the_session_but_a_strangers_does_not() {
+        let mut w = World::new();
+        begin(&mut w, None, 6, 60_000);
+        append(&mut w, ADA, 0, &[b"one"]);
+        let strangers = Command::FinishUpload { upload: ID, user: BOB, hash: [9; 32], verified: true };
+        assert_eq!(w.run(strangers), Response::Rejected(Rejection::Forbidden));
+        assert!(upload(&w.state, ID).unwrap().is_some());
+        assert_eq!(
+            finish(&mut w),
+            Response::Rejected(Rejection::UploadIncomplete { declared: 6, received: 3 })
+        );
+        assert_eq!(upload(&w.state, ID).unwrap(), None);
+        assert_eq!(refcount(&w, b"one"), 0);
+    }
+
+    #[test]
+    fn hashing_progress_is_kept_only_over_bytes_all_hashed() {
+        let mut w = World::new();
+        begin(&mut w, None, 9, 60_000);
+        assert_eq!(upload(&w.state, ID).unwrap().unwrap().progress, Some(HashProgress::default()));
+        let progress = HashProgress { hashed: 0, subtrees: vec![] };
+        let step = |w: &mut World, offset, block: &[u8], progress: Option<HashProgress>| {
+            w.run(Command::UploadBlocks { upload: ID, user: ADA, offset, blocks: refs(&[block]), progress })
+        };
+        step(&mut w, 0, b"one", Some(progress.clone()));
+        assert_eq!(upload(&w.state, ID).unwrap().unwrap().progress, Some(progress.clone()));
+        // Blocks no node hashed: the session's hash is unknown from then on.
+        step(&mut w, 3, b"two", None);
+        step(&mut w, 6, b"one", Some(progress));
+        assert_eq!(upload(&w.state, ID).unwrap().unwrap().progress, None);
+        let finish = Command::FinishUpload { upload: ID, user: ADA, hash: [1; 32], verified: true };
+        let Response::Committed { file, .. } = w.run(finish) else { panic!("not committed") };
+        assert!(versions(&w.state, file, 1).unwrap()[0].content.hash_verified);
     }
 
     #[test]
@@ -541,7 +640,8 @@ mod tests {
             };
             assert_eq!(w.run(Command::BeginUpload(new)), Response::UploadBegun);
             let blocks = vec![BlockRef { id: BlockId::of(b"one"), len: 3 }; per_session];
-            let append = Command::UploadBlocks { upload: UploadId(n), user: ADA, offset: 0, blocks };
+            let append =
+                Command::UploadBlocks { upload: UploadId(n), user: ADA, offset: 0, blocks, progress: None };
             assert_eq!(w.run(append), Response::UploadReceived { received: size });
         }
         assert_eq!(refcount(&w, b"one"), size);

@@ -103,6 +103,10 @@ pub struct Manifest {
     pub hash: String,
     /// Its blocks, in file order; each one's bytes hash (blake3) to its id.
     pub blocks: Vec<BlockEntry>,
+    /// Whether a node computed `hash` from the content (a simple upload, a tus upload); a
+    /// commit of a block list carries the client's word for it. Absent from older nodes.
+    #[serde(default)]
+    pub hash_verified: bool,
 }
 
 /// `POST /v1/uploads/{id}/commit` body: completes an upload session (begun with tus creation)

@@ -54,6 +54,8 @@ error_codes! {
     Invalid = "invalid",
     /// A block whose bytes are not a valid encoding, or do not match its id.
     InvalidBlock = "invalid_block",
+    /// A block list whose length for a block is not the stored block's plain length.
+    BlockLengthMismatch = "block_length_mismatch",
     /// No token, or one the cluster does not know.
     Unauthenticated = "unauthenticated",
     /// The caller may not do this.

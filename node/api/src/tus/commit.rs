@@ -4,15 +4,22 @@
 //! with the block-level upload, and finishes the session here with the block list and the
 //! whole content's hash. The remaining blocks and the finish go into one Raft entry, through the
 //! same conditional commit as every version, so a stale base still ends in 409 `conflict`.
+//!
+//! The blocks must bring the session to exactly its length: a finish is tried once, and a
+//! refused one ends the session (see `cairn_raft::model::uploads`), so no session is ever left
+//! holding blocks that no node received, to be gone over again. The hash is the client's word:
+//! the version records it as not verified.
 
 use axum::Json;
 use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use cairn_proto::api::ErrorCode;
 use cairn_proto::api::{Committed, SessionCommit};
 use cairn_raft::model::blocks::BlockRef;
-use cairn_raft::model::{Answer, Command, Query, Response};
+use cairn_raft::model::{Command, Response};
 
 use super::receiver::propose_together;
-use super::session::{parse_id, refusal};
+use super::session::{live_session, parse_id, refusal};
 use crate::auth::Caller;
 use crate::blocks::parse_id as parse_block_id;
 use crate::error::ApiError;
@@ -36,16 +43,34 @@ pub async fn commit(
         .ok()
         .and_then(|h| h.try_into().ok())
         .ok_or_else(|| ApiError::bad_request("hash must be 64 hex digits (blake3)"))?;
-    let record = match state.query(Query::Upload(upload)).await? {
-        Answer::Upload(Some(record)) => record,
-        _ => return Err(ApiError::not_found(format!("no upload session {upload}"))),
-    };
+    let record = live_session(&state, &caller, upload).await?;
+    let reached = blocks.iter().try_fold(record.received, |sum, b| sum.checked_add(u64::from(b.len)));
+    if reached != Some(record.session.size) {
+        return Err(ApiError::new(
+            StatusCode::BAD_REQUEST,
+            ErrorCode::Invalid,
+            format!(
+                "the session has {} of its {} bytes; the blocks must bring it to exactly {} (they bring \
+                 it to {})",
+                record.received,
+                record.session.size,
+                record.session.size,
+                reached.map_or("more than 2^64".to_owned(), |r| r.to_string())
+            ),
+        ));
+    }
     let user = caller.user.id;
     let mut commands = Vec::new();
     if !blocks.is_empty() {
-        commands.push(Command::UploadBlocks { upload, user, offset: record.received, blocks });
+        commands.push(Command::UploadBlocks {
+            upload,
+            user,
+            offset: record.received,
+            blocks,
+            progress: None,
+        });
     }
-    commands.push(Command::FinishUpload { upload, user, hash });
+    commands.push(Command::FinishUpload { upload, user, hash, verified: false });
     let mut answers = propose_together(&state, commands).await?.into_iter();
     if let Some(Response::Rejected(why)) = answers.next() {
         return Err(refusal(why));

@@ -15,6 +15,7 @@
 //! - [`patch`]: `PATCH /v1/uploads/{id}`: checks, checksum, the task that receives the body.
 //! - [`body`]: the body as the chunker reads it, ending cleanly where the connection broke.
 //! - [`receiver`]: blocks stored and appended to the session; the finish.
+//! - [`running_hash`]: blake3 of the session's bytes as they arrive, resumed by any node.
 //! - [`commit`]: `POST /v1/uploads/{id}/commit`, our extension: finishing a session from blocks
 //!   the client stored itself.
 //! - [`session`]: what they share: limits, header names, the live session, refusals.
@@ -28,6 +29,7 @@ pub mod create;
 pub mod headers;
 pub mod patch;
 pub mod receiver;
+pub mod running_hash;
 pub mod session;
 
 use axum::Router;

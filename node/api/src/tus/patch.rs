@@ -22,6 +22,7 @@ use super::headers::{self, Checksum};
 use super::receiver::{Finished, Receiver};
 use super::session::{UPLOAD_EXPIRES, UPLOAD_OFFSET, live_session, parse_id, refusal, set};
 use crate::auth::Caller;
+use crate::content::STREAMING_UPLOAD_BYTES;
 use crate::error::ApiError;
 use crate::state::ApiState;
 
@@ -73,7 +74,8 @@ pub async fn patch(
         return Err(refusal(Rejection::OffsetMismatch { expected: record.received, given: offset }));
     }
     let left = record.session.size - record.received;
-    if let Some(length) = number(&request, &header::CONTENT_LENGTH)? {
+    let declared = number(&request, &header::CONTENT_LENGTH)?;
+    if let Some(length) = declared {
         if length > left {
             return Err(refusal(Rejection::UploadTooLarge {
                 declared: record.session.size,
@@ -88,9 +90,25 @@ pub async fn patch(
             ));
         }
     }
+    // One PATCH at a time per upload on this node: two would race for the same offset, and
+    // each would hold its buffers for nothing.
+    let patching = state.inflight.patching(id)?;
+    // The memory the body needs is reserved before a byte of it is read: the chunker's, and
+    // with a checksum the whole body, held until its digest is checked.
+    let whole = match checksum {
+        Some(_) => declared.unwrap_or(MAX_CHECKSUMMED_PATCH as u64).min(MAX_CHECKSUMMED_PATCH as u64),
+        None => 0,
+    };
+    let memory = state.inflight.reserve(STREAMING_UPLOAD_BYTES + whole).await?;
     // The work runs in a task of its own: a client whose connection breaks drops this handler,
-    // and the bytes that did arrive must still be stored and appended.
-    let task = tokio::spawn(receive(state, caller.user.id, id, record, checksum, body));
+    // and the bytes that did arrive must still be stored and appended (work bounded by those
+    // bytes: the body ends where the connection broke, and nothing is read back). The upload
+    // stays marked and the memory reserved until the task is done.
+    let task = tokio::spawn(async move {
+        let done = receive(state, caller.user.id, id, record, checksum, body).await;
+        drop((patching, memory));
+        done
+    });
     let done = task.await.map_err(|e| ApiError::internal(format!("the upload task failed: {e}")))??;
 
     let mut out = HeaderMap::new();
@@ -117,7 +135,7 @@ async fn receive(
 ) -> Result<Patched, ApiError> {
     let (size, start, expires_ms) = (record.session.size, record.received, record.session.expires_ms);
     let (stream, ending) = Guarded::new(body.into_data_stream(), size - start);
-    let mut receiver = Receiver::new(state, id, user, record.account, size, start);
+    let mut receiver = Receiver::new(state, user, record);
     let stored = match checksum {
         Some(checksum) => {
             let bytes = collect(stream, MAX_CHECKSUMMED_PATCH).await?;
@@ -145,6 +163,10 @@ async fn receive(
         }
         None => receiver.store(tokio_util::io::StreamReader::new(stream)).await,
     };
+    let stored = match stored {
+        Ok(()) => receiver.end().await,
+        Err(e) => Err(e),
+    };
     if let Err(e) = stored {
         receiver.keep().await;
         return Err(e);
@@ -156,7 +178,7 @@ async fn receive(
     }
     // A body that broke off after its last byte still finishes: every byte is here.
     if receiver.reached() == size {
-        let finished = receiver.finish(record.blocks).await?;
+        let finished = receiver.finish().await?;
         tracing::info!(upload = %id, size, version = finished.version, "tus upload finished");
         return Ok(Patched { offset: size, expires_ms, finished: Some(finished) });
     }

@@ -6,29 +6,28 @@
 //! the session to its full length are never appended alone: they go in the same Raft entry as
 //! the finish, so a session never holds all its bytes unfinished.
 //!
-//! The finish needs blake3 of the whole file. When the PATCH started at offset 0 it hashed the
-//! bytes as they went by; otherwise the earlier bytes came in other PATCHes, maybe through other
-//! nodes, and the only copy of them is in the blocks, so they are read back and hashed — one
-//! read of the file per resumed upload, the price of not keeping hasher state anywhere.
+//! The finish needs blake3 of the whole file. The bytes are hashed as they go by, and every
+//! append stores how far ([`RunningHash`]), so a PATCH that resumes an upload (through this
+//! node or another) goes on from there instead of reading the file back: what it reads is the
+//! at most 1 KiB after the stored progress, which the PATCH before it left in a block of its
+//! own by cutting its last block there. No request makes a node read more than that.
 
 use bytes::Bytes;
 use cairn_proto::encoded_block::DEFAULT_ZSTD_LEVEL;
-use cairn_proto::{AccountId, AsyncStreamChunker, EncodedBlock};
+use cairn_proto::{AccountId, AsyncStreamChunker, BlockId, EncodedBlock};
 use cairn_raft::model::blocks::BlockRef;
 use cairn_raft::model::ids::UploadId;
+use cairn_raft::model::uploads::{HashProgress, UploadRecord};
 use cairn_raft::model::{Command, Request, Response, UserId};
-use futures_util::StreamExt;
 use tokio::io::AsyncRead;
 
+use super::running_hash::{self, RunningHash};
 use super::session::refusal;
 use crate::error::ApiError;
 use crate::state::ApiState;
 
 /// Blocks stored before they are appended to the session (about 4 MiB at the average block).
 pub const APPEND_EVERY: usize = 4;
-
-/// Blocks read ahead while hashing a stored upload.
-const READ_AHEAD: usize = 2;
 
 /// A finished upload.
 #[derive(Debug, Clone, Copy)]
@@ -51,34 +50,30 @@ pub struct Receiver {
     appended: u64,
     /// Stored, not yet appended.
     pending: Vec<BlockRef>,
-    /// Every block this PATCH stored, in order.
-    stored: Vec<BlockRef>,
-    /// blake3 of the file so far, while this PATCH began at offset 0.
-    hasher: Option<blake3::Hasher>,
+    /// blake3 of the session's bytes so far, once this PATCH brought a byte (resuming it costs
+    /// a small read, which a PATCH without bytes need not pay).
+    hash: Option<RunningHash>,
+    /// The session as this PATCH found it, to resume the hash from.
+    found: UploadRecord,
+    /// The last chunk read, not yet stored: if it is the PATCH's last, it is cut where the
+    /// stored progress will end.
+    held: Option<Vec<u8>>,
 }
 
 impl Receiver {
-    /// A receiver for `upload` (`size` bytes, `offset` of them received) of `user`, storing
-    /// blocks in `account`.
-    pub fn new(
-        state: ApiState,
-        upload: UploadId,
-        user: UserId,
-        account: AccountId,
-        size: u64,
-        offset: u64,
-    ) -> Self {
-        let hasher = (offset == 0).then(blake3::Hasher::new);
+    /// A receiver for the session `record` of `user`.
+    pub fn new(state: ApiState, user: UserId, record: UploadRecord) -> Self {
         Self {
             state,
-            upload,
+            upload: record.session.upload,
             user,
-            account,
-            size,
-            appended: offset,
+            account: record.account,
+            size: record.session.size,
+            appended: record.received,
             pending: Vec::new(),
-            stored: Vec::new(),
-            hasher,
+            hash: None,
+            found: record,
+            held: None,
         }
     }
 
@@ -87,33 +82,108 @@ impl Receiver {
         self.appended + self.pending.iter().map(|b| u64::from(b.len)).sum::<u64>()
     }
 
-    /// Cuts `reader` into blocks and stores them, appending every few.
+    /// Cuts `reader` into blocks and stores them, appending every few. The last chunk is held
+    /// back until [`Self::end`].
     pub async fn store(&mut self, reader: impl AsyncRead + Unpin) -> Result<(), ApiError> {
         let mut chunker = AsyncStreamChunker::new(reader);
         while let Some(chunk) =
             chunker.next_chunk().await.map_err(|e| ApiError::bad_request(format!("reading the body: {e}")))?
         {
-            let (id, len) = (chunk.id, chunk.data.len());
-            let mut hasher = self.hasher.take();
-            let (wire, hasher) = tokio::task::spawn_blocking(move || {
-                if let Some(hasher) = hasher.as_mut() {
-                    hasher.update(&chunk.data);
-                }
-                (EncodedBlock::compress(&chunk.data, DEFAULT_ZSTD_LEVEL).map(|b| b.to_bytes()), hasher)
-            })
-            .await
-            .map_err(|e| ApiError::internal(format!("compression task failed: {e}")))?;
-            self.hasher = hasher;
-            let wire = wire.map_err(|e| ApiError::internal(format!("compress a block: {e}")))?;
-            self.state.blocks.put(self.account, id, Bytes::from(wire)).await?;
-            let block = BlockRef { id, len: u32::try_from(len).unwrap_or(u32::MAX) };
-            self.pending.push(block);
-            self.stored.push(block);
-            if self.pending.len() >= APPEND_EVERY && self.reached() < self.size {
-                self.flush().await?;
+            if let Some(earlier) = self.held.replace(chunk.data) {
+                self.store_block(earlier).await?;
             }
         }
         Ok(())
+    }
+
+    /// Stores the held chunk, the last of the PATCH. Unless it completes the upload, it is cut
+    /// where the hashing progress will end, so the bytes after it — which the next PATCH must
+    /// read back — are a block of at most 1 KiB of their own.
+    pub async fn end(&mut self) -> Result<(), ApiError> {
+        let Some(last) = self.held.take() else { return Ok(()) };
+        let start = self.reached();
+        let end = start + last.len() as u64;
+        let cut = running_hash::progress_at(end);
+        if end < self.size && cut > start && cut < end {
+            let mut last = last;
+            let after = last.split_off((cut - start) as usize);
+            self.store_block(last).await?;
+            self.store_block(after).await
+        } else {
+            self.store_block(last).await
+        }
+    }
+
+    /// Hashes, compresses and stores one block, and appends every few.
+    async fn store_block(&mut self, data: Vec<u8>) -> Result<(), ApiError> {
+        let hash = match self.hash.take() {
+            Some(hash) => hash,
+            None => self.resume_hash().await?,
+        };
+        let (wire, id, len, before, after) = tokio::task::spawn_blocking(move || {
+            let mut after = hash.clone();
+            after.update(&data);
+            let id = BlockId::of(&data);
+            let wire = EncodedBlock::compress(&data, DEFAULT_ZSTD_LEVEL).map(|b| b.to_bytes());
+            (wire, id, data.len(), hash, after)
+        })
+        .await
+        .map_err(|e| ApiError::internal(format!("compression task failed: {e}")))?;
+        // The hash moves on only once the block is stored: what is appended after a failure
+        // (see `keep`) must be exactly what the stored progress covers.
+        self.hash = Some(before);
+        let wire = wire.map_err(|e| ApiError::internal(format!("compress a block: {e}")))?;
+        self.state.blocks.put(self.account, id, Bytes::from(wire)).await?;
+        self.hash = Some(after);
+        let len = u32::try_from(len).map_err(|_| ApiError::internal("a chunk over 4 GiB"))?;
+        self.pending.push(BlockRef { id, len });
+        if self.pending.len() >= APPEND_EVERY && self.reached() < self.size {
+            self.flush().await?;
+        }
+        Ok(())
+    }
+
+    /// The hash of the session's bytes before this PATCH, from its stored progress and the
+    /// bytes after it, read back from the session's last blocks.
+    async fn resume_hash(&self) -> Result<RunningHash, ApiError> {
+        let record = &self.found;
+        let progress = record.progress.as_ref().ok_or_else(|| {
+            ApiError::new(
+                axum::http::StatusCode::CONFLICT,
+                cairn_proto::api::ErrorCode::Conflict,
+                format!(
+                    "upload {} holds blocks this cluster did not hash as they arrived; finish it with \
+                     POST /v1/uploads/{}/commit, or start a new one",
+                    self.upload, self.upload
+                ),
+            )
+        })?;
+        let tail = self.read_tail(progress).await?;
+        RunningHash::resume(progress, &tail).map_err(|e| ApiError::internal(e.to_string()))
+    }
+
+    /// The session's bytes after `progress`: at most 1 KiB, in its last blocks.
+    async fn read_tail(&self, progress: &HashProgress) -> Result<Vec<u8>, ApiError> {
+        let record = &self.found;
+        let wanted =
+            record.received.checked_sub(progress.hashed).filter(|n| *n <= 1024).ok_or_else(|| {
+                ApiError::internal(format!("upload {}: its hashing progress is past its bytes", self.upload))
+            })?;
+        let (mut covered, mut from) = (0u64, record.blocks.len());
+        while covered < wanted && from > 0 {
+            from -= 1;
+            covered += u64::from(record.blocks[from].len);
+        }
+        let mut bytes = Vec::new();
+        for block in &record.blocks[from..] {
+            let plain = self.state.blocks.get(self.account, block.id).await?;
+            if plain.len() != block.len as usize {
+                return Err(ApiError::internal(format!("block {} has the wrong length", block.id)));
+            }
+            bytes.extend_from_slice(&plain);
+        }
+        let skip = bytes.len().saturating_sub(wanted as usize);
+        Ok(bytes.split_off(skip))
     }
 
     /// Appends the pending blocks, unless they would complete the session (only a finish may).
@@ -126,6 +196,7 @@ impl Receiver {
             user: self.user,
             offset: self.appended,
             blocks: self.pending.clone(),
+            progress: self.hash.as_ref().map(RunningHash::progress),
         };
         match self.state.propose_step(command).await? {
             Response::UploadReceived { received } => {
@@ -146,17 +217,14 @@ impl Receiver {
         }
     }
 
-    /// Appends the last blocks and commits the file, in one Raft entry. `earlier` are the
-    /// session's blocks from before this PATCH.
-    pub async fn finish(mut self, earlier: Vec<BlockRef>) -> Result<Finished, ApiError> {
-        let hash = match self.hasher.take() {
-            Some(hasher) => *hasher.finalize().as_bytes(),
-            None => {
-                let mut all = earlier;
-                all.extend_from_slice(&self.stored);
-                hash_blocks(&self.state, self.account, all).await?
-            }
+    /// Appends the last blocks and commits the file, in one Raft entry, with the hash this node
+    /// computed (recorded as verified). A refused finish ends the session.
+    pub async fn finish(mut self) -> Result<Finished, ApiError> {
+        let hash = match self.hash.take() {
+            Some(hash) => hash,
+            None => self.resume_hash().await?,
         };
+        let hash = hash.finalize();
         let (upload, user) = (self.upload, self.user);
         let mut commands = Vec::new();
         let appends = !self.pending.is_empty();
@@ -166,24 +234,16 @@ impl Receiver {
                 user,
                 offset: self.appended,
                 blocks: self.pending,
+                progress: None,
             });
         }
-        commands.push(Command::FinishUpload { upload, user, hash });
+        commands.push(Command::FinishUpload { upload, user, hash, verified: true });
         let mut answers = propose_together(&self.state, commands).await?;
         let finish = answers.pop();
-        if appends && let Some(Response::Rejected(why)) = answers.pop() {
-            if matches!(finish, Some(Response::Committed { .. })) {
-                // Only possible when a concurrent PATCH completed the session but its finish
-                // was refused, and the refusal no longer holds: the version has that PATCH's
-                // blocks and this one's hash, the same when the client sends one file.
-                tracing::warn!(upload = %upload, "upload committed with the blocks of a concurrent PATCH");
-            } else {
-                return Err(refusal(why));
-            }
-        }
-        match finish {
-            Some(Response::Committed { version, .. }) => Ok(Finished { version, hash }),
-            Some(Response::Rejected(why)) => Err(refusal(why)),
+        match (finish, answers.pop()) {
+            (Some(Response::Committed { version, .. }), _) => Ok(Finished { version, hash }),
+            // The append's refusal says more than the finish's "incomplete" that follows it.
+            (_, Some(Response::Rejected(why))) | (Some(Response::Rejected(why)), _) => Err(refusal(why)),
             other => Err(ApiError::internal(format!("unexpected answer to an upload finish: {other:?}"))),
         }
     }
@@ -197,34 +257,4 @@ pub async fn propose_together(state: &ApiState, commands: Vec<Command>) -> Resul
         .map(|command| Request { id: crate::idempotency::request_id(), time_ms: now, command })
         .collect();
     Ok(state.meta.propose(requests).await?)
-}
-
-/// blake3 of the content of `blocks`, read back from the block layer (each block verified
-/// against its id there).
-async fn hash_blocks(
-    state: &ApiState,
-    account: AccountId,
-    blocks: Vec<BlockRef>,
-) -> Result<[u8; 32], ApiError> {
-    let service = state.blocks.clone();
-    let mut reads = futures_util::stream::iter(blocks)
-        .map(move |block| {
-            let service = service.clone();
-            async move { (block, service.get(account, block.id).await) }
-        })
-        .buffered(READ_AHEAD);
-    let mut hasher = blake3::Hasher::new();
-    while let Some((block, plain)) = reads.next().await {
-        let plain = plain?;
-        if plain.len() != block.len as usize {
-            return Err(ApiError::internal(format!("block {} has the wrong length", block.id)));
-        }
-        hasher = tokio::task::spawn_blocking(move || {
-            hasher.update(&plain);
-            hasher
-        })
-        .await
-        .map_err(|e| ApiError::internal(format!("hashing task failed: {e}")))?;
-    }
-    Ok(*hasher.finalize().as_bytes())
 }

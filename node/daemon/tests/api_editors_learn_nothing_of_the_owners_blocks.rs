@@ -1,0 +1,100 @@
+//! An editor of a shared folder stores blocks in the owner's account, but dedup does not let
+//! them probe it: `POST /v1/blocks/missing` answers them relative to the file they write, and
+//! `PUT /v1/blocks/{id}` checks their body before anything and answers `written: true` whether
+//! or not the owner had the block. The owner keeps full dedup. Real cluster, two users, a share.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // Test code: a panic is a failure report.
+
+use std::net::SocketAddr;
+
+use cairn_proto::encoded_block::DEFAULT_ZSTD_LEVEL;
+use cairn_proto::sample_data::random;
+use cairn_proto::{BlockId, EncodedBlock};
+use cairn_test_cluster::http::{Reply, request};
+use cairn_test_cluster::{ProcessCluster, Settings};
+use serde_json::{Value, json};
+
+struct Api {
+    addrs: Vec<SocketAddr>,
+}
+
+impl Api {
+    fn call(&self, n: usize, token: &str, method: &str, path: &str, body: &[u8]) -> Reply {
+        let auth = format!("Bearer {token}");
+        let mut headers = vec![("Authorization", auth.as_str())];
+        if body.starts_with(b"{") {
+            headers.push(("Content-Type", "application/json"));
+        }
+        request(self.addrs[n % self.addrs.len()], method, path, &headers, body)
+    }
+
+    fn json(&self, n: usize, token: &str, method: &str, path: &str, body: Value) -> Reply {
+        self.call(n, token, method, path, body.to_string().as_bytes())
+    }
+
+    fn block_ids(&self, token: &str, path: &str) -> Vec<String> {
+        let manifest = self.call(1, token, "GET", &format!("/v1/manifest/{path}"), b"").json();
+        manifest["blocks"].as_array().unwrap().iter().map(|b| b["id"].as_str().unwrap().to_owned()).collect()
+    }
+
+    fn missing(&self, token: &str, ids: &[String], ns: Option<u64>, path: &str) -> Vec<String> {
+        let r =
+            self.json(2, token, "POST", "/v1/blocks/missing", json!({"ids": ids, "ns": ns, "path": path}));
+        assert_eq!(r.status, 200, "{}", String::from_utf8_lossy(&r.body));
+        r.json()["missing"].as_array().unwrap().iter().map(|v| v.as_str().unwrap().to_owned()).collect()
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_editor_cannot_probe_the_owners_blocks() {
+    let cluster = ProcessCluster::start(3, Settings::default()).await;
+    let api = Api { addrs: cluster.nodes.values().map(|n| n.api).collect() };
+    let (ada, bob) = (cluster.add_user("ada", false), cluster.add_user("bob", false));
+    let drive = api.call(0, &ada, "GET", "/v1/me", b"").json()["drive"].as_u64().unwrap();
+
+    // Ada's private file, and a folder she shares with Bob as editor, with a file in it.
+    let secret = random(3 << 20, 11);
+    assert_eq!(api.call(0, &ada, "PUT", "/v1/content/private/secret.bin", &secret).status, 201);
+    assert_eq!(api.call(0, &ada, "PUT", "/v1/content/team/plan.bin", &random(1 << 20, 12)).status, 201);
+    let r = api.json(1, &ada, "POST", "/v1/shares", json!({"path": "team", "user": "bob", "role": "editor"}));
+    assert_eq!(r.status, 201, "{}", String::from_utf8_lossy(&r.body));
+    let secret_ids = api.block_ids(&ada, "private/secret.bin");
+    let plan_ids = api.block_ids(&ada, "team/plan.bin");
+    let fresh = BlockId::of(b"never stored anywhere").to_hex();
+
+    // The owner dedups against everything she has.
+    assert_eq!(api.missing(&ada, &secret_ids, None, "team/new.bin"), Vec::<String>::new());
+    // The editor hears "missing" for her other blocks, as for a block no one has...
+    let mut asked = secret_ids.clone();
+    asked.push(fresh.clone());
+    assert_eq!(api.missing(&bob, &asked, Some(drive), "team/new.bin"), asked);
+    // ...and may dedup against the file he writes, which he can read anyway.
+    assert_eq!(api.missing(&bob, &plan_ids, Some(drive), "team/plan.bin"), Vec::<String>::new());
+
+    // A block PUT by the editor is read and checked whole before any answer: a body that is not
+    // the block is refused even when the owner has the block...
+    let put = |token: &str, id: &str, body: &[u8]| {
+        api.call(0, token, "PUT", &format!("/v1/blocks/{id}?ns={drive}&path=team/new.bin"), body)
+    };
+    let r = put(&bob, &secret_ids[0], b"not the block");
+    assert_eq!((r.status, r.code().as_str()), (400, "invalid_block"), "{}", String::from_utf8_lossy(&r.body));
+    // ...and the right body gets the same answer whether or not she had it.
+    let known = ada_block(&secret, &secret_ids[0]);
+    let wire = |data: &[u8]| EncodedBlock::compress(data, DEFAULT_ZSTD_LEVEL).unwrap().to_bytes();
+    let r = put(&bob, &secret_ids[0], &wire(&known));
+    assert_eq!((r.status, r.json()["written"].as_bool()), (201, Some(true)));
+    let new_block = random(300_000, 13);
+    let r = put(&bob, &BlockId::of(&new_block).to_hex(), &wire(&new_block));
+    assert_eq!((r.status, r.json()["written"].as_bool()), (201, Some(true)));
+    // The owner still hears the truth.
+    let r = api.call(0, &ada, "PUT", &format!("/v1/blocks/{}", secret_ids[0]), &wire(&known));
+    assert_eq!((r.status, r.json()["written"].as_bool()), (200, Some(false)));
+}
+
+/// The bytes of the block `id` of `file`, found by cutting it as the node did.
+fn ada_block(file: &[u8], id: &str) -> Vec<u8> {
+    cairn_proto::StreamChunker::new(file)
+        .map(|c| c.unwrap())
+        .find(|c| c.id.to_hex() == id)
+        .map(|c| c.data)
+        .expect("the node cuts as the chunker does")
+}
