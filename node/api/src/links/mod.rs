@@ -16,14 +16,16 @@
 
 mod attempts;
 mod password;
+mod refused;
 
 use std::collections::HashMap;
+use std::collections::hash_map::Entry;
 use std::net::{IpAddr, SocketAddr};
 
 use axum::extract::{ConnectInfo, FromRequestParts, Path, State};
 use axum::http::request::Parts;
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
-use axum::response::{IntoResponse, Response as HttpResponse};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::Response as HttpResponse;
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use cairn_proto::DrivePath;
@@ -48,6 +50,7 @@ use super::tree;
 use crate::state::ApiState;
 
 pub use password::checks as password_checks;
+pub use refused::Refused;
 
 /// The routes of this module, relative to `/v1`.
 pub fn routes() -> Router<ApiState> {
@@ -60,31 +63,6 @@ pub fn routes() -> Router<ApiState> {
 /// The longest link password, in bytes: long enough for any passphrase, short enough that
 /// hashing it costs nothing extra.
 const MAX_PASSWORD: usize = 1024;
-
-/// An API error, with the seconds after which to try again (`Retry-After`) when waiting helps.
-#[derive(Debug)]
-pub struct Refused {
-    /// What went wrong.
-    pub error: ApiError,
-    /// `Retry-After`, in seconds.
-    pub retry_after: Option<u64>,
-}
-
-impl From<ApiError> for Refused {
-    fn from(error: ApiError) -> Self {
-        Self { error, retry_after: None }
-    }
-}
-
-impl IntoResponse for Refused {
-    fn into_response(self) -> HttpResponse {
-        let mut response = self.error.into_response();
-        if let Some(seconds) = self.retry_after {
-            response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(seconds));
-        }
-        response
-    }
-}
 
 /// `POST /v1/links`: publishes a folder or file read-only to anyone holding the link. 201.
 pub async fn create_link(
@@ -149,12 +127,12 @@ pub async fn list_links(
     let mut links = Vec::with_capacity(found.len());
     for link in &found {
         let maker = link.record.created_by;
-        if !names.contains_key(&maker) {
+        if let Entry::Vacant(slot) = names.entry(maker) {
             let name = match state.query(Query::User(maker)).await? {
                 Answer::User(Some(user)) => user.name,
                 _ => format!("user {maker}"),
             };
-            names.insert(maker, name);
+            slot.insert(name);
         }
         links.push(info(link, names.get(&maker).cloned().unwrap_or_default()));
     }

@@ -26,8 +26,8 @@ use cairn_proto::api::ErrorCode;
 use cairn_raft::model::ids::LinkId;
 use tokio::sync::Semaphore;
 
-use super::Refused;
 use super::attempts::Attempts;
+use super::refused::Refused;
 use crate::error::ApiError;
 
 /// argon2 runs at once on this node. Two keep a node's cores (and ≈40 MiB) for its real work.
