@@ -62,7 +62,9 @@ async fn edge_ranges_get_their_true_length_or_416() {
     let r = request(addrs[0], "POST", "/v1/links", &headers, body);
     assert_eq!(r.status, 201, "{:?}", r.json());
     let content = r.json()["content_path"].as_str().unwrap().to_owned();
-    check_edges("through a link", &file, |range| request(addrs[2], "GET", &content, &[("Range", range)], b""));
+    check_edges("through a link", &file, |range| {
+        request(addrs[2], "GET", &content, &[("Range", range)], b"")
+    });
 
     // Every node is still up and serving.
     for addr in addrs {
