@@ -6,7 +6,7 @@
 
 use cairn_proto::sample_data::{random, text};
 use cairn_proto::{BlockId, EncodedBlock, StreamChunker};
-use cairn_test_cluster::http::{Reply, request};
+use cairn_test_cluster::http::{Reply, request, request_raw};
 use cairn_test_cluster::{ProcessCluster, Settings};
 use serde_json::json;
 
@@ -92,8 +92,26 @@ async fn block_upload_sends_only_what_the_drive_lacks() {
     assert_eq!((r.status, r.code().as_str()), (400, "invalid_block"));
     let r = client.call("PUT", "/v1/blocks/xyz", false, &wire);
     assert_eq!((r.status, r.code().as_str()), (400, "bad_request"));
+    // Over the size limit: a declared length is refused before a byte of the body is read (or
+    // any memory reserved for it); a chunked body once it passes the limit.
     let huge = vec![0u8; (4 << 20) + 4096];
-    let r = client.call("PUT", &format!("/v1/blocks/{}", BlockId::of(&huge).to_hex()), false, &huge);
+    let put_head = |framing: &str| {
+        format!(
+            "PUT /v1/blocks/{} HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {}\r\nConnection: close\r\n{framing}\r\n",
+            BlockId::of(&huge).to_hex(),
+            client.token
+        )
+    };
+    let r = request_raw(client.addr, put_head(&format!("Content-Length: {}\r\n", huge.len())).as_bytes());
+    assert_eq!((r.status, r.code().as_str()), (413, "body_too_large"));
+    let mut chunked = put_head("Transfer-Encoding: chunked\r\n").into_bytes();
+    for piece in huge.chunks(1 << 20) {
+        chunked.extend_from_slice(format!("{:x}\r\n", piece.len()).as_bytes());
+        chunked.extend_from_slice(piece);
+        chunked.extend_from_slice(b"\r\n");
+    }
+    chunked.extend_from_slice(b"0\r\n\r\n");
+    let r = request_raw(client.addr, &chunked);
     assert_eq!((r.status, r.code().as_str()), (413, "body_too_large"));
     let r =
         client.call("POST", "/v1/commit", true, br#"{"path": "/x", "blocks": [], "size": 0, "hash": "zz"}"#);
