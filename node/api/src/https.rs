@@ -54,7 +54,11 @@ pub(crate) struct Handshakes {
 impl Handshakes {
     /// Handshakes with `config`, each given `deadline`.
     pub(crate) fn new(config: Arc<rustls::ServerConfig>, deadline: Duration) -> Self {
-        Self { acceptor: TlsAcceptor::from(config), slots: Arc::new(Semaphore::new(MAX_HANDSHAKES)), deadline }
+        Self {
+            acceptor: TlsAcceptor::from(config),
+            slots: Arc::new(Semaphore::new(MAX_HANDSHAKES)),
+            deadline,
+        }
     }
 
     /// Waits for room for one more handshake; taken before the connection is accepted, so a

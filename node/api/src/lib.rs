@@ -98,7 +98,15 @@ pub fn router(
         .nest("/v1", v1)
         .route("/metrics", get(metrics_page))
         .fallback(|| async { ApiError::not_found("no such endpoint") })
-        .with_state(ApiState { inflight: inflight::Inflight::new(blocks.config().max_inflight_bytes), meta, batcher, blocks, max_upload_bytes: limits.max_upload_bytes, clock, watches: watch_limit::WatchLimits::new(limits.max_watches_per_user, limits.max_watches) })
+        .with_state(ApiState {
+            inflight: inflight::Inflight::new(blocks.config().max_inflight_bytes),
+            meta,
+            batcher,
+            blocks,
+            max_upload_bytes: limits.max_upload_bytes,
+            clock,
+            watches: watch_limit::WatchLimits::new(limits.max_watches_per_user, limits.max_watches),
+        })
 }
 
 async fn metrics_page(State(state): State<ApiState>) -> impl IntoResponse {

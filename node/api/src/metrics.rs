@@ -38,7 +38,9 @@ pub async fn render(meta: &MetaService, blocks: &BlockService) -> String {
         "counter",
         crate::links::password_checks(),
     );
-    for (name, help, value) in crate::server::stats::prometheus().into_iter().chain(crate::watch_limit::prometheus()) {
+    for (name, help, value) in
+        crate::server::stats::prometheus().into_iter().chain(crate::watch_limit::prometheus())
+    {
         let kind = if name.ends_with("_total") { "counter" } else { "gauge" };
         gauge(name, help, kind, value);
     }

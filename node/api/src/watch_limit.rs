@@ -89,7 +89,10 @@ impl WatchLimits {
     pub fn admit(self: &Arc<Self>, user: UserId) -> Result<WatchPermit, Refused> {
         let mut open = self.open.lock();
         let refusal = if open.total >= self.per_node {
-            Some(format!("this node holds its {} long polls and event streams: try again shortly", self.per_node))
+            Some(format!(
+                "this node holds its {} long polls and event streams: try again shortly",
+                self.per_node
+            ))
         } else if open.by_user.get(&user).is_some_and(|n| *n >= self.per_user) {
             Some(format!(
                 "you hold {} long polls and event streams, the most one user may: close one, or try again shortly",
@@ -152,7 +155,10 @@ mod tests {
         let limits = WatchLimits::new(2, 3);
         let alice = [limits.admit(UserId(1)).unwrap(), limits.admit(UserId(1)).unwrap()];
         let refused = limits.admit(UserId(1)).unwrap_err();
-        assert_eq!((refused.error.status, refused.error.code), (StatusCode::TOO_MANY_REQUESTS, ErrorCode::RateLimited));
+        assert_eq!(
+            (refused.error.status, refused.error.code),
+            (StatusCode::TOO_MANY_REQUESTS, ErrorCode::RateLimited)
+        );
         let response = refused.into_response();
         assert_eq!(response.headers()[header::RETRY_AFTER], "5");
         let bob = limits.admit(UserId(2)).unwrap();

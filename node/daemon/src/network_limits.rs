@@ -143,7 +143,10 @@ pub fn raise_open_files_limit() -> std::io::Result<u64> {
 /// The connection cap that `open_files` holds: the `configured` one if it fits, else (when none
 /// was configured) the default lowered to fit, with the warning to log. An error says why a
 /// configured cap cannot be held.
-pub fn connections_within(configured: Option<usize>, open_files: u64) -> Result<(usize, Option<String>), String> {
+pub fn connections_within(
+    configured: Option<usize>,
+    open_files: u64,
+) -> Result<(usize, Option<String>), String> {
     let room = usize::try_from(open_files.saturating_sub(RESERVED_FILES)).unwrap_or(usize::MAX);
     match configured {
         Some(cap) if cap <= room => Ok((cap, None)),

@@ -86,7 +86,8 @@ impl RunningNode {
     /// Opens the node's stores, binds its endpoint and starts Raft and the service.
     pub async fn start(config: &NodeConfig) -> Result<Self, NodeError> {
         // First, so a node that could not hold its connections says so before opening anything.
-        let max_connections = network_limits::fit_connection_cap(&config.network).map_err(NodeError::OpenFiles)?;
+        let max_connections =
+            network_limits::fit_connection_cap(&config.network).map_err(NodeError::OpenFiles)?;
         let secrets = SecretsDir::new(&config.secrets_dir);
         let identity = secrets.node_identity(config.id)?;
         // Checked (or issued) before anything is opened, so a node that could not serve its API

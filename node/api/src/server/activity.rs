@@ -262,8 +262,11 @@ impl Drop for InFlight {
 mod tests {
     use super::*;
 
-    const T: Timeouts =
-        Timeouts { header: Duration::from_secs(10), idle: Duration::from_secs(60), write: Duration::from_secs(30) };
+    const T: Timeouts = Timeouts {
+        header: Duration::from_secs(10),
+        idle: Duration::from_secs(60),
+        write: Duration::from_secs(30),
+    };
 
     async fn verdict_after(activity: &Activity) -> (Verdict, Duration) {
         let start = Instant::now();

@@ -114,7 +114,8 @@ mod tests {
     #[test]
     fn the_node_cap_holds_across_addresses() {
         let cap = ConnectionCap::new(3, 2);
-        let held: Vec<_> = ["10.0.0.1", "10.0.0.2", "10.0.0.3"].iter().map(|a| cap.admit(ip(a)).unwrap()).collect();
+        let held: Vec<_> =
+            ["10.0.0.1", "10.0.0.2", "10.0.0.3"].iter().map(|a| cap.admit(ip(a)).unwrap()).collect();
         assert_eq!(cap.admit(ip("10.0.0.4")).unwrap_err(), Refusal::Node);
         drop(held);
         assert!(cap.admit(ip("10.0.0.4")).is_ok());

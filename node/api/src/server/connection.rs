@@ -55,7 +55,9 @@ pub(crate) async fn serve<S>(
                 // A Router is always ready, so it is called without polling readiness first,
                 // as axum's own server does.
                 let response = router.call(request).await?;
-                Ok::<_, Infallible>(response.map(|body| Body::new(TrackedBody::new(body, activity, in_flight))))
+                Ok::<_, Infallible>(
+                    response.map(|body| Body::new(TrackedBody::new(body, activity, in_flight))),
+                )
             }
         })
     };
