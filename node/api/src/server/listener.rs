@@ -60,7 +60,10 @@ async fn accept_loop(
         let permit = match cap.admit(peer.ip()) {
             Ok(permit) => permit,
             Err(why) => {
-                stats::refused(why);
+                match why {
+                    Refusal::Node => stats::refused_by_node(),
+                    Refusal::Address => stats::refused_by_address(),
+                }
                 if last_warning.is_none_or(|at| at.elapsed() >= REFUSAL_WARNING_EVERY) {
                     last_warning = Some(Instant::now());
                     warn_refused(why, peer, &limits, cap.open());

@@ -5,7 +5,6 @@
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use super::activity::Verdict;
-use super::cap::Refusal;
 
 static OPEN: AtomicU64 = AtomicU64::new(0);
 static REFUSED_NODE: AtomicU64 = AtomicU64::new(0);
@@ -30,12 +29,14 @@ pub(crate) fn closed() {
     OPEN.fetch_sub(1, Ordering::Relaxed);
 }
 
-/// A connection was turned away by a cap.
-pub(crate) fn refused(why: Refusal) {
-    add(match why {
-        Refusal::Node => &REFUSED_NODE,
-        Refusal::Address => &REFUSED_ADDRESS,
-    });
+/// A connection was turned away by the node's cap.
+pub(crate) fn refused_by_node() {
+    add(&REFUSED_NODE);
+}
+
+/// A connection was turned away by its address's cap.
+pub(crate) fn refused_by_address() {
+    add(&REFUSED_ADDRESS);
 }
 
 /// A TLS handshake failed or ran out of time.
