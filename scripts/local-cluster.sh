@@ -57,8 +57,8 @@ up() {
     # config folder, so trying the cluster changes nothing outside it.
     local cairn=target/debug/cairn
     if [[ -x $cairn ]]; then
-        CAIRN_CONFIG=$RUN/cairn.toml "$cairn" login --node https://127.0.0.1:8101 --node https://127.0.0.1:8102 \
-            --node https://127.0.0.1:8103 --ca "$RUN/secrets/ca.crt" --token "$token" >/dev/null
+        printf '%s\n' "$token" | CAIRN_CONFIG=$RUN/cairn.toml "$cairn" login --node https://127.0.0.1:8101 \
+            --node https://127.0.0.1:8102 --node https://127.0.0.1:8103 --ca "$RUN/secrets/ca.crt" --token-stdin >/dev/null
     fi
     cat <<MSG
 

@@ -3,7 +3,8 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)] // Test code: a panic is a failure report.
 
 use cairn_raft::TypeConfig;
-use cairn_raft::model::users::{user_by_name, user_for_token};
+use cairn_raft::model::tokens::user_for_token;
+use cairn_raft::model::users::user_by_name;
 use cairn_raft::model::{Command, Request, RequestId, Response, TokenHash, UserId};
 use cairn_raft::storage::RocksStateMachine;
 use openraft::storage::RaftStateMachine;

@@ -73,6 +73,8 @@ pub struct Settings {
     /// Extra lines of every node's `[network]` section: the API's connection limits and
     /// timeouts, say (`"max_connections_per_address = 2000\nwrite_timeout_s = 2"`).
     pub network: String,
+    /// Lines of every node's `[accounts]` section: short sessions, say (`"session_idle_s = 3"`).
+    pub accounts: String,
     /// Proxies in front of every node, if any.
     pub front: Option<Arc<dyn Front>>,
 }
@@ -88,6 +90,7 @@ impl Default for Settings {
             api_tls: false,
             api_max_upload_bytes: None,
             network: String::new(),
+            accounts: String::new(),
             front: None,
         }
     }
@@ -203,8 +206,8 @@ impl ProcessCluster {
              log = \"info\"\n[network]\nlisten = \"{quic}\"\nadvertise = \"{advertise}\"\napi = \"{api}\"\napi_tls = {}\n{upload_limit}{}\n\
              [raft]\nheartbeat_ms = 150\n\
              election_timeout_ms = [1000, 2000]\nsnapshot_every = {}\nkeep_after_snapshot = {}\n\
-             call_timeout_ms = 20000\n[storage]\nreserve_disk_bytes = 0\n{}\n{storage}\n",
-            s.api_tls, s.network, s.snapshot_every, s.keep_after_snapshot, s.storage
+             call_timeout_ms = 20000\n[accounts]\n{}\n[storage]\nreserve_disk_bytes = 0\n{}\n{storage}\n",
+            s.api_tls, s.network, s.snapshot_every, s.keep_after_snapshot, s.accounts, s.storage
         );
         let path = self.dir.path().join(format!("node{id}.toml"));
         std::fs::write(&path, text).unwrap();
@@ -284,6 +287,22 @@ impl ProcessCluster {
         }
         let out = self.run_ok(&args);
         out.lines().find_map(|l| l.strip_prefix("token: ")).unwrap().trim().to_owned()
+    }
+
+    /// Sets user `name`'s password with `cairn-node user passwd`, which reads it from stdin.
+    pub fn set_password(&self, name: &str, password: &str) {
+        use std::io::Write as _;
+        let config = self.config_arg(1);
+        let mut child = Command::new(binary())
+            .args(["user", "passwd", "-c", config.as_str(), name])
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        writeln!(child.stdin.take().unwrap(), "{password}").unwrap();
+        let out = child.wait_with_output().unwrap();
+        assert!(out.status.success(), "user passwd {name} failed: {}", String::from_utf8_lossy(&out.stderr));
     }
 
     /// Node `id`'s process id, if it is running.

@@ -38,9 +38,6 @@ pub struct Global {
     /// A node's base address (https://host:port); repeat for more. Overrides the profile's.
     #[arg(long = "node", global = true, value_name = "URL")]
     pub nodes: Vec<String>,
-    /// The bearer token. Overrides the profile's.
-    #[arg(long, global = true, env = "CAIRN_TOKEN", hide_env_values = true)]
-    pub token: Option<String>,
     /// The cluster CA certificate (PEM) to trust. Overrides the profile's.
     #[arg(long, global = true, value_name = "FILE")]
     pub ca: Option<PathBuf>,
@@ -64,8 +61,16 @@ pub enum ProgressMode {
 /// The subcommands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Check a token against the cluster and save the profile (--node…, --token, --ca).
-    Login,
+    /// Sign in with your password (or check a token) and save the profile (--node…, --ca).
+    Login(LoginArgs),
+    /// List, make or revoke your API tokens and sessions.
+    Token {
+        /// What to do with your tokens (default: list them).
+        #[command(subcommand)]
+        action: Option<TokenAction>,
+    },
+    /// Change your password (asks for the current one and the new one).
+    Passwd,
     /// Show the profile's nodes, which of them answer and how fast, and who you are.
     Status,
     /// List a folder (folders first; files in the trash with -a), or show a file.
@@ -339,4 +344,42 @@ mod tests {
         assert!(Cli::try_parse_from(["cairn", "sync", "docs", "--delete-guard-percent", "101"]).is_err());
         assert!(Cli::try_parse_from(["cairn", "sync"]).is_err());
     }
+}
+
+/// `cairn login`: a password sign-in by default. A token for programs comes from standard
+/// input or `CAIRN_TOKEN`, never from the command line, where `ps` would show it.
+#[derive(Debug, Args)]
+pub struct LoginArgs {
+    /// Your user name (asked for when missing and a terminal is there).
+    #[arg(long, short)]
+    pub user: Option<String>,
+    /// Read the password from the first line of standard input instead of asking for it.
+    #[arg(long, conflicts_with = "token_stdin")]
+    pub password_stdin: bool,
+    /// Log in with an API token read from the first line of standard input (no password).
+    #[arg(long)]
+    pub token_stdin: bool,
+    /// What the session is for, in your token list [default: cairn on HOSTNAME].
+    #[arg(long)]
+    pub label: Option<String>,
+}
+
+/// What `cairn token` does.
+#[derive(Debug, Subcommand)]
+pub enum TokenAction {
+    /// List your API tokens and sessions (never the tokens themselves).
+    Ls,
+    /// Make an API token for a program; it is shown once. Needs a password sign-in.
+    Add {
+        /// What it is for ("backup script on the NAS").
+        label: String,
+        /// It stops working after this long: 30m, 12h, 7d, 2w [default: when revoked].
+        #[arg(long, value_name = "DURATION")]
+        expires: Option<String>,
+    },
+    /// Revoke a token or session by its id (or a unique start of it, 8 characters or more).
+    Revoke {
+        /// The id, from `cairn token ls`.
+        id: String,
+    },
 }

@@ -46,7 +46,7 @@ impl Context {
         }
     }
 
-    /// The client settings: the profile, with `--node`, `--token` and `--ca` over it.
+    /// The client settings: the profile, with `--node`, `CAIRN_TOKEN` and `--ca` over it.
     pub fn client_config(&self) -> Result<ClientConfig, Failure> {
         let path = self.profile_path()?;
         let profile = Profile::load(&path)?;
@@ -56,8 +56,8 @@ impl Context {
             (_, Some(profile)) => profile.nodes.clone(),
             (_, None) => return Err(not_logged_in(&path)),
         };
-        let token = match (&self.global.token, &profile) {
-            (Some(token), _) => token.clone(),
+        let token = match (env_token(), &profile) {
+            (Some(token), _) => token,
             (None, Some(profile)) => profile.token.clone(),
             (None, None) => return Err(not_logged_in(&path)),
         };
@@ -88,8 +88,13 @@ fn not_logged_in(path: &std::path::Path) -> Failure {
         Exit::Permission,
         "no_profile",
         format!(
-            "no profile at {} and no --node/--token: run `cairn login --node URL --token TOKEN` first",
+            "no profile at {} and no --node/CAIRN_TOKEN: run `cairn login --node URL` first",
             path.display()
         ),
     )
+}
+
+/// The token in `CAIRN_TOKEN`, if set and not blank: it overrides the profile's.
+pub fn env_token() -> Option<String> {
+    std::env::var("CAIRN_TOKEN").ok().map(|t| t.trim().to_owned()).filter(|t| !t.is_empty())
 }

@@ -151,7 +151,8 @@ fn exit_of(error: &ClientError) -> Exit {
             }
             // A tus version mismatch is a failed precondition (412), like `changed`.
             C::UnsupportedVersion => Exit::Conflict,
-            C::Unauthenticated | C::Forbidden | C::PasswordRequired => Exit::Permission,
+            C::Unauthenticated | C::Forbidden | C::PasswordRequired | C::UserDisabled => Exit::Permission,
+            C::LastAdmin => Exit::Conflict,
             C::Unavailable | C::RateLimited => Exit::Unreachable,
             C::BadPath
             | C::BadRequest

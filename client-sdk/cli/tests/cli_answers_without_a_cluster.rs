@@ -20,6 +20,16 @@ fn cairn(config: &Path, args: &[&str]) -> Output {
         .unwrap()
 }
 
+/// [`cairn`] with a token in `CAIRN_TOKEN`, where a token that is not in a profile goes.
+fn cairn_with_token(config: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_cairn"))
+        .args(args)
+        .env("CAIRN_CONFIG", config)
+        .env("CAIRN_TOKEN", "t")
+        .output()
+        .unwrap()
+}
+
 fn code(output: &Output) -> i32 {
     output.status.code().unwrap()
 }
@@ -87,7 +97,7 @@ fn a_broken_profile_is_refused_with_its_reason() {
 fn status_with_no_node_answering_exits_6() {
     let dir = tempfile::tempdir().unwrap();
     let node = dead_address();
-    let run = cairn(&dir.path().join("c.toml"), &["--json", "--node", &node, "--token", "t", "status"]);
+    let run = cairn_with_token(&dir.path().join("c.toml"), &["--json", "--node", &node, "status"]);
     assert_eq!(code(&run), 6, "{}", String::from_utf8_lossy(&run.stderr));
     // The status itself is the one document: every node listed, none up.
     let doc = json(&run);
@@ -102,14 +112,14 @@ fn bad_values_are_refused_before_anything_is_sent() {
     let config = dir.path().join("c.toml");
     let node = dead_address();
     let with = |args: &[&str]| {
-        let mut all = vec!["--node", node.as_str(), "--token", "t"];
+        let mut all = vec!["--node", node.as_str()];
         all.extend_from_slice(args);
-        cairn(&config, &all)
+        cairn_with_token(&config, &all)
     };
     assert_eq!(code(&with(&["mkdir", "/a/../b"])), 9);
     assert_eq!(code(&with(&["link", "/a", "--expires", "soon"])), 9);
     assert_eq!(code(&with(&["--json", "get", "/a", "-"])), 2, "`-` and --json both want stdout");
     assert_eq!(code(&with(&["put", &dir.path().join("missing").display().to_string()])), 8);
-    let run = cairn(&config, &["--node", "ftp://x", "--token", "t", "ls"]);
+    let run = cairn_with_token(&config, &["--node", "ftp://x", "ls"]);
     assert_eq!(code(&run), 9, "{}", String::from_utf8_lossy(&run.stderr));
 }

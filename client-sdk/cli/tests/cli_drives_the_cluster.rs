@@ -56,11 +56,13 @@ fn login(user: &Cairn, urls: &[String], ca: &Path, token: &str) {
     }
     args.extend(["--ca", ca.to_str().unwrap()]);
 
-    let refused = user.fails(PERMISSION, &[&args[..], &["--token", "not-a-token"]].concat());
+    let with_token = [&args[..], &["--token-stdin"]].concat();
+    let refused = user.run_with_input(&with_token, "not-a-token\n");
+    assert_eq!(refused.code, PERMISSION, "{}", refused.stderr);
     assert!(refused.stderr.contains("unauthenticated"), "{}", refused.stderr);
     assert!(!user.config.exists(), "a refused login saved a profile");
 
-    let run = user.ok(&[&args[..], &["--token", token]].concat());
+    let run = user.login_with_token(token, &args[1..]);
     assert!(run.text().contains("logged in as"), "{}", run.text());
     let saved = std::fs::read_to_string(&user.config).unwrap();
     assert!(saved.contains(token) && saved.contains(&urls[0]) && saved.contains("BEGIN CERTIFICATE"));

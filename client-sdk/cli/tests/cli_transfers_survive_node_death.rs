@@ -34,11 +34,11 @@ async fn put_and_get_survive_the_death_of_their_node() {
     let ada = Cairn::new(home.path());
     let urls: Vec<String> = (1..=3).map(|id| node_url(&cluster, id)).collect();
     let ca = ca_file(&cluster).display().to_string();
-    let mut login = vec!["login", "--ca", ca.as_str(), "--token", token.as_str()];
+    let mut login = vec!["--ca", ca.as_str()];
     for url in &urls {
         login.extend(["--node", url.as_str()]);
     }
-    ada.ok(&login);
+    ada.login_with_token(&token, &login);
 
     let source = home.path().join("big.bin");
     write_random(&source, SIZE);

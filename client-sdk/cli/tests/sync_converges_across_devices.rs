@@ -42,11 +42,11 @@ struct Device {
 impl Device {
     fn new(home: &Path, name: &'static str, urls: &[String], ca: &Path, token: &str) -> Self {
         let cairn = Cairn::new(&home.join(name));
-        let mut login = vec!["login", "--ca", ca.to_str().unwrap(), "--token", token];
+        let mut login = vec!["--ca", ca.to_str().unwrap()];
         for url in urls {
             login.extend(["--node", url.as_str()]);
         }
-        cairn.ok(&login);
+        cairn.login_with_token(token, &login);
         let dir = home.join(name).join("Drive");
         std::fs::create_dir_all(&dir).unwrap();
         Self { name, cairn, dir, sync: None }

@@ -38,7 +38,7 @@ impl Client {
     /// Makes a token for `user` (themself, or anyone for an administrator). Not idempotent: the
     /// node draws the secret, so a replay could not return it; a retry makes a second token.
     pub async fn create_token(&self, user: &str, label: &str) -> Result<TokenView, ClientError> {
-        let body = NewToken { label: label.to_owned() };
+        let body = NewToken { label: label.to_owned(), expires_in_s: None };
         self.call(Call::new(Method::POST, &["users", user, "tokens"]).json(&body)?).await
     }
 

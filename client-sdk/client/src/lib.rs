@@ -20,6 +20,7 @@
 //! - keeps a local folder and a drive folder in step on many devices at once, with conflicted
 //!   copies instead of lost edits ([`sync`]).
 
+pub mod account;
 pub mod changes;
 pub mod config;
 pub mod counters;

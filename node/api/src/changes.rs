@@ -30,7 +30,7 @@ use futures_util::Stream;
 use serde::Deserialize;
 use tokio::time::Instant;
 
-use super::auth::Caller;
+use super::auth::{Bearer, Caller, Recheck};
 use super::error::ApiError;
 use super::extract::Params;
 use crate::state::ApiState;
@@ -65,10 +65,10 @@ pub fn routes() -> Router<ApiState> {
 /// 429 `rate_limited` if the caller or the node holds too many waits already.
 pub async fn changes(
     State(state): State<ApiState>,
-    caller: Caller,
+    bearer: Bearer,
     Params(query): Params<ChangesQuery>,
 ) -> Result<Json<ChangePage>, Refused> {
-    let (user, cursor) = (caller.user.id, query.cursor.unwrap_or(0));
+    let (user, cursor) = (bearer.caller.user.id, query.cursor.unwrap_or(0));
     let limit = page_limit(query.limit)?;
     // Held until the answer: only a poll that may wait counts.
     let _watch = match query.timeout_ms {
@@ -80,8 +80,14 @@ pub async fn changes(
     let mut applied = state.meta.applied_watch();
     let mut seen = applied.current();
     let mut page = journal(state.query(read.clone()).await?)?;
+    // A wait ends early, refused, once its token is revoked or its user disabled.
+    let mut recheck = Recheck::new(&state, &bearer);
     while page.changes.is_empty() && Instant::now() < deadline {
-        match tokio::time::timeout_at(deadline, applied.beyond(seen)).await {
+        let woke = tokio::select! {
+            woke = tokio::time::timeout_at(deadline, applied.beyond(seen)) => woke,
+            refusal = recheck.refused() => return Err(refusal.into()),
+        };
+        match woke {
             Ok(Some(index)) => seen = index,
             // Timed out, or the node is stopping: the client asks again, here or elsewhere.
             Ok(None) | Err(_) => break,
@@ -116,7 +122,7 @@ pub struct StreamQuery {
 /// 429 `rate_limited` if the caller or the node holds too many streams and polls already.
 pub async fn stream(
     State(state): State<ApiState>,
-    caller: Caller,
+    bearer: Bearer,
     headers: HeaderMap,
     Params(query): Params<StreamQuery>,
 ) -> Result<Sse<impl Stream<Item = Result<Event, axum::Error>>>, Refused> {
@@ -128,15 +134,17 @@ pub async fn stream(
             .ok_or_else(|| ApiError::bad_request("Last-Event-ID must be the seq of a change"))?,
         None => query.cursor.unwrap_or(0),
     };
-    let user = caller.user.id;
+    let user = bearer.caller.user.id;
     let watch = state.watches.admit(user)?;
+    let recheck = Recheck::new(&state, &bearer);
     let mut applied = state.meta.applied_watch();
     let seen = applied.current();
     // The first read is linearizable and its refusal a real status; later ones are local.
     let first = journal(state.query(Query::Journal { user, cursor, limit: STREAM_BATCH }).await?)?;
     let behind = full(&first);
     let pending = first.changes.into();
-    let follow = Follow { state, user, cursor, applied, seen, pending, behind, ended: false, _watch: watch };
+    let follow =
+        Follow { state, user, cursor, applied, seen, pending, behind, ended: false, recheck, _watch: watch };
     let events = futures_util::stream::unfold(follow, Follow::next);
     Ok(Sse::new(events).keep_alive(KeepAlive::new().interval(KEEP_ALIVE)))
 }
@@ -154,6 +162,8 @@ struct Follow {
     /// The last read was a full batch: read again before waiting.
     behind: bool,
     ended: bool,
+    /// Ends the stream once its token is refused.
+    recheck: Recheck,
     /// The stream's place under the caps, freed when the stream is dropped.
     _watch: WatchPermit,
 }
@@ -161,17 +171,23 @@ struct Follow {
 impl Follow {
     async fn next(mut self) -> Option<(Result<Event, axum::Error>, Self)> {
         loop {
+            if self.ended {
+                return None;
+            }
+            if let Some(refusal) = self.recheck.due() {
+                return Some(self.end_with(refusal));
+            }
             if let Some(change) = self.pending.pop_front() {
                 self.cursor = change.seq;
                 let event = Event::default().event("change").id(change.seq.to_string());
                 return Some((event.json_data(change_view(&change)), self));
             }
-            if self.ended {
-                return None;
-            }
             if !self.behind {
-                // `None`: the node is stopping; the stream ends and the client reconnects.
-                self.seen = self.applied.beyond(self.seen).await?;
+                tokio::select! {
+                    // `None`: the node is stopping; the stream ends and the client reconnects.
+                    seen = self.applied.beyond(self.seen) => self.seen = seen?,
+                    refusal = self.recheck.refused() => return Some(self.end_with(refusal)),
+                }
             }
             let read = Query::Journal { user: self.user, cursor: self.cursor, limit: STREAM_BATCH };
             match self.state.meta.local(&read).map_err(ApiError::from).and_then(journal) {
@@ -179,12 +195,15 @@ impl Follow {
                     self.behind = full(&page);
                     self.pending = page.changes.into();
                 }
-                Err(e) => {
-                    self.ended = true;
-                    return Some((Event::default().event("error").json_data(e.into_body()), self));
-                }
+                Err(e) => return Some(self.end_with(e)),
             }
         }
+    }
+
+    /// An `error` event with `error`, after which the stream ends.
+    fn end_with(mut self, error: ApiError) -> (Result<Event, axum::Error>, Self) {
+        self.ended = true;
+        (Event::default().event("error").json_data(error.into_body()), self)
     }
 }
 

@@ -25,12 +25,14 @@ pub struct ApiError {
     pub missing: Option<Vec<String>>,
     /// For a commit's `conflict`: the file's head now (`Some(None)`: there is no file).
     pub head: Option<Option<u64>>,
+    /// `Retry-After` in seconds, for refusals that pass (429, 503).
+    pub retry_after: Option<u64>,
 }
 
 impl ApiError {
     /// An error with `status`, `code` and `message`.
     pub fn new(status: StatusCode, code: ErrorCode, message: impl Into<String>) -> Self {
-        Self { status, code, message: message.into(), missing: None, head: None }
+        Self { status, code, message: message.into(), missing: None, head: None, retry_after: None }
     }
 
     /// 400 `bad_request`.
@@ -53,6 +55,16 @@ impl ApiError {
         Self::new(StatusCode::NOT_FOUND, ErrorCode::NotFound, message)
     }
 
+    /// 429 `rate_limited`, to be tried again after `seconds`.
+    pub fn rate_limited(seconds: u64, message: impl Into<String>) -> Self {
+        Self::new(StatusCode::TOO_MANY_REQUESTS, ErrorCode::RateLimited, message).retry_after(seconds)
+    }
+
+    /// The same error, telling the client to wait `seconds` before trying again.
+    pub fn retry_after(self, seconds: u64) -> Self {
+        Self { retry_after: Some(seconds), ..self }
+    }
+
     /// 500 `internal`.
     pub fn internal(message: impl Into<String>) -> Self {
         Self::new(StatusCode::INTERNAL_SERVER_ERROR, ErrorCode::Internal, message)
@@ -66,7 +78,12 @@ impl ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        (self.status, Json(self.into_body())).into_response()
+        let retry_after = self.retry_after;
+        let mut response = (self.status, Json(self.into_body())).into_response();
+        if let Some(seconds) = retry_after {
+            response.headers_mut().insert(axum::http::header::RETRY_AFTER, seconds.into());
+        }
+        response
     }
 }
 
@@ -109,6 +126,9 @@ impl From<Rejection> for ApiError {
             R::ChangedSince { .. } => (StatusCode::PRECONDITION_FAILED, ErrorCode::Changed),
             R::BlockLengthMismatch { .. } => (StatusCode::BAD_REQUEST, ErrorCode::BlockLengthMismatch),
             R::PlacementChanged { .. } | R::BlockInUse { .. } => (StatusCode::CONFLICT, ErrorCode::Conflict),
+            R::LastAdmin(_) => (StatusCode::CONFLICT, ErrorCode::LastAdmin),
+            R::UserDisabled(_) => (StatusCode::FORBIDDEN, ErrorCode::UserDisabled),
+            R::TokenExpired => (StatusCode::UNAUTHORIZED, ErrorCode::Unauthenticated),
             R::NoSuchUser(_)
             | R::NoSuchToken
             | R::NoSuchNamespace(_)
@@ -122,7 +142,7 @@ impl From<Rejection> for ApiError {
             | R::NoSuchNode(_)
             | R::NoSuchBlock { .. } => (StatusCode::NOT_FOUND, ErrorCode::NotFound),
         };
-        Self { status, code, message, missing, head }
+        Self { status, code, message, missing, head, retry_after: None }
     }
 }
 

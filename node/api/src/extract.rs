@@ -39,3 +39,17 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for Params<T> {
             .map_err(|e: QueryRejection| ApiError::bad_request(e.body_text()))
     }
 }
+
+/// The address the request's connection came from, when the server records it (`None`
+/// otherwise): what limits on attempts per client count by. A forwarded-for header is not
+/// trusted, since any client can write one.
+pub struct ClientAddr(pub Option<std::net::IpAddr>);
+
+impl<S: Send + Sync> FromRequestParts<S> for ClientAddr {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        let connection = parts.extensions.get::<axum::extract::ConnectInfo<std::net::SocketAddr>>();
+        Ok(Self(connection.map(|axum::extract::ConnectInfo(addr)| addr.ip())))
+    }
+}

@@ -19,8 +19,8 @@
 //! Ordinals are drawn in call order, so a handler proposes one command at a time; commands
 //! proposed concurrently (the trash purge's) go through the block service with random ids.
 //!
-//! Two calls cannot be replayed and ignore the key ([`NOT_REPLAYABLE`]): their handlers make a
-//! secret (a link id, a token) before proposing it, and a replay would pair the first
+//! Calls that make a secret ignore the key ([`NOT_REPLAYABLE`]): their handlers make a secret
+//! (a link id, a token, a session) before proposing it, and a replay would pair the first
 //! command's success with a new secret that was never stored. A retry of them makes a second
 //! link or token, which is wasteful but true. (Fixing that means making the secret part of the
 //! model's answer, or deriving it from a cluster secret and the key, in those handlers.)
@@ -44,7 +44,7 @@ pub const MAX_KEY_LEN: usize = 128;
 const CONTEXT: &str = "cairn-node 2025 API idempotency key to Raft request id v1";
 
 /// Routes (as axum matched them) that ignore the key: see the module's documentation.
-pub const NOT_REPLAYABLE: [&str; 2] = ["/v1/links", "/v1/users/{name}/tokens"];
+pub const NOT_REPLAYABLE: [&str; 4] = ["/v1/links", "/v1/users/{name}/tokens", "/v1/tokens", "/v1/sessions"];
 
 tokio::task_local! {
     static RETRY: Retry;

@@ -5,7 +5,10 @@
 //! - [`state`]: [`ApiState`], what every handler reaches, and how the API proposes a write.
 //! - [`auth`]: the bearer token → [`auth::Caller`].
 //! - [`error`]: [`error::ApiError`], and the one mapping from the layers below to status codes.
-//! - [`users`]: `/v1/me`, users and tokens.
+//! - [`users`]: `/v1/me` and users: create, disable, enable, passwords.
+//! - [`tokens`]: a user's API tokens and sessions: list, make, revoke.
+//! - [`sessions`]: password sign-in and sign-out.
+//! - [`password`]: argon2id on a bounded pool, and limits on attempts.
 //! - [`blocks`]: the block-level upload: which blocks are missing, send one, commit.
 //! - [`tree`]: stat, list, make folder, delete to trash.
 //! - [`content`]: simple upload (`PUT`) and download (`GET`, with `Range` and `ETag`).
@@ -38,11 +41,14 @@ pub mod idempotency;
 pub mod inflight;
 pub mod links;
 pub mod metrics;
+pub mod password;
 pub mod paths;
-pub mod server;
 pub mod range;
+pub mod server;
+pub mod sessions;
 pub mod shares;
 pub mod state;
+pub mod tokens;
 pub mod tree;
 pub mod tus;
 pub mod upload_limit;
@@ -65,6 +71,8 @@ pub use state::ApiState;
 pub struct ApiLimits {
     /// The largest body a simple upload takes, in bytes.
     pub max_upload_bytes: u64,
+    /// How long password sign-ins last.
+    pub sessions: sessions::SessionLimits,
     /// Long polls and event streams open at once, per user.
     pub max_watches_per_user: usize,
     /// Long polls and event streams open at once on the node.
@@ -80,9 +88,9 @@ pub fn router(
     clock: Clock,
 ) -> Router {
     let v1 = Router::new()
-        .route("/me", get(users::me))
-        .route("/users", post(users::create))
-        .route("/users/{name}/tokens", post(users::add_token))
+        .merge(users::routes())
+        .merge(tokens::routes())
+        .merge(sessions::routes())
         .route("/tree", get(tree::get_root))
         .route("/tree/{*path}", get(tree::get_path).delete(tree::delete))
         .route("/folders/{*path}", post(tree::make_folder))
@@ -104,6 +112,7 @@ pub fn router(
             batcher,
             blocks,
             max_upload_bytes: limits.max_upload_bytes,
+            sessions: limits.sessions,
             clock,
             watches: watch_limit::WatchLimits::new(limits.max_watches_per_user, limits.max_watches),
         })

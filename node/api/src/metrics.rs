@@ -38,6 +38,12 @@ pub async fn render(meta: &MetaService, blocks: &BlockService) -> String {
         "counter",
         crate::links::password_checks(),
     );
+    gauge(
+        "cairn_password_checks_total",
+        "Passwords checked with argon2 on this node's pool (attempts refused by a rate limit run none).",
+        "counter",
+        crate::password::pool::checks(),
+    );
     for (name, help, value) in
         crate::server::stats::prometheus().into_iter().chain(crate::watch_limit::prometheus())
     {

@@ -24,6 +24,8 @@ pub struct ApiState {
     pub(crate) clock: Clock,
     /// The caps on long polls and event streams, and those open now.
     pub(crate) watches: std::sync::Arc<crate::watch_limit::WatchLimits>,
+    /// How long password sign-ins last (`[accounts]`).
+    pub(crate) sessions: crate::sessions::SessionLimits,
 }
 
 impl ApiState {

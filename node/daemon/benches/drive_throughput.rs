@@ -40,7 +40,7 @@ fn cairn(binary: &Path, config: &Path, ca: &Path, nodes: &[String], token: &str,
     for node in nodes {
         command.args(["--node", node]);
     }
-    let out = command.args(["--token", token]).args(args).output().unwrap();
+    let out = command.env("CAIRN_TOKEN", token).args(args).output().unwrap();
     assert!(out.status.success(), "cairn {args:?}: {}", String::from_utf8_lossy(&out.stderr));
 }
 

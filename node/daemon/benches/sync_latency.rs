@@ -76,11 +76,11 @@ impl Device {
             command
         };
         let mut login = command();
-        login.args(["--quiet", "login", "--ca", ca.to_str().unwrap(), "--token", token]);
+        login.args(["--quiet", "login", "--ca", ca.to_str().unwrap()]);
         for node in nodes {
             login.args(["--node", node]);
         }
-        let out = login.output().unwrap();
+        let out = login.env("CAIRN_TOKEN", token).output().unwrap();
         assert!(out.status.success(), "cairn login ({name}): {}", String::from_utf8_lossy(&out.stderr));
 
         let dir = home.join("Drive");

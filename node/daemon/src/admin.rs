@@ -52,7 +52,7 @@ pub async fn add_user(
         if admin {
             client.write(write(Command::SetAdmin { user, admin: true })).await?;
         }
-        let token = cairn_api::users::new_token();
+        let token = cairn_api::tokens::new_token();
         let add = Command::AddToken { user, token_hash: TokenHash::of(&token), label: label.to_owned() };
         match client.write(write(add)).await? {
             Response::TokenAdded => Ok(CreatedUser { user, token }),

@@ -68,6 +68,9 @@ pub struct NodeConfig {
     /// Shard storage and the block layer.
     #[serde(default)]
     pub storage: StorageConfig,
+    /// Password sign-in.
+    #[serde(default)]
+    pub accounts: AccountsConfig,
     /// Log verbosity, as a `tracing` filter (`info`, `cairn_node=debug,info`).
     #[serde(default = "default_log")]
     pub log: String,
@@ -168,6 +171,33 @@ fn default_zone() -> String {
     "default".into()
 }
 
+/// How long a password sign-in lasts. A session ends when unused for `session_idle_s` (each
+/// use renews it) and at the latest `session_max_s` after sign-in.
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct AccountsConfig {
+    /// Seconds a session may go unused. Default 7 days.
+    pub session_idle_s: u64,
+    /// Seconds a session lasts at most. Default 30 days.
+    pub session_max_s: u64,
+}
+
+impl Default for AccountsConfig {
+    fn default() -> Self {
+        Self { session_idle_s: 7 * 24 * 3_600, session_max_s: 30 * 24 * 3_600 }
+    }
+}
+
+impl AccountsConfig {
+    /// The API's view of these settings.
+    pub fn session_limits(&self) -> cairn_api::sessions::SessionLimits {
+        cairn_api::sessions::SessionLimits {
+            idle_ms: self.session_idle_s.saturating_mul(1_000),
+            max_ms: self.session_max_s.saturating_mul(1_000),
+        }
+    }
+}
+
 fn default_log() -> String {
     "info".into()
 }
@@ -231,6 +261,15 @@ impl NodeConfig {
         if self.network.api == self.network.listen {
             // QUIC is UDP and the API TCP, so they could share a port; refusing keeps it clear.
             return invalid("network.api", "must differ from network.listen");
+        }
+        if self.accounts.session_idle_s == 0 {
+            return invalid("accounts.session_idle_s", "must be at least 1 second");
+        }
+        if self.accounts.session_max_s < self.accounts.session_idle_s {
+            return invalid("accounts.session_max_s", "must be at least accounts.session_idle_s");
+        }
+        if self.accounts.session_max_s > 10 * 365 * 24 * 3_600 {
+            return invalid("accounts.session_max_s", "must be at most ten years");
         }
         if let Err(reason) = self.validate_api_names() {
             return invalid("network.api_names", &reason);

@@ -15,6 +15,7 @@
 //! - [`cluster_client`]: [`ClusterClient`], the calling side for the admin commands, tests and
 //!   benchmarks.
 //! - [`admin`]: what the admin commands (`status`, `member …`) do and print.
+//! - [`user_admin`]: what `user …` does: passwords, disabling users, their tokens.
 //! - [`allocator`]: the process's memory allocator settings.
 //!
 //! Nothing depends on this crate but the test harnesses: it is the top of the node.
@@ -29,6 +30,7 @@ pub mod handler;
 pub mod network_limits;
 pub mod node;
 pub mod secrets;
+pub mod user_admin;
 
 pub use cluster_client::{ClusterClient, ClusterClientError};
 pub use config::{ConfigError, NodeConfig};

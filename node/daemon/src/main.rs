@@ -1,5 +1,6 @@
 //! `cairn-node`: run a cairn node and administer its cluster.
 
+use std::io::IsTerminal;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -8,7 +9,7 @@ use std::time::Duration;
 use cairn_metadata::AdminCommand;
 use cairn_node::api_cert;
 use cairn_node::api_names::{self, ApiName};
-use cairn_node::{NodeConfig, RunningNode, SecretsDir, SecretsError, admin};
+use cairn_node::{NodeConfig, RunningNode, SecretsDir, SecretsError, admin, user_admin};
 use cairn_raft::{NodeAddr, NodeId};
 use clap::{Parser, Subcommand};
 
@@ -106,6 +107,49 @@ enum UserAction {
         #[arg(long, default_value = "cairn-node user add")]
         label: String,
     },
+    /// Set a user's password (read without echo, or from the first line of standard input when
+    /// it is not a terminal); their sessions made with the old one end.
+    Passwd {
+        /// The config of a running member to ask.
+        #[arg(short, long)]
+        config: PathBuf,
+        /// The user.
+        name: String,
+    },
+    /// Disable a user: their tokens and sessions are refused at once, on every node.
+    Disable {
+        /// The config of a running member to ask.
+        #[arg(short, long)]
+        config: PathBuf,
+        /// The user.
+        name: String,
+    },
+    /// Enable a disabled user again.
+    Enable {
+        /// The config of a running member to ask.
+        #[arg(short, long)]
+        config: PathBuf,
+        /// The user.
+        name: String,
+    },
+    /// List a user's API tokens and sessions (by id; the tokens themselves are never stored).
+    Tokens {
+        /// The config of a running member to ask.
+        #[arg(short, long)]
+        config: PathBuf,
+        /// The user.
+        name: String,
+    },
+    /// Revoke one of a user's tokens by its id, from `user tokens`.
+    Revoke {
+        /// The config of a running member to ask.
+        #[arg(short, long)]
+        config: PathBuf,
+        /// The user.
+        name: String,
+        /// The token's id.
+        id: String,
+    },
 }
 
 #[derive(Subcommand)]
@@ -201,13 +245,7 @@ async fn run(command: Command) -> Result {
             Ok(())
         }
         Command::Member { change } => member(change).await,
-        Command::User { action: UserAction::Add { config, name, admin, label } } => {
-            let config = load(&config)?;
-            let created = admin::add_user(&config, &name, admin, &label).await?;
-            println!("user {name} (id {}){}", created.user.0, if admin { ", administrator" } else { "" });
-            println!("token: {}", created.token);
-            Ok(())
-        }
+        Command::User { action } => user(action).await,
         Command::JournalRetention { config, days, ms } => {
             let ms = match (days, ms) {
                 (Some(days), _) => days.checked_mul(24 * 60 * 60 * 1000).ok_or("--days is too large")?,
@@ -312,6 +350,47 @@ async fn start(config: &NodeConfig) -> Result {
         _ = terminate.recv() => tracing::info!("SIGTERM: shutting down"),
     }
     node.shutdown().await;
+    Ok(())
+}
+
+async fn user(action: UserAction) -> Result {
+    match action {
+        UserAction::Add { config, name, admin, label } => {
+            let created = admin::add_user(&load(&config)?, &name, admin, &label).await?;
+            println!("user {name} (id {}){}", created.user.0, if admin { ", administrator" } else { "" });
+            println!("token: {}", created.token);
+        }
+        UserAction::Passwd { config, name } => {
+            let password = if std::io::stdin().is_terminal() {
+                let first = rpassword::prompt_password(format!("new password for {name}: "))?;
+                if rpassword::prompt_password("again: ")? != first {
+                    return Err("the two passwords differ: nothing changed".into());
+                }
+                first
+            } else {
+                let mut line = String::new();
+                std::io::stdin().read_line(&mut line)?;
+                line.trim_end_matches(['\r', '\n']).to_owned()
+            };
+            user_admin::set_password(&load(&config)?, &name, &password).await?;
+            println!("password set for {name}; their older sessions have ended");
+        }
+        UserAction::Disable { config, name } => {
+            user_admin::set_disabled(&load(&config)?, &name, true).await?;
+            println!("{name} is disabled");
+        }
+        UserAction::Enable { config, name } => {
+            user_admin::set_disabled(&load(&config)?, &name, false).await?;
+            println!("{name} is enabled");
+        }
+        UserAction::Tokens { config, name } => {
+            print!("{}", user_admin::tokens(&load(&config)?, &name).await?)
+        }
+        UserAction::Revoke { config, name, id } => {
+            user_admin::revoke(&load(&config)?, &name, &id).await?;
+            println!("revoked token {id} of {name}");
+        }
+    }
     Ok(())
 }
 

@@ -166,6 +166,7 @@ impl RunningNode {
         );
         let limits = ApiLimits {
             max_upload_bytes: config.network.api_max_upload_bytes,
+            sessions: config.accounts.session_limits(),
             max_watches_per_user: config.network.max_watches_per_user,
             max_watches: config.network.max_watches,
         };

@@ -4,7 +4,7 @@ use super::blocks::BlockRecord;
 use super::shares::ShareRecord;
 use super::{
     Command, Request, Response, Space, StateError, StateRead, Txn, block_lifecycle, cluster, commit, devices,
-    expiry, journal, lifecycle, links, precondition, sharing, subtree, uploads, users,
+    expiry, journal, lifecycle, links, precondition, sharing, subtree, tokens, uploads, users,
 };
 
 /// How long a request's outcome is remembered: a retry with the same id within this window (24
@@ -24,8 +24,8 @@ pub fn apply<R: StateRead + ?Sized>(txn: &mut Txn<R>, request: &Request) -> Resu
     let t = request.time_ms;
     let response = match &request.command {
         Command::CreateUser { name } => users::create_user(txn, t, name)?,
-        Command::AddToken { user, token_hash, label } => users::add_token(txn, t, *user, token_hash, label)?,
-        Command::RevokeToken { token_hash } => users::revoke_token(txn, token_hash)?,
+        Command::AddToken { user, token_hash, label } => tokens::add_token(txn, t, *user, token_hash, label)?,
+        Command::RevokeToken { token_hash } => tokens::revoke_token(txn, token_hash)?,
         Command::MakeFolder { namespace, path, user } => {
             commit::make_folder(txn, t, *namespace, path, *user)?
         }
@@ -90,11 +90,19 @@ pub fn apply<R: StateRead + ?Sized>(txn: &mut Txn<R>, request: &Request) -> Resu
             block_lifecycle::drop_block(txn, *account, block, *generation, *unchanged_since_ms)?
         }
         Command::SetAdmin { user, admin } => users::set_admin(txn, *user, *admin)?,
-        Command::RevokeOwnToken { user, token_hash } => users::revoke_own_token(txn, *user, token_hash)?,
+        Command::RevokeOwnToken { user, token_hash } => tokens::revoke_own_token(txn, *user, token_hash)?,
         Command::Move { namespace, from, to, user } => {
             subtree::move_path(txn, t, *namespace, from, to, *user)?
         }
         Command::SetJournalRetention { ms } => journal::set_retention(txn, *ms),
+        Command::IssueToken { user, token_hash, label, terms } => {
+            tokens::issue_token(txn, t, *user, token_hash, label, *terms)?
+        }
+        Command::TouchToken { token_hash } => tokens::touch_token(txn, t, token_hash)?,
+        Command::SetPassword { user, password_hash } => {
+            users::set_password(txn, t, *user, password_hash.as_deref())?
+        }
+        Command::SetDisabled { user, disabled } => users::set_disabled(txn, *user, *disabled)?,
     };
     txn.put(Space::Requests, &key, &response);
     expiry::schedule(txn, t.saturating_add(REQUEST_RETENTION_MS), Space::Requests, &key, &[]);
@@ -123,7 +131,8 @@ mod tests {
     use std::collections::BTreeMap;
 
     use super::*;
-    use crate::model::users::{user_by_name, user_for_token};
+    use crate::model::tokens::user_for_token;
+    use crate::model::users::user_by_name;
     use crate::model::{PRUNE_PER_APPLY, Rejection, RequestId, TokenHash, UserId};
 
     type State = BTreeMap<(Space, Vec<u8>), Vec<u8>>;

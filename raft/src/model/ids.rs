@@ -28,6 +28,16 @@ impl TokenHash {
     pub fn of(token: &str) -> Self {
         Self(*blake3::hash(token.as_bytes()).as_bytes())
     }
+
+    /// The hash in 64 lowercase hex digits: a token's name in lists, which grants nothing.
+    pub fn to_hex(&self) -> String {
+        blake3::Hash::from(self.0).to_hex().to_string()
+    }
+
+    /// Reads [`TokenHash::to_hex`]'s form back.
+    pub fn from_hex(hex: &str) -> Option<Self> {
+        blake3::Hash::from_hex(hex).ok().map(|h| Self(*h.as_bytes()))
+    }
 }
 
 /// A namespace: a tree of folders and files with one owner (a user's drive).

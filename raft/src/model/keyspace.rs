@@ -56,11 +56,15 @@ pub enum Space {
     /// Things with an end of life, in time order: (expiry ms, keyspace name, NUL, key) → further
     /// keys to delete with it. `apply` prunes the oldest few on every request.
     Expiries,
+    /// How users sign in: user id → account (password hash, disabled).
+    Accounts,
+    /// When tokens end: token hash → terms. A token without an entry never ends.
+    TokenTerms,
 }
 
 impl Space {
     /// Every keyspace, for opening the column families.
-    pub const ALL: [Space; 23] = [
+    pub const ALL: [Space; 25] = [
         Space::Meta,
         Space::Requests,
         Space::Counters,
@@ -84,6 +88,8 @@ impl Space {
         Space::UserTokens,
         Space::UploadPaths,
         Space::LinkIndex,
+        Space::Accounts,
+        Space::TokenTerms,
     ];
 
     /// The column family name.
@@ -111,6 +117,8 @@ impl Space {
             Space::Nodes => "nodes",
             Space::UserTokens => "user_tokens",
             Space::UploadPaths => "upload_paths",
+            Space::Accounts => "accounts",
+            Space::TokenTerms => "token_terms",
             Space::LinkIndex => "link_index",
         }
     }

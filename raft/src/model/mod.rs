@@ -14,7 +14,8 @@
 //!    versions), `blocks`, `cluster`, `devices`, `trash`, `journal`, and `shares` (who may do
 //!    what where, and telling everyone who sees a path that it changed); `expiry`, the index of
 //!    records with an end of life, which knows nothing of what it expires.
-//! 3. The commands: `commit` (writing into a drive), then `users`, `sharing`, `links`,
+//! 3. The commands: `commit` (writing into a drive), then `users` (and their accounts), `tokens`
+//!    (which end by their terms and their user's account), `sharing`, `links`,
 //!    `uploads`, `subtree`, `lifecycle`, `block_lifecycle`, `precondition`.
 //! 4. `request` (the commands as proposed), `apply` (one dispatch over them, and the expiry
 //!    hooks by keyspace) and `query` (every read a client makes).
@@ -42,6 +43,7 @@ mod sharing;
 pub mod subtree;
 #[cfg(test)]
 mod testkit;
+pub mod tokens;
 pub mod trash;
 mod txn;
 pub mod uploads;
@@ -57,4 +59,5 @@ pub use request::{Command, Request, RequestId};
 pub use response::Response;
 pub use subtree::MAX_MOVE_ENTRIES;
 pub use txn::{Pairs, StateError, StateRead, Txn, WriteOp, decode as txn_decode, encode as txn_encode};
-pub use users::{TokenRecord, User};
+pub use tokens::TokenRecord;
+pub use users::User;

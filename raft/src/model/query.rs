@@ -16,16 +16,17 @@ use super::ids::{DeviceId, FileId, LinkId, NamespaceId, TokenHash, UploadId, Use
 use super::journal::{self, Change, JournalPage};
 use super::links::{self, LinkState};
 use super::shares::{self, Access, ShareRecord};
+use super::tokens::{self, Session, TokenEntry, TokenRecord};
 use super::trash::{self, TrashRecord};
 use super::uploads::{self, UploadRecord};
-use super::users::{self, TokenRecord, User};
+use super::users::{self, Account, User};
 use super::{Rejection, StateError, StateRead};
 
 /// The most items one query returns; a client pages with the last item it saw.
 pub const MAX_PAGE: usize = 1_000;
 
 // A user's tokens must fit one page, so the listing a user revokes from is always complete.
-const _: () = assert!(users::MAX_TOKENS_PER_USER <= MAX_PAGE);
+const _: () = assert!(tokens::MAX_TOKENS_PER_USER <= MAX_PAGE);
 
 /// One read.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -157,7 +158,7 @@ pub enum Query {
     /// The user a token belongs to, and the token's record: authentication.
     UserByToken(TokenHash),
     /// A user's tokens, by hash: all of them (a user holds at most
-    /// [`MAX_TOKENS_PER_USER`](users::MAX_TOKENS_PER_USER), one page).
+    /// [`MAX_TOKENS_PER_USER`](tokens::MAX_TOKENS_PER_USER), one page).
     Tokens {
         /// Whose.
         user: UserId,
@@ -195,6 +196,21 @@ pub enum Query {
         /// At most this many (capped at [`MAX_PAGE`]).
         limit: usize,
     },
+    /// Authentication: the session a token opens at the reader's clock, or why it is refused.
+    Session {
+        /// The token's hash.
+        token: TokenHash,
+        /// The reader's clock (ms since the epoch): queries are pure too.
+        now_ms: u64,
+    },
+    /// A user's tokens with their terms: all of them (a user holds at most
+    /// [`MAX_TOKENS_PER_USER`](tokens::MAX_TOKENS_PER_USER), one page).
+    TokenList {
+        /// Whose.
+        user: UserId,
+    },
+    /// A user by name with their account (password hash, disabled): a password sign-in.
+    SignIn(String),
 }
 
 /// The answer to a [`Query`], variant for variant.
@@ -242,6 +258,12 @@ pub enum Answer {
     Journal(Result<JournalPage, Rejection>),
     /// For [`Query::JournalLatest`].
     JournalLatest(u64),
+    /// For [`Query::Session`].
+    Session(Result<Session, Rejection>),
+    /// For [`Query::TokenList`].
+    TokenList(Vec<TokenEntry>),
+    /// For [`Query::SignIn`]: `None` for an unknown name.
+    SignIn(Option<(User, Account)>),
 }
 
 /// Answers `query` from `state`.
@@ -286,8 +308,8 @@ pub fn answer(state: &(impl StateRead + ?Sized), query: &Query) -> Result<Answer
         Query::Links { user, after, limit, now_ms } => {
             Answer::Links(links::listed(state, *user, *after, page(*limit), *now_ms)?)
         }
-        Query::UserByToken(token) => Answer::Authenticated(users::authenticate(state, token)?),
-        Query::Tokens { user } => Answer::Tokens(users::tokens(state, *user)?),
+        Query::UserByToken(token) => Answer::Authenticated(tokens::authenticate(state, token)?),
+        Query::Tokens { user } => Answer::Tokens(tokens::tokens(state, *user)?),
         Query::Journal { user, cursor, limit } => {
             Answer::Journal(journal::page_after(state, *user, *cursor, page(*limit))?)
         }
@@ -295,6 +317,9 @@ pub fn answer(state: &(impl StateRead + ?Sized), query: &Query) -> Result<Answer
         Query::VersionsFrom { file, newest, limit } => {
             Answer::Versions(drive::versions_from(state, *file, *newest, page(*limit))?)
         }
+        Query::Session { token, now_ms } => Answer::Session(tokens::session(state, token, *now_ms)?),
+        Query::TokenList { user } => Answer::TokenList(tokens::token_list(state, *user)?),
+        Query::SignIn(name) => Answer::SignIn(users::sign_in(state, name)?),
     })
 }
 

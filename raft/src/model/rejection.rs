@@ -239,6 +239,16 @@ pub enum Rejection {
         /// The cursor given.
         cursor: u64,
     },
+    /// Taking this administrator's rights, or disabling them, would leave no enabled
+    /// administrator.
+    #[error("user {0} is the last enabled administrator: make another user an administrator first")]
+    LastAdmin(UserId),
+    /// The user is disabled.
+    #[error("user {0} is disabled")]
+    UserDisabled(UserId),
+    /// The token has ended: expired, unused for too long, or a session of an old password.
+    #[error("the token has expired: sign in again or make a new token")]
+    TokenExpired,
     /// A block reference whose length is not the stored block's plain length.
     #[error("block {block} has {stored} bytes, not the {declared} the block list says")]
     BlockLengthMismatch {

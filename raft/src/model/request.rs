@@ -11,6 +11,7 @@ use super::drive::NewVersion;
 use super::ids::{DeviceId, FileId, LinkId, NamespaceId, NodeId, TokenHash, UploadId, UserId};
 use super::links::NewLink;
 use super::shares::ShareRole;
+use super::tokens::TokenTerms;
 use super::uploads::{HashProgress, NewUpload};
 
 /// A client-chosen id that makes a request idempotent: a retry with the same id (after a timeout,
@@ -39,14 +40,14 @@ pub enum Command {
         name: String,
     },
     /// Registers an API token for a user, by the hash of the token. A user holds at most
-    /// [`MAX_TOKENS_PER_USER`](super::users::MAX_TOKENS_PER_USER) tokens.
+    /// [`MAX_TOKENS_PER_USER`](super::tokens::MAX_TOKENS_PER_USER) tokens.
     AddToken {
         /// Whose token.
         user: UserId,
         /// blake3 of the token; the token itself never reaches the cluster's state.
         token_hash: TokenHash,
         /// What the token is for ("laptop", "cairn sync on nas"): at most
-        /// [`MAX_TOKEN_LABEL`](super::users::MAX_TOKEN_LABEL) bytes.
+        /// [`MAX_TOKEN_LABEL`](super::tokens::MAX_TOKEN_LABEL) bytes.
         label: String,
     },
     /// Revokes any user's token (for administrators; users revoke their own with
@@ -306,5 +307,42 @@ pub enum Command {
         user: UserId,
         /// The caller's journal cursor the decision to delete was made at.
         since: u64,
+    },
+    /// Registers a token for a user under terms that end it (an API token with an optional
+    /// expiry, or a password sign-in's session); at most
+    /// [`MAX_TOKENS_PER_USER`](super::tokens::MAX_TOKENS_PER_USER) per user, and none for a
+    /// disabled user.
+    IssueToken {
+        /// Whose token.
+        user: UserId,
+        /// blake3 of the token; the token itself never reaches the cluster's state.
+        token_hash: TokenHash,
+        /// What it is for: at most [`MAX_TOKEN_LABEL`](super::tokens::MAX_TOKEN_LABEL) bytes.
+        label: String,
+        /// When it ends (`used_ms` is taken from the request's time); `None`: never.
+        terms: Option<TokenTerms>,
+    },
+    /// Renews a session's idle end from the request's time: the API proposes it now and then
+    /// while the session is used.
+    TouchToken {
+        /// The session's token hash.
+        token_hash: TokenHash,
+    },
+    /// Sets or removes a user's password (as an argon2id hash; the password itself never
+    /// reaches the cluster's state) and ends the sessions made before. The model does not check
+    /// who asks: the API lets only the user or an administrator propose it.
+    SetPassword {
+        /// Whose password.
+        user: UserId,
+        /// The PHC string; `None` removes the password.
+        password_hash: Option<String>,
+    },
+    /// Disables a user (their tokens are refused and they cannot sign in) or enables them. The
+    /// last enabled administrator cannot be disabled. Only administrators may propose it.
+    SetDisabled {
+        /// Whom.
+        user: UserId,
+        /// The new value.
+        disabled: bool,
     },
 }

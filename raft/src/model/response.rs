@@ -126,4 +126,20 @@ pub enum Response {
         /// The retention now in force, in ms.
         ms: u64,
     },
+    /// The session's idle end is renewed (or it has none).
+    TokenTouched,
+    /// The user's password is set (or removed) and older sessions have ended.
+    PasswordSet,
+    /// The user is disabled or enabled as asked.
+    DisabledSet,
+}
+
+impl Response {
+    /// The response, or the rejection it carries.
+    pub fn into_result(self) -> Result<Self, Rejection> {
+        match self {
+            Response::Rejected(why) => Err(why),
+            other => Ok(other),
+        }
+    }
 }

@@ -1,9 +1,11 @@
-//! Users and their API tokens.
+//! Users and how they sign in: the user records, each one's account (password hash, whether
+//! it is disabled), and the rule that a cluster always keeps an administrator who can sign in.
+//! Tokens, which depend on all this, are in [`tokens`](super::tokens).
 
 use serde::{Deserialize, Serialize};
 
 use super::commit;
-use super::ids::{NamespaceId, TokenHash, UserId};
+use super::ids::{NamespaceId, UserId};
 use super::txn::decode;
 use super::{Rejection, Response, Space, StateError, StateRead, Txn};
 
@@ -23,35 +25,25 @@ pub struct User {
     pub admin: bool,
 }
 
-/// A token as stored, under its hash.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct TokenRecord {
-    /// Whose token.
-    pub user: UserId,
-    /// What it is for.
-    pub label: String,
-    /// When it was registered.
-    pub created_ms: u64,
+/// How a user signs in, kept apart from [`User`] so that a user record, which is listed and
+/// passed around, never carries a password hash. A user without one is [`Account::default`]:
+/// no password, enabled.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Account {
+    /// The password as an argon2id PHC string (`$argon2id$v=19$…`), hashed by the node that
+    /// took the password; `None`: the user cannot sign in with a password.
+    pub password: Option<String>,
+    /// A disabled user's tokens and sessions are refused, and they cannot sign in.
+    pub disabled: bool,
+    /// Sessions (not API tokens) issued before this time are no longer valid: setting a
+    /// password ends every session made with the old one.
+    pub sessions_from_ms: u64,
 }
 
 const MAX_NAME: usize = 64;
 
-/// The longest token label, in bytes.
-pub const MAX_TOKEN_LABEL: usize = 64;
-
-/// The most tokens one user may hold: as many as one page of [`Query::Tokens`] returns, so the
-/// listing a user revokes from is always complete.
-///
-/// [`Query::Tokens`]: super::Query::Tokens
-pub const MAX_TOKENS_PER_USER: usize = 1_000;
-
-/// (user, token hash): a user's tokens are one range of [`Space::UserTokens`].
-fn user_token_key(user: UserId, token: &TokenHash) -> [u8; 40] {
-    let mut key = [0u8; 40];
-    key[..8].copy_from_slice(&user.0.to_be_bytes());
-    key[8..].copy_from_slice(&token.0);
-    key
-}
+/// The longest password hash the model stores: a PHC string of argon2id is about 100 bytes.
+pub const MAX_PASSWORD_HASH: usize = 512;
 
 fn check_name(name: &str) -> Result<(), Rejection> {
     let invalid = |reason: &str| Rejection::InvalidName { name: name.into(), reason: reason.into() };
@@ -91,116 +83,77 @@ pub(super) fn set_admin<R: StateRead + ?Sized>(
     let Some(mut record) = user(txn, id)? else {
         return Ok(Response::Rejected(Rejection::NoSuchUser(id)));
     };
+    if !admin && record.admin && is_last_admin(txn, id)? {
+        return Ok(Response::Rejected(Rejection::LastAdmin(id)));
+    }
     record.admin = admin;
     txn.put(Space::Users, &id.0.to_be_bytes(), &record);
     Ok(Response::AdminSet)
 }
 
-pub(super) fn add_token<R: StateRead + ?Sized>(
+/// Disables a user (their tokens and sessions are refused from the next request on, and they
+/// cannot sign in) or enables them again. The last enabled administrator cannot be disabled.
+pub(super) fn set_disabled<R: StateRead + ?Sized>(
+    txn: &mut Txn<R>,
+    id: UserId,
+    disabled: bool,
+) -> Result<Response, StateError> {
+    let Some(record) = user(txn, id)? else {
+        return Ok(Response::Rejected(Rejection::NoSuchUser(id)));
+    };
+    let mut state = account(txn, id)?;
+    if disabled && !state.disabled && record.admin && is_last_admin(txn, id)? {
+        return Ok(Response::Rejected(Rejection::LastAdmin(id)));
+    }
+    state.disabled = disabled;
+    txn.put(Space::Accounts, &id.0.to_be_bytes(), &state);
+    Ok(Response::DisabledSet)
+}
+
+/// Sets (or with `None` removes) a user's password hash, and ends the sessions made before.
+pub(super) fn set_password<R: StateRead + ?Sized>(
     txn: &mut Txn<R>,
     time_ms: u64,
-    user: UserId,
-    token_hash: &TokenHash,
-    label: &str,
+    id: UserId,
+    password_hash: Option<&str>,
 ) -> Result<Response, StateError> {
-    if txn.get_raw(Space::Users, &user.0.to_be_bytes())?.is_none() {
-        return Ok(Response::Rejected(Rejection::NoSuchUser(user)));
+    if user(txn, id)?.is_none() {
+        return Ok(Response::Rejected(Rejection::NoSuchUser(id)));
     }
-    if txn.get_raw(Space::Tokens, &token_hash.0)?.is_some() {
-        return Ok(Response::Rejected(Rejection::TokenExists));
-    }
-    // A label cut short silently would not be the one the user typed, so a long one is refused.
-    // The refusal quotes only its start: it is stored with the request's outcome.
-    if label.len() > MAX_TOKEN_LABEL {
-        return Ok(Response::Rejected(Rejection::InvalidName {
-            name: label.chars().take(MAX_TOKEN_LABEL).collect(),
-            reason: format!("a token label is at most {MAX_TOKEN_LABEL} bytes"),
-        }));
-    }
-    let held = txn.scan(Space::UserTokens, &user.0.to_be_bytes(), None, MAX_TOKENS_PER_USER)?;
-    if held.len() >= MAX_TOKENS_PER_USER {
+    if let Some(hash) = password_hash
+        && (hash.is_empty() || hash.len() > MAX_PASSWORD_HASH)
+    {
         return Ok(Response::Rejected(Rejection::TooLarge {
-            what: format!("the tokens of user {user}"),
-            limit: MAX_TOKENS_PER_USER as u64,
+            what: "a password hash".into(),
+            limit: MAX_PASSWORD_HASH as u64,
         }));
     }
-    let record = TokenRecord { user, label: label.into(), created_ms: time_ms };
-    txn.put(Space::Tokens, &token_hash.0, &record);
-    txn.put_raw(Space::UserTokens, &user_token_key(user, token_hash), Vec::new());
-    Ok(Response::TokenAdded)
+    let mut state = account(txn, id)?;
+    state.password = password_hash.map(str::to_owned);
+    state.sessions_from_ms = time_ms;
+    txn.put(Space::Accounts, &id.0.to_be_bytes(), &state);
+    Ok(Response::PasswordSet)
 }
 
-/// Revokes any token: the API lets administrators do this.
-pub(super) fn revoke_token<R: StateRead + ?Sized>(
-    txn: &mut Txn<R>,
-    token_hash: &TokenHash,
-) -> Result<Response, StateError> {
-    let Some(record) = txn.get::<TokenRecord>(Space::Tokens, &token_hash.0)? else {
-        return Ok(Response::Rejected(Rejection::NoSuchToken));
-    };
-    delete_token(txn, record.user, token_hash);
-    Ok(Response::TokenRevoked)
-}
-
-/// Revokes one of `user`'s own tokens. Someone else's token is answered exactly like a token
-/// that does not exist, so the command cannot be used to learn which hashes are registered.
-pub(super) fn revoke_own_token<R: StateRead + ?Sized>(
-    txn: &mut Txn<R>,
-    user: UserId,
-    token_hash: &TokenHash,
-) -> Result<Response, StateError> {
-    match txn.get::<TokenRecord>(Space::Tokens, &token_hash.0)? {
-        Some(record) if record.user == user => {
-            delete_token(txn, user, token_hash);
-            Ok(Response::TokenRevoked)
+/// Whether `id` is the only administrator who is not disabled: taking their rights or
+/// disabling them would leave nobody able to manage users. Users are few (people, not files),
+/// so a scan that stops at the first other administrator is cheap.
+fn is_last_admin<R: StateRead + ?Sized>(txn: &Txn<R>, id: UserId) -> Result<bool, StateError> {
+    const PAGE: usize = 1_000;
+    let mut after: Option<Vec<u8>> = None;
+    loop {
+        let page = txn.scan(Space::Users, &[], after.as_deref(), PAGE)?;
+        for (key, bytes) in &page {
+            let other: User = decode(Space::Users, bytes)?;
+            if other.admin && other.id != id && !account(txn, other.id)?.disabled {
+                return Ok(false);
+            }
+            after = Some(key.clone());
         }
-        _ => Ok(Response::Rejected(Rejection::NoSuchToken)),
-    }
-}
-
-fn delete_token<R: StateRead + ?Sized>(txn: &mut Txn<R>, user: UserId, token_hash: &TokenHash) {
-    txn.delete(Space::Tokens, &token_hash.0);
-    txn.delete(Space::UserTokens, &user_token_key(user, token_hash));
-}
-
-/// The user a token belongs to and the token's record, if the token is registered: what the
-/// API needs to authenticate a request and to say which token made it.
-pub fn authenticate(
-    state: &(impl StateRead + ?Sized),
-    token: &TokenHash,
-) -> Result<Option<(User, TokenRecord)>, StateError> {
-    let Some(bytes) = state.get(Space::Tokens, &token.0)? else { return Ok(None) };
-    let record: TokenRecord = decode(Space::Tokens, &bytes)?;
-    Ok(user(state, record.user)?.map(|user| (user, record)))
-}
-
-/// A user's tokens, by hash; all of them, since a user holds at most [`MAX_TOKENS_PER_USER`].
-pub fn tokens(
-    state: &(impl StateRead + ?Sized),
-    user: UserId,
-) -> Result<Vec<(TokenHash, TokenRecord)>, StateError> {
-    let mut out = Vec::new();
-    for (key, _) in state.scan(Space::UserTokens, &user.0.to_be_bytes(), None, MAX_TOKENS_PER_USER)? {
-        // Keys are (user, hash), 40 bytes; anything else was not written by this version.
-        let Some(Ok(hash)) = key.get(8..).map(<[u8; 32]>::try_from) else {
-            return Err(StateError::Decode {
-                space: Space::UserTokens,
-                message: "key is not 40 bytes".into(),
-            });
-        };
-        if let Some(bytes) = state.get(Space::Tokens, &hash)? {
-            out.push((TokenHash(hash), decode(Space::Tokens, &bytes)?));
+        if page.len() < PAGE {
+            return Ok(true);
         }
     }
-    Ok(out)
-}
-
-/// The user a token belongs to, if the token is registered.
-pub fn user_for_token(
-    state: &(impl StateRead + ?Sized),
-    token: &TokenHash,
-) -> Result<Option<User>, StateError> {
-    Ok(authenticate(state, token)?.map(|(user, _)| user))
 }
 
 /// A user by id.
@@ -214,19 +167,30 @@ pub fn user_by_name(state: &(impl StateRead + ?Sized), name: &str) -> Result<Opt
     user(state, decode(Space::UserNames, &bytes)?)
 }
 
+/// A user's account; the default (no password, enabled) for a user who never had one set.
+pub fn account(state: &(impl StateRead + ?Sized), id: UserId) -> Result<Account, StateError> {
+    Ok(state
+        .get(Space::Accounts, &id.0.to_be_bytes())?
+        .map(|b| decode(Space::Accounts, &b))
+        .transpose()?
+        .unwrap_or_default())
+}
+
+/// A user by name with their account: what a password sign-in checks.
+pub fn sign_in(state: &(impl StateRead + ?Sized), name: &str) -> Result<Option<(User, Account)>, StateError> {
+    let Some(user) = user_by_name(state, name)? else { return Ok(None) };
+    let account = account(state, user.id)?;
+    Ok(Some((user, account)))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::model::Command;
     use crate::model::testkit::{ADA, BOB, World};
-    use crate::model::{Answer, Command, Query, answer};
 
-    fn add(user: UserId, token: &str, label: &str) -> Command {
-        Command::AddToken { user, token_hash: TokenHash::of(token), label: label.into() }
-    }
-
-    fn listed(w: &World, user: UserId) -> Vec<(TokenHash, String)> {
-        let Answer::Tokens(tokens) = answer(&w.state, &Query::Tokens { user }).unwrap() else { panic!() };
-        tokens.into_iter().map(|(hash, record)| (hash, record.label)).collect()
+    fn disable(user: UserId, disabled: bool) -> Command {
+        Command::SetDisabled { user, disabled }
     }
 
     #[test]
@@ -236,6 +200,12 @@ mod tests {
         assert_eq!(w.run(Command::SetAdmin { user: ADA, admin: true }), Response::AdminSet);
         assert!(user(&w.state, ADA).unwrap().unwrap().admin);
         assert!(!user(&w.state, BOB).unwrap().unwrap().admin);
+        // Ada is the only administrator: she keeps the rights until Bob has them too.
+        assert_eq!(
+            w.run(Command::SetAdmin { user: ADA, admin: false }),
+            Response::Rejected(Rejection::LastAdmin(ADA))
+        );
+        assert_eq!(w.run(Command::SetAdmin { user: BOB, admin: true }), Response::AdminSet);
         assert_eq!(w.run(Command::SetAdmin { user: ADA, admin: false }), Response::AdminSet);
         assert!(!user_by_name(&w.state, "ada").unwrap().unwrap().admin);
         assert_eq!(
@@ -245,84 +215,43 @@ mod tests {
     }
 
     #[test]
-    fn a_token_authenticates_as_its_user_with_its_record_until_revoked() {
+    fn the_last_enabled_administrator_cannot_be_disabled_or_demoted() {
         let mut w = World::new();
-        w.now = 5_000;
-        assert_eq!(w.run(add(ADA, "t-ada", "laptop")), Response::TokenAdded);
-        let ask =
-            |w: &World, token: &str| answer(&w.state, &Query::UserByToken(TokenHash::of(token))).unwrap();
-        let Answer::Authenticated(Some((who, record))) = ask(&w, "t-ada") else { panic!() };
-        assert_eq!((who.id, who.name.as_str()), (ADA, "ada"));
-        assert_eq!(record, TokenRecord { user: ADA, label: "laptop".into(), created_ms: 5_000 });
-        assert_eq!(ask(&w, "unknown"), Answer::Authenticated(None));
-        let revoke = Command::RevokeToken { token_hash: TokenHash::of("t-ada") };
-        assert_eq!(w.run(revoke), Response::TokenRevoked);
-        assert_eq!(ask(&w, "t-ada"), Answer::Authenticated(None));
-        // Revoking also took the token out of its user's list.
-        assert!(listed(&w, ADA).is_empty());
-    }
-
-    #[test]
-    fn users_list_and_revoke_their_own_tokens_only() {
-        let mut w = World::new();
-        w.run(add(ADA, "a1", "laptop"));
-        w.run(add(ADA, "a2", "phone"));
-        w.run(add(BOB, "b1", "desk"));
-        let mut expected =
-            vec![(TokenHash::of("a1"), "laptop".to_string()), (TokenHash::of("a2"), "phone".into())];
-        expected.sort();
-        assert_eq!(listed(&w, ADA), expected);
-        assert_eq!(listed(&w, BOB), [(TokenHash::of("b1"), "desk".to_string())]);
-        assert!(listed(&w, UserId(9)).is_empty());
-
-        // Bob cannot revoke Ada's token, and learns no more than if it did not exist.
-        let bobs_try = Command::RevokeOwnToken { user: BOB, token_hash: TokenHash::of("a1") };
-        assert_eq!(w.run(bobs_try), Response::Rejected(Rejection::NoSuchToken));
-        assert_eq!(user_for_token(&w.state, &TokenHash::of("a1")).unwrap().unwrap().id, ADA);
-        let unknown = Command::RevokeOwnToken { user: BOB, token_hash: TokenHash::of("zz") };
-        assert_eq!(w.run(unknown), Response::Rejected(Rejection::NoSuchToken));
-
-        let own = Command::RevokeOwnToken { user: ADA, token_hash: TokenHash::of("a1") };
-        assert_eq!(w.run(own.clone()), Response::TokenRevoked);
-        assert_eq!(user_for_token(&w.state, &TokenHash::of("a1")).unwrap(), None);
-        assert_eq!(listed(&w, ADA), [(TokenHash::of("a2"), "phone".to_string())]);
-        assert_eq!(w.run(own), Response::Rejected(Rejection::NoSuchToken));
-    }
-
-    #[test]
-    fn long_labels_are_refused_not_cut() {
-        let mut w = World::new();
-        assert_eq!(w.run(add(ADA, "a", &"x".repeat(MAX_TOKEN_LABEL))), Response::TokenAdded);
-        // 33 two-byte characters: 66 bytes, though fewer than 64 characters.
-        for (token, label) in [("b", "x".repeat(MAX_TOKEN_LABEL + 1)), ("c", "é".repeat(33))] {
-            let Response::Rejected(Rejection::InvalidName { name, reason }) = w.run(add(ADA, token, &label))
-            else {
-                panic!("{label:?} was accepted")
-            };
-            assert!(reason.contains("64 bytes"), "{reason}");
-            assert!(label.starts_with(&name) && name.chars().count() <= MAX_TOKEN_LABEL);
-            assert_eq!(user_for_token(&w.state, &TokenHash::of(token)).unwrap(), None);
-        }
-        assert_eq!(listed(&w, ADA).len(), 1);
-    }
-
-    #[test]
-    fn a_user_holds_at_most_one_page_of_tokens() {
-        let mut w = World::new();
-        for i in 0..MAX_TOKENS_PER_USER {
-            assert_eq!(w.run(add(ADA, &format!("t{i}"), "")), Response::TokenAdded);
-        }
+        w.run(Command::SetAdmin { user: ADA, admin: true });
+        w.run(Command::SetAdmin { user: BOB, admin: true });
+        assert_eq!(w.run(disable(BOB, true)), Response::DisabledSet);
+        assert!(account(&w.state, BOB).unwrap().disabled);
+        // Bob is disabled, so Ada is the last administrator who can act.
+        assert_eq!(w.run(disable(ADA, true)), Response::Rejected(Rejection::LastAdmin(ADA)));
         assert_eq!(
-            w.run(add(ADA, "one-too-many", "")),
-            Response::Rejected(Rejection::TooLarge {
-                what: "the tokens of user 1".into(),
-                limit: MAX_TOKENS_PER_USER as u64
-            })
+            w.run(Command::SetAdmin { user: ADA, admin: false }),
+            Response::Rejected(Rejection::LastAdmin(ADA))
         );
-        assert_eq!(listed(&w, ADA).len(), MAX_TOKENS_PER_USER);
-        // Bob is not affected, and Ada may add one once she revoked one.
-        assert_eq!(w.run(add(BOB, "b", "")), Response::TokenAdded);
-        w.run(Command::RevokeOwnToken { user: ADA, token_hash: TokenHash::of("t7") });
-        assert_eq!(w.run(add(ADA, "one-too-many", "")), Response::TokenAdded);
+        // Demoting the disabled one is fine, and enabling works again.
+        assert_eq!(w.run(Command::SetAdmin { user: BOB, admin: false }), Response::AdminSet);
+        assert_eq!(w.run(disable(BOB, false)), Response::DisabledSet);
+        assert!(!account(&w.state, BOB).unwrap().disabled);
+        assert!(!account(&w.state, ADA).unwrap().disabled);
+        assert_eq!(w.run(disable(UserId(9), true)), Response::Rejected(Rejection::NoSuchUser(UserId(9))));
+    }
+
+    #[test]
+    fn a_password_is_stored_as_given_and_ends_older_sessions() {
+        let mut w = World::new();
+        assert_eq!(account(&w.state, ADA).unwrap(), Account::default());
+        w.now = 7_000;
+        let set = Command::SetPassword { user: ADA, password_hash: Some("$argon2id$x".into()) };
+        assert_eq!(w.run(set), Response::PasswordSet);
+        let (who, acct) = sign_in(&w.state, "ada").unwrap().unwrap();
+        assert_eq!(who.id, ADA);
+        assert_eq!(acct.password.as_deref(), Some("$argon2id$x"));
+        assert_eq!(acct.sessions_from_ms, 7_000);
+        assert_eq!(sign_in(&w.state, "nobody").unwrap(), None);
+        let huge = Command::SetPassword { user: ADA, password_hash: Some("x".repeat(MAX_PASSWORD_HASH + 1)) };
+        assert!(matches!(w.run(huge), Response::Rejected(Rejection::TooLarge { .. })));
+        assert_eq!(w.run(Command::SetPassword { user: ADA, password_hash: None }), Response::PasswordSet);
+        assert_eq!(account(&w.state, ADA).unwrap().password, None);
+        let stray = Command::SetPassword { user: UserId(9), password_hash: None };
+        assert_eq!(w.run(stray), Response::Rejected(Rejection::NoSuchUser(UserId(9))));
     }
 }

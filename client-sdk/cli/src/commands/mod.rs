@@ -6,10 +6,12 @@ mod get;
 mod link;
 mod login;
 mod ls;
+mod passwd;
 mod put;
 mod share;
 mod status;
 mod sync;
+mod token;
 mod trash;
 mod tree;
 mod versions;
@@ -22,7 +24,9 @@ use crate::exit::Failure;
 /// Runs `command`.
 pub async fn run(ctx: &Context, command: Command) -> Result<(), Failure> {
     match command {
-        Command::Login => login::login(ctx).await,
+        Command::Login(args) => login::login(ctx, &args).await,
+        Command::Token { action } => token::token(ctx, action).await,
+        Command::Passwd => passwd::passwd(ctx).await,
         Command::Status => status::status(ctx).await,
         Command::Ls(args) => ls::ls(ctx, &args).await,
         Command::Put(args) => put::put(ctx, &args).await,

@@ -100,10 +100,35 @@ impl Cairn {
         Run::from(self.command().args(args).output().unwrap())
     }
 
+    /// Runs `cairn args…` to the end with `input` on its standard input (a token or password,
+    /// which never go on the command line).
+    pub fn run_with_input(&self, args: &[&str], input: &str) -> Run {
+        use std::io::Write as _;
+        let mut child = self
+            .command()
+            .args(args)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        // A command that fails before reading its input closes the pipe: that is its answer.
+        let _ = child.stdin.take().unwrap().write_all(input.as_bytes());
+        Run::from(child.wait_with_output().unwrap())
+    }
+
     /// Runs `cairn args…` and panics with its output unless it exits 0.
     pub fn ok(&self, args: &[&str]) -> Run {
         let run = self.run(args);
         assert_eq!(run.code, 0, "cairn {args:?} failed:\nstdout:\n{}\nstderr:\n{}", run.text(), run.stderr);
+        run
+    }
+
+    /// `cairn login --token-stdin args…` with `token` on standard input, which must succeed.
+    pub fn login_with_token(&self, token: &str, args: &[&str]) -> Run {
+        let all = [&["login", "--token-stdin"], args].concat();
+        let run = self.run_with_input(&all, &format!("{token}\n"));
+        assert_eq!(run.code, 0, "cairn {all:?} failed:\nstdout:\n{}\nstderr:\n{}", run.text(), run.stderr);
         run
     }
 

@@ -28,14 +28,14 @@ impl Device {
     /// folder is `home/Drive` (not made: the sync makes it, or the test does first).
     pub fn login(home: &Path, nodes: &[String], token: &str, ca: Option<&Path>) -> Self {
         let cairn = Cairn::new(home);
-        let mut login = vec!["login", "--token", token];
+        let mut login = Vec::new();
         for node in nodes {
             login.extend(["--node", node.as_str()]);
         }
         if let Some(ca) = ca {
             login.extend(["--ca", ca.to_str().unwrap()]);
         }
-        cairn.ok(&login);
+        cairn.login_with_token(token, &login);
         Self { cairn, dir: home.join("Drive"), sync: None }
     }
 

@@ -95,6 +95,11 @@ error_codes! {
     /// Too many attempts (wrong passwords, say) from this client or at this target: wait the
     /// `Retry-After` seconds the answer gives, then try again.
     RateLimited = "rate_limited",
+    /// Taking an administrator's rights or disabling them would leave no enabled
+    /// administrator: make another one first.
+    LastAdmin = "last_admin",
+    /// The user is disabled: an administrator must enable them again.
+    UserDisabled = "user_disabled",
     /// A fault of the node's own.
     Internal = "internal",
 }

@@ -30,7 +30,10 @@ pub use links::{
 };
 pub use shares::{EndShare, NewShare, Paging, Role, SharePage, ShareView};
 pub use tree::{Changed, ChildView, DeleteParams, FileView, InNamespace, Listing, TreeView, UploadingView};
-pub use users::{NewToken, NewUser, TokenView, UserView};
+pub use users::{
+    NewPassword, NewToken, NewUser, SessionView, SignIn, TokenInfo, TokenKind, TokenView, UserChange,
+    UserView,
+};
 
 /// The header a client sets to make a write safe to retry: the same key from the same user
 /// replays the first answer instead of writing twice.
