@@ -1,12 +1,13 @@
 //! The `Range` request header of a download, parsed without I/O (RFC 9110, section 14): one
 //! `bytes=` range of a representation of known size, into the half-open byte interval to send.
 //!
-//! Every number comes from an untrusted client, so the arithmetic is checked: a position that
-//! does not fit in 64 bits cannot name a byte of any file and is unsatisfiable (416), never a
-//! panic or a wrapped length. As RFC 9110 says, a last position at or past the end means "to
-//! the end" (`bytes=5-18446744073709551615` is the rest of the file from byte 5), a suffix
-//! longer than the file means the whole file, and a first position at or past the end, or a
-//! suffix of zero bytes, cannot be satisfied. Several ranges in one header are refused as
+//! Every number comes from an untrusted client, so the arithmetic is checked: a number of
+//! 2^64 − 1 or more overflows the one-past-the-end arithmetic of a 64-bit size and cannot name
+//! a byte of any file, so the range is refused as unsatisfiable (416), never a panic or a
+//! wrapped length (`bytes=5-18446744073709551615` used to crash a debug node). Otherwise, as
+//! RFC 9110 says, a last position at or past the end means "to the end", a suffix longer than
+//! the file means the whole file, and a first position at or past the end, or a suffix of zero
+//! bytes, cannot be satisfied. Several ranges in one header are refused as
 //! malformed: the server sends one part only.
 
 /// The bytes `[start, end)` of the file to send; never empty, `end` at most the file's size.
@@ -42,13 +43,14 @@ pub enum RangeError {
     Unsatisfiable,
 }
 
-/// A decimal position of the header: `None` for digits that overflow 64 bits.
-fn position(digits: &str) -> Result<Option<u64>, RangeError> {
+/// A decimal position of the header, or [`RangeError::Unsatisfiable`] for one whose successor
+/// overflows 64 bits.
+fn position(digits: &str) -> Result<u64, RangeError> {
     if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
         return Err(RangeError::Malformed);
     }
     // Only overflow is left to fail: the text is all digits.
-    Ok(digits.parse::<u64>().ok())
+    digits.parse::<u64>().ok().filter(|n| *n < u64::MAX).ok_or(RangeError::Unsatisfiable)
 }
 
 /// Parses the `Range` header value `header` for a file of `size` bytes.
@@ -66,22 +68,21 @@ pub fn parse_range(header: &str, size: u64) -> Result<ByteRange, RangeError> {
     let (first, last) = (first.trim(), last.trim());
     let (start, end) = match (first.is_empty(), last.is_empty()) {
         (true, true) => return Err(RangeError::Malformed),
-        // The last n bytes; a suffix longer than the file (or than 64 bits) is all of it.
+        // The last n bytes; a suffix longer than the file is all of it.
         (true, false) => match position(last)? {
-            Some(0) => return Err(RangeError::Unsatisfiable),
-            Some(n) => (size.saturating_sub(n), size),
-            None => (0, size),
+            0 => return Err(RangeError::Unsatisfiable),
+            n => (size.saturating_sub(n), size),
         },
-        (false, true) => (position(first)?.ok_or(RangeError::Unsatisfiable)?, size),
+        (false, true) => (position(first)?, size),
         (false, false) => {
-            let start = position(first)?.ok_or(RangeError::Unsatisfiable)?;
-            // A last position past 64 bits is past the end of any file.
-            let last = position(last)?.unwrap_or(u64::MAX);
+            // Both are checked before either is compared, so an overflow is always a 416.
+            let (start, last) = (position(first), position(last));
+            let (start, last) = (start?, last?);
             if last < start {
                 return Err(RangeError::Malformed);
             }
-            // `last` is inclusive; at or past the end it means the end.
-            (start, last.checked_add(1).map_or(size, |end| end.min(size)))
+            // `last` is inclusive and below u64::MAX; at or past the end it means the end.
+            (start, (last + 1).min(size))
         }
     };
     if start >= size {
@@ -126,21 +127,29 @@ mod tests {
     #[test]
     fn positions_at_the_edge_of_64_bits_neither_panic_nor_wrap() {
         let max = u64::MAX;
-        // The range of the report: the rest of the file from byte 5, with its true length.
-        assert_eq!(parse_range(&format!("bytes=5-{max}"), 100), ok(5, 100));
-        assert_eq!(parse_range(&format!("bytes=5-{max}"), max), ok(5, max));
+        // The range of the report overflows: 416, on a small file and on the largest.
+        let unsatisfiable = Err(RangeError::Unsatisfiable);
+        assert_eq!(parse_range(&format!("bytes=5-{max}"), 100), unsatisfiable);
+        assert_eq!(parse_range(&format!("bytes=5-{max}"), max), unsatisfiable);
+        assert_eq!(parse_range(&format!("bytes={max}-{max}"), 100), unsatisfiable);
+        assert_eq!(parse_range(&format!("bytes={max}-"), max), unsatisfiable);
+        assert_eq!(parse_range(&format!("bytes=-{max}"), 100), unsatisfiable);
+        // Just below: the end of the largest file, or "to the end" of a small one.
         assert_eq!(parse_range(&format!("bytes=0-{}", max - 1), max), ok(0, max));
-        assert_eq!(parse_range(&format!("bytes={max}-{max}"), 100), Err(RangeError::Unsatisfiable));
-        assert_eq!(parse_range(&format!("bytes={max}-"), max), Err(RangeError::Unsatisfiable));
-        assert_eq!(parse_range(&format!("bytes=-{max}"), 100), ok(0, 100));
-        // Past 64 bits: a first position there is no byte of any file; a last position or a
-        // suffix there reaches the end.
+        assert_eq!(parse_range(&format!("bytes=5-{}", max - 1), 100), ok(5, 100));
+        assert_eq!(parse_range(&format!("bytes=-{}", max - 1), 100), ok(0, 100));
+        // Past 64 bits, anywhere: 416.
         let huge = "18446744073709551616";
-        assert_eq!(parse_range(&format!("bytes={huge}-"), 100), Err(RangeError::Unsatisfiable));
-        assert_eq!(parse_range(&format!("bytes={huge}-{huge}9"), 100), Err(RangeError::Unsatisfiable));
-        assert_eq!(parse_range(&format!("bytes=5-{huge}"), 100), ok(5, 100));
-        assert_eq!(parse_range(&format!("bytes=-{huge}"), 100), ok(0, 100));
-        assert_eq!(parse_range(&format!("bytes=5-{}", "9".repeat(400)), 100), ok(5, 100));
+        for header in [
+            format!("bytes={huge}-"),
+            format!("bytes={huge}-{huge}9"),
+            format!("bytes=5-{huge}"),
+            format!("bytes=-{huge}"),
+            format!("bytes=5-{}", "9".repeat(400)),
+            format!("bytes={huge}-4"),
+        ] {
+            assert_eq!(parse_range(&header, 100), unsatisfiable, "{header}");
+        }
     }
 
     #[test]
