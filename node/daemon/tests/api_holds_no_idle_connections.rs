@@ -5,7 +5,8 @@
 //! normal client keeps working, and the node closes every one of them within its timeout (plus
 //! a generous margin for a loaded machine), no sooner than the timeout allows. The caps: over
 //! its per-address cap an address is turned away while another still gets in, and over the
-//! node's cap everyone is, until connections close.
+//! node's cap everyone is, until connections close. And a connection cap the open-file limit
+//! cannot hold stops the node at start, saying how to fix it.
 #![allow(clippy::unwrap_used, clippy::expect_used)] // Test code: a panic is a failure report.
 
 mod connections;
@@ -232,4 +233,30 @@ async fn an_address_over_its_cap_is_turned_away_while_others_get_in_until_the_no
     assert_eq!(served.0, 200);
     assert!(metric(&tls, loopback(9), api, "cairn_api_connections_refused_node_total").await >= 2);
     drop((from_2, from_3, from_4, last));
+}
+
+#[test]
+fn a_connection_cap_the_open_file_limit_cannot_hold_stops_the_node_saying_why() {
+    let (_, hard) = rlimit::getrlimit(rlimit::Resource::NOFILE).unwrap();
+    // The node keeps 1024 files for its stores: a cap of the whole hard limit never fits.
+    let cap = hard.min(1_000_000);
+    if cap + 1024 <= hard {
+        println!("the hard open-file limit ({hard}) holds any cap the config allows: nothing to refuse here");
+        return;
+    }
+    let network = format!("max_connections = {cap}\nmax_connections_per_address = 10");
+    let mut cluster = ProcessCluster::prepare(Settings { network, ..Default::default() });
+    cluster.add_files(1);
+    let config = cluster.nodes[&1].config.clone();
+    let out = std::process::Command::new(cairn_test_cluster::binary())
+        .args(["init", "-c", config.to_str().unwrap()])
+        .output()
+        .unwrap();
+    let said = String::from_utf8_lossy(&out.stderr).into_owned() + &String::from_utf8_lossy(&out.stdout);
+    assert!(!out.status.success(), "the node started with a cap of {cap} under a limit of {hard}: {said}");
+    assert!(
+        said.contains(&format!("network.max_connections = {cap}")) && said.contains("LimitNOFILE"),
+        "{said}"
+    );
+    println!("refused as it should be: {}", said.trim());
 }
