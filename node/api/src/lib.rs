@@ -19,6 +19,7 @@
 //! - [`tus`]: resumable uploads with the tus 1.0 protocol at `/v1/uploads`.
 //! - [`changes`]: the change journal: pages, long polls and server-sent events.
 //! - [`metrics`]: the Prometheus page.
+//! - [`openapi`]: the OpenAPI 3.1 description of all of it, at `/v1/openapi.json`.
 //! - [`https`]: serving all of it over TLS with a certificate of the cluster CA.
 //! - [`server`]: the connections: caps per node and per address, timeouts, HTTP/2.
 //! - [`watch_limit`]: caps on long polls and event streams, per user and per node.
@@ -41,6 +42,7 @@ pub mod idempotency;
 pub mod inflight;
 pub mod links;
 pub mod metrics;
+pub mod openapi;
 pub mod password;
 pub mod paths;
 pub mod range;
@@ -88,6 +90,7 @@ pub fn router(
     clock: Clock,
 ) -> Router {
     let v1 = Router::new()
+        .route("/openapi.json", get(openapi::document))
         .merge(users::routes())
         .merge(tokens::routes())
         .merge(sessions::routes())
