@@ -74,7 +74,7 @@ pub struct ApiLimits {
     /// The largest body a simple upload takes, in bytes.
     pub max_upload_bytes: u64,
     /// How long password sign-ins last.
-    pub sessions: sessions::SessionLimits,
+    pub sessions: state::SessionLimits,
     /// Long polls and event streams open at once, per user.
     pub max_watches_per_user: usize,
     /// Long polls and event streams open at once on the node.

@@ -21,18 +21,11 @@ use crate::error::ApiError;
 use crate::extract::{ClientAddr, Json as ApiJson};
 use crate::password::guard::{self, MAX_PASSWORD};
 use crate::password::pool;
+pub use crate::state::SessionLimits;
 use crate::state::ApiState;
 use crate::tokens::new_token;
 use crate::users::user_view;
 
-/// How long sessions last, from the node's `[accounts]` settings.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct SessionLimits {
-    /// A session ends when unused for this long (ms).
-    pub idle_ms: u64,
-    /// …and at the latest this long after sign-in (ms).
-    pub max_ms: u64,
-}
 
 /// The routes.
 pub fn routes() -> Router<ApiState> {

@@ -25,7 +25,7 @@ pub struct ApiState {
     /// The caps on long polls and event streams, and those open now.
     pub(crate) watches: std::sync::Arc<crate::watch_limit::WatchLimits>,
     /// How long password sign-ins last (`[accounts]`).
-    pub(crate) sessions: crate::sessions::SessionLimits,
+    pub(crate) sessions: SessionLimits,
 }
 
 impl ApiState {
@@ -50,4 +50,13 @@ impl ApiState {
     pub(crate) async fn query(&self, query: Query) -> Result<Answer, ApiError> {
         Ok(self.meta.query(&query).await?)
     }
+}
+
+/// How long sessions last, from the node's `[accounts]` settings.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct SessionLimits {
+    /// A session ends when unused for this long (ms).
+    pub idle_ms: u64,
+    /// …and at the latest this long after sign-in (ms).
+    pub max_ms: u64,
 }
