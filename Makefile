@@ -3,13 +3,14 @@
 CARGO ?= cargo
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: help deps build run stop test layers chaos bench bench-etcd verify fmt fmt-check clippy clean
+.PHONY: help deps build run stop test layers chaos fuzz bench bench-etcd verify fmt fmt-check clippy clean
 
 help:
 	@echo "make run      start a local 3-node cluster in the background (run/local-3/) and show it"
 	@echo "make stop     stop the local cluster (its data stays in run/local-3/)"
 	@echo "make test     build everything and run the whole test suite (installs system deps first)"
 	@echo "make chaos    long chaos runs on 3 and 5 nodes with every nemesis (CHAOS_SECONDS, default 1800; CHAOS_SEED; CHAOS_NEMESES)"
+	@echo "make fuzz     each cargo-fuzz target for FUZZ_SECONDS (default 600; needs nightly and cargo-fuzz); make test replays the corpora"
 	@echo "make bench    criterion benchmarks of every pipeline stage, the cluster's commit rate, block and drive throughput (see BENCHMARKS.md)"
 	@echo "make bench-etcd  the same commit-rate load against a local 3-member etcd cluster (BENCH_SECONDS per level, default 10)"
 	@echo "make layers   only the layering check: crates depend downward, no source file imports itself in a circle"
@@ -54,6 +55,24 @@ chaos: deps
 	target/release/cairn-chaos --nodes 3; three=$$?; \
 	target/release/cairn-chaos --nodes 5; five=$$?; \
 	[ $$three = 0 ] && [ $$five = 0 ]
+
+# Each fuzz target for FUZZ_SECONDS, outside CI: a nightly toolchain and cargo-fuzz
+# (`cargo install cargo-fuzz`). The committed seeds in fuzz/corpus/<target>/ are read, new inputs
+# go to fuzz/target/corpus/<target>/ (not committed: copy an input worth keeping into the seeds),
+# and a crash stops the run with its input in fuzz/artifacts/<target>/. `make test` replays the
+# committed corpora through the same checks, on the stable compiler. The first build compiles
+# RocksDB (the config target links the node) with the sanitizer, which takes long on two cores;
+# ROCKSDB_LIB_DIR=<a folder holding a built librocksdb.a> ROCKSDB_STATIC=1
+# RUSTFLAGS=-Clink-arg=-lstdc++ links an already built one instead.
+FUZZ_SECONDS ?= 600
+FUZZ_TARGETS := frame encoded_block tus_headers range drive_path node_config
+fuzz: deps
+	@command -v cargo-fuzz >/dev/null || { echo "cargo-fuzz is missing: cargo install cargo-fuzz"; exit 1; }
+	for t in $(FUZZ_TARGETS); do \
+		mkdir -p fuzz/target/corpus/$$t && \
+		$(CARGO) +nightly fuzz run $$t $(CURDIR)/fuzz/target/corpus/$$t $(CURDIR)/fuzz/corpus/$$t \
+			-- -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 || exit 1; \
+	done
 
 bench: deps
 	$(CARGO) bench --workspace --all-features --bench proto_stages --bench node_stages

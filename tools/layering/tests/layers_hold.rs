@@ -41,6 +41,8 @@ const LAYERS: &[Layer] = &[
     Layer { name: "cairn-api", test_support: false },
     // The daemon, which composes all of the above.
     Layer { name: "cairn-node", test_support: false },
+    // What the fuzz targets check, over the parsers of the node and the contract.
+    Layer { name: "cairn-fuzz-checks", test_support: false },
     // Harnesses that start real nodes.
     Layer { name: "cairn-test-cluster", test_support: true },
     Layer { name: "cairn-chaos", test_support: false },

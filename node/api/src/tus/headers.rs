@@ -148,6 +148,18 @@ pub fn parse_checksum(header: &str) -> Result<Checksum, HeaderError> {
     Ok(Checksum { algorithm, digest })
 }
 
+/// The byte count of an `Upload-Offset` or `Upload-Length` header: decimal digits only (tus
+/// says a non-negative integer; `+5`, which Rust's integer parsing takes, is refused), with
+/// surrounding spaces allowed; `None` for anything else or a count past 64 bits.
+pub fn parse_byte_count(value: &[u8]) -> Option<u64> {
+    let digits = value.trim_ascii();
+    if digits.is_empty() || !digits.iter().all(u8::is_ascii_digit) {
+        return None;
+    }
+    // All ASCII digits, so UTF-8; only overflow is left to fail.
+    std::str::from_utf8(digits).ok()?.parse().ok()
+}
+
 /// `ms` since the epoch as an HTTP-date, the form of `Upload-Expires`.
 pub fn http_date(ms: u64) -> String {
     httpdate::fmt_http_date(UNIX_EPOCH + Duration::from_millis(ms))
@@ -191,6 +203,16 @@ mod tests {
         );
         for name in ALGORITHMS.split(',') {
             assert_eq!(Algorithm::named(name).map(Algorithm::name), Some(name));
+        }
+    }
+
+    #[test]
+    fn byte_counts_are_plain_decimal_digits() {
+        assert_eq!(parse_byte_count(b"0"), Some(0));
+        assert_eq!(parse_byte_count(b" 1048576 "), Some(1_048_576));
+        assert_eq!(parse_byte_count(b"18446744073709551615"), Some(u64::MAX));
+        for bad in [&b""[..], b" ", b"+5", b"-1", b"18446744073709551616", b"1e3", b"0x10", b"\xff1"] {
+            assert_eq!(parse_byte_count(bad), None, "{:?}", String::from_utf8_lossy(bad));
         }
     }
 

@@ -1,0 +1,4 @@
+//! Fuzz target `range`: see `cairn_fuzz_checks::range` for what must hold.
+#![no_main]
+
+libfuzzer_sys::fuzz_target!(|data: &[u8]| cairn_fuzz_checks::range(data));
