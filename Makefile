@@ -15,6 +15,7 @@ help:
 	@echo "make bench-etcd  the same commit-rate load against a local 3-member etcd cluster (BENCH_SECONDS per level, default 10)"
 	@echo "make layers   only the layering check: crates depend downward, no source file imports itself in a circle"
 	@echo "make verify   formatting check, clippy -D warnings, then the tests"
+	@echo "make fuzz-api schemathesis (from PyPI, into target/) against a local node from its /v1/openapi.json (FUZZ_API_EXAMPLES per operation, default 40)"
 	@echo "make deps     install what the build needs from Debian, only what is missing"
 
 # RocksDB's bindings are generated with libclang, and RocksDB itself is C++. Only libclang
@@ -87,6 +88,13 @@ bench: deps
 BENCH_SECONDS ?= 10
 bench-etcd:
 	scripts/etcd-compare.sh $(BENCH_SECONDS)
+
+# The API fuzzed from its own description, outside CI: a three-node cluster on free ports, an
+# administrator's token, and schemathesis checking for 5xx answers and answers off the schema.
+.PHONY: fuzz-api
+fuzz-api: deps
+	$(CARGO) build -p cairn-node --bin cairn-node
+	scripts/fuzz-api.sh
 
 fmt:
 	$(CARGO) fmt --all
