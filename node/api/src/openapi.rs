@@ -166,7 +166,10 @@ mod tests {
             )"#;
         let calls = route_calls(code);
         assert_eq!(calls.len(), 2);
-        assert_eq!((calls[0].1.as_str(), calls[0].2.clone()), ("/a/{*path}", vec!["get".into(), "delete".into()]));
+        assert_eq!(
+            (calls[0].1.as_str(), calls[0].2.clone()),
+            ("/a/{*path}", vec!["get".into(), "delete".into()])
+        );
         assert_eq!(calls[1].2, vec!["patch".to_owned(), "head".to_owned(), "options".to_owned()]);
     }
 
@@ -192,7 +195,11 @@ mod tests {
     #[test]
     fn the_document_is_openapi_3_1_and_every_ref_resolves() {
         let doc = document();
-        assert!(doc["openapi"].as_str().is_some_and(|v| v.starts_with("3.1.")), "openapi: {}", doc["openapi"]);
+        assert!(
+            doc["openapi"].as_str().is_some_and(|v| v.starts_with("3.1.")),
+            "openapi: {}",
+            doc["openapi"]
+        );
         assert!(doc["info"]["title"].is_string() && doc["info"]["version"].is_string());
         assert!(doc["components"]["securitySchemes"]["bearer"]["scheme"] == "bearer");
         let mut refs = Vec::new();
@@ -208,12 +215,17 @@ mod tests {
                 path.split('{').skip(1).map(|s| s.split('}').next().unwrap()).collect();
             for (method, op) in item.as_object().unwrap() {
                 assert!(METHODS.contains(&method.as_str()), "{path}: {method} is not a method");
-                let id = op["operationId"].as_str().unwrap_or_else(|| panic!("{method} {path}: no operationId"));
+                let id =
+                    op["operationId"].as_str().unwrap_or_else(|| panic!("{method} {path}: no operationId"));
                 assert!(operation_ids.insert(id.to_owned()), "operationId {id} twice");
-                let responses = op["responses"].as_object().unwrap_or_else(|| panic!("{method} {path}: no responses"));
+                let responses =
+                    op["responses"].as_object().unwrap_or_else(|| panic!("{method} {path}: no responses"));
                 assert!(!responses.is_empty(), "{method} {path}: no responses");
                 for (status, response) in responses {
-                    assert!(status.len() == 3 && status.parse::<u16>().is_ok(), "{method} {path}: status {status}");
+                    assert!(
+                        status.len() == 3 && status.parse::<u16>().is_ok(),
+                        "{method} {path}: status {status}"
+                    );
                     let response = match response.get("$ref") {
                         Some(r) => resolve(&doc, r.as_str().unwrap()),
                         None => response,
@@ -227,8 +239,12 @@ mod tests {
                         Some(r) => resolve(&doc, r.as_str().unwrap()),
                         None => parameter,
                     };
-                    let (name, place) = (parameter["name"].as_str().unwrap(), parameter["in"].as_str().unwrap());
-                    assert!(["path", "query", "header", "cookie"].contains(&place), "{method} {path}: in {place}");
+                    let (name, place) =
+                        (parameter["name"].as_str().unwrap(), parameter["in"].as_str().unwrap());
+                    assert!(
+                        ["path", "query", "header", "cookie"].contains(&place),
+                        "{method} {path}: in {place}"
+                    );
                     assert!(parameter["schema"].is_object(), "{method} {path}: {name} has no schema");
                     if place == "path" {
                         assert_eq!(parameter["required"], true, "{method} {path}: {name} must be required");
@@ -237,7 +253,10 @@ mod tests {
                 }
                 assert_eq!(in_path, templated, "{method} {path}: path parameters");
                 if let Some(body) = op.get("requestBody") {
-                    assert!(body["content"].as_object().is_some_and(|c| !c.is_empty()), "{method} {path}: body");
+                    assert!(
+                        body["content"].as_object().is_some_and(|c| !c.is_empty()),
+                        "{method} {path}: body"
+                    );
                 }
             }
         }
