@@ -96,7 +96,7 @@ export SCHEMATHESIS_HOOKS=scripts/fuzz-api-hooks.py
 "$VENV/bin/schemathesis" run "$URL/v1/openapi.json" --url "$URL" \
     -H "Authorization: Bearer $TOKEN" \
     --checks not_a_server_error,status_code_conformance,response_schema_conformance,content_type_conformance \
-    --max-examples 5 --include-operation-id signOut --no-color || status=$?
+    --max-examples 5 --include-operation-id signOut --phases examples,coverage,fuzzing --no-color || status=$?
 for i in "${NODES[@]}"; do
     if grep -q "panicked" "$DIR/node$i.log"; then
         echo "== node $i panicked:"; grep -A5 "panicked" "$DIR/node$i.log"; status=1

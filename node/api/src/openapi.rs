@@ -260,6 +260,20 @@ mod tests {
                 }
             }
         }
+        // Links (what an answer feeds the next call) name operations that exist.
+        let mut links = 0;
+        for item in doc["paths"].as_object().unwrap().values() {
+            for op in item.as_object().unwrap().values() {
+                for response in op["responses"].as_object().unwrap().values() {
+                    for (name, link) in response["links"].as_object().into_iter().flatten() {
+                        let target = link["operationId"].as_str().unwrap_or_default();
+                        assert!(operation_ids.contains(target), "link {name} names no operation: {target:?}");
+                        links += 1;
+                    }
+                }
+            }
+        }
+        assert!(links > 0, "no links");
     }
 
     #[test]
