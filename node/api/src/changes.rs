@@ -34,7 +34,7 @@ use super::auth::{Bearer, Caller, Recheck};
 use super::error::ApiError;
 use super::extract::Params;
 use crate::state::ApiState;
-use crate::watch_limit::{Refused, WatchPermit};
+use crate::watch_limit::WatchPermit;
 use cairn_metadata::AppliedWatch;
 
 /// The longest a long poll waits. The client asks again after it; a minute of silence is what
@@ -67,7 +67,7 @@ pub async fn changes(
     State(state): State<ApiState>,
     bearer: Bearer,
     Params(query): Params<ChangesQuery>,
-) -> Result<Json<ChangePage>, Refused> {
+) -> Result<Json<ChangePage>, ApiError> {
     let (user, cursor) = (bearer.caller.user.id, query.cursor.unwrap_or(0));
     let limit = page_limit(query.limit)?;
     // Held until the answer: only a poll that may wait counts.
@@ -85,7 +85,7 @@ pub async fn changes(
     while page.changes.is_empty() && Instant::now() < deadline {
         let woke = tokio::select! {
             woke = tokio::time::timeout_at(deadline, applied.beyond(seen)) => woke,
-            refusal = recheck.refused() => return Err(refusal.into()),
+            refusal = recheck.refused() => return Err(refusal),
         };
         match woke {
             Ok(Some(index)) => seen = index,
@@ -125,7 +125,7 @@ pub async fn stream(
     bearer: Bearer,
     headers: HeaderMap,
     Params(query): Params<StreamQuery>,
-) -> Result<Sse<impl Stream<Item = Result<Event, axum::Error>>>, Refused> {
+) -> Result<Sse<impl Stream<Item = Result<Event, axum::Error>>>, ApiError> {
     let cursor = match headers.get(LAST_EVENT_ID) {
         Some(value) => value
             .to_str()

@@ -8,9 +8,6 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use axum::http::{HeaderValue, StatusCode, header};
-use axum::response::{IntoResponse, Response};
-use cairn_proto::api::ErrorCode;
 use cairn_raft::model::UserId;
 use parking_lot::Mutex;
 
@@ -54,31 +51,6 @@ pub struct WatchPermit {
     user: UserId,
 }
 
-/// A refused call, with the seconds after which to try again when waiting helps.
-#[derive(Debug)]
-pub struct Refused {
-    /// What went wrong.
-    pub error: ApiError,
-    /// `Retry-After`, in seconds.
-    pub retry_after: Option<u64>,
-}
-
-impl From<ApiError> for Refused {
-    fn from(error: ApiError) -> Self {
-        Self { error, retry_after: None }
-    }
-}
-
-impl IntoResponse for Refused {
-    fn into_response(self) -> Response {
-        let mut response = self.error.into_response();
-        if let Some(seconds) = self.retry_after {
-            response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(seconds));
-        }
-        response
-    }
-}
-
 impl WatchLimits {
     /// At most `per_user` watches of one user and `per_node` in all.
     pub fn new(per_user: usize, per_node: usize) -> Arc<Self> {
@@ -86,7 +58,7 @@ impl WatchLimits {
     }
 
     /// Opens a watch for `user`, or refuses it with 429.
-    pub fn admit(self: &Arc<Self>, user: UserId) -> Result<WatchPermit, Refused> {
+    pub fn admit(self: &Arc<Self>, user: UserId) -> Result<WatchPermit, ApiError> {
         let mut open = self.open.lock();
         let refusal = if open.total >= self.per_node {
             Some(format!(
@@ -103,10 +75,7 @@ impl WatchLimits {
         };
         if let Some(message) = refusal {
             REFUSED.fetch_add(1, Ordering::Relaxed);
-            return Err(Refused {
-                error: ApiError::new(StatusCode::TOO_MANY_REQUESTS, ErrorCode::RateLimited, message),
-                retry_after: Some(RETRY_AFTER_SECS),
-            });
+            return Err(ApiError::rate_limited(RETRY_AFTER_SECS, message));
         }
         open.total += 1;
         *open.by_user.entry(user).or_insert(0) += 1;
@@ -148,6 +117,10 @@ pub fn prometheus() -> Vec<(&'static str, &'static str, u64)> {
 
 #[cfg(test)]
 mod tests {
+    use axum::http::{StatusCode, header};
+    use axum::response::IntoResponse;
+    use cairn_proto::api::ErrorCode;
+
     use super::*;
 
     #[test]
@@ -155,15 +128,12 @@ mod tests {
         let limits = WatchLimits::new(2, 3);
         let alice = [limits.admit(UserId(1)).unwrap(), limits.admit(UserId(1)).unwrap()];
         let refused = limits.admit(UserId(1)).unwrap_err();
-        assert_eq!(
-            (refused.error.status, refused.error.code),
-            (StatusCode::TOO_MANY_REQUESTS, ErrorCode::RateLimited)
-        );
+        assert_eq!((refused.status, refused.code), (StatusCode::TOO_MANY_REQUESTS, ErrorCode::RateLimited));
         let response = refused.into_response();
         assert_eq!(response.headers()[header::RETRY_AFTER], "5");
         let bob = limits.admit(UserId(2)).unwrap();
         // The node's cap: three open in all.
-        assert_eq!(limits.admit(UserId(3)).unwrap_err().error.code, ErrorCode::RateLimited);
+        assert_eq!(limits.admit(UserId(3)).unwrap_err().code, ErrorCode::RateLimited);
         drop(alice);
         assert_eq!(limits.open(), 1);
         let _again = limits.admit(UserId(1)).unwrap();

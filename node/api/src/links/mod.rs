@@ -16,7 +16,6 @@
 
 mod attempts;
 mod password;
-mod refused;
 
 use std::collections::HashMap;
 use std::collections::hash_map::Entry;
@@ -50,7 +49,6 @@ use super::tree;
 use crate::state::ApiState;
 
 pub use password::checks as password_checks;
-pub use refused::Refused;
 
 /// The routes of this module, relative to `/v1`.
 pub fn routes() -> Router<ApiState> {
@@ -69,20 +67,16 @@ pub async fn create_link(
     State(state): State<ApiState>,
     caller: Caller,
     ApiJson(new): ApiJson<NewLinkBody>,
-) -> Result<(StatusCode, Json<LinkView>), Refused> {
+) -> Result<(StatusCode, Json<LinkView>), ApiError> {
     let path = paths::parse(&new.path)?;
     let place = paths::place(&state, &caller, &InNamespace { ns: new.ns }, path, true).await?;
     let password_hash = match new.password {
         None => None,
         Some(p) if p.is_empty() => {
-            return Err(
-                ApiError::bad_request("an empty password protects nothing: leave `password` out").into()
-            );
+            return Err(ApiError::bad_request("an empty password protects nothing: leave `password` out"));
         }
         Some(p) if p.len() > MAX_PASSWORD => {
-            return Err(
-                ApiError::bad_request(format!("a link password has at most {MAX_PASSWORD} bytes")).into()
-            );
+            return Err(ApiError::bad_request(format!("a link password has at most {MAX_PASSWORD} bytes")));
         }
         Some(p) => Some(password::hash(p).await?),
     };
@@ -218,7 +212,7 @@ pub async fn link_tree(
     Path(raw): Path<String>,
     holder: Holder,
     Params(params): Params<LinkListing>,
-) -> Result<Json<LinkTree>, Refused> {
+) -> Result<Json<LinkTree>, ApiError> {
     let (link, target_path, caller) = open_link(&state, &raw, &holder).await?;
     let (target, inside) = inside_link(&target_path, params.path.as_deref())?;
     let listing = Listing { ns: Some(link.namespace.0), after: params.after, limit: params.limit };
@@ -226,7 +220,7 @@ pub async fn link_tree(
         .await
         .map_err(|e| as_seen_through_link(e, &raw, &inside))?;
     if tree.file.as_ref().is_some_and(|f| f.status == "trashed") {
-        return Err(ApiError::not_found(format!("nothing at {inside} in this link")).into());
+        return Err(ApiError::not_found(format!("nothing at {inside} in this link")));
     }
     tree.children.retain(|child| child.status.as_deref() != Some("trashed"));
     // The holder sees the link's inside only, not where it sits in its owner's drive.
@@ -243,7 +237,7 @@ pub async fn link_content(
     holder: Holder,
     Params(params): Params<LinkDownload>,
     headers: HeaderMap,
-) -> Result<HttpResponse, Refused> {
+) -> Result<HttpResponse, ApiError> {
     let (link, target_path, caller) = open_link(&state, &raw, &holder).await?;
     let (target, inside) = inside_link(&target_path, params.path.as_deref())?;
     // A file in the trash inside a linked folder is not served (the link's own file was checked
@@ -253,12 +247,12 @@ pub async fn link_content(
             state.query(Query::Stat { namespace: link.namespace, path: target.clone() }).await?
         && file.status == FileStatus::Trashed
     {
-        return Err(ApiError::not_found(format!("nothing at {inside} in this link")).into());
+        return Err(ApiError::not_found(format!("nothing at {inside} in this link")));
     }
     let options = DownloadOptions { ns: Some(link.namespace.0), ..Default::default() };
-    Ok(content::download_at(state, caller, target, options, headers)
+    content::download_at(state, caller, target, options, headers)
         .await
-        .map_err(|e| as_seen_through_link(e, &raw, &inside))?)
+        .map_err(|e| as_seen_through_link(e, &raw, &inside))
 }
 
 fn parse_link(raw: &str) -> Result<LinkId, ApiError> {
@@ -276,29 +270,28 @@ async fn open_link(
     state: &ApiState,
     raw: &str,
     holder: &Holder,
-) -> Result<(LinkRecord, DrivePath, Caller), Refused> {
+) -> Result<(LinkRecord, DrivePath, Caller), ApiError> {
     let id = parse_link(raw)?;
     let now_ms = state.clock.now_ms();
     let LinkState { record: link, path, status } = match state.query(Query::Link { link: id, now_ms }).await?
     {
         Answer::Link(Some(link)) => link,
         Answer::Link(None) => {
-            return Err(ApiError::not_found(format!("no link {id}: it may have been revoked")).into());
+            return Err(ApiError::not_found(format!("no link {id}: it may have been revoked")));
         }
         other => {
-            return Err(ApiError::internal(format!("unexpected answer to a link lookup: {other:?}")).into());
+            return Err(ApiError::internal(format!("unexpected answer to a link lookup: {other:?}")));
         }
     };
     // An expired link says so (410) until it is pruned by the next write after its expiry; from
     // then on it is simply gone (404). What a dead link pointed at is not told to its holder.
-    let dead =
-        |why: &str| -> Refused { ApiError::not_found(format!("link {id} opens nothing now: {why}")).into() };
+    let dead = |why: &str| ApiError::not_found(format!("link {id} opens nothing now: {why}"));
     let path = match (status, path) {
         (LinkStatus::Live, Some(path)) => path,
         (LinkStatus::Expired, _) => {
             let at = link.expires_ms.unwrap_or_default();
             let message = format!("link {id} expired at {at} ms");
-            return Err(ApiError::new(StatusCode::GONE, ErrorCode::Expired, message).into());
+            return Err(ApiError::new(StatusCode::GONE, ErrorCode::Expired, message));
         }
         (LinkStatus::Trashed, _) => return Err(dead("what it opens is in the trash")),
         (LinkStatus::NoRights, _) => return Err(dead("the one who made it may no longer publish it")),
@@ -308,11 +301,10 @@ async fn open_link(
         let Some(given) = &holder.password else {
             return Err(password_required(format!(
                 "link {id} asks for a password: send it in an X-Link-Password header"
-            ))
-            .into());
+            )));
         };
         if !password::check(id, hash, given, holder.from).await? {
-            return Err(password_required(format!("wrong password for link {id}")).into());
+            return Err(password_required(format!("wrong password for link {id}")));
         }
     }
     let user = match state.query(Query::User(link.created_by)).await? {
