@@ -1,8 +1,8 @@
 //! Accounts on a real 3-node cluster, as an attacker holding a stolen token and as an
 //! administrator taking it back: password sign-in with sessions that end when unused, API
 //! tokens that can be listed, expired and revoked (and cannot mint more), users that can be
-//! disabled — each refused at once on every node, with the victim's open event stream and long
-//! poll ended within seconds. Guessing a password gets 429s, not argon2 runs.
+//! disabled (their public links stop too) — each refused at once on every node, with the
+//! victim's open event stream and long poll ended within seconds. Guessing a password gets 429s, not argon2 runs.
 #![allow(clippy::unwrap_used, clippy::expect_used)] // Test code: a panic is a failure report.
 
 use std::net::SocketAddr;
@@ -212,6 +212,12 @@ async fn stolen_tokens_and_sessions_can_be_taken_back_on_every_node() {
     // Disabling the user refuses all their tokens at once and ends their streams; even the
     // right password then only learns that the user is disabled.
     let (other, _) = api.new_token(2, &session, r#"{"label":"other"}"#);
+    assert_eq!(api.call(0, &other, "PUT", "/v1/content/shared.txt", "public words").status, 201);
+    let r = api.call(1, &other, "POST", "/v1/links", r#"{"path":"shared.txt"}"#);
+    assert_eq!(r.status, 201, "{:?}", r.json());
+    let link = format!("/v1/links/{}/content", r.json()["id"].as_str().unwrap());
+    let public = |n: usize| request(api.addrs[n], "GET", &link, &[], b"").status;
+    assert_eq!(public(2), 200);
     let open = Open::start(&api, &session, 0, 2).await;
     let disabled_at = Instant::now();
     let r = api.call(1, &root, "PATCH", "/v1/users/ada", r#"{"disabled":true}"#);
@@ -232,9 +238,12 @@ async fn stolen_tokens_and_sessions_can_be_taken_back_on_every_node() {
     println!("disabled user: stream ended after {stream_took:?}, long poll after {poll_took:?}");
     let r = api.sign_in(2, "ada", "correct horse battery");
     assert_eq!((r.status, r.code().as_str()), (403, "user_disabled"));
+    // Her public links stop with her, and come back with her.
+    assert_eq!([public(0), public(1), public(2)], [404, 404, 404]);
     let r = api.call(0, &root, "PATCH", "/v1/users/ada", r#"{"disabled":false}"#);
     assert_eq!(r.status, 200);
     assert_eq!(api.me_everywhere(&other), [200, 200, 200]);
+    assert_eq!(public(1), 200);
 
     // A new password ends the sessions made with the old one, not the API tokens.
     let r = api.call(2, &root, "PUT", "/v1/users/ada/password", r#"{"password":"a new passphrase"}"#);

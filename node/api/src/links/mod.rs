@@ -307,10 +307,15 @@ async fn open_link(
             return Err(password_required(format!("wrong password for link {id}")));
         }
     }
+    // The maker's account, not only their user: a disabled user's links stop with their tokens.
     let user = match state.query(Query::User(link.created_by)).await? {
         Answer::User(Some(user)) => user,
         _ => return Err(dead("the one who made it is gone")),
     };
+    match state.query(Query::SignIn(user.name.clone())).await? {
+        Answer::SignIn(Some((_, account))) if !account.disabled => {}
+        _ => return Err(dead("the one who made it is disabled")),
+    }
     // A link holder has no token; it reads as the link's creator, whose access `paths::place`
     // checks again on every request.
     let token = TokenRecord { user: user.id, label: format!("link {id}"), created_ms: link.created_ms };
