@@ -21,11 +21,10 @@ use crate::error::ApiError;
 use crate::extract::{ClientAddr, Json as ApiJson};
 use crate::password::guard::{self, MAX_PASSWORD};
 use crate::password::pool;
-pub use crate::state::SessionLimits;
 use crate::state::ApiState;
+pub use crate::state::SessionLimits;
 use crate::tokens::new_token;
 use crate::users::user_view;
-
 
 /// The routes.
 pub fn routes() -> Router<ApiState> {

@@ -58,6 +58,6 @@ pub use rejection::Rejection;
 pub use request::{Command, Request, RequestId};
 pub use response::Response;
 pub use subtree::MAX_MOVE_ENTRIES;
-pub use txn::{Pairs, StateError, StateRead, Txn, WriteOp, decode as txn_decode, encode as txn_encode};
 pub use tokens::TokenRecord;
+pub use txn::{Pairs, StateError, StateRead, Txn, WriteOp, decode as txn_decode, encode as txn_encode};
 pub use users::User;
