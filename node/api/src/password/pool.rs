@@ -122,8 +122,9 @@ mod tests {
         assert!(!verify(phc.clone(), "correct horsE".into()).await.unwrap());
         assert_ne!(hash("correct horse".into()).await.unwrap(), phc, "salts differ");
         assert!(matches!(verify("not a phc string".into(), "x".into()).await, Err(PoolError::BadHash)));
+        // The count is the node's, shared with tests running beside this one: it can only grow.
         let before = checks();
         verify_nothing("guess".into()).await.unwrap();
-        assert_eq!(checks(), before + 1);
+        assert!(checks() > before, "a decoy check runs argon2 like a real one");
     }
 }
