@@ -42,6 +42,30 @@ pub fn request(addr: SocketAddr, method: &str, path: &str, headers: &[(&str, &st
     request_over(stream, &addr.to_string(), method, path, headers, body)
 }
 
+/// Sends one request to node `n` of `addrs` (modulo their number, so a test spreads its calls
+/// over the nodes by counting) as `token` (`None`: no `Authorization`), with `headers` and
+/// `Content-Type: application/json` when `body` is a JSON object.
+pub fn call(
+    addrs: &[SocketAddr],
+    n: usize,
+    token: Option<&str>,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: &[u8],
+) -> Reply {
+    let auth = token.map(|t| format!("Bearer {t}"));
+    let mut all = Vec::new();
+    if let Some(auth) = &auth {
+        all.push(("Authorization", auth.as_str()));
+    }
+    if body.starts_with(b"{") {
+        all.push(("Content-Type", "application/json"));
+    }
+    all.extend_from_slice(headers);
+    request(addrs[n % addrs.len()], method, path, &all, body)
+}
+
 /// Sends one request over `stream` (a TLS stream, say) to `host` and reads the whole response.
 pub fn request_over(
     mut stream: impl Read + Write,

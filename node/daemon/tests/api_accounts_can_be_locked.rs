@@ -8,7 +8,7 @@
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
-use cairn_test_cluster::http::{Reply, request};
+use cairn_test_cluster::http::{self, Reply, request};
 use cairn_test_cluster::{PATIENCE, ProcessCluster, Settings};
 use futures_util::StreamExt;
 
@@ -24,12 +24,7 @@ struct Api {
 
 impl Api {
     fn call(&self, n: usize, token: &str, method: &str, path: &str, body: &str) -> Reply {
-        let auth = format!("Bearer {token}");
-        let mut headers = vec![("Authorization", auth.as_str())];
-        if body.starts_with('{') {
-            headers.push(("Content-Type", "application/json"));
-        }
-        request(self.addrs[n % self.addrs.len()], method, path, &headers, body.as_bytes())
+        http::call(&self.addrs, n, Some(token), method, path, &[], body.as_bytes())
     }
 
     fn sign_in(&self, n: usize, user: &str, password: &str) -> Reply {

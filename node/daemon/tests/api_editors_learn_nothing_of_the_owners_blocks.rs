@@ -9,7 +9,7 @@ use std::net::SocketAddr;
 use cairn_proto::encoded_block::DEFAULT_ZSTD_LEVEL;
 use cairn_proto::sample_data::random;
 use cairn_proto::{BlockId, EncodedBlock};
-use cairn_test_cluster::http::{Reply, request};
+use cairn_test_cluster::http::{self, Reply};
 use cairn_test_cluster::{ProcessCluster, Settings};
 use serde_json::{Value, json};
 
@@ -19,12 +19,7 @@ struct Api {
 
 impl Api {
     fn call(&self, n: usize, token: &str, method: &str, path: &str, body: &[u8]) -> Reply {
-        let auth = format!("Bearer {token}");
-        let mut headers = vec![("Authorization", auth.as_str())];
-        if body.starts_with(b"{") {
-            headers.push(("Content-Type", "application/json"));
-        }
-        request(self.addrs[n % self.addrs.len()], method, path, &headers, body)
+        http::call(&self.addrs, n, Some(token), method, path, &[], body)
     }
 
     fn json(&self, n: usize, token: &str, method: &str, path: &str, body: Value) -> Reply {

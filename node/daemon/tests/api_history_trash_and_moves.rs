@@ -12,7 +12,7 @@ use cairn_proto::DrivePath;
 use cairn_raft::model::ids::NamespaceId;
 use cairn_raft::model::shares::ShareRole;
 use cairn_raft::model::{Command, Request, RequestId, Response, UserId};
-use cairn_test_cluster::http::{Reply, request};
+use cairn_test_cluster::http::{self, Reply};
 use cairn_test_cluster::{ProcessCluster, Settings};
 use serde_json::{Value, json};
 
@@ -24,12 +24,7 @@ impl Api {
     /// Calls node `n % 3` (spreading the calls over every node) as `token`; a body that looks
     /// like JSON is sent as JSON.
     fn call(&self, n: usize, token: &str, method: &str, path: &str, body: &[u8]) -> Reply {
-        let auth = format!("Bearer {token}");
-        let mut headers = vec![("Authorization", auth.as_str())];
-        if body.starts_with(b"{") {
-            headers.push(("Content-Type", "application/json"));
-        }
-        request(self.addrs[n % self.addrs.len()], method, path, &headers, body)
+        http::call(&self.addrs, n, Some(token), method, path, &[], body)
     }
 
     /// Calls with a JSON body.

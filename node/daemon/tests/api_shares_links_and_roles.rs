@@ -8,7 +8,7 @@
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use cairn_proto::sample_data::random;
-use cairn_test_cluster::http::{Reply, request};
+use cairn_test_cluster::http::{self, Reply};
 use cairn_test_cluster::{ProcessCluster, Settings};
 use serde_json::{Value, json};
 
@@ -35,16 +35,7 @@ impl Api {
         headers: &[(&str, &str)],
         body: &[u8],
     ) -> Reply {
-        let auth = token.map(|t| format!("Bearer {t}"));
-        let mut all = Vec::new();
-        if let Some(auth) = &auth {
-            all.push(("Authorization", auth.as_str()));
-        }
-        if body.starts_with(b"{") {
-            all.push(("Content-Type", "application/json"));
-        }
-        all.extend_from_slice(headers);
-        request(self.addrs[n % self.addrs.len()], method, path, &all, body)
+        http::call(&self.addrs, n, token, method, path, headers, body)
     }
 
     /// Calls as `token` with a JSON body.

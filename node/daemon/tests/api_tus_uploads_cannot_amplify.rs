@@ -15,7 +15,7 @@ use base64::engine::general_purpose::STANDARD as B64;
 use cairn_proto::encoded_block::DEFAULT_ZSTD_LEVEL;
 use cairn_proto::sample_data::random;
 use cairn_proto::{BlockId, EncodedBlock};
-use cairn_test_cluster::http::{Reply, request};
+use cairn_test_cluster::http::{self, Reply, request};
 use cairn_test_cluster::{ProcessCluster, Settings};
 use serde_json::json;
 
@@ -30,13 +30,8 @@ struct Api {
 
 impl Api {
     fn call(&self, n: usize, method: &str, path: &str, extra: &[(&str, &str)], body: &[u8]) -> Reply {
-        let auth = format!("Bearer {}", self.token);
-        let mut headers = vec![("Authorization", auth.as_str()), ("Tus-Resumable", "1.0.0")];
-        if body.starts_with(b"{") {
-            headers.push(("Content-Type", "application/json"));
-        }
-        headers.extend_from_slice(extra);
-        request(self.addrs[n % self.addrs.len()], method, path, &headers, body)
+        let headers = [&[("Tus-Resumable", "1.0.0")], extra].concat();
+        http::call(&self.addrs, n, Some(&self.token), method, path, &headers, body)
     }
 
     /// Opens a tus session of `size` bytes for `path` (which must not exist); returns its URL.

@@ -10,7 +10,7 @@
 
 use std::net::SocketAddr;
 
-use cairn_test_cluster::http::{Reply, request};
+use cairn_test_cluster::http::{self, Reply};
 use cairn_test_cluster::{ProcessCluster, Settings};
 use serde_json::{Value, json};
 
@@ -28,16 +28,7 @@ impl Api {
         headers: &[(&str, &str)],
         body: &[u8],
     ) -> Reply {
-        let auth = token.map(|t| format!("Bearer {t}"));
-        let mut all = Vec::new();
-        if let Some(auth) = &auth {
-            all.push(("Authorization", auth.as_str()));
-        }
-        if body.starts_with(b"{") {
-            all.push(("Content-Type", "application/json"));
-        }
-        all.extend_from_slice(headers);
-        request(self.addrs[n % self.addrs.len()], method, path, &all, body)
+        http::call(&self.addrs, n, token, method, path, headers, body)
     }
 
     fn json(&self, n: usize, token: &str, method: &str, path: &str, body: &Value) -> Reply {
