@@ -14,6 +14,7 @@ use axum::http::StatusCode;
 use axum::routing::{delete, post};
 use cairn_proto::api::{ErrorCode, SessionView, SignIn};
 use cairn_raft::model::tokens::{TokenKind, TokenTerms};
+use cairn_raft::model::users::Account;
 use cairn_raft::model::{Answer, Command, Query, TokenHash};
 
 use crate::auth::Bearer;
@@ -49,16 +50,15 @@ async fn sign_in(
         Answer::SignIn(found) => found,
         other => return Err(ApiError::internal(format!("unexpected answer to a sign-in: {other:?}"))),
     };
-    let Some((user, account)) = found.filter(|(_, account)| account.password.is_some()) else {
+    let Some((user, Account { password: Some(phc), disabled, .. })) = found else {
         pool::verify_nothing(body.password).await?;
         return Err(wrong());
     };
-    let phc = account.password.unwrap_or_default();
     if !pool::verify(phc, body.password).await? {
         return Err(wrong());
     }
     // Only someone who knows the password learns that the user is disabled.
-    if account.disabled {
+    if disabled {
         return Err(ApiError::new(
             StatusCode::FORBIDDEN,
             ErrorCode::UserDisabled,
