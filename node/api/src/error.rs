@@ -117,7 +117,9 @@ impl From<Rejection> for ApiError {
             R::MoveIntoItself { .. } => (StatusCode::BAD_REQUEST, ErrorCode::Invalid),
             R::TooLarge { .. } => (StatusCode::PAYLOAD_TOO_LARGE, ErrorCode::TooLarge),
             R::MissingBlocks(_) => (StatusCode::CONFLICT, ErrorCode::MissingBlocks),
-            R::Forbidden | R::ShareWithOwner(_) => (StatusCode::FORBIDDEN, ErrorCode::Forbidden),
+            R::Forbidden | R::ShareWithOwner(_) | R::JoinRefused(_) => {
+                (StatusCode::FORBIDDEN, ErrorCode::Forbidden)
+            }
             R::NotAFolder(_) | R::IsAFolder(_) | R::AlreadyInTrash(_) | R::NotInTrash(_) => {
                 (StatusCode::CONFLICT, ErrorCode::WrongKind)
             }

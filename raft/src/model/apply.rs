@@ -3,8 +3,9 @@
 use super::blocks::BlockRecord;
 use super::shares::ShareRecord;
 use super::{
-    Command, Request, Response, Space, StateError, StateRead, Txn, block_lifecycle, cluster, commit, devices,
-    expiry, journal, lifecycle, links, precondition, sharing, subtree, tokens, uploads, users,
+    Command, Request, Response, Space, StateError, StateRead, Txn, block_holders, block_lifecycle, cluster,
+    commit, devices, expiry, join_tokens, journal, lifecycle, links, precondition, sharing, subtree, tokens,
+    uploads, users,
 };
 
 /// How long a request's outcome is remembered: a retry with the same id within this window (24
@@ -103,6 +104,14 @@ pub fn apply<R: StateRead + ?Sized>(txn: &mut Txn<R>, request: &Request) -> Resu
             users::set_password(txn, t, *user, password_hash.as_deref())?
         }
         Command::SetDisabled { user, disabled } => users::set_disabled(txn, *user, *disabled)?,
+        Command::HoldBlock { account, block, user } => block_holders::hold(txn, *account, block, *user)?,
+        Command::IssueJoinToken { token_hash, role, expires_ms } => {
+            join_tokens::issue(txn, t, token_hash, *role, *expires_ms)?
+        }
+        Command::RevokeJoinToken { token_hash } => join_tokens::revoke(txn, token_hash)?,
+        Command::ConsumeJoinToken { token_hash, node, members } => {
+            join_tokens::consume(txn, t, token_hash, *node, members)?
+        }
     };
     txn.put(Space::Requests, &key, &response);
     expiry::schedule(txn, t.saturating_add(REQUEST_RETENTION_MS), Space::Requests, &key, &[]);

@@ -10,7 +10,7 @@ use cairn_proto::{AccountId, BlockId};
 
 use super::blocks::{BlockRecord, ShardMove, key};
 use super::ids::NodeId;
-use super::{Rejection, Response, Space, StateError, StateRead, Txn};
+use super::{Rejection, Response, Space, StateError, StateRead, Txn, block_holders};
 
 /// The most shards one stripe may have. It bounds the placement and the damage list a record
 /// carries, and with them the work every command on the record does.
@@ -169,6 +169,7 @@ pub(super) fn drop_block<R: StateRead + ?Sized>(
         return Ok(Response::Rejected(Rejection::BlockInUse { block: *block }));
     }
     txn.delete(Space::Blocks, &k);
+    block_holders::forget(txn, account, block)?;
     Ok(Response::BlockDropped { placement: record.placement })
 }
 

@@ -60,11 +60,16 @@ pub enum Space {
     Accounts,
     /// When tokens end: token hash → terms. A token without an entry never ends.
     TokenTerms,
+    /// Users other than the owner who sent a block's bytes: (account, block id, user) → nothing
+    /// (see `block_holders`).
+    BlockHolders,
+    /// Join tokens: blake3 hash of the token → its role, end and use (see `join_tokens`).
+    JoinTokens,
 }
 
 impl Space {
     /// Every keyspace, for opening the column families.
-    pub const ALL: [Space; 25] = [
+    pub const ALL: [Space; 27] = [
         Space::Meta,
         Space::Requests,
         Space::Counters,
@@ -90,6 +95,8 @@ impl Space {
         Space::LinkIndex,
         Space::Accounts,
         Space::TokenTerms,
+        Space::BlockHolders,
+        Space::JoinTokens,
     ];
 
     /// The column family name.
@@ -119,6 +126,8 @@ impl Space {
             Space::UploadPaths => "upload_paths",
             Space::Accounts => "accounts",
             Space::TokenTerms => "token_terms",
+            Space::BlockHolders => "block_holders",
+            Space::JoinTokens => "join_tokens",
             Space::LinkIndex => "link_index",
         }
     }

@@ -15,12 +15,13 @@
 //!    what where, and telling everyone who sees a path that it changed); `expiry`, the index of
 //!    records with an end of life, which knows nothing of what it expires.
 //! 3. The commands: `commit` (writing into a drive), then `users` (and their accounts), `tokens`
-//!    (which end by their terms and their user's account), `sharing`, `links`,
+//!    (which end by their terms and their user's account), `join_tokens`, `sharing`, `links`,
 //!    `uploads`, `subtree`, `lifecycle`, `block_lifecycle`, `precondition`.
 //! 4. `request` (the commands as proposed), `apply` (one dispatch over them, and the expiry
 //!    hooks by keyspace) and `query` (every read a client makes).
 
 mod apply;
+mod block_holders;
 mod block_lifecycle;
 pub mod blocks;
 pub mod cluster;
@@ -29,6 +30,8 @@ pub mod devices;
 pub mod drive;
 mod expiry;
 pub mod ids;
+pub mod join_tokens;
+mod joining;
 pub mod journal;
 mod keyspace;
 pub mod lifecycle;

@@ -13,6 +13,7 @@ use super::cluster::{self, ClusterMap};
 use super::devices::{self, DeviceRecord};
 use super::drive::{self, EntryRecord, FileRecord, Namespace, VersionRecord};
 use super::ids::{DeviceId, FileId, LinkId, NamespaceId, TokenHash, UploadId, UserId};
+use super::join_tokens;
 use super::journal::{self, Change, JournalPage};
 use super::links::{self, LinkState};
 use super::shares::{self, Access, ShareRecord};
@@ -20,7 +21,7 @@ use super::tokens::{self, Session, TokenEntry, TokenRecord};
 use super::trash::{self, TrashRecord};
 use super::uploads::{self, UploadRecord};
 use super::users::{self, Account, User};
-use super::{Rejection, StateError, StateRead};
+use super::{Rejection, StateError, StateRead, block_holders};
 
 /// The most items one query returns; a client pages with the last item it saw.
 pub const MAX_PAGE: usize = 1_000;
@@ -209,8 +210,19 @@ pub enum Query {
         /// Whose.
         user: UserId,
     },
+    /// Every join token kept: unused, or used or expired within the last week.
+    JoinTokens,
     /// A user by name with their account (password hash, disabled): a password sign-in.
     SignIn(String),
+    /// Which of `blocks` `user` has not sent into `account` (see `block_holders`).
+    Unheld {
+        /// Whose account.
+        account: AccountId,
+        /// Who would commit them.
+        user: UserId,
+        /// The blocks asked about.
+        blocks: Vec<BlockId>,
+    },
 }
 
 /// The answer to a [`Query`], variant for variant.
@@ -262,8 +274,12 @@ pub enum Answer {
     Session(Result<Session, Rejection>),
     /// For [`Query::TokenList`].
     TokenList(Vec<TokenEntry>),
+    /// For [`Query::JoinTokens`].
+    JoinTokens(Vec<join_tokens::JoinTokenEntry>),
     /// For [`Query::SignIn`]: `None` for an unknown name.
     SignIn(Option<(User, Account)>),
+    /// For [`Query::Unheld`]: the blocks not held, in the order asked, without repeats.
+    Unheld(Vec<BlockId>),
 }
 
 /// Answers `query` from `state`.
@@ -319,7 +335,11 @@ pub fn answer(state: &(impl StateRead + ?Sized), query: &Query) -> Result<Answer
         }
         Query::Session { token, now_ms } => Answer::Session(tokens::session(state, token, *now_ms)?),
         Query::TokenList { user } => Answer::TokenList(tokens::token_list(state, *user)?),
+        Query::JoinTokens => Answer::JoinTokens(join_tokens::tokens(state)?),
         Query::SignIn(name) => Answer::SignIn(users::sign_in(state, name)?),
+        Query::Unheld { account, user, blocks } => {
+            Answer::Unheld(block_holders::unheld(state, *account, *user, blocks)?)
+        }
     })
 }
 

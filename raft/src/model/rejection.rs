@@ -246,6 +246,9 @@ pub enum Rejection {
     /// The user is disabled.
     #[error("user {0} is disabled")]
     UserDisabled(UserId),
+    /// A join token was refused.
+    #[error("{0}")]
+    JoinRefused(super::joining::JoinRefusal),
     /// The token has ended: expired, unused for too long, or a session of an old password.
     #[error("the token has expired: sign in again or make a new token")]
     TokenExpired,

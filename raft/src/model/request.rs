@@ -9,6 +9,7 @@ use super::cluster::{NodeMark, NodeSpec};
 
 use super::drive::NewVersion;
 use super::ids::{DeviceId, FileId, LinkId, NamespaceId, NodeId, TokenHash, UploadId, UserId};
+use super::joining::JoinRole;
 use super::links::NewLink;
 use super::shares::ShareRole;
 use super::tokens::TokenTerms;
@@ -344,5 +345,42 @@ pub enum Command {
         user: UserId,
         /// The new value.
         disabled: bool,
+    },
+    /// Records that `user`, who is not the account's owner, sent the bytes of `block` into
+    /// `account` (checked against its id), so a later commit of theirs may name it. Refused
+    /// when the account does not have the block.
+    HoldBlock {
+        /// Whose block.
+        account: AccountId,
+        /// Which block.
+        block: BlockId,
+        /// Who sent it.
+        user: UserId,
+    },
+    /// Mints a join token (see `join_tokens`): stores its hash, what the node that uses it
+    /// becomes, and when it ends (at most a week after the request).
+    IssueJoinToken {
+        /// blake3 of the token's secret; the secret never reaches the cluster's state.
+        token_hash: TokenHash,
+        /// What the joining node becomes.
+        role: JoinRole,
+        /// When the token stops working (ms since the epoch).
+        expires_ms: u64,
+    },
+    /// Revokes a join token, used or not.
+    RevokeJoinToken {
+        /// The token's hash.
+        token_hash: TokenHash,
+    },
+    /// Uses up a join token for node `node`, which is refused if the token is unknown, used or
+    /// expired, or the id is taken: in `members` (the Raft membership as the proposer saw it),
+    /// in the cluster map, or given by another token.
+    ConsumeJoinToken {
+        /// The token's hash.
+        token_hash: TokenHash,
+        /// The id the joining node asks for.
+        node: NodeId,
+        /// The ids in the Raft membership.
+        members: Vec<NodeId>,
     },
 }

@@ -132,6 +132,17 @@ pub enum Response {
     PasswordSet,
     /// The user is disabled or enabled as asked.
     DisabledSet,
+    /// The user is recorded as holding the block.
+    BlockHeld,
+    /// The join token is stored.
+    JoinTokenIssued,
+    /// The join token is revoked.
+    JoinTokenRevoked,
+    /// The join token is used up by the node that presented it, which joins as `role`.
+    JoinTokenAccepted {
+        /// What the node becomes.
+        role: super::joining::JoinRole,
+    },
 }
 
 impl Response {
