@@ -160,6 +160,11 @@ enum Failure {
     Final(ClientError),
 }
 
+/// How long an idle connection is kept for reuse: under a node's default keep-alive idle
+/// timeout (`network.idle_timeout_s`, 60 s), so the client drops a connection before the node
+/// does and never sends a request into one the node is closing.
+const POOL_IDLE: Duration = Duration::from_secs(50);
+
 impl Nodes {
     /// The nodes of `config`, with an HTTP client trusting what it says.
     pub fn new(config: &ClientConfig) -> Result<Self, ClientError> {
@@ -168,6 +173,7 @@ impl Nodes {
             Ok(reqwest::Client::builder()
                 .tls_backend_preconfigured(config.tls()?)
                 .connect_timeout(config.connect_timeout)
+                .pool_idle_timeout(POOL_IDLE)
                 .user_agent(concat!("cairn-client/", env!("CARGO_PKG_VERSION"))))
         };
         let built = |b: reqwest::ClientBuilder| {

@@ -9,7 +9,10 @@
 //! into the owner's. Dedup must not become a way for the editor to ask what else the owner
 //! has: to anyone but the owner, `missing` answers relative only to the blocks of the file the
 //! caller is writing (which it can read), and a block `PUT` is read whole and checked against
-//! its id before any answer, which is then `written: true` whether or not the owner had it.
+//! its id before any answer, which is then `written: true` whether or not the owner had it, and
+//! records the sender as holding the block. A non-owner's commit may name only blocks of the
+//! file's current version and blocks it sent; any other is answered `missing_blocks`, as if the
+//! account lacked it (see [`check_held`]).
 //!
 //! For downloads, `GET /v1/manifest/{path}` lists a version's blocks with their lengths, so a
 //! client can fetch the file block by block (as byte ranges of `GET /v1/content`, from any node),
@@ -28,11 +31,12 @@ use cairn_proto::api::ErrorCode;
 use cairn_proto::api::{
     BlockEntry, BlockTarget, Committed, DownloadOptions, Ids, Manifest, Missing, NewCommit, Stored,
 };
-use cairn_proto::{BlockId, EncodedBlock, MAX_BLOCK_SIZE};
+use cairn_proto::{BlockId, DrivePath, EncodedBlock, MAX_BLOCK_SIZE};
 use cairn_raft::model::blocks::BlockRef;
 use cairn_raft::model::drive::{FileStatus, NewVersion, VersionContent};
+use cairn_raft::model::ids::NamespaceId;
 use cairn_raft::model::query::MAX_PAGE;
-use cairn_raft::model::{Answer, Command, Query, Response};
+use cairn_raft::model::{Answer, Command, Query, Rejection, Response};
 
 use super::auth::Caller;
 use super::content::owner_account;
@@ -78,7 +82,7 @@ pub async fn missing(
     let place = writable_target(&state, &caller, &target).await?;
     let account = owner_account(&state, place.namespace).await?;
     if !owns(&caller, account) {
-        let known = blocks_of_file(&state, &place).await?;
+        let known = blocks_of_file(&state, place.namespace, &place.path).await?;
         let missing = parsed.iter().filter(|id| !known.contains(id)).map(|id| id.to_hex()).collect();
         return Ok(Json(Missing { missing }));
     }
@@ -99,16 +103,50 @@ fn owns(caller: &Caller, account: cairn_proto::AccountId) -> bool {
     caller.user.id.0 == account.0
 }
 
-/// The blocks of the head version of the file at `place`, if there is one: what a caller who
+/// The blocks of the head version of the file at `path`, if there is one: what a caller who
 /// can read it may learn the owner's account has.
-async fn blocks_of_file(state: &ApiState, place: &Place) -> Result<HashSet<BlockId>, ApiError> {
-    let file = match state.query(Query::Stat { namespace: place.namespace, path: place.path.clone() }).await?
-    {
+async fn blocks_of_file(
+    state: &ApiState,
+    namespace: NamespaceId,
+    path: &DrivePath,
+) -> Result<HashSet<BlockId>, ApiError> {
+    let file = match state.query(Query::Stat { namespace, path: path.clone() }).await? {
         Answer::Stat(Some((_, Some(file)))) if file.status != FileStatus::Trashed => file,
         _ => return Ok(HashSet::new()),
     };
-    let version = paths::version_of(state, &file, &place.path, file.head).await?;
+    let version = paths::version_of(state, &file, path, file.head).await?;
     Ok(version.content.blocks.iter().map(|b| b.id).collect())
+}
+
+/// Refuses a non-owner's commit of the file at `path` in `namespace` that names a block the
+/// caller has not shown it may know of: one neither in the file's current version nor sent by
+/// the caller. The refusal is `missing_blocks` with those ids, the answer a commit naming blocks
+/// the account lacks gets, so it says nothing about what the account has; a client sends the
+/// blocks and commits again. The owner's commits are not checked, and a commit into the
+/// caller's own drive costs no read at all.
+pub(crate) async fn check_held(
+    state: &ApiState,
+    caller: &Caller,
+    (namespace, path): (NamespaceId, &DrivePath),
+    blocks: &[BlockRef],
+) -> Result<(), ApiError> {
+    if blocks.is_empty() || namespace == caller.user.drive {
+        return Ok(());
+    }
+    let account = owner_account(state, namespace).await?;
+    if owns(caller, account) {
+        return Ok(());
+    }
+    let readable = blocks_of_file(state, namespace, path).await?;
+    let named: Vec<BlockId> = blocks.iter().map(|b| b.id).filter(|id| !readable.contains(id)).collect();
+    if named.is_empty() {
+        return Ok(());
+    }
+    match state.query(Query::Unheld { account, user: caller.user.id, blocks: named }).await? {
+        Answer::Unheld(unheld) if unheld.is_empty() => Ok(()),
+        Answer::Unheld(unheld) => Err(Rejection::MissingBlocks(unheld).into()),
+        other => Err(ApiError::internal(format!("unexpected answer to an unheld query: {other:?}"))),
+    }
 }
 
 /// Checks that the caller may write where the blocks are going: a block is stored in the
@@ -159,6 +197,7 @@ pub async fn put_block(
             .map_err(|e| ApiError::internal(format!("verification task failed: {e}")))?
             .map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, ErrorCode::InvalidBlock, e.to_string()))?;
         state.blocks.put(account, id, wire).await?;
+        state.propose(Command::HoldBlock { account, block: id, user: caller.user.id }).await?;
         return Ok((StatusCode::CREATED, Json(Stored { written: true })));
     }
     let stored = state.blocks.put(account, id, wire).await?;
@@ -183,6 +222,7 @@ pub async fn commit(
         .ok()
         .and_then(|h| h.try_into().ok())
         .ok_or_else(|| ApiError::bad_request("hash must be 64 hex digits (blake3)"))?;
+    check_held(&state, &caller, (place.namespace, &place.path), &blocks).await?;
     let version = NewVersion {
         namespace: place.namespace,
         path: place.path,

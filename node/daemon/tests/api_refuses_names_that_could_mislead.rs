@@ -17,7 +17,7 @@ use cairn_raft::model::ids::LinkId;
 use cairn_raft::model::ids::NamespaceId;
 use cairn_raft::model::links::NewLink;
 use cairn_raft::model::{Command, Request, RequestId, Response, UserId};
-use cairn_test_cluster::http::{Reply, request};
+use cairn_test_cluster::http::{self, Reply, request};
 use cairn_test_cluster::{ProcessCluster, Settings};
 use percent_encoding::{NON_ALPHANUMERIC, utf8_percent_encode};
 use serde_json::json;
@@ -30,13 +30,7 @@ struct Api {
 impl Api {
     /// Calls node `n % 3` (spreading the calls over every node) as the test's user.
     fn call(&self, n: usize, method: &str, path: &str, headers: &[(&str, &str)], body: &[u8]) -> Reply {
-        let auth = format!("Bearer {}", self.token);
-        let mut all = vec![("Authorization", auth.as_str())];
-        if body.starts_with(b"{") {
-            all.push(("Content-Type", "application/json"));
-        }
-        all.extend_from_slice(headers);
-        request(self.addrs[n % self.addrs.len()], method, path, &all, body)
+        http::call(&self.addrs, n, Some(&self.token), method, path, headers, body)
     }
 
     /// The names in folder `path`, in the order the node lists them.

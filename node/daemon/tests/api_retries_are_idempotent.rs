@@ -6,7 +6,7 @@
 //! answers cannot be replayed (a new token) make a fresh, working answer instead of a false one.
 #![allow(clippy::unwrap_used, clippy::expect_used)] // Test code: a panic is a failure report.
 
-use cairn_test_cluster::http::{Reply, request};
+use cairn_test_cluster::http::{self, Reply};
 use cairn_test_cluster::{ProcessCluster, Settings};
 
 struct Api {
@@ -30,16 +30,9 @@ impl Api {
         path: &str,
         body: &[u8],
     ) -> Reply {
-        let auth = format!("Bearer {token}");
-        let mut headers = vec![("Authorization", auth.as_str())];
-        if body.starts_with(b"{") {
-            headers.push(("Content-Type", "application/json"));
-        }
-        if let Some(key) = key {
-            headers.push(("Idempotency-Key", key));
-        }
+        let mut headers: Vec<(&str, &str)> = key.map(|key| ("Idempotency-Key", key)).into_iter().collect();
         headers.extend_from_slice(extra);
-        request(self.addrs[n % self.addrs.len()], method, path, &headers, body)
+        http::call(&self.addrs, n, Some(token), method, path, &headers, body)
     }
 }
 

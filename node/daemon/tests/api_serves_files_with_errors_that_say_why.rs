@@ -6,7 +6,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)] // Test code: a panic is a failure report.
 
 use cairn_proto::sample_data::random;
-use cairn_test_cluster::http::{Reply, request, request_raw};
+use cairn_test_cluster::http::{self, Reply, request, request_raw};
 use cairn_test_cluster::{ProcessCluster, Settings};
 
 /// `network.api_max_upload_bytes` of this test's cluster.
@@ -27,13 +27,7 @@ impl Api {
         headers: &[(&str, &str)],
         body: &[u8],
     ) -> Reply {
-        let auth = format!("Bearer {token}");
-        let mut all = vec![("Authorization", auth.as_str())];
-        if body.starts_with(b"{") {
-            all.push(("Content-Type", "application/json"));
-        }
-        all.extend_from_slice(headers);
-        request(self.addrs[n % self.addrs.len()], method, path, &all, body)
+        http::call(&self.addrs, n, Some(token), method, path, headers, body)
     }
 }
 

@@ -8,7 +8,8 @@
 //! The blocks must bring the session to exactly its length: a finish is tried once, and a
 //! refused one ends the session (see `cairn_raft::model::uploads`), so no session is ever left
 //! holding blocks that no node received, to be gone over again. The hash is the client's word:
-//! the version records it as not verified.
+//! the version records it as not verified. A non-owner may name only blocks it may know of
+//! (see [`check_held`]); a refusal for that leaves the session open, for the blocks to be sent.
 
 use axum::Json;
 use axum::extract::{Path, State};
@@ -21,7 +22,7 @@ use cairn_raft::model::{Command, Response};
 use super::receiver::propose_together;
 use super::session::{live_session, parse_id, refusal};
 use crate::auth::Caller;
-use crate::blocks::parse_id as parse_block_id;
+use crate::blocks::{check_held, parse_id as parse_block_id};
 use crate::error::ApiError;
 use crate::extract::Json as ApiJson;
 use crate::state::ApiState;
@@ -59,6 +60,8 @@ pub async fn commit(
             ),
         ));
     }
+    let target = (record.session.namespace, &record.session.path);
+    check_held(&state, &caller, target, &blocks).await?;
     let user = caller.user.id;
     let mut commands = Vec::new();
     if !blocks.is_empty() {

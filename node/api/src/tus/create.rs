@@ -48,8 +48,7 @@ pub async fn create(
     }
     let size = request
         .get(&UPLOAD_LENGTH)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.trim().parse::<u64>().ok())
+        .and_then(|v| headers::parse_byte_count(v.as_bytes()))
         .ok_or_else(|| ApiError::bad_request("Upload-Length must give the file's size in bytes"))?;
     if size > MAX_SIZE {
         return Err(ApiError::new(

@@ -207,9 +207,7 @@ fn number(request: &HeaderMap, name: &HeaderName) -> Result<Option<u64>, ApiErro
     request
         .get(name)
         .map(|v| {
-            v.to_str()
-                .ok()
-                .and_then(|v| v.trim().parse().ok())
+            headers::parse_byte_count(v.as_bytes())
                 .ok_or_else(|| ApiError::bad_request(format!("{name} must be a number of bytes")))
         })
         .transpose()
@@ -222,5 +220,17 @@ mod tests {
     #[test]
     fn checksum_mismatch_is_460() {
         assert_eq!(checksum_mismatch().as_u16(), 460);
+    }
+
+    #[test]
+    fn offsets_are_plain_digits() {
+        let mut request = HeaderMap::new();
+        assert_eq!(number(&request, &UPLOAD_OFFSET).unwrap(), None);
+        request.insert(&UPLOAD_OFFSET, " 42 ".parse().unwrap());
+        assert_eq!(number(&request, &UPLOAD_OFFSET).unwrap(), Some(42));
+        for bad in ["+5", "-1", "0x10", "1e3", "18446744073709551616"] {
+            request.insert(&UPLOAD_OFFSET, bad.parse().unwrap());
+            assert!(number(&request, &UPLOAD_OFFSET).is_err(), "{bad}");
+        }
     }
 }
