@@ -96,6 +96,20 @@ fuzz-api: deps
 	$(CARGO) build -p cairn-node --bin cairn-node
 	scripts/fuzz-api.sh
 
+# The Debian package `cairn` (cairn-node, cairn, the systemd unit, a commented config; see
+# packaging/ and [package.metadata.deb] in node/daemon/Cargo.toml), into target/debian/.
+.PHONY: deb package-check
+deb: deps
+	@command -v cargo-deb >/dev/null || $(CARGO) install cargo-deb --locked
+	$(CARGO) build --release -p cairn-node --bin cairn-node -p cairn-cli --bin cairn
+	$(CARGO) deb -p cairn-node --no-build --strip
+
+# Outside CI (a release build and a Debian root from the network): installs, upgrades, removes
+# and purges the package in a throw-away Debian root made by debootstrap, verifies the unit
+# there with systemd-analyze, and checks what stays. Root only.
+package-check: deb
+	scripts/package-check.sh
+
 fmt:
 	$(CARGO) fmt --all
 

@@ -397,6 +397,14 @@ mod tests {
     }
 
     #[test]
+    fn the_packaged_config_parses() {
+        let config = parse(include_str!("../../../packaging/node.toml")).unwrap();
+        assert_eq!(config.data_dir, Path::new("/var/lib/cairn/data"));
+        assert_eq!(config.secrets_dir, Path::new("/var/lib/cairn/secrets"));
+        assert_eq!(config.node_addr().raft_addr, "192.0.2.10:7100");
+    }
+
+    #[test]
     fn unknown_keys_are_refused_with_their_name() {
         let text = GOOD.replace("zone = ", "zoen = \"x\"\nzone = ");
         let error = parse(&text).unwrap_err().to_string();
