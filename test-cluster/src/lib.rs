@@ -5,17 +5,20 @@
 //!
 //! Every process is killed when the cluster is dropped, also when a test panics. A [`Front`]
 //! (the chaos suite's fault proxies) may stand between each node and its peers and clients.
+//! With [`Settings::hosts`], each node runs instead on a host of its own, a network namespace
+//! on a virtual bridge ([`netns`]), whose link [`ProcessCluster::cut`] pulls.
 
 // A test harness: a panic is the failure report.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 pub mod http;
+pub mod netns;
 pub mod sdk;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::net::{Ipv4Addr, SocketAddr, TcpListener, UdpSocket};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Command, Output, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -28,6 +31,13 @@ use cairn_transport::NodeIdentity;
 
 /// A generous bound for what should happen promptly; only a hang reaches it.
 pub const PATIENCE: Duration = Duration::from_secs(60);
+
+/// The QUIC port of a node on a host of its own: every host is its own machine, so all use
+/// the same ports, as real deployments do.
+pub const HOST_QUIC_PORT: u16 = 7000;
+
+/// The API port of a node on a host of its own.
+pub const HOST_API_PORT: u16 = 8443;
 
 /// The `cairn-node` binary: `$CAIRN_NODE_BIN`, else the one Cargo built next to the running
 /// test or benchmark (`target/<profile>/cairn-node`, the parent of its `deps/`).
@@ -77,6 +87,10 @@ pub struct Settings {
     pub accounts: String,
     /// Proxies in front of every node, if any.
     pub front: Option<Arc<dyn Front>>,
+    /// A virtual network to put each node on a host of its own: node `id` runs in host `id`'s
+    /// namespace and listens on its address ([`HOST_QUIC_PORT`], [`HOST_API_PORT`]). `None`:
+    /// every node on loopback, with free ports.
+    pub hosts: Option<Arc<netns::Network>>,
 }
 
 impl Default for Settings {
@@ -92,6 +106,7 @@ impl Default for Settings {
             network: String::new(),
             accounts: String::new(),
             front: None,
+            hosts: None,
         }
     }
 }
@@ -112,6 +127,8 @@ pub struct NodeProc {
     pub api_listen: SocketAddr,
     /// Where its output goes.
     pub log: PathBuf,
+    /// Its host, with [`Settings::hosts`].
+    host: Option<netns::Host>,
     child: Option<Child>,
 }
 
@@ -121,6 +138,10 @@ pub struct ProcessCluster {
     pub dir: tempfile::TempDir,
     /// The nodes by id (started or not).
     pub nodes: BTreeMap<NodeId, NodeProc>,
+    /// Nodes whose link is cut: asking them would only wait out a deadline.
+    cut_off: BTreeSet<NodeId>,
+    // Dropped after `Drop::drop` has killed every process: the network (in `hosts`) must
+    // outlive the nodes on it.
     settings: Settings,
 }
 
@@ -140,7 +161,8 @@ impl ProcessCluster {
     pub async fn start(size: u64, settings: Settings) -> Self {
         let mut cluster = Self::prepare(settings);
         cluster.add_files(1);
-        cluster.run_ok(&["init", "-c", cluster.config_arg(1).as_str()]);
+        // `init` starts the node for a moment, so it must run where the node listens.
+        cluster.run_ok_on(1, &["init", "-c", cluster.config_arg(1).as_str()]);
         cluster.start_node(1);
         cluster.wait_for_leader().await;
         for id in 2..=size {
@@ -153,7 +175,7 @@ impl ProcessCluster {
 
     /// An empty cluster folder.
     pub fn prepare(settings: Settings) -> Self {
-        Self { dir: tempfile::tempdir().unwrap(), nodes: BTreeMap::new(), settings }
+        Self { dir: tempfile::tempdir().unwrap(), nodes: BTreeMap::new(), cut_off: BTreeSet::new(), settings }
     }
 
     /// The cluster's secrets folder.
@@ -161,25 +183,48 @@ impl ProcessCluster {
         SecretsDir::new(self.dir.path().join("secrets"))
     }
 
-    fn config_arg(&self, id: NodeId) -> String {
+    /// Node `id`'s config file, as a command-line argument.
+    pub fn config_arg(&self, id: NodeId) -> String {
         self.nodes[&id].config.display().to_string()
     }
 
-    /// Writes node `id`'s config (free ports) and, unless it is node 1 (which `init` makes),
-    /// issues its certificate.
+    /// Writes node `id`'s config (free ports on loopback, or with [`Settings::hosts`] host
+    /// `id`'s address, made now) and, unless it is node 1 (which `init` makes), issues its
+    /// certificate.
     pub fn add_files(&mut self, id: NodeId) {
-        let quic = SocketAddr::from((Ipv4Addr::LOCALHOST, free_udp_port()));
-        let api_listen = SocketAddr::from((Ipv4Addr::LOCALHOST, free_tcp_port()));
+        self.place(id, "secrets");
+        if id != 1 {
+            self.secrets().issue_node(id).unwrap();
+        }
+    }
+
+    /// Writes node `id`'s config as [`ProcessCluster::add_files`] does, but with a secrets
+    /// folder of its own (`secrets<id>`, empty) and no certificate: a machine about to run
+    /// `cairn-node join`, which gets its certificates from the cluster itself.
+    pub fn add_joining_files(&mut self, id: NodeId) {
+        self.place(id, &format!("secrets{id}"));
+    }
+
+    /// Writes node `id`'s config using secrets folder `secrets` and registers the node.
+    fn place(&mut self, id: NodeId, secrets: &str) {
+        let host = self.settings.hosts.as_ref().map(|network| network.host(host_index(id)));
+        let (quic, api_listen) = match &host {
+            Some(host) => {
+                (SocketAddr::from((host.ip(), HOST_QUIC_PORT)), SocketAddr::from((host.ip(), HOST_API_PORT)))
+            }
+            None => (
+                SocketAddr::from((Ipv4Addr::LOCALHOST, free_udp_port())),
+                SocketAddr::from((Ipv4Addr::LOCALHOST, free_tcp_port())),
+            ),
+        };
         let (advertise, api) = match &self.settings.front {
             Some(front) => front.front(id, quic, api_listen),
             None => (quic, api_listen),
         };
-        let config = self.write_config_advertising(id, quic, advertise, api_listen, "secrets");
-        if id != 1 {
-            self.secrets().issue_node(id).unwrap();
-        }
+        let config = self.write_config_advertising(id, quic, advertise, api_listen, secrets);
         let log = self.dir.path().join(format!("node{id}.log"));
-        self.nodes.insert(id, NodeProc { id, config, quic, advertise, api, api_listen, log, child: None });
+        self.nodes
+            .insert(id, NodeProc { id, config, quic, advertise, api, api_listen, log, host, child: None });
     }
 
     /// Writes a config for node `id` using `secrets` (a folder name under the cluster folder).
@@ -222,10 +267,21 @@ impl ProcessCluster {
         self.write_config_advertising(id, node.quic, node.advertise, node.api_listen, "secrets");
     }
 
-    /// Registers a node whose files were made by hand (see [`ProcessCluster::write_config`]).
+    /// Registers a node whose files were made by hand (see [`ProcessCluster::write_config`]);
+    /// it runs in the test's own namespace, also with [`Settings::hosts`].
     pub fn add_node(&mut self, id: NodeId, config: PathBuf, quic: SocketAddr, api: SocketAddr) {
         let log = self.dir.path().join(format!("node{id}.log"));
-        let node = NodeProc { id, config, quic, advertise: quic, api, api_listen: api, log, child: None };
+        let node = NodeProc {
+            id,
+            config,
+            quic,
+            advertise: quic,
+            api,
+            api_listen: api,
+            log,
+            host: None,
+            child: None,
+        };
         self.nodes.insert(id, node);
     }
 
@@ -242,14 +298,69 @@ impl ProcessCluster {
         stdout
     }
 
+    /// Runs a `cairn-node` command to completion where node `id` runs: inside its host's
+    /// namespace with [`Settings::hosts`] (so it binds and dials as that host), else here.
+    /// Node `id` needs files ([`ProcessCluster::add_files`]), not a running process.
+    pub fn run_on(&self, id: NodeId, args: &[&str]) -> Output {
+        self.node_command(id).args(args).output().unwrap()
+    }
+
+    /// [`ProcessCluster::run_on`], returning stdout; panics with its output if it fails.
+    pub fn run_ok_on(&self, id: NodeId, args: &[&str]) -> String {
+        let out = self.run_on(id, args);
+        let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+        assert!(
+            out.status.success(),
+            "cairn-node {args:?} (where node {id} runs) failed:\n{stdout}\n{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        stdout
+    }
+
+    /// A command running `cairn-node` where node `id` runs.
+    fn node_command(&self, id: NodeId) -> Command {
+        match &self.nodes[&id].host {
+            Some(host) => host.command(binary()),
+            None => Command::new(binary()),
+        }
+    }
+
+    /// Node `id`'s host, with [`Settings::hosts`]: its namespace and address.
+    pub fn host(&self, id: NodeId) -> Option<&netns::Host> {
+        self.nodes[&id].host.as_ref()
+    }
+
+    /// Pulls node `id`'s cable: its host's link to the bridge goes down, so it reaches no peer
+    /// and no client, and none reaches it, while its process runs on. Needs [`Settings::hosts`].
+    pub fn cut(&mut self, id: NodeId) {
+        let (network, host) = self.network_and_host(id);
+        network.cut(host);
+        self.cut_off.insert(id);
+    }
+
+    /// Plugs node `id`'s cable back in.
+    pub fn restore(&mut self, id: NodeId) {
+        let (network, host) = self.network_and_host(id);
+        network.restore(host);
+        self.cut_off.remove(&id);
+    }
+
+    fn network_and_host(&self, id: NodeId) -> (&netns::Network, &netns::Host) {
+        match (&self.settings.hosts, self.host(id)) {
+            (Some(network), Some(host)) => (network, host),
+            _ => panic!("node {id} has no host of its own: cutting links needs Settings::hosts"),
+        }
+    }
+
     /// Starts node `id`'s process (`cairn-node start`), its output appended to its log.
     pub fn start_node(&mut self, id: NodeId) {
+        let mut command = self.node_command(id);
         let node = self.nodes.get_mut(&id).unwrap();
         assert!(node.child.is_none(), "node {id} is already running");
         let log = std::fs::OpenOptions::new().create(true).append(true).open(&node.log).unwrap();
         // The node's `log` setting decides what it logs: a RUST_LOG meant for the test runner
         // (say `cairn_chaos=info`) would otherwise silence the node's log entirely.
-        let child = Command::new(binary())
+        let child = command
             .env_remove("RUST_LOG")
             .args(["start", "-c", node.config.to_str().unwrap()])
             .stdin(Stdio::null())
@@ -339,11 +450,11 @@ impl ProcessCluster {
     }
 
     /// Waits until some running node reports a leader that itself reports leading, and
-    /// returns it.
+    /// returns it. A node whose link is cut is not asked: it cannot answer.
     pub async fn wait_for_leader(&self) -> NodeId {
         let client = self.client_with(&self.operator_identity(), Duration::from_secs(3)).await;
         let leader = wait_until("a leader", || async {
-            for id in self.running() {
+            for id in self.running().into_iter().filter(|id| !self.cut_off.contains(id)) {
                 if let Ok(status) = client.status_of(id).await
                     && status.state == "Leader"
                 {
@@ -402,6 +513,8 @@ impl ProcessCluster {
 
 impl Drop for ProcessCluster {
     fn drop(&mut self) {
+        // The fields, and with them any network in `settings.hosts`, are dropped after this:
+        // once no process is left in its namespaces.
         for node in self.nodes.values_mut() {
             if let Some(mut child) = node.child.take() {
                 let _ = child.kill();
@@ -420,6 +533,14 @@ impl Drop for ProcessCluster {
             }
         }
     }
+}
+
+/// The host index of node `id`: the last octet of its address.
+fn host_index(id: NodeId) -> u8 {
+    u8::try_from(id)
+        .ok()
+        .filter(|&i| i > 0 && i < 254)
+        .unwrap_or_else(|| panic!("node {id} cannot have a host: ids 1..=253 can"))
 }
 
 /// Polls `check` until it gives `Some`, for up to [`PATIENCE`]; panics naming `what`.

@@ -74,6 +74,16 @@ impl Profile {
     /// Refuses what cannot work: no node, a node that is not an http(s) URL, no token, two
     /// CAs.
     pub fn check(&self) -> Result<(), String> {
+        self.check_cluster()?;
+        if self.token.trim().is_empty() {
+            return Err("`token` is empty".into());
+        }
+        Ok(())
+    }
+
+    /// The part of [`check`](Self::check) that does not need the token: where the cluster is
+    /// and how to trust it, which `login` checks before it has one.
+    pub fn check_cluster(&self) -> Result<(), String> {
         if self.nodes.is_empty() {
             return Err("`nodes` lists no node".into());
         }
@@ -82,9 +92,6 @@ impl Profile {
             if !matches!(scheme, Some("http" | "https")) {
                 return Err(format!("node {node:?} is not an http:// or https:// address"));
             }
-        }
-        if self.token.trim().is_empty() {
-            return Err("`token` is empty".into());
         }
         if self.ca_pem.is_some() && self.ca_file.is_some() {
             return Err("give the CA as `ca_pem` or `ca_file`, not both".into());

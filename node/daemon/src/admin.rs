@@ -92,6 +92,8 @@ pub struct MemberReport {
     pub addr: String,
     /// Whether it votes.
     pub voter: bool,
+    /// Its zone, as it registered itself in the cluster map (`?` until it has).
+    pub zone: String,
     /// Its own status, or the error that stood in for it.
     pub status: Result<NodeStatus, String>,
 }
@@ -99,8 +101,16 @@ pub struct MemberReport {
 /// Asks the configured node for the membership, then every member for its own status.
 pub async fn cluster_status(config: &NodeConfig) -> Result<(NodeStatus, Vec<MemberReport>), AdminError> {
     let local = client_for(config).await?;
-    let view = local.status().await?;
+    let view = local.status().await;
+    let map = local.query(&cairn_raft::model::Query::ClusterMap).await;
     local.shutdown().await;
+    let view = view?;
+    let zones: std::collections::BTreeMap<NodeId, String> = match map? {
+        cairn_raft::model::Answer::ClusterMap(map) => {
+            map.nodes.into_iter().map(|n| (n.spec.id, n.spec.zone)).collect()
+        }
+        _ => Default::default(),
+    };
     let identity = SecretsDir::new(&config.secrets_dir).node_identity(config.id)?;
     let nodes: Vec<(NodeId, SocketAddr)> =
         view.members.iter().filter_map(|(id, addr)| addr.raft_addr.parse().ok().map(|a| (*id, a))).collect();
@@ -113,6 +123,7 @@ pub async fn cluster_status(config: &NodeConfig) -> Result<(NodeStatus, Vec<Memb
             id: *id,
             addr: addr.raft_addr.clone(),
             voter: view.voters.contains(id),
+            zone: zones.get(id).cloned().unwrap_or_else(|| "?".to_owned()),
             status,
         });
     }
@@ -130,16 +141,19 @@ pub fn render_status(view: &NodeStatus, reports: &[MemberReport]) -> String {
     let mut out = String::new();
     let learners = view.members.len() - view.voters.len();
     let leader = view.leader.map_or("none".to_owned(), |l| format!("node {l}"));
+    let zones: std::collections::BTreeSet<&str> = reports.iter().map(|r| r.zone.as_str()).collect();
     let _ = writeln!(
         out,
-        "cluster: {} voters, {learners} learners; leader {leader}, term {}",
+        "cluster: {} members in {} zones ({} voters, {learners} learners); leader {leader}, term {}",
+        view.members.len(),
+        zones.len(),
         view.voters.len(),
         view.term
     );
     let _ = writeln!(
         out,
-        "{:<5} {:<7} {:<10} {:<22} {:>9} {:>9} {:>9} {:>7}  HEALTH",
-        "NODE", "ROLE", "STATE", "ADDRESS", "APPLIED", "LOG", "SNAPSHOT", "UPTIME"
+        "{:<5} {:<7} {:<10} {:<10} {:<22} {:>9} {:>9} {:>9} {:>7}  HEALTH",
+        "NODE", "ROLE", "ZONE", "STATE", "ADDRESS", "APPLIED", "LOG", "SNAPSHOT", "UPTIME"
     );
     let index = |i: Option<u64>| i.map_or("-".to_owned(), |i| i.to_string());
     for r in reports {
@@ -153,9 +167,10 @@ pub fn render_status(view: &NodeStatus, reports: &[MemberReport]) -> String {
                 };
                 let _ = writeln!(
                     out,
-                    "{:<5} {:<7} {:<10} {:<22} {:>9} {:>9} {:>9} {:>6}s  {health}",
+                    "{:<5} {:<7} {:<10} {:<10} {:<22} {:>9} {:>9} {:>9} {:>6}s  {health}",
                     r.id,
                     role,
+                    r.zone,
                     s.state,
                     r.addr,
                     index(s.applied_index),
@@ -167,14 +182,29 @@ pub fn render_status(view: &NodeStatus, reports: &[MemberReport]) -> String {
             Err(e) => {
                 let _ = writeln!(
                     out,
-                    "{:<5} {:<7} {:<10} {:<22} {:>9} {:>9} {:>9} {:>7}  DOWN: {e}",
-                    r.id, role, "?", r.addr, "-", "-", "-", "-"
+                    "{:<5} {:<7} {:<10} {:<10} {:<22} {:>9} {:>9} {:>9} {:>7}  DOWN: {e}",
+                    r.id, role, r.zone, "?", r.addr, "-", "-", "-", "-"
                 );
             }
         }
     }
     render_blocks(&mut out, reports);
     out
+}
+
+/// What the live cluster survives with this node's profile, as `status` prints it under the
+/// table: the members' zones from the cluster map, checked as `check-config` checks configs.
+/// A layout that cannot survive what its zones claim is a warning here, not a refusal: a
+/// cluster passes through such layouts while it grows node by node.
+pub fn render_layout(config: &NodeConfig, reports: &[MemberReport]) -> String {
+    let mut zones = std::collections::BTreeMap::new();
+    for r in reports {
+        *zones.entry(r.zone.as_str()).or_insert(0) += 1;
+    }
+    match crate::layout::survives(config.id, config.storage.profile, &zones, reports.len()) {
+        Ok(line) => format!("layout: {line}\n"),
+        Err(why) => format!("WARNING: {why}\n"),
+    }
 }
 
 /// The block layer's table: each node's shards, and the repair and scrub progress.
@@ -243,53 +273,60 @@ pub async fn wait_caught_up(
     config: &NodeConfig,
     learner: NodeId,
     deadline: Duration,
-    mut progress: impl FnMut(u64, u64),
+    progress: impl FnMut(u64, u64),
 ) -> Result<(), AdminError> {
-    let client = client_for(config).await?;
-    let give_up = std::time::Instant::now() + deadline;
-    let mut target = None;
-    let result = loop {
-        let status = match client.status().await {
-            Ok(s) => s,
-            Err(e) => break Err(e.into()),
-        };
-        let leader = match status.leader {
-            Some(l) if l == status.id => status,
-            // Ask the leader itself: only it knows how far each member has got.
-            _ => match leader_status(config, &status).await {
-                Ok(s) => s,
-                Err(e) => break Err(e),
-            },
-        };
-        let goal = *target.get_or_insert(leader.last_log_index.unwrap_or(0));
-        let matched =
-            leader.replication.as_ref().and_then(|r| r.get(&learner).copied().flatten()).unwrap_or(0);
-        progress(matched, goal);
-        if matched >= goal {
-            break Ok(());
-        }
-        if std::time::Instant::now() > give_up {
-            break Err(AdminError::Client(ClusterClientError::Unreachable(format!(
-                "node {learner} did not catch up within {deadline:?} (at {matched} of {goal})"
-            ))));
-        }
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    };
-    client.shutdown().await;
+    let all = members_client(config).await?;
+    let result = wait_learner_caught_up(&all, learner, deadline, progress).await;
+    all.shutdown().await;
     result
 }
 
-async fn leader_status(config: &NodeConfig, view: &NodeStatus) -> Result<NodeStatus, AdminError> {
-    let leader = view.leader.ok_or(AdminError::Client(ClusterClientError::Service {
-        node: view.id,
-        error: cairn_metadata::ServiceError::NoLeader,
-    }))?;
-    let addr = view.members.get(&leader).and_then(|a| a.raft_addr.parse().ok()).ok_or_else(|| {
-        AdminError::Client(ClusterClientError::Unreachable(format!("leader {leader} has no usable address")))
-    })?;
+/// A client of every member the node `config` describes knows of, as that node.
+pub async fn members_client(config: &NodeConfig) -> Result<ClusterClient, AdminError> {
+    let local = client_for(config).await?;
+    let view = local.status().await;
+    local.shutdown().await;
+    let view = view?;
     let identity = SecretsDir::new(&config.secrets_dir).node_identity(config.id)?;
-    let client = ClusterClient::new(&identity, vec![(leader, addr)], config.call_timeout()).await?;
-    let status = client.status_of(leader).await;
-    client.shutdown().await;
-    Ok(status?)
+    let nodes =
+        view.members.iter().filter_map(|(id, a)| a.raft_addr.parse().ok().map(|a| (*id, a))).collect();
+    Ok(ClusterClient::new(&identity, nodes, config.call_timeout()).await?)
+}
+
+/// [`wait_caught_up`] through a client of the members: it finds the leader among them (only the
+/// leader knows how far each member has got) and watches its replication to `learner`.
+pub async fn wait_learner_caught_up(
+    client: &ClusterClient,
+    learner: NodeId,
+    deadline: Duration,
+    mut progress: impl FnMut(u64, u64),
+) -> Result<(), AdminError> {
+    let give_up = std::time::Instant::now() + deadline;
+    let mut target = None;
+    loop {
+        let mut leader = None;
+        for (id, _) in client.nodes() {
+            if let Ok(status) = client.status_of(*id).await
+                && status.state == "Leader"
+            {
+                leader = Some(status);
+                break;
+            }
+        }
+        if let Some(leader) = leader {
+            let goal = *target.get_or_insert(leader.last_log_index.unwrap_or(0));
+            let matched =
+                leader.replication.as_ref().and_then(|r| r.get(&learner).copied().flatten()).unwrap_or(0);
+            progress(matched, goal);
+            if matched >= goal {
+                return Ok(());
+            }
+        }
+        if std::time::Instant::now() > give_up {
+            return Err(AdminError::Client(ClusterClientError::Unreachable(format!(
+                "node {learner} did not catch up within {deadline:?}"
+            ))));
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
 }

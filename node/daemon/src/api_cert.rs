@@ -44,6 +44,9 @@ pub fn wanted_for(config: &NodeConfig) -> Vec<ApiName> {
 pub struct ApiCertificate {
     cert: CertificateDer<'static>,
     key: PrivatePkcs8KeyDer<'static>,
+    /// The cluster CA, sent after the certificate: a joining machine finds in it the CA its
+    /// token pins (see `join`); clients that trust the CA already ignore it.
+    ca: CertificateDer<'static>,
     verifier: Arc<WebPkiServerVerifier>,
 }
 
@@ -65,13 +68,14 @@ impl ApiCertificate {
             .map_err(|e| format!("parse the API certificate: {e}"))?;
         let key = PrivatePkcs8KeyDer::from_pem_slice(key_pem.as_bytes())
             .map_err(|e| format!("parse the API key (PKCS#8): {e}"))?;
+        let ca_der = ca.clone();
         let mut roots = rustls::RootCertStore::empty();
         roots.add(ca).map_err(|e| format!("use the cluster CA certificate: {e}"))?;
         let verifier = WebPkiServerVerifier::builder_with_provider(Arc::new(roots), crypto_provider())
             .build()
             .map_err(|e| format!("build a certificate verifier: {e}"))?;
         // A server configuration checks that the key signs for the certificate.
-        let loaded = Self { cert, key, verifier };
+        let loaded = Self { cert, key, ca: ca_der, verifier };
         loaded.server_config().map_err(|e| format!("the key does not fit the certificate: {e}"))?;
         Ok(loaded)
     }
@@ -90,7 +94,10 @@ impl ApiCertificate {
 
     /// The rustls configuration that serves this certificate.
     pub fn server_config(&self) -> Result<rustls::ServerConfig, rustls::Error> {
-        cairn_api::https::server_config(vec![self.cert.clone()], PrivateKeyDer::Pkcs8(self.key.clone_key()))
+        cairn_api::https::server_config(
+            vec![self.cert.clone(), self.ca.clone()],
+            PrivateKeyDer::Pkcs8(self.key.clone_key()),
+        )
     }
 }
 

@@ -170,6 +170,17 @@ impl ClusterClient {
         Ok(plain)
     }
 
+    /// Calls node `node` alone with a request of `kind` whose answer is a
+    /// `Result<T, ServiceError>` (a call beyond the metadata service's, such as renewal).
+    pub async fn call_node<T: DeserializeOwned>(
+        &self,
+        node: NodeId,
+        kind: u8,
+        payload: Vec<u8>,
+    ) -> Result<T, ClusterClientError> {
+        self.call_one(self.index_of(node)?, kind, payload).await
+    }
+
     /// Closes the client's connections.
     pub async fn shutdown(&self) {
         self.transport.shutdown().await;

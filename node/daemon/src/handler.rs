@@ -4,7 +4,8 @@
 //! Every caller holds a certificate from the cluster CA (the transport refused the rest). Raft
 //! RPCs and read-index calls are node business and are answered only for callers whose
 //! certificate names a node; writes, reads, status and membership changes are answered for any
-//! cluster certificate (a node's own, or an operator's).
+//! cluster certificate (a node's own, or an operator's). A node renews its own certificates
+//! through a member holding the CA key ([`renew`]).
 
 use bytes::Bytes;
 use cairn_raft::model::Query;
@@ -20,10 +21,19 @@ use cairn_metadata::messages::{
 use cairn_metadata::raft_net::{self, KIND_APPEND, KIND_SNAPSHOT, KIND_UNDECODABLE, KIND_VOTE};
 use cairn_transport::{Handler, Request, Response, is_cluster_node};
 
+use crate::join::renew::{self, KIND_RENEW};
+
 /// The handler a node serves its transport with.
-pub fn handler(service: MetaService, batcher: Batcher, blocks: BlockService) -> impl Handler {
+pub fn handler(
+    service: MetaService,
+    batcher: Batcher,
+    blocks: BlockService,
+    secrets_dir: std::path::PathBuf,
+) -> impl Handler {
     let raft = raft_net::handler(service.raft().clone());
+    let secrets_dir = std::sync::Arc::new(secrets_dir);
     move |request: Request| {
+        let secrets_dir = secrets_dir.clone();
         let service = service.clone();
         let batcher = batcher.clone();
         let blocks = blocks.clone();
@@ -47,6 +57,7 @@ pub fn handler(service: MetaService, batcher: Batcher, blocks: BlockService) -> 
                 return reply(kind, &Err::<(), _>(forbidden("node-to-node calls")));
             }
             match kind {
+                KIND_RENEW => renew::answer(&secrets_dir, &request.peer, &payload),
                 KIND_PROPOSE => match decode::<ProposePayload>(&payload) {
                     Ok(requests) => reply(kind, &batcher.propose(requests).await),
                     Err(e) => reply(kind, &Err::<(), _>(e)),

@@ -14,6 +14,8 @@
 //! - [`node`]: [`RunningNode`], storage + transport + Raft + services + API, started from a config.
 //! - [`cluster_client`]: [`ClusterClient`], the calling side for the admin commands, tests and
 //!   benchmarks.
+//! - [`join`]: joining a machine with a token: the member's signing route, the new machine's
+//!   `cairn-node join`, and `cairn-node join-token`.
 //! - [`admin`]: what the admin commands (`status`, `member …`) do and print.
 //! - [`user_admin`]: what `user …` does: passwords, disabling users, their tokens.
 //! - [`allocator`]: the process's memory allocator settings.
@@ -27,6 +29,8 @@ pub mod api_names;
 pub mod cluster_client;
 pub mod config;
 pub mod handler;
+pub mod join;
+pub mod layout;
 pub mod network_limits;
 pub mod node;
 pub mod secrets;

@@ -9,7 +9,8 @@ use std::time::Duration;
 use cairn_metadata::AdminCommand;
 use cairn_node::api_cert;
 use cairn_node::api_names::{self, ApiName};
-use cairn_node::{NodeConfig, RunningNode, SecretsDir, SecretsError, admin, user_admin};
+use cairn_node::{NodeConfig, RunningNode, SecretsDir, SecretsError, admin, join, layout, user_admin};
+use cairn_raft::model::join_tokens::JoinRole;
 use cairn_raft::{NodeAddr, NodeId};
 use clap::{Parser, Subcommand};
 
@@ -65,6 +66,38 @@ enum Command {
         #[command(subcommand)]
         change: MemberChange,
     },
+    /// Mint a single-use token for a new machine to join the cluster with `cairn-node join`
+    /// (printed once; the cluster keeps only its hash). `join-token list` and
+    /// `join-token revoke ID` manage the tokens minted.
+    #[command(args_conflicts_with_subcommands = true)]
+    JoinToken {
+        #[command(subcommand)]
+        action: Option<JoinTokenAction>,
+        #[command(flatten)]
+        mint: MintArgs,
+    },
+    /// Join this machine to a cluster: make its keys here, have a member sign them (the channel
+    /// is pinned to the CA the token names), store the certificates and the master key, and
+    /// become a member. Then start the node as usual.
+    Join {
+        /// The new node's config file (its id, addresses, zone and folders).
+        #[arg(short, long)]
+        config: PathBuf,
+        /// The token from `cairn-node join-token` on a member.
+        #[arg(long, env = "CAIRN_JOIN_TOKEN", hide_env_values = true)]
+        token: String,
+        /// A member's HTTPS API address, HOST:PORT, whose node holds the CA key.
+        #[arg(long)]
+        peer: String,
+    },
+    /// Renew this node's certificates (node and API) before they end: new keys made here,
+    /// signed by a member that holds the CA key, over the cluster's own authenticated
+    /// connection. The old pair is kept as *.old; the node uses the new one from its next start.
+    RenewCert {
+        /// The node's config file.
+        #[arg(short, long)]
+        config: PathBuf,
+    },
     /// Manage the drive's users.
     User {
         #[command(subcommand)]
@@ -83,12 +116,69 @@ enum Command {
         #[arg(long)]
         ms: Option<u64>,
     },
-    /// Check config files and print what they resolve to.
+    /// Check config files and print what they resolve to. Given the configs of several nodes
+    /// of one cluster, also check their layout as a whole: unique ids and addresses, enough
+    /// nodes for every profile, and no zone whose loss would lose blocks.
     CheckConfig {
         /// The files.
         #[arg(required = true)]
         configs: Vec<PathBuf>,
     },
+}
+
+#[derive(clap::Args)]
+struct MintArgs {
+    /// The config of a running member to ask.
+    #[arg(short, long)]
+    config: Option<PathBuf>,
+    /// How long the token works: a number and s, m, h or d (at most 7d).
+    #[arg(long, default_value = "1h", value_parser = parse_ttl)]
+    ttl: Duration,
+    /// The node joins as a voter once caught up (the default).
+    #[arg(long, conflicts_with = "storage")]
+    voter: bool,
+    /// The node joins as a learner that stores shards but never votes.
+    #[arg(long)]
+    storage: bool,
+}
+
+#[derive(Subcommand)]
+enum JoinTokenAction {
+    /// List the join tokens: unused, or used or expired in the last week.
+    List {
+        /// The config of a running member to ask.
+        #[arg(short, long)]
+        config: PathBuf,
+    },
+    /// Revoke a join token by its id (or the first 8 or more digits of it), from `list`.
+    Revoke {
+        /// The config of a running member to ask.
+        #[arg(short, long)]
+        config: PathBuf,
+        /// The token's id.
+        id: String,
+    },
+}
+
+/// `90s`, `15m`, `1h`, `2d` → a duration.
+fn parse_ttl(text: &str) -> std::result::Result<Duration, String> {
+    let text = text.trim();
+    let split = text.find(|c: char| !c.is_ascii_digit()).unwrap_or(text.len());
+    let (number, unit) = text.split_at(split);
+    let number: u64 =
+        number.parse().map_err(|_| format!("{text:?}: give a number and s, m, h or d, e.g. 1h"))?;
+    let seconds = match unit {
+        "s" => 1,
+        "m" => 60,
+        "h" => 3_600,
+        "d" => 86_400,
+        _ => return Err(format!("{text:?}: the unit must be s, m, h or d, e.g. 1h")),
+    };
+    let ttl = Duration::from_secs(number.saturating_mul(seconds));
+    if ttl.is_zero() || ttl > Duration::from_secs(7 * 86_400) {
+        return Err(format!("{text:?}: a join token lives between 1s and 7d"));
+    }
+    Ok(ttl)
 }
 
 #[derive(Subcommand)]
@@ -242,10 +332,39 @@ async fn run(command: Command) -> Result {
             let config = load(&config)?;
             let (view, reports) = admin::cluster_status(&config).await?;
             print!("{}", admin::render_status(&view, &reports));
-            Ok(())
+            print!("{}", admin::render_layout(&config, &reports));
+            warn_of_expiring_certificates(&config)
         }
         Command::Member { change } => member(change).await,
         Command::User { action } => user(action).await,
+        Command::JoinToken { action, mint } => join_token(action, mint).await,
+        Command::RenewCert { config } => {
+            let config = load(&config)?;
+            join::renew::renew(&config).await?;
+            let cert = config.secrets_dir.join(format!("node-{}.crt", config.id));
+            let ends = cairn_transport::cert_not_after(&std::fs::read_to_string(&cert)?)?;
+            println!(
+                "renewed {} (valid until {}); restart the node to use it: systemctl restart cairn-node",
+                cert.display(),
+                httpdate::fmt_http_date(ends)
+            );
+            Ok(())
+        }
+        Command::Join { config, token, peer } => {
+            let config = load_for(&config, false)?;
+            let joined = join::joiner::join(&config, &token, &peer, |step| println!("{step}")).await?;
+            println!(
+                "node {} joined as {} (the cluster has {} members now); start it: \
+                 `cairn-node start -c <this config>`, or `systemctl enable --now cairn-node` with the package",
+                config.id,
+                match joined.role {
+                    JoinRole::Voter => "a voter",
+                    JoinRole::Storage => "a storage node (a learner that never votes)",
+                },
+                joined.members + 1
+            );
+            Ok(())
+        }
         Command::JournalRetention { config, days, ms } => {
             let ms = match (days, ms) {
                 (Some(days), _) => days.checked_mul(24 * 60 * 60 * 1000).ok_or("--days is too large")?,
@@ -256,8 +375,9 @@ async fn run(command: Command) -> Result {
             println!("journal retention: {ms} ms ({:.2} days)", ms as f64 / 86_400_000.0);
             Ok(())
         }
-        Command::CheckConfig { configs } => {
-            for path in configs {
+        Command::CheckConfig { configs: paths } => {
+            let mut configs = Vec::new();
+            for path in paths {
                 let config = NodeConfig::load(&path)?;
                 println!(
                     "{}: node {} in zone {}, quic {}, api {}://{}, data {}",
@@ -269,6 +389,12 @@ async fn run(command: Command) -> Result {
                     config.network.api,
                     config.data_dir.display()
                 );
+                configs.push(config);
+            }
+            if configs.len() > 1 {
+                for line in layout::check(&configs)? {
+                    println!("{line}");
+                }
             }
             Ok(())
         }
@@ -304,7 +430,8 @@ async fn init(config: &NodeConfig) -> Result {
     }
     println!("  data:    {}", config.data_dir.display());
     println!(
-        "next: cairn-node start -c <this config>, then `cairn-node issue-cert` and `cairn-node member add` for each further node"
+        "next: cairn-node start -c <this config>; then, for each further machine, mint a token here with \
+         `cairn-node join-token -c <this config>` and run `cairn-node join` there (README: deploy on three or more machines)"
     );
     Ok(())
 }
@@ -335,6 +462,30 @@ fn issue_cert(config: &NodeConfig, id: NodeId, api: Option<SocketAddr>, api_name
     secrets.issue_api(id, &names)?;
     let names: Vec<String> = names.iter().map(ToString::to_string).collect();
     println!("issued node-{id}-api.crt and node-{id}-api.key in {dir} for {}", names.join(", "));
+    Ok(())
+}
+
+/// How long before a certificate ends `status` starts to warn of it.
+const CERT_WARNING: Duration = Duration::from_secs(30 * 24 * 60 * 60);
+
+/// Warns, after the status, of this machine's certificates that end within [`CERT_WARNING`]:
+/// past that date its peers or its clients refuse it.
+fn warn_of_expiring_certificates(config: &NodeConfig) -> Result {
+    let now = std::time::SystemTime::now();
+    for (path, not_after) in SecretsDir::new(&config.secrets_dir).expiring(now + CERT_WARNING)? {
+        let days = not_after.duration_since(now).map_or(0, |left| left.as_secs() / 86_400);
+        let when = format!("{} ends in {days} days ({})", path.display(), httpdate::fmt_http_date(not_after));
+        if path.file_name().is_some_and(|name| name == "ca.crt") {
+            println!(
+                "warning: the cluster CA {when}: after it, nodes and clients trust no certificate of it"
+            );
+        } else {
+            println!(
+                "warning: {when}: renew it with `cairn-node renew-cert -c <the node's config>` on its \
+                 machine, then restart that node"
+            );
+        }
+    }
     Ok(())
 }
 
@@ -392,6 +543,55 @@ async fn user(action: UserAction) -> Result {
         }
     }
     Ok(())
+}
+
+async fn join_token(action: Option<JoinTokenAction>, mint: MintArgs) -> Result {
+    match action {
+        Some(JoinTokenAction::List { config }) => {
+            let list = join::tokens::list(&load(&config)?).await?;
+            print!("{}", join::tokens::render(&list, std::time::SystemTime::now()));
+            Ok(())
+        }
+        Some(JoinTokenAction::Revoke { config, id }) => {
+            let hash = join::tokens::revoke(&load(&config)?, &id).await?;
+            println!("revoked join token {}", &hash.to_hex()[..16]);
+            Ok(())
+        }
+        None => {
+            let config = load(&mint.config.ok_or("give the config of a running member: -c node.toml")?)?;
+            let role = if mint.storage { JoinRole::Storage } else { JoinRole::Voter };
+            let minted = join::tokens::mint(&config, role, mint.ttl).await?;
+            println!("{}", minted.token.to_text());
+            if !SecretsDir::new(&config.secrets_dir).has_ca_key() {
+                eprintln!(
+                    "note: this node holds no CA key and cannot sign the join; give --peer a node that \
+                     holds ca.key (the first node, unless you copied it elsewhere)"
+                );
+            }
+            eprintln!(
+                "a single-use {role} token, until {}. On the new machine, with its own node.toml:\n  \
+                 cairn-node join -c node.toml --peer {} --token <the token>",
+                httpdate::fmt_http_date(minted.expires),
+                peer_address(&config)
+            );
+            Ok(())
+        }
+    }
+}
+
+/// The address a new machine reaches this node's API by, for the join hint: the listening
+/// address unless it is every address (0.0.0.0), then the first name the API certificate
+/// carries, else the address peers dial.
+fn peer_address(config: &NodeConfig) -> String {
+    let api = config.network.api;
+    if !api.ip().is_unspecified() {
+        return api.to_string();
+    }
+    match config.network.api_names.first() {
+        Some(name) if name.contains(':') => format!("[{name}]:{}", api.port()),
+        Some(name) => format!("{name}:{}", api.port()),
+        None => format!("{}:{}", config.advertised().ip(), api.port()),
+    }
 }
 
 async fn member(change: MemberChange) -> Result {

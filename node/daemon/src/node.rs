@@ -54,6 +54,9 @@ pub enum NodeError {
         /// Why.
         message: String,
     },
+    /// The node's profile cannot survive the loss of a zone over the cluster's layout.
+    #[error("{0}")]
+    Layout(#[from] crate::layout::LayoutError),
     /// Raft refused to start or to be initialised.
     #[error("raft: {0}")]
     Raft(String),
@@ -117,6 +120,14 @@ impl RunningNode {
             message: e.to_string(),
         })?;
         let reader = state.reader();
+        // The cluster as this node last saw it: a profile that cannot survive a zone's loss over
+        // it is refused now, with the reason, rather than found out when a zone goes.
+        let map = cairn_raft::model::cluster::cluster_map(&reader.view()).map_err(|e| NodeError::Storage {
+            what: "metadata state",
+            path: state_dir.clone(),
+            message: e.to_string(),
+        })?;
+        crate::layout::check_at_start(config, &map)?;
         let shard_dir = config.data_dir.join("shards");
         let store_config = ShardStoreConfig {
             capacity_bytes: config.storage.capacity_bytes,
@@ -157,7 +168,12 @@ impl RunningNode {
             config.storage.clone(),
             clock.clone(),
         );
-        transport.serve(handler(service.clone(), batcher.clone(), blocks.clone()));
+        transport.serve(handler(
+            service.clone(),
+            batcher.clone(),
+            blocks.clone(),
+            config.secrets_dir.clone(),
+        ));
         let spec = health::own_spec(
             &blocks,
             config.advertised().to_string(),
@@ -170,7 +186,13 @@ impl RunningNode {
             max_watches_per_user: config.network.max_watches_per_user,
             max_watches: config.network.max_watches,
         };
-        let router = cairn_api::router(service.clone(), batcher, blocks.clone(), limits, clock);
+        let join = crate::join::signer::routes(
+            config.id,
+            config.secrets_dir.clone(),
+            service.clone(),
+            batcher.clone(),
+        );
+        let router = cairn_api::router(service.clone(), batcher, blocks.clone(), limits, clock).merge(join);
         let api = config.network.api;
         if api_tls.is_none() && !api.ip().is_loopback() {
             tracing::warn!(

@@ -26,13 +26,14 @@
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
+use std::time::SystemTime;
 
 use cairn_raft::NodeId;
 
 use super::api_names::{self, ApiName};
 use cairn_block_codec::seal::MasterKey;
 use cairn_transport::node_name;
-use cairn_transport::{ClusterCa, IdentityError, NodeIdentity};
+use cairn_transport::{ClusterCa, IdentityError, NodeIdentity, cert_not_after};
 
 /// Why a secret could not be read or written.
 #[derive(Debug, thiserror::Error)]
@@ -116,6 +117,66 @@ impl SecretsDir {
         Ok(ca)
     }
 
+    /// Stores what a joining node was given: the CA certificate, its node certificate (over
+    /// `node.key`, made here), its API certificate and key if any, and the master key. Refuses
+    /// if any of them exists, so a join never overwrites another cluster's secrets.
+    pub fn store_joined(&self, id: NodeId, joined: &JoinedSecrets) -> Result<(), SecretsError> {
+        let name = node_name(id);
+        let mut files = vec![
+            ("ca.crt".to_owned(), joined.ca_cert.as_bytes(), false),
+            ("master.key".to_owned(), joined.master_key.as_slice(), true),
+            (format!("{name}.key"), joined.node_key.as_bytes(), true),
+            (format!("{name}.crt"), joined.node_cert.as_bytes(), false),
+        ];
+        if let Some((cert, key)) = &joined.api {
+            files.push((format!("{name}-api.key"), key.as_bytes(), true));
+            files.push((format!("{name}-api.crt"), cert.as_bytes(), false));
+        }
+        for (file, _, _) in &files {
+            if self.file(file).exists() {
+                return Err(SecretsError::Exists(self.file(file)));
+            }
+        }
+        private_dir(&self.0)?;
+        for (file, bytes, private) in files {
+            write_new(&self.file(&file), bytes, private)?;
+        }
+        // Loading the identity checks the three fit together before the node relies on them.
+        self.node_identity(id).map(drop)
+    }
+
+    /// Replaces node `id`'s certificate and key (and its API pair, if given) with renewed ones,
+    /// after checking the new pair against the CA; the old pair is kept as `*.old` until the
+    /// next renewal, in case the node must go back to it.
+    pub fn store_renewed(
+        &self,
+        id: NodeId,
+        node: (&str, &str),
+        api: Option<(&str, &str)>,
+    ) -> Result<(), SecretsError> {
+        let name = node_name(id);
+        let cert_path = self.file(&format!("{name}.crt"));
+        let ca = read_text(&self.file("ca.crt"))?;
+        NodeIdentity::from_pem(&ca, node.0, node.1)
+            .map_err(|source| SecretsError::Identity { path: cert_path.clone(), source })?;
+        let (api_cert, api_key) = self.api_files(id);
+        let mut pairs = vec![(cert_path, self.file(&format!("{name}.key")), node)];
+        if let Some(api) = api {
+            pairs.push((api_cert, api_key, api));
+        }
+        for (cert_path, key_path, (cert, key)) in pairs {
+            for (path, bytes, private) in [(&key_path, key, true), (&cert_path, cert, false)] {
+                if let Ok(old) = std::fs::read(path) {
+                    let mut aside = path.as_os_str().to_owned();
+                    aside.push(".old");
+                    replace(Path::new(&aside), &old, private)?;
+                }
+                replace(path, bytes.as_bytes(), private)?;
+            }
+        }
+        Ok(())
+    }
+
     /// The CA with its private key, for issuing certificates.
     pub fn ca(&self) -> Result<ClusterCa, SecretsError> {
         let cert = read_text(&self.file("ca.crt"))?;
@@ -194,12 +255,55 @@ impl SecretsDir {
         Ok(())
     }
 
+    /// The certificates of this folder (`*.crt`) that stop being valid before `by`, soonest
+    /// first: what `status` warns of, while there is time to renew them.
+    pub fn expiring(&self, by: SystemTime) -> Result<Vec<(PathBuf, SystemTime)>, SecretsError> {
+        let entries =
+            std::fs::read_dir(&self.0).map_err(|source| SecretsError::Io { path: self.0.clone(), source })?;
+        let mut expiring = Vec::new();
+        for entry in entries {
+            let path = entry.map_err(|source| SecretsError::Io { path: self.0.clone(), source })?.path();
+            if path.extension().is_none_or(|e| e != "crt") {
+                continue;
+            }
+            let not_after = cert_not_after(&read_text(&path)?)
+                .map_err(|source| SecretsError::Identity { path: path.clone(), source })?;
+            if not_after < by {
+                expiring.push((path, not_after));
+            }
+        }
+        expiring.sort_by_key(|(_, not_after)| *not_after);
+        Ok(expiring)
+    }
+
     /// The cluster master key.
     pub fn master_key(&self) -> Result<MasterKey, SecretsError> {
         let path = self.file("master.key");
         let bytes = std::fs::read(&path).map_err(|source| SecretsError::Io { path: path.clone(), source })?;
         let bytes: [u8; 32] = bytes.try_into().map_err(|_| SecretsError::MasterKeyLength(path))?;
         Ok(MasterKey::from_bytes(bytes))
+    }
+}
+
+/// What a joining node was given, and the node key it made itself (see
+/// [`SecretsDir::store_joined`]).
+pub struct JoinedSecrets {
+    /// The cluster CA certificate, PEM.
+    pub ca_cert: String,
+    /// The node's certificate, PEM.
+    pub node_cert: String,
+    /// The node's private key, PEM (never left the machine).
+    pub node_key: String,
+    /// The API certificate and private key, PEM, if the node serves HTTPS.
+    pub api: Option<(String, String)>,
+    /// The cluster master key.
+    pub master_key: [u8; 32],
+}
+
+impl std::fmt::Debug for JoinedSecrets {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // The keys stay out of logs.
+        f.debug_struct("JoinedSecrets").finish_non_exhaustive()
     }
 }
 
@@ -290,6 +394,35 @@ fn write_new(path: &Path, bytes: &[u8], private: bool) -> Result<(), SecretsErro
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A self-signed certificate valid for `days` from now, as PEM.
+    fn cert_for_days(days: u64) -> String {
+        let key = rcgen::KeyPair::generate().unwrap();
+        let mut params = rcgen::CertificateParams::new(vec!["node-9".to_owned()]).unwrap();
+        params.not_after = (SystemTime::now() + std::time::Duration::from_secs(days * 86_400)).into();
+        params.self_signed(&key).unwrap().pem()
+    }
+
+    #[test]
+    fn certificates_ending_soon_are_found_soonest_first() {
+        let dir = tempfile::tempdir().unwrap();
+        let secrets = SecretsDir::new(dir.path());
+        secrets.create_cluster("test").unwrap();
+        secrets.issue_node(1).unwrap();
+        std::fs::write(dir.path().join("node-9.crt"), cert_for_days(10)).unwrap();
+        std::fs::write(dir.path().join("node-8-api.crt"), cert_for_days(3)).unwrap();
+        let month = SystemTime::now() + std::time::Duration::from_secs(30 * 86_400);
+        let names: Vec<_> = secrets
+            .expiring(month)
+            .unwrap()
+            .into_iter()
+            .map(|(path, _)| path.file_name().unwrap().to_string_lossy().into_owned())
+            .collect();
+        // The CA and node 1 are issued for years.
+        assert_eq!(names, ["node-8-api.crt", "node-9.crt"]);
+        std::fs::write(dir.path().join("node-7.crt"), "not a certificate").unwrap();
+        assert!(matches!(secrets.expiring(month), Err(SecretsError::Identity { .. })));
+    }
 
     #[test]
     fn a_cluster_issues_nodes_and_never_overwrites_a_secret() {

@@ -1,13 +1,14 @@
-//! Every config shipped under `cluster-configs/` parses and validates, and within one cluster
-//! folder the nodes have distinct ids and addresses and share one secrets folder; the binary
-//! refuses a bad config with a message naming the key.
+//! Every config shipped under `cluster-configs/` parses and validates, and each cluster folder
+//! passes the layout check (distinct ids and addresses, any one zone expendable); nodes of one
+//! machine have distinct ports and data and share one secrets folder. The binary refuses a bad
+//! config with a message naming the key.
 #![allow(clippy::unwrap_used, clippy::expect_used)] // Test code: a panic is a failure report.
 
 use std::collections::BTreeSet;
 use std::path::Path;
 use std::process::Command;
 
-use cairn_node::NodeConfig;
+use cairn_node::{NodeConfig, layout};
 
 #[test]
 fn every_shipped_config_is_valid_and_consistent() {
@@ -24,14 +25,23 @@ fn every_shipped_config_is_valid_and_consistent() {
             }
         }
         assert!(!configs.is_empty(), "{} holds no configs", cluster.display());
-        let ids: BTreeSet<_> = configs.iter().map(|c| c.id).collect();
-        let quic: BTreeSet<_> = configs.iter().map(|c| c.advertised()).collect();
-        let api: BTreeSet<_> = configs.iter().map(|c| c.network.api).collect();
-        let secrets: BTreeSet<_> = configs.iter().map(|c| c.secrets_dir.clone()).collect();
-        let data: BTreeSet<_> = configs.iter().map(|c| c.data_dir.clone()).collect();
-        let n = configs.len();
-        assert_eq!((ids.len(), quic.len(), api.len(), data.len()), (n, n, n, n), "{}", cluster.display());
-        assert_eq!(secrets.len(), 1, "{}: one cluster, one secrets folder", cluster.display());
+        // Distinct ids and addresses, enough nodes for each profile, any one zone expendable.
+        let layout = layout::check(&configs).unwrap_or_else(|e| panic!("{}: {e}", cluster.display()));
+        let zones: BTreeSet<_> = configs.iter().map(|c| c.zone.as_str()).collect();
+        if zones.len() > 1 {
+            assert!(layout[1].contains("any one zone"), "{}: {layout:?}", cluster.display());
+        }
+        // Nodes on one machine (one advertised IP) must not share ports or data, and share the
+        // cluster's one secrets folder; nodes on separate hosts have each their own.
+        let hosts: BTreeSet<_> = configs.iter().map(|c| c.advertised().ip()).collect();
+        if hosts.len() == 1 {
+            let api: BTreeSet<_> = configs.iter().map(|c| c.network.api).collect();
+            let data: BTreeSet<_> = configs.iter().map(|c| c.data_dir.clone()).collect();
+            let secrets: BTreeSet<_> = configs.iter().map(|c| c.secrets_dir.clone()).collect();
+            let n = configs.len();
+            assert_eq!((api.len(), data.len()), (n, n), "{}", cluster.display());
+            assert_eq!(secrets.len(), 1, "{}: one machine, one secrets folder", cluster.display());
+        }
         clusters += 1;
     }
     assert!(clusters >= 1);

@@ -4,4 +4,4 @@ pub mod placement_map;
 pub mod rendezvous;
 
 pub use placement_map::{NodeId, NodeInfo, PlacementMap, PlacementRole};
-pub use rendezvous::{Placement, PlacementError, fill, place};
+pub use rendezvous::{Placement, PlacementError, fill, place, zone_limit};

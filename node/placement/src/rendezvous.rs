@@ -69,8 +69,7 @@ pub fn fill(block: &BlockId, map: &PlacementMap, profile: EcProfile, slots: &mut
     for node in eligible(map) {
         *zone_sizes.entry(node.zone.as_str()).or_default() += 1;
     }
-    let fits = |cap: usize| zone_sizes.values().map(|&size| size.min(cap)).sum::<usize>() >= needed;
-    let cap = (profile.parity_shards()..=needed).find(|&cap| fits(cap)).unwrap_or(needed);
+    let cap = zone_limit(zone_sizes.values().copied(), profile);
 
     let mut per_zone = zone_load(map, slots);
     let mut filled = 0;
@@ -89,6 +88,16 @@ pub fn fill(block: &BlockId, map: &PlacementMap, profile: EcProfile, slots: &mut
         }
     }
     filled
+}
+
+/// The most shards of one block a zone may hold, given how many storage nodes each zone has: m
+/// when the zones allow it, so that losing any one zone leaves k shards; otherwise the smallest
+/// limit the zones can meet, which spreads the shards as evenly as they allow (and is more than
+/// m: such a layout does not survive the loss of its largest zone).
+pub fn zone_limit(zone_sizes: impl Iterator<Item = usize> + Clone, profile: EcProfile) -> usize {
+    let needed = profile.total_shards();
+    let fits = |cap: usize| zone_sizes.clone().map(|size| size.min(cap)).sum::<usize>() >= needed;
+    (profile.parity_shards()..=needed).find(|&cap| fits(cap)).unwrap_or(needed)
 }
 
 /// The nodes that may take shards: storage nodes with a non-zero weight.

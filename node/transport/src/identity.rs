@@ -8,11 +8,11 @@
 use std::fmt;
 use std::net::IpAddr;
 use std::sync::Arc;
-use std::time::{Duration, SystemTime};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use rcgen::{
     BasicConstraints, CertificateParams, DistinguishedName, DnType, ExtendedKeyUsagePurpose, IsCa, KeyPair,
-    KeyUsagePurpose, SanType,
+    KeyUsagePurpose, PublicKeyData, SanType,
 };
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivatePkcs8KeyDer, ServerName, UnixTime};
@@ -186,8 +186,23 @@ impl ClusterCa {
     /// Issues a certificate for the node called `node_name`, with a fresh ECDSA P-256 key,
     /// valid both to serve and to dial (server and client authentication).
     pub fn issue_node(&self, node_name: &str) -> Result<NodeIdentity, IdentityError> {
-        validate_node_name(node_name)?;
         let key = KeyPair::generate()?;
+        let cert = self.node_certificate(node_name, &key)?;
+        // Going through `from_pem` checks the new identity the way a node loading it will.
+        NodeIdentity::from_pem(&self.cert_pem, &cert, &key.serialize_pem())
+    }
+
+    /// Signs a node certificate for `node_name` over the key of a signing request (PEM) made
+    /// elsewhere, by a machine that keeps its private key: what a joining node sends. Only the
+    /// request's key is taken (its signature proves the sender holds the private half); the
+    /// names and uses are the CA's own choice, as for [`Self::issue_node`]. Returns the
+    /// certificate, PEM.
+    pub fn sign_node_request(&self, node_name: &str, request_pem: &str) -> Result<String, IdentityError> {
+        self.node_certificate(node_name, &parse_request(request_pem)?.public_key)
+    }
+
+    fn node_certificate(&self, node_name: &str, key: &impl PublicKeyData) -> Result<String, IdentityError> {
+        validate_node_name(node_name)?;
         let mut params = CertificateParams::new(vec![node_name.to_owned()])?;
         let mut subject = DistinguishedName::new();
         subject.push(DnType::OrganizationName, "cairn");
@@ -199,9 +214,7 @@ impl ClusterCa {
             vec![ExtendedKeyUsagePurpose::ServerAuth, ExtendedKeyUsagePurpose::ClientAuth];
         params.use_authority_key_identifier_extension = true;
         set_validity(&mut params, NODE_VALIDITY);
-        let cert = params.signed_by(&key, &self.issuer, &self.key)?;
-        // Going through `from_pem` checks the new identity the way a node loading it will.
-        NodeIdentity::from_pem(&self.cert_pem, &cert.pem(), &key.serialize_pem())
+        Ok(params.signed_by(key, &self.issuer, &self.key)?.pem())
     }
 
     /// Issues a certificate for a node's HTTPS API, naming the DNS names and IP addresses its
@@ -215,6 +228,29 @@ impl ClusterCa {
         ips: &[IpAddr],
     ) -> Result<(String, String), IdentityError> {
         let key = KeyPair::generate()?;
+        let cert = self.api_certificate(common_name, dns, ips, &key)?;
+        Ok((cert, key.serialize_pem()))
+    }
+
+    /// [`Self::issue_api`] over the key of a signing request made elsewhere (see
+    /// [`Self::sign_node_request`]). Returns the certificate, PEM.
+    pub fn sign_api_request(
+        &self,
+        common_name: &str,
+        dns: &[String],
+        ips: &[IpAddr],
+        request_pem: &str,
+    ) -> Result<String, IdentityError> {
+        self.api_certificate(common_name, dns, ips, &parse_request(request_pem)?.public_key)
+    }
+
+    fn api_certificate(
+        &self,
+        common_name: &str,
+        dns: &[String],
+        ips: &[IpAddr],
+        key: &impl PublicKeyData,
+    ) -> Result<String, IdentityError> {
         let mut params = CertificateParams::default();
         let mut sans = Vec::with_capacity(dns.len() + ips.len());
         for name in dns {
@@ -231,9 +267,41 @@ impl ClusterCa {
         params.extended_key_usages = vec![ExtendedKeyUsagePurpose::ServerAuth];
         params.use_authority_key_identifier_extension = true;
         set_validity(&mut params, NODE_VALIDITY);
-        let cert = params.signed_by(&key, &self.issuer, &self.key)?;
-        Ok((cert.pem(), key.serialize_pem()))
+        Ok(params.signed_by(key, &self.issuer, &self.key)?.pem())
     }
+}
+
+/// A fresh ECDSA P-256 key and a signing request over it: what a joining machine sends a CA
+/// holder, keeping the key. Returns (request, key), PEM.
+pub fn new_signing_request(common_name: &str) -> Result<(String, String), IdentityError> {
+    let key = KeyPair::generate()?;
+    let mut params = CertificateParams::default();
+    let mut subject = DistinguishedName::new();
+    subject.push(DnType::CommonName, common_name);
+    params.distinguished_name = subject;
+    let request = params.serialize_request(&key)?;
+    Ok((request.pem()?, key.serialize_pem()))
+}
+
+/// Parses a signing request and checks its signature (that its sender holds the key).
+fn parse_request(pem: &str) -> Result<rcgen::CertificateSigningRequestParams, IdentityError> {
+    rcgen::CertificateSigningRequestParams::from_pem(pem)
+        .map_err(|e| IdentityError::Pem { what: "certificate signing request", reason: e.to_string() })
+}
+
+/// The SHA-256 of a certificate's DER (as `openssl x509 -fingerprint -sha256` shows it): what a
+/// join token carries to pin the cluster CA.
+pub fn cert_fingerprint(pem: &str) -> Result<[u8; 32], IdentityError> {
+    let der = parse_cert_pem(pem, "certificate")?;
+    Ok(der_fingerprint(&der))
+}
+
+/// [`cert_fingerprint`] of a DER certificate.
+pub fn der_fingerprint(der: &[u8]) -> [u8; 32] {
+    let digest = ring::digest::digest(&ring::digest::SHA256, der);
+    let mut out = [0u8; 32];
+    out.copy_from_slice(digest.as_ref());
+    out
 }
 
 /// A node's identity: its name, its certificate and key, and the cluster CA it trusts.
@@ -381,6 +449,15 @@ pub fn node_name_from_cert(cert: &CertificateDer<'_>) -> Result<String, Identity
     Ok(name.to_owned())
 }
 
+/// When the first certificate of a PEM string stops being valid.
+pub fn cert_not_after(pem: &str) -> Result<SystemTime, IdentityError> {
+    let der = parse_cert_pem(pem, "certificate")?;
+    let (_, parsed) = x509_parser::parse_x509_certificate(&der)
+        .map_err(|e| IdentityError::ParseCertificate(e.to_string()))?;
+    let seconds = parsed.validity().not_after.timestamp();
+    Ok(UNIX_EPOCH + Duration::from_secs(u64::try_from(seconds).unwrap_or(0)))
+}
+
 /// The first certificate in a PEM string.
 fn parse_cert_pem(pem: &str, what: &'static str) -> Result<CertificateDer<'static>, IdentityError> {
     CertificateDer::from_pem_slice(pem.as_bytes())
@@ -407,6 +484,34 @@ fn set_validity(params: &mut CertificateParams, validity: Duration) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_signing_request_gets_a_node_identity_whose_key_never_left_the_requester() {
+        let ca = ClusterCa::generate("test").unwrap();
+        let (request, key) = new_signing_request("node-4").unwrap();
+        assert!(!request.contains("PRIVATE KEY"));
+        let cert = ca.sign_node_request("node-4", &request).unwrap();
+        let identity = NodeIdentity::from_pem(ca.cert_pem(), &cert, &key).unwrap();
+        assert_eq!(identity.name(), "node-4");
+        // The CA names the node, not the request.
+        let cert = ca.sign_node_request("node-5", &request).unwrap();
+        assert_eq!(NodeIdentity::from_pem(ca.cert_pem(), &cert, &key).unwrap().name(), "node-5");
+        // Another CA's certificate does not load against this one.
+        let other = ClusterCa::generate("other").unwrap();
+        assert!(NodeIdentity::from_pem(other.cert_pem(), &cert, &key).is_err());
+        // A request whose body was changed (one base64 digit in its middle) fails its signature
+        // check.
+        let mut pem = request.clone().into_bytes();
+        let at = pem.len() / 2;
+        pem[at] = if pem[at] == b'A' { b'B' } else { b'A' };
+        let pem = String::from_utf8(pem).unwrap();
+        assert!(ca.sign_node_request("node-4", &pem).is_err());
+        assert!(ca.sign_node_request("node-4", "not a request").is_err());
+        assert_eq!(
+            cert_fingerprint(ca.cert_pem()).unwrap(),
+            der_fingerprint(&parse_cert_pem(ca.cert_pem(), "ca").unwrap())
+        );
+    }
 
     #[test]
     fn node_names_are_single_lowercase_dns_labels() {

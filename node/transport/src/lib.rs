@@ -29,6 +29,9 @@ pub mod trust;
 
 pub use endpoint::Transport;
 pub use error::{Refusal, TransportError};
-pub use identity::{ClusterCa, IdentityError, NodeIdentity, is_cluster_node, node_name};
+pub use identity::{
+    ClusterCa, IdentityError, NodeIdentity, cert_fingerprint, cert_not_after, der_fingerprint,
+    is_cluster_node, new_signing_request, node_name,
+};
 pub use server::{Handler, HandlerFuture, Request, Response};
 pub use settings::TransportSettings;

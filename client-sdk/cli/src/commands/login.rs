@@ -43,10 +43,10 @@ pub async fn login(ctx: &Context, args: &LoginArgs) -> Result<(), Failure> {
     };
     // The profile's CA file is relative to its folder; the client needs its text.
     let base = path.parent().map(PathBuf::from).unwrap_or_default();
-    let trusted =
-        Profile { nodes: nodes.clone(), token: "-".into(), ca_pem: ca_pem.clone(), ca_file: ca_file.clone() };
-    trusted.check().map_err(Failure::bad_input)?;
-    let ca_text = trusted.ca(&base)?;
+    let mut profile = Profile { nodes, token: String::new(), ca_pem, ca_file };
+    profile.check_cluster().map_err(Failure::bad_input)?;
+    let ca_text = profile.ca(&base)?;
+    let nodes = profile.nodes.clone();
 
     let (token, with) = if args.token_stdin {
         (read_line("a token")?, "token")
@@ -68,7 +68,7 @@ pub async fn login(ctx: &Context, args: &LoginArgs) -> Result<(), Failure> {
     let client = Client::new(config)?;
     let user = client.me().await?;
 
-    let profile = Profile { nodes: nodes.clone(), token, ca_pem, ca_file };
+    profile.token = token;
     profile.check().map_err(Failure::bad_input)?;
     profile.save(&path)?;
     let answer = LoggedIn { user, nodes, profile: path, with };
