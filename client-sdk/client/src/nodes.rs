@@ -11,6 +11,7 @@ use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use cairn_proto::api::{ErrorBody, IDEMPOTENCY_KEY};
+use cairn_proto::error::with_causes;
 use cairn_proto::{Backoff, DrivePath};
 use reqwest::header::{AUTHORIZATION, CONTENT_TYPE, HeaderMap, HeaderName, HeaderValue};
 use reqwest::{Method, StatusCode, Url};
@@ -310,17 +311,4 @@ impl Nodes {
             _ => Err(Failure::Final(error)),
         }
     }
-}
-
-/// An error with its causes (`error sending request: … : Connection refused`): reqwest's own
-/// message names only the outermost, which never says why.
-fn with_causes(error: &dyn std::error::Error) -> String {
-    let mut text = error.to_string();
-    let mut source = error.source();
-    while let Some(cause) = source {
-        text.push_str(": ");
-        text.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    text
 }

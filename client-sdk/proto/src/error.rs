@@ -40,3 +40,16 @@ pub enum ProtoError {
     #[error("invalid chunking parameters: {0}")]
     InvalidChunkParams(String),
 }
+
+/// An error with its causes (`error sending request: …: Connection refused`): reqwest's and
+/// rustls's own messages name only the outermost error, which seldom says why.
+pub fn with_causes(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
+}

@@ -122,10 +122,8 @@ impl RunningNode {
         let reader = state.reader();
         // The cluster as this node last saw it: a profile that cannot survive a zone's loss over
         // it is refused now, with the reason, rather than found out when a zone goes.
-        let map = cairn_raft::model::cluster::cluster_map(&reader.view()).map_err(|e| NodeError::Storage {
-            what: "metadata state",
-            path: state_dir.clone(),
-            message: e.to_string(),
+        let map = cairn_raft::model::cluster::cluster_map(&reader.view()).map_err(|e| {
+            NodeError::Storage { what: "metadata state", path: state_dir.clone(), message: e.to_string() }
         })?;
         crate::layout::check_at_start(config, &map)?;
         let shard_dir = config.data_dir.join("shards");

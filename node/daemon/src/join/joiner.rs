@@ -10,6 +10,7 @@ use std::time::Duration;
 
 use cairn_metadata::AdminCommand;
 use cairn_proto::api::ErrorBody;
+use cairn_proto::error::with_causes;
 use cairn_raft::model::join_tokens::JoinRole;
 use cairn_transport::{NodeIdentity, new_signing_request, node_name};
 
@@ -180,7 +181,7 @@ async fn ask(peer: &str, token: &JoinToken, request: &JoinRequest) -> Result<Joi
                 None => JoinError::Peer(format!(
                     "{url}: {}; --peer is a member's HTTPS API address (its network.api, port 8100 in \
                      the packaged config), not its QUIC port",
-                    error_chain(&e)
+                    with_causes(&e)
                 )),
             });
         }
@@ -230,16 +231,4 @@ async fn become_member(
     .await;
     client.shutdown().await;
     result
-}
-
-/// An error with its causes, which reqwest keeps in its source chain.
-fn error_chain(error: &dyn std::error::Error) -> String {
-    let mut text = error.to_string();
-    let mut source = error.source();
-    while let Some(cause) = source {
-        text.push_str(": ");
-        text.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    text
 }
