@@ -15,6 +15,8 @@ pub mod drive_name;
 pub mod drive_path;
 pub mod encoded_block;
 pub mod error;
+#[cfg(feature = "golden")]
+pub mod golden;
 pub mod ids;
 #[cfg(any(test, feature = "sample-data"))]
 pub mod sample_data;
