@@ -151,3 +151,64 @@ fn a_shard_copied_under_another_key_is_detected() {
     store.put_raw_record(&key(1, 1), &record);
     assert!(matches!(store.get(&key(1, 1)), Err(ShardStoreError::Corrupt { .. })));
 }
+
+/// The on-disk record stays readable: today's bytes of a shard's record, its index entry, its
+/// key and the column families' names are committed in `tests/golden/shard_record.txt`, and
+/// this store must read them as the same shard and write the same shard as the same bytes (see
+/// `cairn_proto::golden`; `CAIRN_BLESS=1` records a new kind). A node of the next release
+/// serves the shards this one stored: the record changes by a new version byte, never in place.
+#[test]
+fn the_on_disk_record_stays_readable() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(dir.path());
+    let key = ShardKey {
+        account: AccountId(71),
+        block: BlockId::of(b"one"),
+        generation: 0x9e4e_7a71_0000_0091,
+        index: 5,
+    };
+    let shard = b"a shard: sealed, erasure-coded bytes".to_vec();
+    let mut g = cairn_proto::golden::Golden::open(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/golden/shard_record.txt"),
+        "a shard as the RocksDB shard store keeps it",
+    );
+    // Written by `put`, read by `get` from the record an earlier release left.
+    g.check_with(
+        "record",
+        &shard,
+        |shard| {
+            store.put(&key, shard).unwrap();
+            store.raw_record(&key)
+        },
+        |bytes| {
+            store.put_raw_record(&key, bytes);
+            store.get(&key).map_err(|e| e.to_string())?.ok_or_else(|| "no shard".into())
+        },
+    );
+    // The index entry `put` writes beside it, as `list` reads it.
+    let index = store.cf(INDEX_CF).unwrap();
+    g.check_with(
+        "index",
+        &((shard.len() + RECORD_OVERHEAD) as u64),
+        |_| store.db.get_cf(index, key.to_bytes()).unwrap().unwrap(),
+        |bytes| {
+            store.db.put_cf(index, key.to_bytes(), bytes).unwrap();
+            Ok(store.list(None, 2).map_err(|e| e.to_string())?[0].stored_len)
+        },
+    );
+    g.check_with(
+        "key",
+        &key,
+        |k| k.to_bytes().to_vec(),
+        |bytes| ShardKey::from_bytes(bytes).ok_or_else(|| "not a shard key".into()),
+    );
+    for (name, cf) in [("cf/shards", SHARDS_CF), ("cf/index", INDEX_CF)] {
+        g.check_with(
+            name,
+            &cf.to_owned(),
+            |cf| cf.as_bytes().to_vec(),
+            |bytes| String::from_utf8(bytes.to_vec()).map_err(|e| e.to_string()),
+        );
+    }
+    g.finish();
+}
