@@ -10,13 +10,11 @@
 
 use std::path::{Path, PathBuf};
 
-use std::collections::BTreeSet;
-
 use cairn_client::Client;
 use cairn_client::api::{DownloadOptions, Listing, Manifest};
 use cairn_client::disk::{DiskNames, Root};
 use cairn_client::drive::drive_path;
-use cairn_proto::{DrivePath, name_problem, printable};
+use cairn_proto::{DrivePath, printable};
 use futures_util::{StreamExt, TryStreamExt};
 use serde::Serialize;
 
@@ -25,7 +23,7 @@ use crate::context::Context;
 use crate::exit::{Exit, Failure};
 use crate::format::shown;
 use crate::format::{count, size};
-use crate::remote::list;
+use crate::remote::walk;
 
 /// Manifests asked for at once when sizing a folder download.
 const MANIFESTS_AT_ONCE: usize = 8;
@@ -189,36 +187,8 @@ async fn plan_folder(
     remote: &DrivePath,
     names: &DiskNames,
 ) -> Result<FolderPlan, Failure> {
-    let mut plan = FolderPlan { folders: vec![String::new()], files: Vec::new(), skipped: Vec::new() };
-    let mut wanted = Vec::new();
-    let mut pending = vec![(remote.clone(), String::new())];
-    while let Some((folder, here)) = pending.pop() {
-        let listed = list(client, &folder, ns, false).await?;
-        let mut seen = BTreeSet::new();
-        for child in listed.children {
-            let rel = if here.is_empty() { child.name.clone() } else { format!("{here}/{}", child.name) };
-            let refused = name_problem(&child.name)
-                .map(|problem| format!("the drive sent a name no drive may hold: {problem}"))
-                .or_else(|| names.problem(&child.name).map(|why| format!("this disk cannot hold the name: {why}")))
-                .or_else(|| {
-                    (!seen.insert(names.fold(&child.name).into_owned()))
-                        .then(|| "another name here differs only in case or Unicode form, which this disk cannot tell apart".to_owned())
-                });
-            if let Some(reason) = refused {
-                plan.skipped.push((printable(&rel).into_owned(), reason));
-                continue;
-            }
-            let path = folder.join(&child.name).map_err(|e| Failure::bad_input(e.to_string()))?;
-            if child.kind == "folder" {
-                plan.folders.push(rel.clone());
-                pending.push((path, rel));
-            } else if child.file.is_some() {
-                // (A file still on its first upload has nothing to download yet.)
-                wanted.push((path, rel));
-            }
-        }
-    }
-    plan.files = futures_util::stream::iter(wanted)
+    let walked = walk(client, ns, remote, names).await?;
+    let files = futures_util::stream::iter(walked.files)
         .map(|(path, rel)| async move {
             let options = DownloadOptions { ns, version: None };
             Ok::<_, Failure>((client.manifest(path.as_str(), &options).await?, rel))
@@ -226,7 +196,7 @@ async fn plan_folder(
         .buffered(MANIFESTS_AT_ONCE)
         .try_collect()
         .await?;
-    Ok(plan)
+    Ok(FolderPlan { folders: walked.folders, files, skipped: walked.skipped })
 }
 
 /// The failure of a folder download that skipped names, each with its reason.
