@@ -79,6 +79,11 @@ pub enum Command {
     Put(PutArgs),
     /// Download a file, or a folder recursively; `-` writes a file to stdout.
     Get(GetArgs),
+    /// Back up the drive, or a folder, into a local folder: the head of every file at its
+    /// path, and with --all-versions every older version too; a re-run fetches only what is
+    /// missing or differs.
+    #[command(long_about = EXPORT_HELP)]
+    Export(ExportArgs),
     /// Make a folder and any missing folders above it.
     Mkdir {
         /// The folder to make.
@@ -183,6 +188,49 @@ pub struct GetArgs {
     /// An older version than the head (files only).
     #[arg(long)]
     pub version: Option<u64>,
+}
+
+/// The long help of `cairn export`: what it writes, where.
+const EXPORT_HELP: &str = "\
+Back up the drive, or a folder of it, into a local folder: a user-level backup that needs no
+operator.
+
+The head of every file goes to its path under OUT_DIR, in the drive's folder structure (empty
+folders too). With --all-versions, every older kept version of a file goes to
+OUT_DIR/.cairn-versions/<its path>/v<N>. OUT_DIR/.cairn-export.json lists each file: its drive
+path, file id, head, and each version held (number, size, blake3 hash, times, local path).
+
+A re-run resumes: a version already there with the size and hash the drive declares is kept,
+the rest is fetched. Each version is written to a temporary name and renamed into place once
+its hash checked out, so an interrupted export leaves no truncated file. Names this disk cannot
+hold are skipped and listed (exit code 9); versions that fail are listed with their error.";
+
+/// `cairn export`.
+#[derive(Debug, Args)]
+pub struct ExportArgs {
+    /// [REMOTE_PATH] OUT_DIR: the drive folder to export [default: the whole drive], and the
+    /// local folder to write into (made if missing). (One list, as clap takes no optional
+    /// positional before a required one.)
+    #[arg(value_name = "PATH", num_args = 1..=2, required = true)]
+    pub paths: Vec<PathBuf>,
+    /// Also export every older kept version of each file, under OUT_DIR/.cairn-versions/.
+    #[arg(long)]
+    pub all_versions: bool,
+}
+
+impl ExportArgs {
+    /// The drive folder to export, as typed (`None`: the whole drive).
+    pub fn remote(&self) -> Option<&std::path::Path> {
+        match self.paths.as_slice() {
+            [remote, _] => Some(remote),
+            _ => None,
+        }
+    }
+
+    /// The local folder to write into.
+    pub fn out(&self) -> &std::path::Path {
+        self.paths.last().map_or(std::path::Path::new("."), PathBuf::as_path)
+    }
 }
 
 /// `cairn trash …`.
@@ -315,6 +363,24 @@ mod tests {
     #[test]
     fn the_command_line_is_consistent() {
         Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn export_takes_an_optional_drive_folder_before_the_local_one() {
+        use clap::Parser;
+
+        use super::Command;
+        let cli = Cli::try_parse_from(["cairn", "export", "out", "--all-versions"]).unwrap();
+        let Command::Export(args) = cli.command else { panic!() };
+        assert_eq!((args.remote(), args.out().to_str(), args.all_versions), (None, Some("out"), true));
+        let cli = Cli::try_parse_from(["cairn", "export", "/docs", "out"]).unwrap();
+        let Command::Export(args) = cli.command else { panic!() };
+        assert_eq!(
+            (args.remote().and_then(|r| r.to_str()), args.out().to_str()),
+            (Some("/docs"), Some("out"))
+        );
+        assert!(Cli::try_parse_from(["cairn", "export"]).is_err());
+        assert!(Cli::try_parse_from(["cairn", "export", "a", "b", "c"]).is_err());
     }
 
     #[test]

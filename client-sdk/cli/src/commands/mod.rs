@@ -2,6 +2,7 @@
 //! Every command prints its answer through [`crate::output::Output`] and returns a
 //! [`Failure`] for anything that went wrong, which `main` turns into an exit code.
 
+mod export;
 mod get;
 mod link;
 mod login;
@@ -31,6 +32,7 @@ pub async fn run(ctx: &Context, command: Command) -> Result<(), Failure> {
         Command::Ls(args) => ls::ls(ctx, &args).await,
         Command::Put(args) => put::put(ctx, &args).await,
         Command::Get(args) => get::get(ctx, &args).await,
+        Command::Export(args) => export::export(ctx, &args).await,
         Command::Mkdir { path } => tree::mkdir(ctx, &path).await,
         Command::Mv { from, to } => tree::mv(ctx, &from, &to).await,
         Command::Rm { path } => tree::rm(ctx, &path).await,
