@@ -3,7 +3,9 @@
 //! letters comes back byte for byte — every head at its path, every older version under
 //! `.cairn-versions/`, and a manifest that lists each version with its size and blake3. A
 //! re-run after one exported file is deleted and another truncated fetches exactly those two
-//! again; an export of a sub-folder holds only that folder.
+//! again; an export of a sub-folder holds only that folder. Through a server that lies, names
+//! that would leave the export folder are skipped and reported, and a version whose declared
+//! hash is not its content's is reported as failed (exit 7) while the rest is exported.
 #![allow(clippy::unwrap_used, clippy::expect_used)] // Test code: a panic is a failure report.
 
 mod common;
@@ -13,9 +15,10 @@ use std::path::Path;
 
 use cairn_client::api::DownloadOptions;
 use cairn_proto::sample_data::{random, text};
-use cairn_test_cluster::sdk::client;
+use cairn_test_cluster::sdk::{client, put_text};
 use cairn_test_cluster::{ProcessCluster, Settings};
 use common::cli::{Cairn, node_url};
+use common::lying_proxy::LyingProxy;
 use serde_json::Value;
 
 /// The name with spaces and letters outside ASCII.
@@ -90,6 +93,52 @@ async fn cli_exports_a_drive_byte_for_byte() {
 
     // A file is not a folder to export.
     ada.fails(2, &["export", "/big.bin", part.to_str().unwrap()]);
+
+    lying_server(&cluster, &ada, &token, home.path()).await;
+}
+
+/// Through a proxy that renames entries to names that would leave the export folder and
+/// declares a wrong hash for one file: those are reported, nothing lands outside, and the
+/// honest file is exported.
+async fn lying_server(cluster: &ProcessCluster, ada: &Cairn, token: &str, home: &Path) {
+    let sdk = client(cluster, token);
+    for (path, content) in [
+        ("hostile/ok.txt", "honest"),
+        ("hostile/h-dotdot", "would land beside the export"),
+        ("hostile/h-dir/inside.txt", "in a folder beside the export"),
+        ("hostile/lied.txt", "the real content"),
+    ] {
+        put_text(&sdk, path, content).await;
+    }
+    let proxy = LyingProxy::start(cluster.nodes[&1].api, &[("h-dotdot", "../x"), ("h-dir", "../evil")]).await;
+    proxy.lie_about("hostile/lied.txt", blake3::hash(b"other content").to_hex().as_str());
+    let out = home.join("hostile-out");
+    let url = format!("http://{}", proxy.addr);
+    let run =
+        ada.run(&["--json", "--node", &url, "export", "--all-versions", "/hostile", out.to_str().unwrap()]);
+    assert_eq!(
+        run.code,
+        7,
+        "a hash that does not match is an integrity failure:\n{}\n{}",
+        run.text(),
+        run.stderr
+    );
+    let summary = run.json();
+    assert_eq!(counts(&summary), (1, 1, 1, 0), "{summary}");
+    let failed = summary["failed"].as_array().unwrap();
+    assert_eq!(failed.len(), 1, "{summary}");
+    assert_eq!(failed[0]["path"], "/hostile/lied.txt");
+    assert_eq!(failed[0]["version"], 1);
+    let skipped: Vec<&str> =
+        summary["skipped"].as_array().unwrap().iter().map(|s| s["path"].as_str().unwrap()).collect();
+    assert_eq!(skipped.len(), 2, "{summary}");
+    assert!(run.stderr.contains("lied.txt"), "{}", run.stderr);
+    assert_eq!(files_below(&out), vec![".cairn-export.json".to_owned(), "ok.txt".to_owned()]);
+    assert!(
+        !home.join("x").exists() && !home.join("evil").exists(),
+        "a name from the drive wrote outside the export"
+    );
+    assert!(proxy.writes().is_empty(), "an export changed the drive: {:?}", proxy.writes());
 }
 
 /// The summary's files, versions, fetched and already-present counts.
