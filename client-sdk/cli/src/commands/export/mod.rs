@@ -35,7 +35,7 @@ use crate::cli::ExportArgs;
 use crate::context::Context;
 use crate::exit::{Exit, Failure};
 use crate::format::{count, shown, size};
-use crate::remote::walk;
+use crate::remote::{Walked, walk};
 
 /// Histories asked for at once while planning.
 const HISTORIES_AT_ONCE: usize = 8;
@@ -109,56 +109,13 @@ pub async fn export(ctx: &Context, args: &ExportArgs) -> Result<(), Failure> {
     let before = client.counters().snapshot();
 
     let walked = walk(&client, ns, &remote, root.names()).await?;
-    let mut skipped: Vec<Skipped> =
-        walked.skipped.into_iter().map(|(path, reason)| Skipped { path, reason }).collect();
-    // What is below a reserved folder is reported with it.
-    let mut folders = Vec::new();
-    for folder in walked.folders {
-        match reserved(&folder) {
-            Some(reason) if !folder.contains('/') => skipped.push(Skipped { path: folder, reason }),
-            Some(_) => {}
-            None => folders.push(folder),
-        }
-    }
-    let mut wanted = Vec::new();
-    for (path, rel) in walked.files {
-        match reserved(&rel) {
-            Some(reason) if !rel.contains('/') => skipped.push(Skipped { path: rel, reason }),
-            Some(_) => {}
-            None => wanted.push((path, rel)),
-        }
-    }
+    let (folders, wanted, skipped) = set_aside_reserved(walked);
     for folder in &folders {
         root.create_dir_all(folder)?;
     }
 
     let mut failed = Vec::new();
-    let mut planned = Vec::new();
-    let mut histories = futures_util::stream::iter(wanted)
-        .map(|(path, rel)| {
-            let client = &client;
-            async move {
-                let history = versions_of(client, ns, &path, args.all_versions).await;
-                (path, rel, history)
-            }
-        })
-        .buffered(HISTORIES_AT_ONCE);
-    while let Some((path, rel, history)) = histories.next().await {
-        match history {
-            Ok((file, head, versions)) => {
-                let versions = versions
-                    .into_iter()
-                    .map(|v| {
-                        let at = version_path(&rel, v.version, head);
-                        (v, at)
-                    })
-                    .collect();
-                planned.push(Planned { path, rel, file, head, versions });
-            }
-            Err(e) => failed.push((Failure::from(e), path, None)),
-        }
-    }
-    drop(histories);
+    let planned = plan(&client, ns, wanted, args.all_versions, &mut failed).await;
 
     // What is there already, with the right size and hash, stays; the rest is fetched.
     let mut held: BTreeMap<(usize, u64), bool> = BTreeMap::new();
@@ -178,7 +135,7 @@ pub async fn export(ctx: &Context, args: &ExportArgs) -> Result<(), Failure> {
     let meter = ctx.meter("export", pending.iter().map(|(_, v, _)| v.size).sum());
     for (i, version, at) in pending {
         let file = &planned[i];
-        meter.set_message(&cairn_proto::printable(at.rsplit('/').next().unwrap_or(&at)));
+        meter.set_message(&cairn_proto::printable(file.rel.rsplit('/').next().unwrap_or(&file.rel)));
         match fetch(&client, ns, &root, &file.path, &version, &at, &meter).await {
             Ok(()) => {
                 held.insert((i, version.version), true);
@@ -188,38 +145,7 @@ pub async fn export(ctx: &Context, args: &ExportArgs) -> Result<(), Failure> {
     }
     meter.finish();
 
-    let mut files = Vec::new();
-    let (mut versions, mut bytes, mut fetched, mut fetched_size) = (0, 0, 0, 0);
-    for (i, file) in planned.iter().enumerate() {
-        let mut kept = Vec::new();
-        for (v, at) in &file.versions {
-            let Some(&was_fetched) = held.get(&(i, v.version)) else { continue };
-            versions += 1;
-            bytes += v.size;
-            if was_fetched {
-                fetched += 1;
-                fetched_size += v.size;
-            }
-            kept.push(ExportedVersion {
-                version: v.version,
-                size: v.size,
-                hash: v.hash.clone(),
-                mtime_ms: v.mtime_ms,
-                committed_ms: v.committed_ms,
-                local: at.clone(),
-            });
-        }
-        if !kept.is_empty() {
-            files.push(ExportedFile {
-                path: shown(file.path.as_str()),
-                local: file.rel.clone(),
-                file: file.file,
-                head: file.head,
-                versions: kept,
-            });
-        }
-    }
-    files.sort_by(|a, b| a.local.cmp(&b.local));
+    let tally = tally(&planned, &held);
     let exit = failed
         .iter()
         .map(|(f, _, _)| f.exit)
@@ -234,9 +160,11 @@ pub async fn export(ctx: &Context, args: &ExportArgs) -> Result<(), Failure> {
         remote: shown(remote.as_str()),
         ns,
         all_versions: args.all_versions,
-        exported_ms: SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_millis() as u64),
+        exported_ms: SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX)),
         folders: folders.clone(),
-        files,
+        files: tally.files,
         skipped: skipped.clone(),
         failed: failed.clone(),
     };
@@ -249,11 +177,11 @@ pub async fn export(ctx: &Context, args: &ExportArgs) -> Result<(), Failure> {
         all_versions: args.all_versions,
         folders: folders.len(),
         files: manifest.files.len(),
-        versions,
-        size: bytes,
-        fetched,
-        fetched_size,
-        present: versions - fetched,
+        versions: tally.versions,
+        size: tally.size,
+        fetched: tally.fetched,
+        fetched_size: tally.fetched_size,
+        present: tally.versions - tally.fetched,
         skipped,
         failed,
         bytes_received: spent.bytes_received,
@@ -274,31 +202,148 @@ pub async fn export(ctx: &Context, args: &ExportArgs) -> Result<(), Failure> {
             summary.present
         )
     });
-    if let Some(exit) = exit {
-        let mut message = format!(
+    match exit {
+        Some(exit) => Err(Failure::new(exit, "failed", problems(&summary)).after_answer()),
+        None if !summary.skipped.is_empty() => {
+            Err(Failure::new(Exit::BadInput, "skipped", problems(&summary)).after_answer())
+        }
+        None => Ok(()),
+    }
+}
+
+/// Splits what the walk found into folders and files to export and the export's own names
+/// found at the top, which are skipped (what is below a reserved folder is reported with it).
+fn set_aside_reserved(walked: Walked) -> (Vec<String>, Vec<(DrivePath, String)>, Vec<Skipped>) {
+    let mut skipped: Vec<Skipped> =
+        walked.skipped.into_iter().map(|(path, reason)| Skipped { path, reason }).collect();
+    let mut folders = Vec::new();
+    for folder in walked.folders {
+        match reserved(&folder) {
+            Some(reason) if !folder.contains('/') => skipped.push(Skipped { path: folder, reason }),
+            Some(_) => {}
+            None => folders.push(folder),
+        }
+    }
+    let mut files = Vec::new();
+    for (path, rel) in walked.files {
+        match reserved(&rel) {
+            Some(reason) if !rel.contains('/') => skipped.push(Skipped { path: rel, reason }),
+            Some(_) => {}
+            None => files.push((path, rel)),
+        }
+    }
+    (folders, files, skipped)
+}
+
+/// Each file's versions to export, and where each goes; a file whose history cannot be read
+/// goes to `failed`.
+async fn plan(
+    client: &Client,
+    ns: Option<u64>,
+    wanted: Vec<(DrivePath, String)>,
+    all_versions: bool,
+    failed: &mut Vec<(Failure, DrivePath, Option<u64>)>,
+) -> Vec<Planned> {
+    let mut planned = Vec::new();
+    let mut histories = futures_util::stream::iter(wanted)
+        .map(|(path, rel)| async move {
+            let history = versions_of(client, ns, &path, all_versions).await;
+            (path, rel, history)
+        })
+        .buffered(HISTORIES_AT_ONCE);
+    while let Some((path, rel, history)) = histories.next().await {
+        match history {
+            Ok((file, head, versions)) => {
+                let versions = versions
+                    .into_iter()
+                    .map(|v| {
+                        let at = version_path(&rel, v.version, head);
+                        (v, at)
+                    })
+                    .collect();
+                planned.push(Planned { path, rel, file, head, versions });
+            }
+            Err(e) => failed.push((Failure::from(e), path, None)),
+        }
+    }
+    planned
+}
+
+/// What the export holds after this run, from the versions `held` (by file index and
+/// version; `true`: fetched on this run).
+struct Tally {
+    files: Vec<ExportedFile>,
+    versions: usize,
+    size: u64,
+    fetched: usize,
+    fetched_size: u64,
+}
+
+fn tally(planned: &[Planned], held: &BTreeMap<(usize, u64), bool>) -> Tally {
+    let mut tally = Tally { files: Vec::new(), versions: 0, size: 0, fetched: 0, fetched_size: 0 };
+    for (i, file) in planned.iter().enumerate() {
+        let mut kept = Vec::new();
+        for (v, at) in &file.versions {
+            let Some(&was_fetched) = held.get(&(i, v.version)) else { continue };
+            tally.versions += 1;
+            tally.size += v.size;
+            if was_fetched {
+                tally.fetched += 1;
+                tally.fetched_size += v.size;
+            }
+            kept.push(ExportedVersion {
+                version: v.version,
+                size: v.size,
+                hash: v.hash.clone(),
+                mtime_ms: v.mtime_ms,
+                committed_ms: v.committed_ms,
+                local: at.clone(),
+            });
+        }
+        if !kept.is_empty() {
+            tally.files.push(ExportedFile {
+                path: shown(file.path.as_str()),
+                local: file.rel.clone(),
+                file: file.file,
+                head: file.head,
+                versions: kept,
+            });
+        }
+    }
+    tally.files.sort_by(|a, b| a.local.cmp(&b.local));
+    tally
+}
+
+/// The error message of an export that failed some versions or skipped some names: each with
+/// its reason.
+fn problems(summary: &Summary) -> String {
+    let mut message = String::new();
+    if !summary.failed.is_empty() {
+        message.push_str(&format!(
             "{} of {} could not be exported:",
             count(summary.failed.len(), "version"),
             summary.remote
-        );
+        ));
         for f in &summary.failed {
             let version = f.version.map(|v| format!(" version {v}")).unwrap_or_default();
             message.push_str(&format!("\n  {}{version}: {}", f.path, f.error));
         }
-        return Err(Failure::new(exit, "failed", message).after_answer());
     }
     if !summary.skipped.is_empty() {
-        let mut message = format!(
+        if !message.is_empty() {
+            message.push('\n');
+        }
+        message.push_str(&format!(
             "{} of {} could not be written here ({} exported):",
             count(summary.skipped.len(), "name"),
             summary.remote,
             count(summary.files, "file")
-        );
+        ));
         for s in &summary.skipped {
             message.push_str(&format!("\n  {}: {}", s.path, s.reason));
         }
-        return Err(Failure::new(Exit::BadInput, "skipped", message).after_answer());
     }
-    Ok(())
+    message
 }
 
 /// The file id, head and versions of `path` to export: every kept version, newest first, or
