@@ -203,7 +203,10 @@ path, file id, head, and each version held (number, size, blake3 hash, times, lo
 A re-run resumes: a version already there with the size and hash the drive declares is kept,
 the rest is fetched. Each version is written to a temporary name and renamed into place once
 its hash checked out, so an interrupted export leaves no truncated file. Names this disk cannot
-hold are skipped and listed (exit code 9); versions that fail are listed with their error.";
+hold are skipped and listed (exit code 9); versions that fail are listed with their error.
+
+--archive FILE then packs the export (the files and folders its manifest lists, and the
+manifest) into one tar file; OUT_DIR stays as the working copy a re-run resumes from.";
 
 /// `cairn export`.
 #[derive(Debug, Args)]
@@ -216,6 +219,9 @@ pub struct ExportArgs {
     /// Also export every older kept version of each file, under OUT_DIR/.cairn-versions/.
     #[arg(long)]
     pub all_versions: bool,
+    /// Then also pack what the export holds (as its manifest lists it) into this tar file.
+    #[arg(long, value_name = "FILE")]
+    pub archive: Option<PathBuf>,
 }
 
 impl ExportArgs {

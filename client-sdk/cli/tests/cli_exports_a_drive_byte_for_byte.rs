@@ -59,13 +59,22 @@ async fn cli_exports_a_drive_byte_for_byte() {
 
     // The whole drive, every version.
     let out = home.path().join("backup");
-    let first = ada.json(&["export", "--all-versions", "/", out.to_str().unwrap()]);
+    let tar = home.path().join("backup.tar");
+    let first = ada.json(&[
+        "export",
+        "--all-versions",
+        "/",
+        out.to_str().unwrap(),
+        "--archive",
+        tar.to_str().unwrap(),
+    ]);
     assert_eq!(counts(&first), (5, 7, 7, 0), "{first}");
     assert_eq!(first["failed"], Value::Array(vec![]), "{first}");
     assert_eq!(first["skipped"], Value::Array(vec![]), "{first}");
     assert_eq!(first["size"], drive.values().flatten().map(Vec::len).sum::<usize>(), "{first}");
     holds_every_version(&out, &drive);
     assert!(out.join("docs/empty").is_dir(), "the empty folder is exported too");
+    archive_matches(&tar, &out);
 
     // One file deleted, another truncated: a re-run fetches those two and keeps the rest.
     std::fs::remove_file(out.join("big.bin")).unwrap();
@@ -139,6 +148,27 @@ async fn lying_server(cluster: &ProcessCluster, ada: &Cairn, token: &str, home: 
         "a name from the drive wrote outside the export"
     );
     assert!(proxy.writes().is_empty(), "an export changed the drive: {:?}", proxy.writes());
+}
+
+/// The tar file holds what the export folder holds, byte for byte, the empty folder too.
+fn archive_matches(tar: &Path, out: &Path) {
+    let mut archive = tar::Archive::new(std::fs::File::open(tar).unwrap());
+    let (mut files, mut folders) = (Vec::new(), Vec::new());
+    for entry in archive.entries().unwrap() {
+        let mut entry = entry.unwrap();
+        let name = entry.path().unwrap().to_str().unwrap().trim_end_matches('/').to_owned();
+        if entry.header().entry_type().is_dir() {
+            folders.push(name);
+            continue;
+        }
+        let mut bytes = Vec::new();
+        std::io::Read::read_to_end(&mut entry, &mut bytes).unwrap();
+        assert!(bytes == std::fs::read(out.join(&name)).unwrap(), "{name} differs in the archive");
+        files.push(name);
+    }
+    files.sort();
+    assert_eq!(files, files_below(out));
+    assert!(folders.contains(&"docs/empty".to_owned()), "{folders:?}");
 }
 
 /// The summary's files, versions, fetched and already-present counts.

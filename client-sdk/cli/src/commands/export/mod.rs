@@ -1,6 +1,7 @@
 //! `cairn export`: a user-level backup of a drive, or of a folder, into a local folder — the
 //! head of every file at its path, empty folders too, and with `--all-versions` every older
-//! kept version beside them, with a manifest of what it holds (the layout is [`layout`]'s).
+//! kept version beside them, with a manifest of what it holds (the layout is [`layout`]'s), and
+//! with `--archive` all of it packed into one tar file too ([`archive`]).
 //!
 //! Every write goes through the SDK's wall ([`Root`]), so no name the drive sends can write
 //! outside the export folder; a name that cannot be written here is skipped and reported, as
@@ -13,6 +14,7 @@
 //! that fails (a hash that does not match, a node that cannot serve it) is reported with its
 //! error and the export goes on with the rest; the command then fails with that error's code.
 
+mod archive;
 mod layout;
 
 use std::collections::BTreeMap;
@@ -52,6 +54,9 @@ struct Summary {
     out: PathBuf,
     /// The manifest written.
     manifest: PathBuf,
+    /// The tar file written (`--archive`), if asked for.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    archive: Option<PathBuf>,
     all_versions: bool,
     /// Folders in the export, its own included.
     folders: usize,
@@ -169,11 +174,24 @@ pub async fn export(ctx: &Context, args: &ExportArgs) -> Result<(), Failure> {
         failed: failed.clone(),
     };
     let manifest_path = write_manifest(&root, &manifest)?;
+    let manifest = match &args.archive {
+        Some(to) => {
+            let (root, to) = (root.clone(), to.clone());
+            tokio::task::spawn_blocking(move || {
+                archive::write_archive(&root, &manifest, &to)?;
+                Ok::<_, Failure>(manifest)
+            })
+            .await
+            .map_err(|e| archive::lost("pack the archive", &e))??
+        }
+        None => manifest,
+    };
     let spent = client.counters().snapshot().since(&before);
     let summary = Summary {
         remote: manifest.remote.clone(),
         out: out.to_path_buf(),
         manifest: manifest_path,
+        archive: args.archive.clone(),
         all_versions: args.all_versions,
         folders: folders.len(),
         files: manifest.files.len(),
