@@ -164,6 +164,20 @@ impl Golden {
         }
     }
 
+    /// Checks a one-byte constant, such as the kind byte that tells a receiver one call from
+    /// another: renumbering it makes a node of the previous release take the call for another.
+    pub fn check_byte(&mut self, kind: &str, byte: u8) {
+        self.check_with(
+            kind,
+            &byte,
+            |b| vec![*b],
+            |bytes| match bytes {
+                [b] => Ok(*b),
+                other => Err(format!("{} bytes, not one", other.len())),
+            },
+        );
+    }
+
     /// Checks one sample of each variant of the enum `T`, as the kinds `<family>::<Variant>`, and
     /// that the samples cover every variant: the variants are the ones serde knows, each
     /// sample's variant is the index postcard writes first, and a value of the index after the

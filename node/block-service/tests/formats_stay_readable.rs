@@ -49,15 +49,7 @@ fn kind_bytes_stay() {
         ("KIND_PING", KIND_PING),
     ];
     for (name, kind) in kinds {
-        g.check_with(
-            name,
-            &kind,
-            |k| vec![*k],
-            |bytes| match bytes {
-                [k] => Ok(*k),
-                other => Err(format!("{} bytes, not one", other.len())),
-            },
-        );
+        g.check_byte(name, kind);
     }
     g.finish();
 }

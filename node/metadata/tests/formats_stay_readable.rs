@@ -91,15 +91,7 @@ fn kind_bytes_stay() {
         ("KIND_ADMIN_FORWARDED", KIND_ADMIN_FORWARDED),
     ];
     for (name, kind) in kinds {
-        g.check_with(
-            name,
-            &kind,
-            |k| vec![*k],
-            |bytes| match bytes {
-                [k] => Ok(*k),
-                other => Err(format!("{} bytes, not one", other.len())),
-            },
-        );
+        g.check_byte(name, kind);
     }
     g.finish();
 }
