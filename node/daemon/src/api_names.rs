@@ -7,7 +7,7 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 
 use rustls::pki_types::ServerName;
 
-use cairn_transport::is_cluster_node;
+use cairn_transport::{ClusterCa, IdentityError, is_cluster_node};
 
 /// The most `network.api_names` a config may list.
 pub const MAX_API_NAMES: usize = 64;
@@ -102,6 +102,24 @@ pub fn wanted_names(api: SocketAddr, extra: &[ApiName]) -> Vec<ApiName> {
         }
     }
     names
+}
+
+/// The subject of the API certificate of the node named `node` (`node-3 API`).
+pub fn subject(node: &str) -> String {
+    format!("{node} API")
+}
+
+/// Signs `request`, the signing request over the API key of the node named `node`, with `ca`
+/// for the names it must carry while listening on `api` (see [`wanted_names`]).
+pub fn sign_request(
+    ca: &ClusterCa,
+    node: &str,
+    api: SocketAddr,
+    extra: &[ApiName],
+    request: &str,
+) -> Result<String, IdentityError> {
+    let (dns, ips) = split(&wanted_names(api, extra));
+    ca.sign_api_request(&subject(node), &dns, &ips, request)
 }
 
 /// `names` as a certificate lists them: DNS names, then IP addresses.

@@ -230,7 +230,7 @@ impl SecretsDir {
         let (dns, ips) = api_names::split(names);
         let (cert, key) = self
             .ca()?
-            .issue_api(&format!("{} API", node_name(id)), &dns, &ips)
+            .issue_api(&api_names::subject(&node_name(id)), &dns, &ips)
             .map_err(|source| SecretsError::Identity { path: cert_path.clone(), source })?;
         replace(&key_path, key.as_bytes(), true)?;
         replace(&cert_path, cert.as_bytes(), false)

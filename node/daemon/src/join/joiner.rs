@@ -19,6 +19,7 @@ use super::token::{JoinToken, fingerprint_text};
 use super::wrap::Unwrapper;
 use super::{JOIN_PATH, JoinAnswer, JoinRequest};
 use crate::admin::{self, AdminError};
+use crate::api_names;
 use crate::cluster_client::ClusterClient;
 use crate::config::NodeConfig;
 use crate::node::RunningNode;
@@ -80,7 +81,7 @@ pub async fn join(
         new_signing_request(&name).map_err(|e| JoinError::Token(format!("make the node key: {e}")))?;
     let api = if config.network.api_tls {
         Some(
-            new_signing_request(&format!("{name} API"))
+            new_signing_request(&api_names::subject(&name))
                 .map_err(|e| JoinError::Token(format!("make the API key: {e}")))?,
         )
     } else {

@@ -63,8 +63,7 @@ fn sign(secrets_dir: &Path, peer: &str, payload: &[u8]) -> Result<RenewAnswer, S
     let api_cert = match &request.api {
         Some((addr, names, pem)) => {
             let extra: Vec<ApiName> = names.iter().filter_map(|n| ApiName::parse(n).ok()).collect();
-            let (dns, ips) = api_names::split(&api_names::wanted_names(*addr, &extra));
-            Some(ca.sign_api_request(&format!("{peer} API"), &dns, &ips, pem).map_err(refused)?)
+            Some(api_names::sign_request(&ca, peer, *addr, &extra, pem).map_err(refused)?)
         }
         None => None,
     };
@@ -80,7 +79,7 @@ pub async fn renew(config: &NodeConfig) -> Result<(), AdminError> {
     let failed = |e: cairn_transport::IdentityError| AdminError::Refused(format!("make a new key: {e}"));
     let (node_request, node_key) = new_signing_request(&name).map_err(failed)?;
     let api = if config.network.api_tls {
-        Some(new_signing_request(&format!("{name} API")).map_err(failed)?)
+        Some(new_signing_request(&api_names::subject(&name)).map_err(failed)?)
     } else {
         None
     };

@@ -65,13 +65,10 @@ async fn join(
         .sign_node_request(&name, &request.node_request)
         .map_err(|e| ApiError::bad_request(format!("node_request: {e}")))?;
     let api_cert = match &request.api_request {
-        Some(pem) => {
-            let (dns, ips) = api_names::split(&checked.api_names);
-            let cert = ca
-                .sign_api_request(&format!("{name} API"), &dns, &ips, pem)
-                .map_err(|e| ApiError::bad_request(format!("api_request: {e}")))?;
-            Some(cert)
-        }
+        Some(pem) => Some(
+            api_names::sign_request(&ca, &name, checked.api, &checked.extra_names, pem)
+                .map_err(|e| ApiError::bad_request(format!("api_request: {e}")))?,
+        ),
         None => None,
     };
     let master = secrets.master_key().map_err(|e| ApiError::internal(e.to_string()))?;
@@ -104,7 +101,10 @@ async fn join(
 
 /// The request's parts, checked.
 struct Checked {
-    api_names: Vec<ApiName>,
+    /// Where the node serves its API.
+    api: SocketAddr,
+    /// The further names its API certificate must carry.
+    extra_names: Vec<ApiName>,
 }
 
 fn check(request: &JoinRequest) -> Result<Checked, ApiError> {
@@ -123,5 +123,5 @@ fn check(request: &JoinRequest) -> Result<Checked, ApiError> {
     for name in &request.api_names {
         extra.push(ApiName::parse(name).map_err(|e| ApiError::bad_request(format!("api_names: {e}")))?);
     }
-    Ok(Checked { api_names: api_names::wanted_names(api, &extra) })
+    Ok(Checked { api, extra_names: extra })
 }
