@@ -3,9 +3,9 @@
 //!
 //! Every caller holds a certificate from the cluster CA (the transport refused the rest). Raft
 //! RPCs and read-index calls are node business and are answered only for callers whose
-//! certificate names a node; writes, reads, status and membership changes are answered for any
-//! cluster certificate (a node's own, or an operator's). A node renews its own certificates
-//! through a member holding the CA key ([`renew`]).
+//! certificate names a node; writes, reads, status, membership changes and metadata backups are
+//! answered for any cluster certificate (a node's own, or an operator's). A node renews its own
+//! certificates through a member holding the CA key ([`renew`]).
 
 use bytes::Bytes;
 use cairn_raft::model::Query;
@@ -15,8 +15,9 @@ use cairn_block_service::{BlockService, is_block_kind};
 use cairn_metadata::Batcher;
 use cairn_metadata::MetaService;
 use cairn_metadata::messages::{
-    AdminCommand, KIND_ADMIN, KIND_ADMIN_FORWARDED, KIND_PROPOSE, KIND_PROPOSE_FORWARDED, KIND_QUERY,
-    KIND_READ_INDEX, KIND_STATUS, NodeStatus, ProposePayload, ServiceError, decode, encode,
+    AdminCommand, BackupCall, KIND_ADMIN, KIND_ADMIN_FORWARDED, KIND_BACKUP, KIND_PROPOSE,
+    KIND_PROPOSE_FORWARDED, KIND_QUERY, KIND_READ_INDEX, KIND_STATUS, NodeStatus, ProposePayload,
+    ServiceError, decode, encode,
 };
 use cairn_metadata::raft_net::{self, KIND_APPEND, KIND_SNAPSHOT, KIND_UNDECODABLE, KIND_VOTE};
 use cairn_transport::{Handler, Request, Response, is_cluster_node};
@@ -77,6 +78,14 @@ pub fn handler(
                 }
                 KIND_ADMIN => match decode::<AdminCommand>(&payload) {
                     Ok(command) => reply(kind, &service.admin(command).await),
+                    Err(e) => reply(kind, &Err::<(), _>(e)),
+                },
+                KIND_BACKUP => match decode::<BackupCall>(&payload) {
+                    Ok(BackupCall::Take) => reply(kind, &service.take_backup().await),
+                    Ok(BackupCall::Read { name, offset, len }) => {
+                        reply(kind, &service.read_backup(name, offset, len).await)
+                    }
+                    Ok(BackupCall::Done { name }) => reply(kind, &service.finish_backup(name).await),
                     Err(e) => reply(kind, &Err::<(), _>(e)),
                 },
                 KIND_ADMIN_FORWARDED => match decode::<AdminCommand>(&payload) {

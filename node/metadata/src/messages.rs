@@ -26,6 +26,56 @@ pub const KIND_ADMIN: u8 = 15;
 /// A membership change forwarded by a follower; like [`KIND_PROPOSE_FORWARDED`].
 pub const KIND_ADMIN_FORWARDED: u8 = 16;
 
+/// A metadata backup, in steps: `BackupCall` in; the answer depends on the step (see
+/// [`BackupCall`]). Answered for any cluster certificate, so an operator's command may take one.
+pub const KIND_BACKUP: u8 = 17;
+
+/// The most bytes one [`BackupCall::Read`] returns: well under the transport's frame limit, so a
+/// backup of any size travels as many calls of one bounded frame each.
+pub const BACKUP_CHUNK_MAX: u32 = 8 * 1024 * 1024;
+
+/// One step of fetching a metadata backup from a node.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum BackupCall {
+    /// Take a backup at a linearizable point: the node waits until its state holds every write
+    /// acknowledged before the call, then packs a copy of it. Answer:
+    /// `Result<BackupTaken, ServiceError>`.
+    Take,
+    /// Up to `len` bytes (at most [`BACKUP_CHUNK_MAX`]) of backup `name` from `offset`; fewer at
+    /// its end. Answer: `Result<Vec<u8>, ServiceError>`.
+    Read {
+        /// The backup, as [`BackupTaken::name`] gave it.
+        name: String,
+        /// Where to start.
+        offset: u64,
+        /// How many bytes to read at most.
+        len: u32,
+    },
+    /// The caller has what it needs: the node removes its packed copy. Answer:
+    /// `Result<(), ServiceError>`.
+    Done {
+        /// The backup.
+        name: String,
+    },
+}
+
+/// A backup taken on a node, waiting there to be fetched.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BackupTaken {
+    /// Its name, for the reads.
+    pub name: String,
+    /// The node that took it.
+    pub node: NodeId,
+    /// The index of the last log entry it holds: at or after the read index it waited for.
+    pub index: u64,
+    /// The term of that entry.
+    pub term: u64,
+    /// Length of the packed state (a tar file) in bytes.
+    pub len: u64,
+    /// Its blake3 hash, so the caller can check what it fetched.
+    pub blake3: [u8; 32],
+}
+
 /// Why a service call failed.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
 pub enum ServiceError {

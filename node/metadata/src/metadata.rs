@@ -27,8 +27,8 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 use super::messages::{
-    AdminCommand, KIND_ADMIN_FORWARDED, KIND_PROPOSE_FORWARDED, KIND_READ_INDEX, NodeStatus, ServiceError,
-    decode, encode,
+    AdminCommand, BACKUP_CHUNK_MAX, BackupTaken, KIND_ADMIN_FORWARDED, KIND_PROPOSE_FORWARDED,
+    KIND_READ_INDEX, NodeStatus, ServiceError, decode, encode,
 };
 use cairn_transport::Transport;
 use cairn_transport::node_name;
@@ -200,6 +200,56 @@ impl MetaService {
             },
         )?;
         Ok(())
+    }
+
+    /// Takes a metadata backup at a linearizable point: after the read barrier, so the copy holds
+    /// every write acknowledged before the call, a checkpoint of this node's state is packed for
+    /// the caller to fetch with [`MetaService::read_backup`]. Any node may take one; the leader
+    /// is only asked for the read index.
+    pub async fn take_backup(&self) -> Result<BackupTaken, ServiceError> {
+        self.read_barrier().await?;
+        let state = self.state.clone();
+        let name = format!("{:032x}", rand::random::<u128>());
+        let packed = {
+            let name = name.clone();
+            tokio::task::spawn_blocking(move || state.pack_backup(&name))
+                .await
+                .map_err(|e| ServiceError::Internal(format!("backup task failed: {e}")))?
+                .map_err(|e| ServiceError::Internal(format!("backup: {e}")))?
+        };
+        tracing::info!(
+            node = self.id,
+            index = packed.last_applied.index,
+            bytes = packed.len,
+            "metadata backup taken"
+        );
+        Ok(BackupTaken {
+            name,
+            node: self.id,
+            index: packed.last_applied.index,
+            term: packed.last_applied.leader_id.term,
+            len: packed.len,
+            blake3: packed.blake3,
+        })
+    }
+
+    /// Up to `len` bytes (capped at [`BACKUP_CHUNK_MAX`]) of backup `name` from `offset`.
+    pub async fn read_backup(&self, name: String, offset: u64, len: u32) -> Result<Vec<u8>, ServiceError> {
+        let state = self.state.clone();
+        let len = len.min(BACKUP_CHUNK_MAX) as usize;
+        tokio::task::spawn_blocking(move || state.read_backup(&name, offset, len))
+            .await
+            .map_err(|e| ServiceError::Internal(format!("backup task failed: {e}")))?
+            .map_err(|e| ServiceError::Internal(format!("backup: {e}")))
+    }
+
+    /// Removes backup `name` from this node: the caller has fetched it.
+    pub async fn finish_backup(&self, name: String) -> Result<(), ServiceError> {
+        let state = self.state.clone();
+        tokio::task::spawn_blocking(move || state.remove_backup(&name))
+            .await
+            .map_err(|e| ServiceError::Internal(format!("backup task failed: {e}")))?
+            .map_err(|e| ServiceError::Internal(format!("backup: {e}")))
     }
 
     /// Answers `query` linearizably: after the read barrier, from this node's state.

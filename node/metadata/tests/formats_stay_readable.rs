@@ -13,8 +13,9 @@ use std::path::Path;
 
 use cairn_metadata::BlockStats;
 use cairn_metadata::messages::{
-    self, AdminCommand, KIND_ADMIN, KIND_ADMIN_FORWARDED, KIND_PROPOSE, KIND_PROPOSE_FORWARDED, KIND_QUERY,
-    KIND_READ_INDEX, KIND_STATUS, NodeStatus, ProposePayload, ProposeResult, ServiceError,
+    self, AdminCommand, BackupCall, BackupTaken, KIND_ADMIN, KIND_ADMIN_FORWARDED, KIND_BACKUP, KIND_PROPOSE,
+    KIND_PROPOSE_FORWARDED, KIND_QUERY, KIND_READ_INDEX, KIND_STATUS, NodeStatus, ProposePayload,
+    ProposeResult, ServiceError,
 };
 use cairn_metadata::raft_net::{KIND_APPEND, KIND_SNAPSHOT, KIND_UNDECODABLE, KIND_VOTE};
 use cairn_proto::golden::Golden;
@@ -89,6 +90,7 @@ fn kind_bytes_stay() {
         ("KIND_STATUS", KIND_STATUS),
         ("KIND_ADMIN", KIND_ADMIN),
         ("KIND_ADMIN_FORWARDED", KIND_ADMIN_FORWARDED),
+        ("KIND_BACKUP", KIND_BACKUP),
     ];
     for (name, kind) in kinds {
         g.check_byte(name, kind);
@@ -176,6 +178,26 @@ fn every_service_call_and_answer_stays_readable() {
             AdminCommand::Remove { id: NODE_A },
         ],
     );
+    // KIND_BACKUP: the steps of fetching a backup, each with its own answer.
+    g.check_enum(
+        "BackupCall",
+        &[
+            BackupCall::Take,
+            BackupCall::Read { name: "00c0ffee".into(), offset: 8_388_608, len: 8_388_608 },
+            BackupCall::Done { name: "00c0ffee".into() },
+        ],
+    );
+    let taken = BackupTaken {
+        name: "00c0ffee".into(),
+        node: NODE_B,
+        index: 58,
+        term: 4,
+        len: 1_048_576,
+        blake3: *blake3_of_nothing(),
+    };
+    payload(&mut g, "backup/take/answer", &Ok::<BackupTaken, ServiceError>(taken));
+    payload(&mut g, "backup/read/answer", &Ok::<Vec<u8>, ServiceError>(b"a chunk of the tar".to_vec()));
+    payload(&mut g, "backup/done/answer", &Ok::<(), ServiceError>(()));
     // Every call may be answered with any of these.
     g.check_enum(
         "ServiceError",
@@ -192,6 +214,14 @@ fn every_service_call_and_answer_stays_readable() {
         ],
     );
     g.finish();
+}
+
+/// A fixed 32-byte hash for the samples: blake3 of nothing.
+fn blake3_of_nothing() -> &'static [u8; 32] {
+    &[
+        0xaf, 0x13, 0x49, 0xb9, 0xf5, 0xf9, 0xa1, 0xa6, 0xa0, 0x40, 0x4d, 0xea, 0x36, 0xdc, 0xc9, 0x49, 0x9b,
+        0xcb, 0x25, 0xc9, 0xad, 0xc1, 0x12, 0xb7, 0xcc, 0x9a, 0x93, 0xca, 0xe4, 0x1f, 0x32, 0x62,
+    ]
 }
 
 /// `AppendEntriesRequest` with the equality openraft does not derive for it.

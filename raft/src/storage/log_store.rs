@@ -56,6 +56,38 @@ impl RocksLogStore {
         Ok(Self { db: Arc::new(DB::open_cf_descriptors(&options, dir, cfs)?) })
     }
 
+    /// Makes this empty store the log of a node whose state machine already holds everything up
+    /// to `last` (a restored backup, or a survivor forced into a new cluster): the log reads as
+    /// purged up to `last`, committed that far, and `vote` is the vote it starts from. Refuses a
+    /// store that holds a vote or entries already: seeding never rewrites a node's history.
+    pub fn start_after(&self, last: LogId<NodeId>, vote: Vote<NodeId>) -> StorageResult<()> {
+        let db = &self.db;
+        let holds_entries = db.iterator_cf(cf(db, LOGS)?, IteratorMode::Start).next().is_some();
+        if holds_entries || Self::get_meta::<Vote<NodeId>>(db, VOTE)?.is_some() {
+            return Err(failed(kind::write_logs)(std::io::Error::other(
+                "the Raft log store already holds a vote or entries",
+            )));
+        }
+        let mut batch = WriteBatch::default();
+        let store = cf(db, STORE)?;
+        batch.put_cf(store, LAST_PURGED, encode(&last));
+        batch.put_cf(store, COMMITTED, encode(&Some(last)));
+        batch.put_cf(store, VOTE, encode(&vote));
+        db.write_opt(batch, &synced()).map_err(failed(kind::write_logs))
+    }
+
+    /// Writes `entries` as `append` does, without openraft's flush callback (which only
+    /// openraft can make): for tests that need a log with entries in it.
+    #[cfg(test)]
+    pub(crate) fn append_for_test(&self, entries: &[Entry<TypeConfig>]) {
+        let mut batch = WriteBatch::default();
+        let logs = cf(&self.db, LOGS).expect("the logs column family");
+        for entry in entries {
+            batch.put_cf(logs, index_key(entry.log_id.index), encode(entry));
+        }
+        self.db.write_opt(batch, &synced()).expect("append");
+    }
+
     fn get_meta<T: DeserializeOwned>(db: &DB, key: &[u8]) -> StorageResult<Option<T>> {
         let cf = cf(db, STORE)?;
         match db.get_cf(cf, key).map_err(failed(kind::read_vote))? {

@@ -1,7 +1,9 @@
 //! Durable homes for Raft's log and the metadata state machine, both on RocksDB.
 
+pub mod backup;
 mod db;
 pub mod log_store;
+pub mod seed;
 pub mod snapshot;
 pub mod state_machine;
 

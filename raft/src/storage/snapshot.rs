@@ -66,11 +66,7 @@ impl SnapshotDir {
     pub fn store_checkpoint(&self, checkpoint: &Path, meta: &Meta) -> StorageResult<PathBuf> {
         let tar_path = self.tar_path(&meta.snapshot_id);
         let partial = tar_path.with_extension("partial");
-        let file = fs::File::create(&partial).map_err(failed(kind::write_snapshot))?;
-        let mut builder = tar::Builder::new(file);
-        builder.append_dir_all(".", checkpoint).map_err(failed(kind::write_snapshot))?;
-        let file = builder.into_inner().map_err(failed(kind::write_snapshot))?;
-        file.sync_all().map_err(failed(kind::write_snapshot))?;
+        pack(checkpoint, &partial).map_err(failed(kind::write_snapshot))?;
         fs::rename(&partial, &tar_path).map_err(failed(kind::write_snapshot))?;
         self.adopt(meta)?;
         Ok(tar_path)
@@ -102,7 +98,7 @@ impl SnapshotDir {
     pub fn unpack(tar_path: &Path, target: &Path) -> StorageResult<()> {
         let file = fs::File::open(tar_path).map_err(failed(kind::read_snapshot))?;
         fs::create_dir_all(target).map_err(failed(kind::write_snapshot))?;
-        tar::Archive::new(file).unpack(target).map_err(failed(kind::read_snapshot))
+        unpack_from(file, target).map_err(failed(kind::read_snapshot))
     }
 
     /// Best-effort clean-up of everything except snapshot `keep`: old snapshots, and scratch
@@ -123,6 +119,22 @@ impl SnapshotDir {
             }
         }
     }
+}
+
+/// Packs a checkpoint directory into one tar file at `out`, synced: the one packer of state
+/// machine copies, for snapshots sent to followers and for operators' backups alike.
+pub(crate) fn pack(checkpoint: &Path, out: &Path) -> std::io::Result<()> {
+    let file = fs::File::create(out)?;
+    let mut builder = tar::Builder::new(file);
+    builder.append_dir_all(".", checkpoint)?;
+    let file = builder.into_inner()?;
+    file.sync_all()
+}
+
+/// Unpacks a packed checkpoint read from `tar` into the existing folder `target`. The tar
+/// crate refuses entries that would land outside `target`.
+pub(crate) fn unpack_from(tar: impl std::io::Read, target: &Path) -> std::io::Result<()> {
+    tar::Archive::new(tar).unpack(target)
 }
 
 /// Writes `bytes` to `path` so that a crash leaves either the old or the new content.

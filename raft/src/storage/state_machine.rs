@@ -23,18 +23,30 @@ use crate::model::{self, Pairs, Response, Space, StateError, StateRead, Txn};
 use crate::{NodeAddr, NodeId, TypeConfig};
 
 const LAST_APPLIED: &[u8] = b"last_applied";
-const MEMBERSHIP: &[u8] = b"membership";
+pub(crate) const MEMBERSHIP: &[u8] = b"membership";
 const GENERATION_FILE: &str = "sm-current";
 
-type Membership = StoredMembership<NodeId, NodeAddr>;
+pub(crate) type Membership = StoredMembership<NodeId, NodeAddr>;
 
 /// A read-only handle on the state, for queries. Follows snapshot installs.
 #[derive(Clone)]
 pub struct StateReader {
     db: Arc<RwLock<Arc<DB>>>,
+    /// The state machine's base folder, where backups are packed (see [`super::backup`]).
+    base: PathBuf,
 }
 
 impl StateReader {
+    /// The live database, for a checkpoint.
+    pub(crate) fn db(&self) -> Arc<DB> {
+        self.db.read().clone()
+    }
+
+    /// The state machine's base folder.
+    pub(crate) fn base(&self) -> &Path {
+        &self.base
+    }
+
     /// A consistent-enough view for one query: the database as of now. Linearizability comes
     /// from the caller waiting for the read index before reading.
     pub fn view(&self) -> StateView {
@@ -44,6 +56,13 @@ impl StateReader {
 
 /// The state as one database handle sees it.
 pub struct StateView(Arc<DB>);
+
+impl StateView {
+    /// A view of `db`: the live database or a copy being seeded.
+    pub(crate) fn new(db: Arc<DB>) -> Self {
+        Self(db)
+    }
+}
 
 /// The column family of `space` in `db`.
 fn cf(db: &DB, space: Space) -> Result<&rocksdb::ColumnFamily, StateError> {
@@ -97,6 +116,21 @@ impl StateRead for StateView {
     }
 }
 
+/// Writes a transaction's changes to `db` as one write batch.
+pub(crate) fn write_all(db: &DB, writes: impl Iterator<Item = model::WriteOp>) -> StorageResult<()> {
+    let mut batch = WriteBatch::default();
+    for ((space, key), value) in writes {
+        let cf = db
+            .cf_handle(space.name())
+            .ok_or_else(|| failed(kind::write_state)(std::io::Error::other("missing column family")))?;
+        match value {
+            Some(value) => batch.put_cf(cf, key, value),
+            None => batch.delete_cf(cf, key),
+        }
+    }
+    db.write(batch).map_err(failed(kind::write_state))
+}
+
 /// The Raft state machine.
 pub struct RocksStateMachine {
     base: PathBuf,
@@ -114,7 +148,7 @@ impl std::fmt::Debug for RocksStateMachine {
     }
 }
 
-fn open_db(path: &Path) -> StorageResult<DB> {
+pub(crate) fn open_db(path: &Path) -> StorageResult<DB> {
     let mut options = Options::default();
     options.create_if_missing(true);
     options.create_missing_column_families(true);
@@ -122,12 +156,12 @@ fn open_db(path: &Path) -> StorageResult<DB> {
     DB::open_cf_descriptors(&options, path, cfs).map_err(failed(kind::read_state))
 }
 
-fn generation_dir(base: &Path, generation: u64) -> PathBuf {
+pub(crate) fn generation_dir(base: &Path, generation: u64) -> PathBuf {
     base.join(format!("sm-{generation}"))
 }
 
 /// Last applied log id and membership, as stored in `db`.
-fn applied(db: &DB) -> StorageResult<(Option<LogId<NodeId>>, Membership)> {
+pub(crate) fn applied(db: &DB) -> StorageResult<(Option<LogId<NodeId>>, Membership)> {
     let last = read(db, Space::Meta, LAST_APPLIED).map_err(failed(kind::read_state))?.unwrap_or(None);
     let membership = read(db, Space::Meta, MEMBERSHIP).map_err(failed(kind::read_state))?.unwrap_or_default();
     Ok((last, membership))
@@ -168,7 +202,7 @@ impl RocksStateMachine {
 
     /// A handle for queries.
     pub fn reader(&self) -> StateReader {
-        StateReader { db: self.db.clone() }
+        StateReader { db: self.db.clone(), base: self.base.clone() }
     }
 
     fn current(&self) -> Arc<DB> {
@@ -267,17 +301,7 @@ impl RaftStateMachine<TypeConfig> for RocksStateMachine {
             if last.is_some() {
                 txn.put(Space::Meta, LAST_APPLIED, &last);
             }
-            let mut batch = WriteBatch::default();
-            for ((space, key), value) in txn.into_writes() {
-                let cf = db.cf_handle(space.name()).ok_or_else(|| {
-                    failed(kind::write_state)(std::io::Error::other("missing column family"))
-                })?;
-                match value {
-                    Some(value) => batch.put_cf(cf, key, value),
-                    None => batch.delete_cf(cf, key),
-                }
-            }
-            db.write(batch).map_err(failed(kind::write_state))?;
+            write_all(&db, txn.into_writes())?;
             Ok(responses)
         })
         .await
