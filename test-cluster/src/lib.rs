@@ -379,6 +379,31 @@ impl ProcessCluster {
         }
     }
 
+    /// Stops node `id` as an operator or systemd does: SIGTERM, then waits for the process to
+    /// exit on its own (a graceful shutdown). Returns how it exited; panics, after a kill -9,
+    /// if it is still running after [`PATIENCE`], since a node that ignores SIGTERM would hold
+    /// up every rolling restart.
+    pub async fn stop(&mut self, id: NodeId) -> std::process::ExitStatus {
+        let Some(mut child) = self.nodes.get_mut(&id).unwrap().child.take() else {
+            panic!("node {id} is not running");
+        };
+        let pid = child.id().to_string();
+        let status = Command::new("kill").args(["-TERM", &pid]).status().unwrap();
+        assert!(status.success(), "kill -TERM {pid} failed");
+        let give_up = Instant::now() + PATIENCE;
+        loop {
+            if let Some(exit) = child.try_wait().unwrap() {
+                return exit;
+            }
+            if Instant::now() >= give_up {
+                let _ = child.kill();
+                let _ = child.wait();
+                panic!("node {id} was still running {PATIENCE:?} after SIGTERM");
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
     /// Stops node `id`'s process with SIGSTOP (a paused node: its sockets stay open, it answers
     /// nothing), or lets it go on with SIGCONT.
     pub fn pause(&self, id: NodeId, paused: bool) {

@@ -10,6 +10,8 @@
 //! - [`scrub`]: every node re-verifies its shards at a set pace, reports corrupt ones and deletes
 //!   shards no block points to any more.
 //! - [`gc`]: the leader deletes blocks no version has referenced for a grace period.
+//! - [`rebalance`]: the leader moves shards to where placement puts them now: off draining
+//!   nodes, onto new ones, at a set pace ([`pace`]).
 //! - [`shards`], [`view`], [`messages`], [`stats`]: the calls, the cluster as seen, the wire
 //!   format, the counters.
 //! - [`storage_config`]: [`StorageConfig`], the node config's `[storage]` section.
@@ -21,7 +23,9 @@
 pub mod gc;
 pub mod health;
 pub mod messages;
+pub mod pace;
 pub mod read;
+pub mod rebalance;
 pub mod repair;
 pub mod scrub;
 pub mod shards;
@@ -40,7 +44,7 @@ use cairn_raft::model::{Answer, Command, Query, RequestId, Response};
 use parking_lot::Mutex;
 use tokio::sync::{Semaphore, SemaphorePermit};
 
-pub use messages::{BlockError, BlockStored};
+pub use messages::{BlockError, BlockStored, RebalanceAsk, RebalanceReport};
 pub use shards::{ShardClient, ShardFailure};
 pub use stats::BlockCounters;
 pub use storage_config::StorageConfig;
@@ -72,6 +76,7 @@ struct Inner {
     memory: Semaphore,
     memory_units: u32,
     counters: BlockCounters,
+    rebalance: rebalance::progress::RebalanceProgress,
     /// The node's time of day: how long a node has been down, how long a block unreferenced.
     clock: Clock,
 }
@@ -105,6 +110,7 @@ impl BlockService {
                 memory: Semaphore::new(units as usize),
                 memory_units: units,
                 counters: BlockCounters::default(),
+                rebalance: Default::default(),
                 clock,
             }),
         }
@@ -148,6 +154,11 @@ impl BlockService {
 
     pub(crate) fn counters(&self) -> &BlockCounters {
         &self.inner.counters
+    }
+
+    /// The leader's rebalance progress (empty on a follower).
+    pub fn rebalance_progress(&self) -> &rebalance::progress::RebalanceProgress {
+        &self.inner.rebalance
     }
 
     /// The node's clock.
@@ -231,6 +242,13 @@ impl BlockService {
                     Err(e) => WireResponse::new(kind, messages::encode(&Err::<u32, _>(e), &[])),
                 }
             }
+            messages::KIND_REBALANCE => {
+                let result = match messages::decode::<RebalanceAsk>(&request.payload) {
+                    Ok((ask, _)) => self.rebalance_report(ask).await,
+                    Err(why) => Err(BlockError::Refused(why)),
+                };
+                WireResponse::new(kind, messages::encode(&result, &[]))
+            }
             other => WireResponse::new(
                 kind,
                 messages::encode(
@@ -244,5 +262,5 @@ impl BlockService {
 
 /// Whether a transport kind belongs to the block layer.
 pub fn is_block_kind(kind: u8) -> bool {
-    (messages::KIND_SHARD_PUT..=messages::KIND_PING).contains(&kind)
+    (messages::KIND_SHARD_PUT..=messages::KIND_REBALANCE).contains(&kind)
 }

@@ -28,6 +28,9 @@ pub const KIND_BLOCK_PUT: u8 = 23;
 pub const KIND_BLOCK_GET: u8 = 24;
 /// Liveness and fullness: no header; answers `Result<ShardUsage, ShardCallError>`.
 pub const KIND_PING: u8 = 25;
+/// Rebalance and drain progress, as the leader's mover sees it: header [`RebalanceAsk`];
+/// answers `Result<RebalanceReport, BlockError>`. For nodes and operators.
+pub const KIND_REBALANCE: u8 = 26;
 
 /// Why a shard call failed on the node that holds (or should hold) the shard.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
@@ -107,6 +110,62 @@ pub struct BlockStored {
     pub placement: Vec<u64>,
     /// Shards that could not be written (nodes down); repair will add them.
     pub damaged: Vec<u8>,
+}
+
+/// What a rebalance report should hold beyond the mover's last scan.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RebalanceAsk {
+    /// Count, from the metadata as of now (after a read barrier), the blocks with a shard on
+    /// this node: what `member remove` checks before a node leaves.
+    pub count_on: Option<u64>,
+}
+
+/// Shards that placement wants off one node.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NodeLeft {
+    /// The node.
+    pub node: u64,
+    /// Shards to move off it.
+    pub shards: u64,
+    /// About how many bytes they are.
+    pub bytes: u64,
+}
+
+/// The blocks with a shard on one node, counted from the metadata.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NodeHolding {
+    /// The node.
+    pub node: u64,
+    /// Blocks with a shard on it: each would be one shard short until repair if it left now.
+    pub blocks: u64,
+    /// About how many bytes of shards that is.
+    pub bytes: u64,
+}
+
+/// Rebalance and drain progress.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RebalanceReport {
+    /// Whether the answering node leads (only the leader moves shards; the rest is from its
+    /// last scan, or empty on a follower).
+    pub leading: bool,
+    /// Scans completed since this node began to lead.
+    pub scans: u64,
+    /// Shards left to move, counted at the start of the current scan and counted down since.
+    pub shards_left: u64,
+    /// About how many bytes they are.
+    pub bytes_left: u64,
+    /// Blocks that should move but have nowhere to go (too few nodes take shards).
+    pub blocks_stuck: u64,
+    /// Shards left to move off each node, for nodes with any.
+    pub leaving: Vec<NodeLeft>,
+    /// Shards moved since this node began to lead.
+    pub moved_shards: u64,
+    /// Bytes of shards moved since this node began to lead.
+    pub moved_bytes: u64,
+    /// Block moves that failed (retried at the next scan).
+    pub failures: u64,
+    /// The answer to [`RebalanceAsk::count_on`].
+    pub holding: Option<NodeHolding>,
 }
 
 /// Why a block call failed.

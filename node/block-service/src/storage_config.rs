@@ -36,6 +36,9 @@ pub struct StorageConfig {
     pub repair_every_ms: u64,
     /// Bytes per second the scrubber reads from this node's shard store.
     pub scrub_bytes_per_sec: u64,
+    /// Bytes per second of shards the leader moves when it rebalances: off draining nodes, onto
+    /// nodes that joined. Client traffic goes on meanwhile; this bounds what the moves take.
+    pub rebalance_bytes_per_sec: u64,
     /// Pause between two scrub passes over this node's shards (ms).
     pub scrub_every_ms: u64,
     /// A shard no block's metadata points to is deleted once it has been seen so for this long
@@ -59,6 +62,7 @@ impl Default for StorageConfig {
             repair_grace_ms: 60_000,
             repair_every_ms: 2_000,
             scrub_bytes_per_sec: 32 << 20,
+            rebalance_bytes_per_sec: 64 << 20,
             scrub_every_ms: 24 * 60 * 60 * 1000,
             orphan_grace_ms: 10 * 60 * 1000,
             gc_grace_ms: 60 * 60 * 1000,
@@ -79,6 +83,9 @@ impl StorageConfig {
         }
         if self.scrub_bytes_per_sec == 0 {
             return Err(("storage.scrub_bytes_per_sec", "must be positive"));
+        }
+        if self.rebalance_bytes_per_sec == 0 {
+            return Err(("storage.rebalance_bytes_per_sec", "must be positive"));
         }
         for (key, value) in [
             ("storage.hedge_after_ms", self.hedge_after_ms),

@@ -76,6 +76,12 @@ impl ClusterView {
         self.map_of(|n| n.state == NodeState::Active && n.addr.is_some() && !exclude.contains(&n.id))
     }
 
+    /// The nodes placement should put shards on, for rebalance: every node but draining ones,
+    /// down or not, so that a node down for a moment keeps its share.
+    pub fn target_map(&self) -> PlacementMap {
+        self.map_of(|n| n.state != NodeState::Draining && n.addr.is_some())
+    }
+
     /// Every known node, down or not: where a shard that could not be written is recorded as
     /// owed, so repair knows a slot to fill.
     pub fn full_map(&self) -> PlacementMap {

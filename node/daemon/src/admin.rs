@@ -94,6 +94,8 @@ pub struct MemberReport {
     pub voter: bool,
     /// Its zone, as it registered itself in the cluster map (`?` until it has).
     pub zone: String,
+    /// Whether it is being drained (`member drain`): it takes no new shards.
+    pub draining: bool,
     /// Its own status, or the error that stood in for it.
     pub status: Result<NodeStatus, String>,
 }
@@ -105,10 +107,12 @@ pub async fn cluster_status(config: &NodeConfig) -> Result<(NodeStatus, Vec<Memb
     let map = local.query(&cairn_raft::model::Query::ClusterMap).await;
     local.shutdown().await;
     let view = view?;
-    let zones: std::collections::BTreeMap<NodeId, String> = match map? {
-        cairn_raft::model::Answer::ClusterMap(map) => {
-            map.nodes.into_iter().map(|n| (n.spec.id, n.spec.zone)).collect()
-        }
+    let zones: std::collections::BTreeMap<NodeId, (String, bool)> = match map? {
+        cairn_raft::model::Answer::ClusterMap(map) => map
+            .nodes
+            .into_iter()
+            .map(|n| (n.spec.id, (n.spec.zone, n.state == cairn_raft::model::cluster::NodeState::Draining)))
+            .collect(),
         _ => Default::default(),
     };
     let identity = SecretsDir::new(&config.secrets_dir).node_identity(config.id)?;
@@ -123,7 +127,8 @@ pub async fn cluster_status(config: &NodeConfig) -> Result<(NodeStatus, Vec<Memb
             id: *id,
             addr: addr.raft_addr.clone(),
             voter: view.voters.contains(id),
-            zone: zones.get(id).cloned().unwrap_or_else(|| "?".to_owned()),
+            zone: zones.get(id).map_or_else(|| "?".to_owned(), |(zone, _)| zone.clone()),
+            draining: zones.get(id).is_some_and(|(_, draining)| *draining),
             status,
         });
     }
@@ -161,10 +166,13 @@ pub fn render_status(view: &NodeStatus, reports: &[MemberReport]) -> String {
         match &r.status {
             Ok(s) => {
                 let lag = leader_applied.zip(s.applied_index).map(|(l, a)| l.saturating_sub(a));
-                let health = match lag {
+                let mut health = match lag {
                     Some(0) | None => "ok".to_owned(),
                     Some(lag) => format!("ok, {lag} behind"),
                 };
+                if r.draining {
+                    health.push_str(", draining");
+                }
                 let _ = writeln!(
                     out,
                     "{:<5} {:<7} {:<10} {:<10} {:<22} {:>9} {:>9} {:>9} {:>6}s  {health}",
@@ -248,7 +256,7 @@ fn render_blocks(out: &mut String, reports: &[MemberReport]) {
 }
 
 /// `1536` → `1.5 KiB`.
-fn human_bytes(bytes: u64) -> String {
+pub fn human_bytes(bytes: u64) -> String {
     const UNITS: [&str; 5] = ["B", "KiB", "MiB", "GiB", "TiB"];
     let mut value = bytes as f64;
     let mut unit = 0;

@@ -16,13 +16,18 @@ use cairn_raft::model::{Answer, Query, Request, Response};
 use serde::de::DeserializeOwned;
 
 use cairn_block_service::messages::{
-    self as blocks, BlockError, BlockGet, BlockPut, BlockStored, KIND_BLOCK_GET, KIND_BLOCK_PUT,
+    self as blocks, BlockError, BlockGet, BlockPut, BlockStored, KIND_BLOCK_GET, KIND_BLOCK_PUT, KIND_REBALANCE,
+    KIND_SHARD_GET, RebalanceAsk, RebalanceReport, ShardCallError,
 };
+use cairn_shard_store::ShardKey;
 use cairn_metadata::messages::{
     AdminCommand, KIND_ADMIN, KIND_PROPOSE, KIND_QUERY, KIND_STATUS, NodeStatus, ServiceError, decode, encode,
 };
 use cairn_transport::node_name;
 use cairn_transport::{NodeIdentity, Transport, TransportError, TransportSettings};
+
+/// A block-layer answer: its `Result<T, E>` header and its body, or why it did not decode.
+type FramedAnswer<T, E> = Result<(Result<T, E>, Bytes), String>;
 
 /// Why a call through the client failed.
 #[derive(Debug, thiserror::Error)]
@@ -170,6 +175,22 @@ impl ClusterClient {
         Ok(plain)
     }
 
+    /// Whether node `node` holds shard `key`, intact (a node-to-node call: needs a node's
+    /// certificate). For checks from outside, such as the drain test's.
+    pub async fn shard_held(&self, node: NodeId, key: ShardKey) -> Result<bool, ClusterClientError> {
+        let message = blocks::encode(&key, &[]);
+        let (held, _): (bool, Bytes) = self.call_shard_one(self.index_of(node)?, KIND_SHARD_GET, message).await?;
+        Ok(held)
+    }
+
+    /// Node `node`'s view of the rebalance (the leader's is the one that moves shards), with
+    /// a fresh count of the blocks on a node if `ask` says so.
+    pub async fn rebalance_of(&self, node: NodeId, ask: RebalanceAsk) -> Result<RebalanceReport, ClusterClientError> {
+        let message = blocks::encode(&ask, &[]);
+        let (report, _) = self.call_blocks_one(self.index_of(node)?, KIND_REBALANCE, message).await?;
+        Ok(report)
+    }
+
     /// Calls node `node` alone with a request of `kind` whose answer is a
     /// `Result<T, ServiceError>` (a call beyond the metadata service's, such as renewal).
     pub async fn call_node<T: DeserializeOwned>(
@@ -251,12 +272,36 @@ impl ClusterClient {
         kind: u8,
         message: Bytes,
     ) -> Result<(T, Bytes), ClusterClientError> {
+        let (node, answer) = self.call_framed::<T, BlockError>(index, kind, message).await?;
+        let (result, body) =
+            answer.map_err(|why| ClusterClientError::Block { node, error: BlockError::Refused(why) })?;
+        result.map(|header| (header, body)).map_err(|error| ClusterClientError::Block { node, error })
+    }
+
+    async fn call_shard_one<T: DeserializeOwned>(
+        &self,
+        index: usize,
+        kind: u8,
+        message: Bytes,
+    ) -> Result<(T, Bytes), ClusterClientError> {
+        let (node, answer) = self.call_framed::<T, ShardCallError>(index, kind, message).await?;
+        let unreachable = |why: String| ClusterClientError::Unreachable(format!("node {node}: {why}"));
+        let (result, body) = answer.map_err(unreachable)?;
+        result.map(|header| (header, body)).map_err(|error| unreachable(format!("shard call refused: {error}")))
+    }
+
+    /// Sends a block-layer message (a framed header and body) to the node at `index`, and
+    /// splits its answer into a `Result<T, E>` header and a body — or says why it could not.
+    async fn call_framed<T: DeserializeOwned, E: DeserializeOwned>(
+        &self,
+        index: usize,
+        kind: u8,
+        message: Bytes,
+    ) -> Result<(NodeId, FramedAnswer<T, E>), ClusterClientError> {
         let (node, addr) = self.nodes[index];
         let reply = self.transport.request(addr, &node_name(node), kind, message, self.deadline).await;
         let (_, bytes) = reply.map_err(|e| ClusterClientError::Unreachable(format!("node {node}: {e}")))?;
-        let (result, body) = blocks::decode::<Result<T, BlockError>>(&Bytes::from(bytes))
-            .map_err(|why| ClusterClientError::Block { node, error: BlockError::Refused(why) })?;
-        result.map(|header| (header, body)).map_err(|error| ClusterClientError::Block { node, error })
+        Ok((node, blocks::decode::<Result<T, E>>(&Bytes::from(bytes))))
     }
 
     async fn call_one<T: DeserializeOwned>(

@@ -16,6 +16,8 @@
 //!   benchmarks.
 //! - [`join`]: joining a machine with a token: the member's signing route, the new machine's
 //!   `cairn-node join`, and `cairn-node join-token`.
+//! - [`backup`]: metadata backup and restore, and recovery from a lost majority.
+//! - [`drain`]: `member drain`, the check before `member remove`, and the rebalance progress.
 //! - [`admin`]: what the admin commands (`status`, `member …`) do and print.
 //! - [`user_admin`]: what `user …` does: passwords, disabling users, their tokens.
 //! - [`allocator`]: the process's memory allocator settings.
@@ -26,8 +28,10 @@ pub mod admin;
 pub mod allocator;
 pub mod api_cert;
 pub mod api_names;
+pub mod backup;
 pub mod cluster_client;
 pub mod config;
+pub mod drain;
 pub mod handler;
 pub mod join;
 pub mod layout;

@@ -9,7 +9,10 @@ use std::time::Duration;
 use cairn_metadata::AdminCommand;
 use cairn_node::api_cert;
 use cairn_node::api_names::{self, ApiName};
-use cairn_node::{NodeConfig, RunningNode, SecretsDir, SecretsError, admin, join, layout, user_admin};
+use cairn_node::{
+    NodeConfig, RunningNode, SecretsDir, SecretsError, admin, backup, drain, join, layout, user_admin,
+};
+use cairn_proto::Clock;
 use cairn_raft::model::join_tokens::JoinRole;
 use cairn_raft::{NodeAddr, NodeId};
 use clap::{Parser, Subcommand};
@@ -123,6 +126,42 @@ enum Command {
         /// The files.
         #[arg(required = true)]
         configs: Vec<PathBuf>,
+    },
+    /// Write a consistent backup of the cluster's metadata to one file, taken by a running node
+    /// at a linearizable point (every write acknowledged before the command started is in it),
+    /// without stopping the cluster. Prints the Raft index it holds. Blocks are not in it.
+    Backup {
+        /// The config of a running member to ask.
+        #[arg(short, long)]
+        config: PathBuf,
+        /// The file to write (written beside it as OUT.partial, then renamed).
+        out: PathBuf,
+        /// Replace OUT if it exists.
+        #[arg(long)]
+        force: bool,
+    },
+    /// Seed a new cluster from a backup, on a node whose data_dir holds no Raft state: the node
+    /// becomes its only voter; `start` it, then add nodes as usual. Its secrets_dir must hold
+    /// the old cluster's ca.crt, ca.key and master.key (a backup carries no secrets).
+    Restore {
+        /// The node's config file.
+        #[arg(short, long)]
+        config: PathBuf,
+        /// The backup file.
+        backup: PathBuf,
+    },
+    /// When a majority of voters is lost for good: make this STOPPED node the only voter of a
+    /// new cluster from its own state. Its old Raft state is moved aside, not deleted.
+    Recover {
+        /// The node's config file.
+        #[arg(short, long)]
+        config: PathBuf,
+        /// Required: says you mean to start a new cluster from this node.
+        #[arg(long)]
+        force_new_cluster: bool,
+        /// Do not ask for confirmation on the terminal.
+        #[arg(long)]
+        yes: bool,
     },
 }
 
@@ -271,7 +310,25 @@ enum MemberChange {
         #[arg(long)]
         id: NodeId,
     },
-    /// Remove a node from the cluster.
+    /// Empty a node before it leaves: placement stops choosing it, and the leader moves each
+    /// of its shards to another node at `storage.rebalance_bytes_per_sec`, while reads and
+    /// writes go on. Progress shows in `status`; then `member remove` it.
+    Drain {
+        /// The config of a running member to ask.
+        #[arg(short, long)]
+        config: PathBuf,
+        /// The node's id.
+        #[arg(long)]
+        id: NodeId,
+        /// Wait, showing progress, until no block has a shard on the node.
+        #[arg(long, conflicts_with = "cancel")]
+        wait: bool,
+        /// Stop draining: the node takes shards again.
+        #[arg(long)]
+        cancel: bool,
+    },
+    /// Remove a node from the cluster. A node that still holds shards is refused unless
+    /// --force: drain it first so that no block is ever short of a shard.
     Remove {
         /// The config of a running member to ask.
         #[arg(short, long)]
@@ -279,6 +336,10 @@ enum MemberChange {
         /// The node's id.
         #[arg(long)]
         id: NodeId,
+        /// Remove it even if blocks still have shards on it (a dead node): they are one shard
+        /// short until repair rebuilds them elsewhere.
+        #[arg(long)]
+        force: bool,
     },
 }
 
@@ -333,6 +394,9 @@ async fn run(command: Command) -> Result {
             let (view, reports) = admin::cluster_status(&config).await?;
             print!("{}", admin::render_status(&view, &reports));
             print!("{}", admin::render_layout(&config, &reports));
+            if let Ok(report) = drain::report(&config, None).await {
+                print!("{}", drain::render(&report));
+            }
             warn_of_expiring_certificates(&config)
         }
         Command::Member { change } => member(change).await,
@@ -396,6 +460,53 @@ async fn run(command: Command) -> Result {
                     println!("{line}");
                 }
             }
+            Ok(())
+        }
+        Command::Backup { config, out, force } => {
+            let header = backup::take::take(&load(&config)?, &out, force, Clock::system().now_ms()).await?;
+            println!(
+                "metadata backup at index {} (term {}), taken by node {}: {} ({} bytes)",
+                header.index,
+                header.term,
+                header.node,
+                out.display(),
+                header.body_len
+            );
+            Ok(())
+        }
+        Command::Restore { config, backup: file } => {
+            let config = load(&config)?;
+            let restored = backup::restore::restore(&config, &file, Clock::system().now_ms())?;
+            let h = &restored.header;
+            println!("restored the backup at index {} (term {}) taken {}", h.index, h.term, h.taken);
+            print!("{}", backup::render_seeded(config.id, &restored.seeded));
+            Ok(())
+        }
+        Command::Recover { config, force_new_cluster, yes } => {
+            let config = load(&config)?;
+            if !force_new_cluster {
+                return Err("recover starts a new cluster from this node alone: give --force-new-cluster \
+                            if a majority of the voters is lost for good (README: disaster recovery)"
+                    .into());
+            }
+            eprintln!("{}", backup::recover::warning(&config));
+            if !yes && !backup::recover::confirm(&config)? {
+                return Err("not confirmed: nothing changed".into());
+            }
+            let recovered = backup::recover::recover(&config, Clock::system().now_ms()).await?;
+            println!(
+                "kept everything node {} had applied{}; its old Raft state is in {}",
+                config.id,
+                match (recovered.replayed, recovered.dropped) {
+                    (0, 0) => String::new(),
+                    (r, 0) => format!(", and applied {r} entries it knew committed"),
+                    (r, d) => format!(
+                        ", and applied {r} entries it knew committed; dropped {d} it never knew committed"
+                    ),
+                },
+                recovered.aside.display()
+            );
+            print!("{}", backup::render_seeded(config.id, &recovered.seeded));
             Ok(())
         }
     }
@@ -620,8 +731,42 @@ async fn member(change: MemberChange) -> Result {
             println!("node {id} is a voter");
             Ok(())
         }
-        MemberChange::Remove { config, id } => {
-            admin::change_membership(&load(&config)?, AdminCommand::Remove { id }).await?;
+        MemberChange::Drain { config, id, wait, cancel } => {
+            let config = load(&config)?;
+            drain::mark(&config, id, cancel).await?;
+            if cancel {
+                println!("node {id} takes shards again");
+                return Ok(());
+            }
+            println!(
+                "node {id} is draining: its shards move to other nodes at up to {}/s (storage.rebalance_bytes_per_sec)",
+                admin::human_bytes(config.storage.rebalance_bytes_per_sec)
+            );
+            if !wait {
+                println!("follow it with `cairn-node status`; `member drain --id {id} --wait` waits for the end");
+                return Ok(());
+            }
+            let mut last = None;
+            drain::wait_drained(&config, id, Duration::from_secs(600), |report| {
+                let left = report.holding.map(|h| h.blocks);
+                if left != last {
+                    println!("  node {id}: {} blocks still have a shard there", left.unwrap_or(0));
+                    last = left;
+                }
+            })
+            .await?;
+            println!("node {id} is drained: remove it with `cairn-node member remove --id {id}`");
+            Ok(())
+        }
+        MemberChange::Remove { config, id, force } => {
+            let config = load(&config)?;
+            let parity = config.storage.profile.total_shards() - config.storage.profile.data_shards();
+            match drain::check_removable(&config, id, parity).await {
+                Ok(()) => {}
+                Err(why) if force => eprintln!("warning: {why}"),
+                Err(why) => return Err(why.into()),
+            }
+            admin::change_membership(&config, AdminCommand::Remove { id }).await?;
             println!("node {id} removed");
             Ok(())
         }

@@ -21,7 +21,7 @@ use super::network_limits;
 use super::secrets::{SecretsDir, SecretsError, private_dir};
 use crate::handler::handler;
 use cairn_api::ApiLimits;
-use cairn_block_service::{BlockService, ShardClient, gc, health, repair, scrub};
+use cairn_block_service::{BlockService, ShardClient, gc, health, rebalance, repair, scrub};
 use cairn_metadata::raft_net::RaftNetwork;
 use cairn_metadata::{Batcher, MetaService};
 use cairn_shard_store::{RocksShardStore, ShardStore, ShardStoreConfig};
@@ -208,6 +208,7 @@ impl RunningNode {
             tokio::spawn(health::register_self(blocks.clone(), spec)),
             tokio::spawn(health::run(blocks.clone())),
             tokio::spawn(repair::run(blocks.clone())),
+            tokio::spawn(rebalance::run(blocks.clone())),
             tokio::spawn(scrub::run(blocks.clone())),
             tokio::spawn(gc::run(blocks.clone())),
         ];
