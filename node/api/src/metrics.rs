@@ -63,16 +63,39 @@ pub async fn render(meta: &MetaService, blocks: &BlockService) -> String {
 fn rebalance(out: &mut String, report: &cairn_block_service::RebalanceReport) {
     for (name, help, kind, value) in [
         ("cairn_rebalance_shards_left", "Shards the leader still has to move.", "gauge", report.shards_left),
-        ("cairn_rebalance_bytes_left", "About how many bytes of shards the leader still has to move.", "gauge", report.bytes_left),
-        ("cairn_rebalance_blocks_stuck", "Blocks that should leave a draining node but have nowhere to go.", "gauge", report.blocks_stuck),
-        ("cairn_rebalance_shards_moved_total", "Shards moved since this node began to lead.", "counter", report.moved_shards),
-        ("cairn_rebalance_bytes_moved_total", "Bytes of shards moved since this node began to lead.", "counter", report.moved_bytes),
+        (
+            "cairn_rebalance_bytes_left",
+            "About how many bytes of shards the leader still has to move.",
+            "gauge",
+            report.bytes_left,
+        ),
+        (
+            "cairn_rebalance_blocks_stuck",
+            "Blocks that should leave a draining node but have nowhere to go.",
+            "gauge",
+            report.blocks_stuck,
+        ),
+        (
+            "cairn_rebalance_shards_moved_total",
+            "Shards moved since this node began to lead.",
+            "counter",
+            report.moved_shards,
+        ),
+        (
+            "cairn_rebalance_bytes_moved_total",
+            "Bytes of shards moved since this node began to lead.",
+            "counter",
+            report.moved_bytes,
+        ),
         ("cairn_rebalance_failures_total", "Block moves that failed (retried).", "counter", report.failures),
     ] {
         let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} {kind}\n{name} {value}");
     }
     let name = "cairn_rebalance_node_shards_left";
-    let _ = writeln!(out, "# HELP {name} Shards the leader still has to move off each node.\n# TYPE {name} gauge");
+    let _ = writeln!(
+        out,
+        "# HELP {name} Shards the leader still has to move off each node.\n# TYPE {name} gauge"
+    );
     for left in &report.leaving {
         let _ = writeln!(out, "{name}{{node=\"{}\"}} {}", left.node, left.shards);
     }

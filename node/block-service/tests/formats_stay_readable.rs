@@ -12,7 +12,8 @@ use std::path::Path;
 use bytes::Bytes;
 use cairn_block_service::messages::{
     self, BlockError, BlockGet, BlockPut, BlockStored, KIND_BLOCK_GET, KIND_BLOCK_PUT, KIND_PING,
-    KIND_SHARD_DELETE, KIND_SHARD_GET, KIND_SHARD_PUT, ShardCallError, ShardUsage,
+    KIND_REBALANCE, KIND_SHARD_DELETE, KIND_SHARD_GET, KIND_SHARD_PUT, NodeHolding, NodeLeft, RebalanceAsk,
+    RebalanceReport, ShardCallError, ShardUsage,
 };
 use cairn_metadata::ServiceError;
 use cairn_proto::golden::Golden;
@@ -47,6 +48,7 @@ fn kind_bytes_stay() {
         ("KIND_BLOCK_PUT", KIND_BLOCK_PUT),
         ("KIND_BLOCK_GET", KIND_BLOCK_GET),
         ("KIND_PING", KIND_PING),
+        ("KIND_REBALANCE", KIND_REBALANCE),
     ];
     for (name, kind) in kinds {
         g.check_byte(name, kind);
@@ -99,6 +101,21 @@ fn every_shard_and_block_call_and_answer_stays_readable() {
     // KIND_BLOCK_GET: the plaintext length in the header, the plaintext as body.
     framed(&mut g, "block_get/request", BlockGet { account: ACCOUNT, id: block() }, &[]);
     framed(&mut g, "block_get/answer", Ok::<u32, BlockError>(9), b"plaintext");
+    // KIND_REBALANCE: what the leader's mover has left, and what a node still holds.
+    framed(&mut g, "rebalance/request", RebalanceAsk { count_on: Some(85) }, &[]);
+    let report = RebalanceReport {
+        leading: true,
+        scans: 3,
+        shards_left: 41,
+        bytes_left: 170_000_029,
+        blocks_stuck: 2,
+        leaving: vec![NodeLeft { node: 85, shards: 40, bytes: 160_000_031 }],
+        moved_shards: 17,
+        moved_bytes: 68_000_037,
+        failures: 1,
+        holding: Some(NodeHolding { node: 85, blocks: 39, bytes: 156_000_041 }),
+    };
+    framed(&mut g, "rebalance/answer", Ok::<RebalanceReport, BlockError>(report), &[]);
     // Any call may fail with one of these, as the header of an answer with no body.
     g.check_enum(
         "ShardCallError",

@@ -16,13 +16,13 @@ use cairn_raft::model::{Answer, Query, Request, Response};
 use serde::de::DeserializeOwned;
 
 use cairn_block_service::messages::{
-    self as blocks, BlockError, BlockGet, BlockPut, BlockStored, KIND_BLOCK_GET, KIND_BLOCK_PUT, KIND_REBALANCE,
-    KIND_SHARD_GET, RebalanceAsk, RebalanceReport, ShardCallError,
+    self as blocks, BlockError, BlockGet, BlockPut, BlockStored, KIND_BLOCK_GET, KIND_BLOCK_PUT,
+    KIND_REBALANCE, KIND_SHARD_GET, RebalanceAsk, RebalanceReport, ShardCallError,
 };
-use cairn_shard_store::ShardKey;
 use cairn_metadata::messages::{
     AdminCommand, KIND_ADMIN, KIND_PROPOSE, KIND_QUERY, KIND_STATUS, NodeStatus, ServiceError, decode, encode,
 };
+use cairn_shard_store::ShardKey;
 use cairn_transport::node_name;
 use cairn_transport::{NodeIdentity, Transport, TransportError, TransportSettings};
 
@@ -179,13 +179,18 @@ impl ClusterClient {
     /// certificate). For checks from outside, such as the drain test's.
     pub async fn shard_held(&self, node: NodeId, key: ShardKey) -> Result<bool, ClusterClientError> {
         let message = blocks::encode(&key, &[]);
-        let (held, _): (bool, Bytes) = self.call_shard_one(self.index_of(node)?, KIND_SHARD_GET, message).await?;
+        let (held, _): (bool, Bytes) =
+            self.call_shard_one(self.index_of(node)?, KIND_SHARD_GET, message).await?;
         Ok(held)
     }
 
     /// Node `node`'s view of the rebalance (the leader's is the one that moves shards), with
     /// a fresh count of the blocks on a node if `ask` says so.
-    pub async fn rebalance_of(&self, node: NodeId, ask: RebalanceAsk) -> Result<RebalanceReport, ClusterClientError> {
+    pub async fn rebalance_of(
+        &self,
+        node: NodeId,
+        ask: RebalanceAsk,
+    ) -> Result<RebalanceReport, ClusterClientError> {
         let message = blocks::encode(&ask, &[]);
         let (report, _) = self.call_blocks_one(self.index_of(node)?, KIND_REBALANCE, message).await?;
         Ok(report)
@@ -287,7 +292,9 @@ impl ClusterClient {
         let (node, answer) = self.call_framed::<T, ShardCallError>(index, kind, message).await?;
         let unreachable = |why: String| ClusterClientError::Unreachable(format!("node {node}: {why}"));
         let (result, body) = answer.map_err(unreachable)?;
-        result.map(|header| (header, body)).map_err(|error| unreachable(format!("shard call refused: {error}")))
+        result
+            .map(|header| (header, body))
+            .map_err(|error| unreachable(format!("shard call refused: {error}")))
     }
 
     /// Sends a block-layer message (a framed header and body) to the node at `index`, and

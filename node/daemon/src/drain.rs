@@ -22,7 +22,8 @@ use crate::config::NodeConfig;
 pub async fn mark(config: &NodeConfig, node: NodeId, cancel: bool) -> Result<(), AdminError> {
     let client = client_for(config).await?;
     let mark = if cancel { NodeMark::Up } else { NodeMark::Draining };
-    let request = Request { id: RequestId(rand::random()), time_ms: 0, command: Command::MarkNode { node, mark } };
+    let request =
+        Request { id: RequestId(rand::random()), time_ms: 0, command: Command::MarkNode { node, mark } };
     let result = client.write(request).await;
     client.shutdown().await;
     match result? {
@@ -51,7 +52,10 @@ async fn leader_report(all: &ClusterClient, count_on: Option<NodeId>) -> Result<
             Err(e) => errors.push(e.to_string()),
         }
     }
-    Err(AdminError::Refused(format!("no leader answered with its rebalance progress ({})", errors.join("; "))))
+    Err(AdminError::Refused(format!(
+        "no leader answered with its rebalance progress ({})",
+        errors.join("; ")
+    )))
 }
 
 /// Waits until no block has a shard on `node`, printing progress through `progress`; gives up
@@ -126,7 +130,8 @@ pub fn render(report: &RebalanceReport) -> String {
         human_bytes(report.moved_bytes)
     );
     for left in &report.leaving {
-        let _ = writeln!(out, "  off node {}: {} shards ({})", left.node, left.shards, human_bytes(left.bytes));
+        let _ =
+            writeln!(out, "  off node {}: {} shards ({})", left.node, left.shards, human_bytes(left.bytes));
     }
     if report.blocks_stuck > 0 {
         let _ = writeln!(

@@ -743,7 +743,9 @@ async fn member(change: MemberChange) -> Result {
                 admin::human_bytes(config.storage.rebalance_bytes_per_sec)
             );
             if !wait {
-                println!("follow it with `cairn-node status`; `member drain --id {id} --wait` waits for the end");
+                println!(
+                    "follow it with `cairn-node status`; `member drain --id {id} --wait` waits for the end"
+                );
                 return Ok(());
             }
             let mut last = None;

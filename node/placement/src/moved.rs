@@ -46,7 +46,12 @@ mod tests {
         PlacementMap::new(
             nodes
                 .iter()
-                .map(|&(id, zone)| NodeInfo { id, zone: zone.into(), role: PlacementRole::Storage, weight: 100 })
+                .map(|&(id, zone)| NodeInfo {
+                    id,
+                    zone: zone.into(),
+                    role: PlacementRole::Storage,
+                    weight: 100,
+                })
                 .collect(),
         )
     }
@@ -74,7 +79,8 @@ mod tests {
         let without_4 = map(&[(1, "z"), (2, "z"), (3, "z"), (5, "z")]);
         for i in 0..500 {
             let before = place(&block(i), &all, profile(2, 1)).unwrap_or_else(|e| panic!("{e}")).nodes;
-            let after = rebalanced(&block(i), &before, &without_4, profile(2, 1)).unwrap_or_else(|e| panic!("{e}"));
+            let after =
+                rebalanced(&block(i), &before, &without_4, profile(2, 1)).unwrap_or_else(|e| panic!("{e}"));
             for (b, a) in before.iter().zip(&after) {
                 assert!(a == b || *b == 4, "block {i}: {before:?} became {after:?}");
                 assert_ne!(*a, 4);
@@ -89,7 +95,8 @@ mod tests {
         let (mut shards, mut moved, mut on_new) = (0u32, 0u32, 0u32);
         for i in 0..3_000 {
             let before = place(&block(i), &three, profile(2, 1)).unwrap_or_else(|e| panic!("{e}")).nodes;
-            let after = rebalanced(&block(i), &before, &five, profile(2, 1)).unwrap_or_else(|e| panic!("{e}"));
+            let after =
+                rebalanced(&block(i), &before, &five, profile(2, 1)).unwrap_or_else(|e| panic!("{e}"));
             shards += before.len() as u32;
             moved += before.iter().zip(&after).filter(|(b, a)| a != b).count() as u32;
             on_new += after.iter().filter(|&&n| n > 3).count() as u32;

@@ -84,7 +84,9 @@ pub async fn scan(service: &BlockService, pace: &Arc<Pace>) -> Vec<StaleCopy> {
                     collect(service, running.join_next().await, &mut stale);
                 }
                 let (service, view, pace) = (service.clone(), view.clone(), pace.clone());
-                running.spawn(async move { move_block(&service, &view, &pace, account, block, &record, moves).await });
+                running.spawn(async move {
+                    move_block(&service, &view, &pace, account, block, &record, moves).await
+                });
             }
         }
         while let Some(done) = running.join_next().await {

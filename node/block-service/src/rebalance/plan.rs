@@ -121,7 +121,8 @@ mod tests {
 
     #[test]
     fn a_draining_node_gives_up_its_shard_and_only_that_one_moves() {
-        let active = [(1, NodeState::Active), (2, NodeState::Active), (3, NodeState::Active), (4, NodeState::Active)];
+        let active =
+            [(1, NodeState::Active), (2, NodeState::Active), (3, NodeState::Active), (4, NodeState::Active)];
         let before = view(&active);
         let mut moved = 0;
         for i in 0..200 {
@@ -145,7 +146,12 @@ mod tests {
 
     #[test]
     fn blocks_with_damage_or_a_shard_on_a_down_node_are_left_to_repair() {
-        let v = view(&[(1, NodeState::Active), (2, NodeState::Active), (3, NodeState::Down { since_ms: 1 }), (4, NodeState::Draining)]);
+        let v = view(&[
+            (1, NodeState::Active),
+            (2, NodeState::Active),
+            (3, NodeState::Down { since_ms: 1 }),
+            (4, NodeState::Draining),
+        ]);
         let mut damaged = record(vec![1, 2, 4]);
         damaged.damaged = vec![1];
         assert_eq!(plan(&block(1), &damaged, &v, &v.target_map()), Plan::Stay);
