@@ -10,7 +10,9 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::time::{Duration, Instant};
 
 use cairn_node::ClusterClient;
+use cairn_proto::{AccountId, BlockId};
 use cairn_raft::NodeId;
+use cairn_raft::model::blocks::BlockRecord;
 use cairn_raft::model::{Answer, Query};
 
 /// Blocks whose records are not whole yet, and how many blocks there are.
@@ -33,37 +35,26 @@ pub async fn unhealthy_blocks(
         }
     }
     let mut placed: BTreeMap<NodeId, u64> = BTreeMap::new();
-    let mut after = None;
-    let mut total = 0;
     let mut unhealthy = Vec::new();
-    loop {
-        let page = match operator.query(&Query::Blocks { after, limit: 1000 }).await {
-            Ok(Answer::Blocks(page)) => page,
-            Ok(other) => return Err(format!("blocks query answered {other:?}")),
-            Err(e) => return Err(format!("blocks query: {e}")),
-        };
-        let Some(last) = page.last() else { break };
-        after = Some((last.0, last.1));
-        for (account, block, record) in &page {
-            total += 1;
-            for node in &record.placement {
-                *placed.entry(*node).or_default() += 1;
-            }
-            let width = usize::from(record.data_shards) + usize::from(record.parity_shards);
-            let placed_on_members = record.placement.iter().all(|n| members.contains(n));
-            let distinct: BTreeSet<&NodeId> = record.placement.iter().collect();
-            if !record.damaged.is_empty()
-                || record.placement.len() != width
-                || !placed_on_members
-                || distinct.len() != width
-            {
-                unhealthy.push(format!(
-                    "account {} block {block}: placement {:?}, damaged {:?}",
-                    account.0, record.placement, record.damaged
-                ));
-            }
+    let total = each_block(operator, |account, block, record| {
+        for node in &record.placement {
+            *placed.entry(*node).or_default() += 1;
         }
-    }
+        let width = usize::from(record.data_shards) + usize::from(record.parity_shards);
+        let placed_on_members = record.placement.iter().all(|n| members.contains(n));
+        let distinct: BTreeSet<&NodeId> = record.placement.iter().collect();
+        if !record.damaged.is_empty()
+            || record.placement.len() != width
+            || !placed_on_members
+            || distinct.len() != width
+        {
+            unhealthy.push(format!(
+                "account {} block {block}: placement {:?}, damaged {:?}",
+                account.0, record.placement, record.damaged
+            ));
+        }
+    })
+    .await?;
     unhealthy.extend(unscrubbed);
     for (node, held) in held {
         let placed = placed.get(&node).copied().unwrap_or(0);
@@ -73,6 +64,42 @@ pub async fn unhealthy_blocks(
         }
     }
     Ok((total, unhealthy))
+}
+
+/// The blocks whose records place a shard on `node`, and about how many bytes those shards
+/// are: what a drain of `node` has to move, and what `member remove` waits to see at zero.
+pub async fn blocks_on(operator: &ClusterClient, node: NodeId) -> Result<(u64, u64), String> {
+    let (mut blocks, mut bytes) = (0, 0);
+    each_block(operator, |_, _, record| {
+        if record.placement.contains(&node) {
+            blocks += 1;
+            bytes += u64::from(record.plain_len) / u64::from(record.data_shards.max(1));
+        }
+    })
+    .await?;
+    Ok((blocks, bytes))
+}
+
+/// Calls `each` with every block record, page by page; returns how many there were.
+async fn each_block(
+    operator: &ClusterClient,
+    mut each: impl FnMut(&AccountId, &BlockId, &BlockRecord),
+) -> Result<usize, String> {
+    let mut after = None;
+    let mut total = 0;
+    loop {
+        let page = match operator.query(&Query::Blocks { after, limit: 1000 }).await {
+            Ok(Answer::Blocks(page)) => page,
+            Ok(other) => return Err(format!("blocks query answered {other:?}")),
+            Err(e) => return Err(format!("blocks query: {e}")),
+        };
+        let Some(last) = page.last() else { return Ok(total) };
+        after = Some((last.0, last.1));
+        for (account, block, record) in &page {
+            total += 1;
+            each(account, block, record);
+        }
+    }
 }
 
 /// Waits up to `bound` for every block to be whole; returns how long it took, or what was

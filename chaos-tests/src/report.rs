@@ -107,14 +107,19 @@ pub fn tally(events: &[Event]) -> (BTreeMap<String, Counts>, BTreeMap<String, La
     (counts, latencies)
 }
 
-/// The faults of a history, in order.
+/// The faults of a history, in order, and the nemesis operations that failed, with why.
 pub fn faults(events: &[Event]) -> Vec<String> {
     events
         .iter()
-        .filter(|e| e.process == NEMESIS && e.kind == EventKind::Invoke)
-        .filter_map(|e| match &e.op {
-            Op::Fault { what } => Some(format!("{:>8.1}s {what}", e.time_ns as f64 / 1e9)),
-            _ => None,
+        .filter(|e| e.process == NEMESIS)
+        .filter_map(|e| {
+            let Op::Fault { what } = &e.op else { return None };
+            let at = e.time_ns as f64 / 1e9;
+            match e.kind {
+                EventKind::Invoke => Some(format!("{at:>8.1}s {what}")),
+                EventKind::Ok => None,
+                _ => Some(format!("{at:>8.1}s FAILED: {what}: {}", e.error.as_deref().unwrap_or("?"))),
+            }
         })
         .collect()
 }

@@ -180,6 +180,7 @@ pub async fn run(config: &RunConfig) -> RunOutcome {
         ),
         Err(e) => Verdict::invalid("shards-whole", 0, e.clone(), Violation::new(0, 0, e)),
     });
+    verdicts.push(check::nemesis::check(&events));
     verdicts.push(check::panics::check(&cluster.logs()));
 
     let (counts, latencies_ms) = report::tally(&events);

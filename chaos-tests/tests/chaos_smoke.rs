@@ -1,7 +1,7 @@
 //! The chaos smoke run inside `make test`: two minutes of metadata and data workloads on three
 //! nodes while partitions, one-way drops, lossy links, cut-off clients, kill -9, SIGSTOP,
-//! corrupted shards, a full disk and a membership change strike — then every checker must
-//! pass. `make chaos` runs the same for longer, on three and five nodes.
+//! corrupted shards, a full disk, a membership change and a drain strike — then every checker
+//! must pass. `make chaos` runs the same for longer, on three and five nodes.
 #![allow(clippy::unwrap_used, clippy::expect_used)] // Test code: a panic is a failure report.
 
 use std::time::Duration;

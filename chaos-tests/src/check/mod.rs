@@ -9,6 +9,8 @@
 //! - [`journal`]: one user's change journal is gapless and holds every acknowledged commit
 //!   exactly once;
 //! - [`lost_writes`]: every acknowledged commit can still be downloaded, byte for byte;
+//! - [`nemesis`]: every operation the nemesis began took effect (a drain ended, and the
+//!   drained node could leave without `--force`);
 //! - [`panics`]: no node panicked.
 
 mod call_list;
@@ -19,6 +21,7 @@ mod lin_op;
 pub mod linearizable;
 pub mod lost_writes;
 mod memo;
+pub mod nemesis;
 pub mod panics;
 mod partition;
 mod search;
@@ -31,5 +34,6 @@ mod tests;
 pub use journal::check as check_journal;
 pub use linearizable::check as check_linearizable;
 pub use lost_writes::check as check_lost_writes;
+pub use nemesis::check as check_nemesis;
 pub use panics::check as check_panics;
 pub use verdict::{Validity, Verdict, Violation};

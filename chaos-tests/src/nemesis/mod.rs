@@ -1,7 +1,12 @@
 //! The nemesis: strikes the cluster on the seeded [`schedule`], one fault at a time, heals each
 //! after its time, and records both in the history (process [`NEMESIS`]).
+//!
+//! - [`schedule`]: which fault strikes when, from the seed;
+//! - [`disk`]: rotting a stopped node's shard files;
+//! - [`drain`]: a node drained and removed as an operator does it.
 
 pub mod disk;
+pub mod drain;
 pub mod schedule;
 
 use std::sync::Arc;
@@ -27,7 +32,7 @@ enum Active {
     Paused(NodeId),
     /// A node restarted with a full disk, to restart with its space back.
     Full(NodeId),
-    /// Nothing to undo (a corruption or a membership change: the cluster must cope).
+    /// Nothing to undo (a corruption, a membership change or a drain: the cluster must cope).
     Done,
 }
 
@@ -54,7 +59,7 @@ pub async fn run(
         let active = {
             let mut guard = cluster.lock().await;
             let active = strike_once(&mut guard, &strike, &recorder).await;
-            if strike.nemesis == Nemesis::Membership {
+            if strike.nemesis.changes_membership() {
                 for user in &users {
                     user.renew(&guard);
                 }
@@ -169,17 +174,29 @@ async fn strike_once(cluster: &mut ChaosCluster, s: &Strike, recorder: &Recorder
             let old: Vec<NodeId> =
                 members.iter().copied().filter(|id| cluster.nodes.is_running(*id)).collect();
             let gone = old[(s.other % old.len() as u64) as usize];
+            // Abrupt, as `member remove --force` of a node that died: its shards are gone
+            // until repair rebuilds them, which is why this nemesis waits for a whole cluster.
             match cluster.remove_member(gone).await {
-                Ok(()) => (format!("add node {added}, remove node {gone}"), Active::Done),
+                Ok(()) => (format!("add node {added}, remove node {gone} undrained"), Active::Done),
                 Err(e) => (format!("add node {added}; {e}"), Active::Done),
             }
         }
+        Nemesis::Drain => {
+            // Several steps, each recorded as it ends: a drain takes long, and may fail.
+            drain::strike(cluster, s.other, recorder).await;
+            return Active::Done;
+        }
     };
+    applied(recorder, what);
+    active
+}
+
+/// Logs and records `what` as a fault the nemesis applied.
+fn applied(recorder: &Recorder, what: String) {
     tracing::info!("nemesis: {what}");
     let op = Op::Fault { what };
     recorder.invoke(NEMESIS, &op);
     recorder.ok(NEMESIS, &op, Outcome::Applied);
-    active
 }
 
 fn heal(cluster: &mut ChaosCluster, active: Active, recorder: &Recorder) {
@@ -205,8 +222,5 @@ fn heal(cluster: &mut ChaosCluster, active: Active, recorder: &Recorder) {
         }
         Active::Done => return,
     };
-    tracing::info!("nemesis: {what}");
-    let op = Op::Fault { what };
-    recorder.invoke(NEMESIS, &op);
-    recorder.ok(NEMESIS, &op, Outcome::Applied);
+    applied(recorder, what);
 }

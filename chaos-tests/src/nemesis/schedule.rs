@@ -33,11 +33,14 @@ pub enum Nemesis {
     DiskFull,
     /// A new node joins and an old one is removed, while the workload runs.
     Membership,
+    /// A new node joins, then an old one is drained (`member drain --wait`: its shards move
+    /// elsewhere while the workload runs) and removed without `--force`.
+    Drain,
 }
 
 impl Nemesis {
     /// Every kind.
-    pub const ALL: [Nemesis; 9] = [
+    pub const ALL: [Nemesis; 10] = [
         Nemesis::Partition,
         Nemesis::OneWay,
         Nemesis::Lossy,
@@ -47,12 +50,18 @@ impl Nemesis {
         Nemesis::Corrupt,
         Nemesis::DiskFull,
         Nemesis::Membership,
+        Nemesis::Drain,
     ];
 
     /// Whether it takes shards away for good (repair must rebuild them), so it may only strike
     /// a cluster whose blocks are whole.
     pub fn destroys_data(self) -> bool {
         matches!(self, Nemesis::Corrupt | Nemesis::Membership)
+    }
+
+    /// Whether it adds or removes nodes, so clients must be pointed at the members anew.
+    pub fn changes_membership(self) -> bool {
+        matches!(self, Nemesis::Membership | Nemesis::Drain)
     }
 
     /// Its name in `CHAOS_NEMESES`.
@@ -67,6 +76,7 @@ impl Nemesis {
             Nemesis::Corrupt => "corrupt",
             Nemesis::DiskFull => "disk-full",
             Nemesis::Membership => "membership",
+            Nemesis::Drain => "drain",
         }
     }
 }
@@ -183,7 +193,7 @@ mod tests {
         let one = schedule(7, &Nemesis::ALL, length, &Pacing::default());
         assert_eq!(one, schedule(7, &Nemesis::ALL, length, &Pacing::default()));
         assert_ne!(one, schedule(8, &Nemesis::ALL, length, &Pacing::default()));
-        // Faults never overlap, all lie within the run, and the first nine are all nine kinds.
+        // Faults never overlap, all lie within the run, and the first ten are all ten kinds.
         for pair in one.windows(2) {
             assert!(pair[0].at + pair[0].lasts < pair[1].at);
         }
@@ -196,6 +206,7 @@ mod tests {
     #[test]
     fn names_parse_and_bad_ones_say_why() {
         assert_eq!(parse_list("kill, partition").unwrap(), vec![Nemesis::Kill, Nemesis::Partition]);
+        assert_eq!(parse_list("drain,kill").unwrap(), vec![Nemesis::Drain, Nemesis::Kill]);
         assert_eq!(parse_list("all").unwrap().len(), Nemesis::ALL.len());
         let err = parse_list("kill,flood").unwrap_err();
         assert!(err.contains("flood") && err.contains("one-way"), "{err}");

@@ -8,6 +8,7 @@ mod generated;
 mod journal;
 mod linearizable;
 mod lost_writes;
+mod nemesis;
 mod panics;
 
 use std::collections::HashMap;
