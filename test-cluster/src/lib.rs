@@ -91,6 +91,9 @@ pub struct Settings {
     /// namespace and listens on its address ([`HOST_QUIC_PORT`], [`HOST_API_PORT`]). `None`:
     /// every node on loopback, with free ports.
     pub hosts: Option<Arc<netns::Network>>,
+    /// Environment variables every node's process starts with (each node's own copy is
+    /// [`NodeProc::env`], to change before a restart).
+    pub env: BTreeMap<String, String>,
 }
 
 impl Default for Settings {
@@ -107,6 +110,7 @@ impl Default for Settings {
             accounts: String::new(),
             front: None,
             hosts: None,
+            env: BTreeMap::new(),
         }
     }
 }
@@ -127,6 +131,8 @@ pub struct NodeProc {
     pub api_listen: SocketAddr,
     /// Where its output goes.
     pub log: PathBuf,
+    /// Environment variables its process starts with.
+    pub env: BTreeMap<String, String>,
     /// Its host, with [`Settings::hosts`].
     host: Option<netns::Host>,
     child: Option<Child>,
@@ -223,8 +229,11 @@ impl ProcessCluster {
         };
         let config = self.write_config_advertising(id, quic, advertise, api_listen, secrets);
         let log = self.dir.path().join(format!("node{id}.log"));
-        self.nodes
-            .insert(id, NodeProc { id, config, quic, advertise, api, api_listen, log, host, child: None });
+        let env = self.settings.env.clone();
+        self.nodes.insert(
+            id,
+            NodeProc { id, config, quic, advertise, api, api_listen, log, env, host, child: None },
+        );
     }
 
     /// Writes a config for node `id` using `secrets` (a folder name under the cluster folder).
@@ -279,6 +288,7 @@ impl ProcessCluster {
             api,
             api_listen: api,
             log,
+            env: self.settings.env.clone(),
             host: None,
             child: None,
         };
@@ -317,12 +327,16 @@ impl ProcessCluster {
         stdout
     }
 
-    /// A command running `cairn-node` where node `id` runs.
+    /// A `cairn-node` command as it runs on node `id`'s machine: in its host, with its
+    /// environment.
     fn node_command(&self, id: NodeId) -> Command {
-        match &self.nodes[&id].host {
+        let node = &self.nodes[&id];
+        let mut command = match &node.host {
             Some(host) => host.command(binary()),
             None => Command::new(binary()),
-        }
+        };
+        command.envs(&node.env);
+        command
     }
 
     /// Node `id`'s host, with [`Settings::hosts`]: its namespace and address.

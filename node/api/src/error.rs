@@ -127,7 +127,9 @@ impl From<Rejection> for ApiError {
             R::CursorExpired { .. } => (StatusCode::GONE, ErrorCode::CursorExpired),
             R::ChangedSince { .. } => (StatusCode::PRECONDITION_FAILED, ErrorCode::Changed),
             R::BlockLengthMismatch { .. } => (StatusCode::BAD_REQUEST, ErrorCode::BlockLengthMismatch),
-            R::PlacementChanged { .. } | R::BlockInUse { .. } => (StatusCode::CONFLICT, ErrorCode::Conflict),
+            R::PlacementChanged { .. } | R::BlockInUse { .. } | R::ClusterVersionLowered { .. } => {
+                (StatusCode::CONFLICT, ErrorCode::Conflict)
+            }
             R::LastAdmin(_) => (StatusCode::CONFLICT, ErrorCode::LastAdmin),
             R::UserDisabled(_) => (StatusCode::FORBIDDEN, ErrorCode::UserDisabled),
             R::TokenExpired => (StatusCode::UNAUTHORIZED, ErrorCode::Unauthenticated),

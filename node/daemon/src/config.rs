@@ -71,6 +71,9 @@ pub struct NodeConfig {
     /// Password sign-in.
     #[serde(default)]
     pub accounts: AccountsConfig,
+    /// Rolling upgrades.
+    #[serde(default)]
+    pub upgrade: UpgradeConfig,
     /// Log verbosity, as a `tracing` filter (`info`, `cairn_node=debug,info`).
     #[serde(default = "default_log")]
     pub log: String,
@@ -164,6 +167,22 @@ impl Default for RaftConfig {
             keep_after_snapshot: 5_000,
             call_timeout_ms: 10_000,
         }
+    }
+}
+
+/// Rolling upgrades (see `cairn_metadata::upgrade`).
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct UpgradeConfig {
+    /// Whether the leader raises the cluster version by itself once every member runs the new
+    /// release. Off, the cluster stays at the old version (and the previous release can still be
+    /// put back) until `cairn-node upgrade finalize`.
+    pub auto_finalize: bool,
+}
+
+impl Default for UpgradeConfig {
+    fn default() -> Self {
+        Self { auto_finalize: true }
     }
 }
 

@@ -12,6 +12,7 @@ use std::time::Duration;
 use cairn_block_service::{RebalanceAsk, RebalanceReport};
 use cairn_raft::NodeId;
 use cairn_raft::model::cluster::NodeMark;
+use cairn_raft::model::version::Feature;
 use cairn_raft::model::{Command, Rejection, Request, RequestId, Response};
 
 use crate::admin::{AdminError, client_for, human_bytes, members_client};
@@ -20,6 +21,10 @@ use crate::config::NodeConfig;
 
 /// Marks `node` draining (or, with `cancel`, active again).
 pub async fn mark(config: &NodeConfig, node: NodeId, cancel: bool) -> Result<(), AdminError> {
+    if !cancel {
+        // The mover asks every node what it holds, which the previous release cannot answer.
+        crate::upgrade::require(config, Feature::Rebalance).await?;
+    }
     let client = client_for(config).await?;
     let mark = if cancel { NodeMark::Up } else { NodeMark::Draining };
     let request =

@@ -16,10 +16,11 @@ use cairn_metadata::Batcher;
 use cairn_metadata::MetaService;
 use cairn_metadata::messages::{
     AdminCommand, BackupCall, KIND_ADMIN, KIND_ADMIN_FORWARDED, KIND_BACKUP, KIND_PROPOSE,
-    KIND_PROPOSE_FORWARDED, KIND_QUERY, KIND_READ_INDEX, KIND_STATUS, NodeStatus, ProposePayload,
-    ServiceError, decode, encode,
+    KIND_PROPOSE_FORWARDED, KIND_QUERY, KIND_READ_INDEX, KIND_STATUS, KIND_UPGRADE, NodeStatus,
+    ProposePayload, ServiceError, UpgradeCall, decode, encode,
 };
 use cairn_metadata::raft_net::{self, KIND_APPEND, KIND_SNAPSHOT, KIND_UNDECODABLE, KIND_VOTE};
+use cairn_metadata::upgrade::this_release;
 use cairn_transport::{Handler, Request, Response, is_cluster_node};
 
 use crate::join::renew::{self, KIND_RENEW};
@@ -86,6 +87,18 @@ pub fn handler(
                         reply(kind, &service.read_backup(name, offset, len).await)
                     }
                     Ok(BackupCall::Done { name }) => reply(kind, &service.finish_backup(name).await),
+                    Err(e) => reply(kind, &Err::<(), _>(e)),
+                },
+                KIND_UPGRADE => match decode::<UpgradeCall>(&payload) {
+                    Ok(UpgradeCall::Version) => reply(kind, &Ok::<_, ServiceError>(this_release())),
+                    Ok(UpgradeCall::Status) => reply(kind, &service.upgrade_status().await),
+                    Ok(UpgradeCall::Finalize) => reply(kind, &service.finalize_upgrade().await),
+                    Ok(UpgradeCall::FinalizeForwarded) if is_cluster_node(&request.peer) => {
+                        reply(kind, &service.finalize_upgrade_here().await)
+                    }
+                    Ok(UpgradeCall::FinalizeForwarded) => {
+                        reply(kind, &Err::<(), _>(forbidden("node-to-node calls")))
+                    }
                     Err(e) => reply(kind, &Err::<(), _>(e)),
                 },
                 KIND_ADMIN_FORWARDED => match decode::<AdminCommand>(&payload) {

@@ -18,6 +18,8 @@
 //!   `cairn-node join`, and `cairn-node join-token`.
 //! - [`backup`]: metadata backup and restore, and recovery from a lost majority.
 //! - [`drain`]: `member drain`, the check before `member remove`, and the rebalance progress.
+//! - [`upgrade`]: `upgrade status` and `upgrade finalize`: the cluster version and each
+//!   member's release.
 //! - [`admin`]: what the admin commands (`status`, `member …`) do and print.
 //! - [`user_admin`]: what `user …` does: passwords, disabling users, their tokens.
 //! - [`allocator`]: the process's memory allocator settings.
@@ -38,6 +40,7 @@ pub mod layout;
 pub mod network_limits;
 pub mod node;
 pub mod secrets;
+pub mod upgrade;
 pub mod user_admin;
 
 pub use cluster_client::{ClusterClient, ClusterClientError};

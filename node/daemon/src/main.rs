@@ -10,7 +10,8 @@ use cairn_metadata::AdminCommand;
 use cairn_node::api_cert;
 use cairn_node::api_names::{self, ApiName};
 use cairn_node::{
-    NodeConfig, RunningNode, SecretsDir, SecretsError, admin, backup, drain, join, layout, user_admin,
+    NodeConfig, RunningNode, SecretsDir, SecretsError, admin, backup, drain, join, layout, upgrade,
+    user_admin,
 };
 use cairn_proto::Clock;
 use cairn_raft::model::join_tokens::JoinRole;
@@ -68,6 +69,11 @@ enum Command {
     Member {
         #[command(subcommand)]
         change: MemberChange,
+    },
+    /// Rolling upgrades: the cluster version and the release each member runs.
+    Upgrade {
+        #[command(subcommand)]
+        step: UpgradeStep,
     },
     /// Mint a single-use token for a new machine to join the cluster with `cairn-node join`
     /// (printed once; the cluster keeps only its hash). `join-token list` and
@@ -281,6 +287,25 @@ enum UserAction {
     },
 }
 
+/// A step of a rolling upgrade.
+#[derive(Subcommand)]
+enum UpgradeStep {
+    /// The cluster version in force, and the release and cluster versions of every member.
+    Status {
+        /// The config of a running member to ask.
+        #[arg(short, long)]
+        config: PathBuf,
+    },
+    /// Raise the cluster version once every member runs the new release, which turns on the
+    /// features that need it; after this the previous release cannot be put back. The leader
+    /// does it by itself unless `upgrade.auto_finalize = false`.
+    Finalize {
+        /// The config of a running member to ask.
+        #[arg(short, long)]
+        config: PathBuf,
+    },
+}
+
 #[derive(Subcommand)]
 enum MemberChange {
     /// Add a node as a learner, wait until it has caught up, and with --voter make it a voter.
@@ -400,6 +425,15 @@ async fn run(command: Command) -> Result {
             warn_of_expiring_certificates(&config)
         }
         Command::Member { change } => member(change).await,
+        Command::Upgrade { step: UpgradeStep::Status { config } } => {
+            print!("{}", upgrade::render(&upgrade::status(&load(&config)?).await?));
+            Ok(())
+        }
+        Command::Upgrade { step: UpgradeStep::Finalize { config } } => {
+            let report = upgrade::finalize(&load(&config)?).await?;
+            println!("the cluster runs at version {}", report.cluster_version);
+            Ok(())
+        }
         Command::User { action } => user(action).await,
         Command::JoinToken { action, mint } => join_token(action, mint).await,
         Command::RenewCert { config } => {

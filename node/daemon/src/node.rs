@@ -23,7 +23,7 @@ use crate::handler::handler;
 use cairn_api::ApiLimits;
 use cairn_block_service::{BlockService, ShardClient, gc, health, rebalance, repair, scrub};
 use cairn_metadata::raft_net::RaftNetwork;
-use cairn_metadata::{Batcher, MetaService};
+use cairn_metadata::{Batcher, MetaService, ServiceError, upgrade};
 use cairn_shard_store::{RocksShardStore, ShardStore, ShardStoreConfig};
 use cairn_transport::{Transport, TransportError, TransportSettings};
 
@@ -203,7 +203,7 @@ impl RunningNode {
         let http = cairn_api::server::serve(api, router, connections, api_tls)
             .await
             .map_err(|e| NodeError::Listen { addr: api, message: e.to_string() })?;
-        let workers = vec![
+        let mut workers = vec![
             http,
             tokio::spawn(health::register_self(blocks.clone(), spec)),
             tokio::spawn(health::run(blocks.clone())),
@@ -212,6 +212,7 @@ impl RunningNode {
             tokio::spawn(scrub::run(blocks.clone())),
             tokio::spawn(gc::run(blocks.clone())),
         ];
+        workers.push(tokio::spawn(upgrade::watch(service.clone(), config.upgrade.auto_finalize)));
         tracing::info!(
             id = config.id,
             listen = %config.network.listen,
@@ -235,7 +236,11 @@ impl RunningNode {
             .current_leader(self.id, "the first member leads")
             .await
             .map_err(|e| NodeError::Raft(e.to_string()))?;
-        Ok(())
+        // A new cluster has no member of an older release: it starts at this release's version.
+        match self.service.finalize_upgrade_here().await {
+            Ok(_) | Err(ServiceError::Upgrade(_)) => Ok(()),
+            Err(e) => Err(NodeError::Raft(format!("set the cluster version: {e}"))),
+        }
     }
 
     /// The node's service.

@@ -1,7 +1,10 @@
-//! A rolling restart under a steady client load, as an operator does a rolling upgrade: every
-//! node of a 3-process cluster in turn is stopped with SIGTERM, started again on the same config
-//! and data, and waited for (caught up, marked up, every block back at full redundancy) before
-//! the next; the leader is restarted deliberately too. Meanwhile SDK clients, each configured
+//! A rolling upgrade under a steady client load: every node of a 3-process cluster in turn is
+//! stopped with SIGTERM, started again on the same config and data as the new release, and
+//! waited for (caught up, marked up, every block back at full redundancy) before the next; the
+//! leader is restarted deliberately too. The nodes start as the previous release would say it
+//! is (they run at cluster version 1 at most), so the cluster stays at version 1, refuses what
+//! needs version 2 (`member drain`), and refuses `upgrade finalize` while one old node is left;
+//! once the last one is upgraded, the leader raises the version by itself. Meanwhile SDK clients, each configured
 //! with every node's address as a user would, upload small and multi-block files, overwrite,
 //! read back, rename and delete. Not one SDK call may fail (failing over is the SDK's job), and
 //! every acknowledged write is listed and reads back byte for byte from every node.
@@ -17,6 +20,7 @@ use std::time::{Duration, Instant};
 use cairn_client::api::DownloadOptions;
 use cairn_client::upload::PutOptions;
 use cairn_client::{Client, ClientConfig, ClientError};
+use cairn_metadata::upgrade::NEWEST_OVERRIDE_VAR;
 use cairn_node::ClusterClient;
 use cairn_proto::sample_data::{random, text};
 use cairn_raft::NodeId;
@@ -284,6 +288,8 @@ async fn restart(
     let exit = cluster.stop(id).await;
     let stop = began.elapsed();
     assert!(exit.success(), "node {id} exited with {exit} after SIGTERM:\n{}", cluster.log_of(id));
+    // It comes back as the new release.
+    cluster.nodes.get_mut(&id).unwrap().env.remove(NEWEST_OVERRIDE_VAR);
     cluster.start_node(id);
     let started = Instant::now();
     cluster.wait_caught_up(operator, id).await;
@@ -354,7 +360,15 @@ async fn every_node_restarts_in_turn_under_load_and_nothing_fails_or_is_lost() {
         std::env::var("CAIRN_SEED").ok().and_then(|s| s.parse().ok()).unwrap_or_else(rand::random);
     println!("seed {seed} (CAIRN_SEED={seed} runs this load again)");
     let started = Instant::now();
-    let mut cluster = ProcessCluster::start(3, Settings::default()).await;
+    let previous_release = [(NEWEST_OVERRIDE_VAR.to_owned(), "1".to_owned())].into();
+    let mut cluster =
+        ProcessCluster::start(3, Settings { env: previous_release, ..Default::default() }).await;
+    let config = cluster.config_arg(1);
+    let status = cluster.run_ok(&["upgrade", "status", "-c", &config]);
+    assert!(status.contains("cluster version: 1"), "{status}");
+    let drain = cluster.run_on(1, &["member", "drain", "-c", &config, "--id", "2"]);
+    let refused = String::from_utf8_lossy(&drain.stderr);
+    assert!(!drain.status.success() && refused.contains("needs cluster version 2"), "{refused}");
     let operator = cluster.client().await;
     let urls: Vec<String> = cluster.nodes.values().map(|n| format!("http://{}", n.api)).collect();
     let tokens: Vec<String> = (0..CLIENTS).map(|i| cluster.add_user(&format!("user{i}"), false)).collect();
@@ -407,8 +421,25 @@ async fn every_node_restarts_in_turn_under_load_and_nothing_fails_or_is_lost() {
     restarts.push(restart(&mut cluster, &operator, leader, &done).await);
     load_moves(done.load(Ordering::Relaxed)).await;
     let last = cluster.running().into_iter().find(|id| restarts.iter().all(|r| r.node != *id)).unwrap();
+    let config = cluster.config_arg(last);
+    let finalize = cluster.run_on(last, &["upgrade", "finalize", "-c", &config]);
+    let held_back = String::from_utf8_lossy(&finalize.stderr);
+    assert!(
+        !finalize.status.success() && held_back.contains(&format!("node {last} runs release")),
+        "finalize with node {last} not upgraded: {held_back}"
+    );
     restarts.push(restart(&mut cluster, &operator, last, &done).await);
     load_moves(done.load(Ordering::Relaxed)).await;
+    // Every node runs the new release: the leader raises the cluster version by itself.
+    let upgraded = wait_until("the leader to raise the cluster version", || async {
+        let out = cluster.run_on(last, &["upgrade", "status", "-c", &config]);
+        let status = String::from_utf8_lossy(&out.stdout).into_owned();
+        status.contains("cluster version: 2").then_some(status)
+    })
+    .await;
+    println!("{upgraded}");
+    let finalized = cluster.run_ok(&["upgrade", "finalize", "-c", &config]);
+    assert!(finalized.contains("runs at version 2"), "{finalized}");
 
     stop.store(true, Ordering::Relaxed);
     let mut workers = Vec::new();

@@ -8,6 +8,7 @@
 //! - [`block_stats`]: [`BlockStats`], the block work a node reports in its status.
 //! - [`metadata`]: [`MetaService`], the node's side: propose, read barrier, query, admin.
 //! - [`batcher`]: [`Batcher`], which packs concurrent writes into one Raft entry.
+//! - [`upgrade`]: what release each member runs, and raising the cluster version.
 //!
 //! It sits on the transport and the metadata state machine (`cairn-raft`), and knows nothing
 //! of shards, the block service or HTTP: those are built on it.
@@ -17,6 +18,7 @@ pub mod block_stats;
 pub mod messages;
 pub mod metadata;
 pub mod raft_net;
+pub mod upgrade;
 
 pub use batcher::Batcher;
 pub use block_stats::BlockStats;

@@ -30,6 +30,48 @@ pub const KIND_ADMIN_FORWARDED: u8 = 16;
 /// [`BackupCall`]). Answered for any cluster certificate, so an operator's command may take one.
 pub const KIND_BACKUP: u8 = 17;
 
+/// Rolling upgrades: `UpgradeCall` in; the answer depends on the call (see [`UpgradeCall`]).
+/// Answered for any cluster certificate. A node of a release before versions were kept answers
+/// it as an unknown kind, which is how the caller learns that it runs that release.
+pub const KIND_UPGRADE: u8 = 18;
+
+/// A call about the cluster version (see `cairn_raft::model::version`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum UpgradeCall {
+    /// Which release the node runs and which cluster versions it runs at. Answer:
+    /// `Result<NodeVersion, ServiceError>`.
+    Version,
+    /// The cluster version in force and what every member runs. Answer:
+    /// `Result<UpgradeReport, ServiceError>`.
+    Status,
+    /// Raise the cluster version to the newest every member runs at, on the leader (a follower
+    /// forwards it). Answer: `Result<UpgradeReport, ServiceError>`, after the raise; refused with
+    /// [`ServiceError::Upgrade`] naming the members that hold it back.
+    Finalize,
+    /// [`UpgradeCall::Finalize`] forwarded by a follower: done only if the receiver leads.
+    FinalizeForwarded,
+}
+
+/// The release a node runs, as it says itself.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NodeVersion {
+    /// The release (the crate version, `0.1.0`).
+    pub release: String,
+    /// The oldest cluster version it runs at.
+    pub oldest: u32,
+    /// The newest cluster version it runs at.
+    pub newest: u32,
+}
+
+/// The cluster version, and what every member said of its release.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UpgradeReport {
+    /// The cluster version in force.
+    pub cluster_version: u32,
+    /// Each member's release, or why it did not say.
+    pub members: BTreeMap<NodeId, Result<NodeVersion, String>>,
+}
+
 /// The most bytes one [`BackupCall::Read`] returns: well under the transport's frame limit, so a
 /// backup of any size travels as many calls of one bounded frame each.
 pub const BACKUP_CHUNK_MAX: u32 = 8 * 1024 * 1024;
@@ -116,6 +158,9 @@ pub enum ServiceError {
     /// The metadata state could not be read or Raft failed on this node. Not retryable here.
     #[error("node failure: {0}")]
     Internal(String),
+    /// The cluster version cannot be raised yet, and why.
+    #[error("upgrade refused: {0}")]
+    Upgrade(String),
 }
 
 impl ServiceError {

@@ -287,6 +287,11 @@ impl MetaService {
             .collect()
     }
 
+    /// The transport to the other nodes.
+    pub(crate) fn transport(&self) -> &Transport {
+        &self.transport
+    }
+
     /// This node's status, from its Raft metrics.
     pub fn status(&self) -> NodeStatus {
         status_from(&self.raft.metrics().borrow(), self.started.elapsed())
@@ -314,7 +319,12 @@ impl MetaService {
 
     /// Runs `here` if this node leads, or sends `kind`/`payload` to the leader, retrying what
     /// may pass until the deadline.
-    async fn with_leader<T, F, Fut>(&self, kind: u8, payload: Bytes, here: F) -> Result<T, ServiceError>
+    pub(crate) async fn with_leader<T, F, Fut>(
+        &self,
+        kind: u8,
+        payload: Bytes,
+        here: F,
+    ) -> Result<T, ServiceError>
     where
         T: Serialize + DeserializeOwned,
         F: Fn() -> Fut,

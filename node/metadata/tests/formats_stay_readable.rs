@@ -14,8 +14,8 @@ use std::path::Path;
 use cairn_metadata::BlockStats;
 use cairn_metadata::messages::{
     self, AdminCommand, BackupCall, BackupTaken, KIND_ADMIN, KIND_ADMIN_FORWARDED, KIND_BACKUP, KIND_PROPOSE,
-    KIND_PROPOSE_FORWARDED, KIND_QUERY, KIND_READ_INDEX, KIND_STATUS, NodeStatus, ProposePayload,
-    ProposeResult, ServiceError,
+    KIND_PROPOSE_FORWARDED, KIND_QUERY, KIND_READ_INDEX, KIND_STATUS, KIND_UPGRADE, NodeStatus, NodeVersion,
+    ProposePayload, ProposeResult, ServiceError, UpgradeCall, UpgradeReport,
 };
 use cairn_metadata::raft_net::{KIND_APPEND, KIND_SNAPSHOT, KIND_UNDECODABLE, KIND_VOTE};
 use cairn_proto::golden::Golden;
@@ -91,6 +91,7 @@ fn kind_bytes_stay() {
         ("KIND_ADMIN", KIND_ADMIN),
         ("KIND_ADMIN_FORWARDED", KIND_ADMIN_FORWARDED),
         ("KIND_BACKUP", KIND_BACKUP),
+        ("KIND_UPGRADE", KIND_UPGRADE),
     ];
     for (name, kind) in kinds {
         g.check_byte(name, kind);
@@ -198,6 +199,18 @@ fn every_service_call_and_answer_stays_readable() {
     payload(&mut g, "backup/take/answer", &Ok::<BackupTaken, ServiceError>(taken));
     payload(&mut g, "backup/read/answer", &Ok::<Vec<u8>, ServiceError>(b"a chunk of the tar".to_vec()));
     payload(&mut g, "backup/done/answer", &Ok::<(), ServiceError>(()));
+    // KIND_UPGRADE: what a member runs, and the cluster's view of it.
+    g.check_enum(
+        "UpgradeCall",
+        &[UpgradeCall::Version, UpgradeCall::Status, UpgradeCall::Finalize, UpgradeCall::FinalizeForwarded],
+    );
+    let version = NodeVersion { release: "0.1.0".into(), oldest: 1, newest: 2 };
+    payload(&mut g, "upgrade/version/answer", &Ok::<NodeVersion, ServiceError>(version.clone()));
+    let report = UpgradeReport {
+        cluster_version: 1,
+        members: [(NODE_A, Ok(version)), (NODE_B, Err("unknown request kind 18".to_owned()))].into(),
+    };
+    payload(&mut g, "upgrade/report/answer", &Ok::<UpgradeReport, ServiceError>(report));
     // Every call may be answered with any of these.
     g.check_enum(
         "ServiceError",
@@ -211,6 +224,7 @@ fn every_service_call_and_answer_stays_readable() {
             ServiceError::Forbidden { peer: "storage-7".into(), what: "propose".into() },
             ServiceError::Membership("the last voter cannot go".into()),
             ServiceError::Internal("state machine stopped".into()),
+            ServiceError::Upgrade("node 3 runs release 0.1.0 (cluster version 1 at most)".into()),
         ],
     );
     g.finish();

@@ -5,7 +5,7 @@ use super::shares::ShareRecord;
 use super::{
     Command, Request, Response, Space, StateError, StateRead, Txn, block_holders, block_lifecycle, cluster,
     commit, devices, expiry, join_tokens, journal, lifecycle, links, precondition, sharing, subtree, tokens,
-    uploads, users,
+    uploads, users, version,
 };
 
 /// How long a request's outcome is remembered: a retry with the same id within this window (24
@@ -112,6 +112,7 @@ pub fn apply<R: StateRead + ?Sized>(txn: &mut Txn<R>, request: &Request) -> Resu
         Command::ConsumeJoinToken { token_hash, node, members } => {
             join_tokens::consume(txn, t, token_hash, *node, members)?
         }
+        Command::SetClusterVersion { version: v } => version::set(txn, *v)?,
     };
     txn.put(Space::Requests, &key, &response);
     expiry::schedule(txn, t.saturating_add(REQUEST_RETENTION_MS), Space::Requests, &key, &[]);

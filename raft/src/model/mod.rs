@@ -13,7 +13,8 @@
 //! 2. The records, their keys and how they are read: `drive` (the folder tree, files and
 //!    versions), `blocks`, `cluster`, `devices`, `trash`, `journal`, and `shares` (who may do
 //!    what where, and telling everyone who sees a path that it changed); `expiry`, the index of
-//!    records with an end of life, which knows nothing of what it expires.
+//!    records with an end of life, which knows nothing of what it expires; `version`, the
+//!    cluster version and the features it gates.
 //! 3. The commands: `commit` (writing into a drive), then `users` (and their accounts), `tokens`
 //!    (which end by their terms and their user's account), `join_tokens`, `sharing`, `links`,
 //!    `uploads`, `subtree`, `lifecycle`, `block_lifecycle`, `precondition`.
@@ -51,6 +52,7 @@ pub mod trash;
 mod txn;
 pub mod uploads;
 pub mod users;
+pub mod version;
 
 pub use apply::{REQUEST_RETENTION_MS, apply};
 pub use expiry::PRUNE_PER_APPLY;

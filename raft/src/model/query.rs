@@ -21,7 +21,7 @@ use super::tokens::{self, Session, TokenEntry, TokenRecord};
 use super::trash::{self, TrashRecord};
 use super::uploads::{self, UploadRecord};
 use super::users::{self, Account, User};
-use super::{Rejection, StateError, StateRead, block_holders};
+use super::{Rejection, StateError, StateRead, block_holders, version};
 
 /// The most items one query returns; a client pages with the last item it saw.
 pub const MAX_PAGE: usize = 1_000;
@@ -223,6 +223,8 @@ pub enum Query {
         /// The blocks asked about.
         blocks: Vec<BlockId>,
     },
+    /// The cluster version in force (see [`version`](super::version)).
+    ClusterVersion,
 }
 
 /// The answer to a [`Query`], variant for variant.
@@ -280,6 +282,8 @@ pub enum Answer {
     SignIn(Option<(User, Account)>),
     /// For [`Query::Unheld`]: the blocks not held, in the order asked, without repeats.
     Unheld(Vec<BlockId>),
+    /// For [`Query::ClusterVersion`].
+    ClusterVersion(u32),
 }
 
 /// Answers `query` from `state`.
@@ -340,6 +344,7 @@ pub fn answer(state: &(impl StateRead + ?Sized), query: &Query) -> Result<Answer
         Query::Unheld { account, user, blocks } => {
             Answer::Unheld(block_holders::unheld(state, *account, *user, blocks)?)
         }
+        Query::ClusterVersion => Answer::ClusterVersion(version::cluster_version(state)?),
     })
 }
 

@@ -262,4 +262,12 @@ pub enum Rejection {
         /// The stored block's plain length.
         stored: u32,
     },
+    /// A cluster version lower than the one in force: a cluster is never downgraded.
+    #[error("the cluster already runs at version {current}, above the {asked} asked for")]
+    ClusterVersionLowered {
+        /// The version in force.
+        current: u32,
+        /// The version asked for.
+        asked: u32,
+    },
 }

@@ -383,4 +383,10 @@ pub enum Command {
         /// The ids in the Raft membership.
         members: Vec<NodeId>,
     },
+    /// Raises the cluster version (see [`version`](super::version)): proposed only once every
+    /// member speaks `version`. A lower version than the one in force is refused.
+    SetClusterVersion {
+        /// The new cluster version.
+        version: u32,
+    },
 }

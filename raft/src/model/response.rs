@@ -143,6 +143,11 @@ pub enum Response {
         /// What the node becomes.
         role: super::joining::JoinRole,
     },
+    /// The cluster version is now `version`.
+    ClusterVersionSet {
+        /// The cluster version in force.
+        version: u32,
+    },
 }
 
 impl Response {

@@ -16,6 +16,7 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 use super::db::{StorageResult, decode, failed, kind, on_this_thread};
+use super::format;
 use crate::model::txn_encode as encode;
 use crate::{NodeId, TypeConfig};
 
@@ -44,8 +45,9 @@ fn synced() -> WriteOptions {
 }
 
 impl RocksLogStore {
-    /// Opens (or creates) the log store in `dir`.
-    pub fn open(dir: &Path) -> Result<Self, rocksdb::Error> {
+    /// Opens (or creates) the log store in `dir`; refuses one a newer release wrote (see
+    /// [`super::format`]).
+    pub fn open(dir: &Path) -> StorageResult<Self> {
         let mut options = Options::default();
         options.create_if_missing(true);
         options.create_missing_column_families(true);
@@ -53,7 +55,10 @@ impl RocksLogStore {
             ColumnFamilyDescriptor::new(LOGS, Options::default()),
             ColumnFamilyDescriptor::new(STORE, Options::default()),
         ];
-        Ok(Self { db: Arc::new(DB::open_cf_descriptors(&options, dir, cfs)?) })
+        let db = DB::open_cf_descriptors(&options, dir, cfs).map_err(failed(kind::read_logs))?;
+        format::check_and_stamp(&db, cf(&db, STORE)?, format::LOG_FORMAT, "Raft log")
+            .map_err(failed(kind::read_logs))?;
+        Ok(Self { db: Arc::new(db) })
     }
 
     /// Makes this empty store the log of a node whose state machine already holds everything up

@@ -2,6 +2,7 @@
 
 pub mod backup;
 mod db;
+pub mod format;
 pub mod log_store;
 pub mod seed;
 pub mod snapshot;

@@ -18,6 +18,7 @@ use parking_lot::RwLock;
 use rocksdb::{ColumnFamilyDescriptor, DB, Options, WriteBatch};
 
 use super::db::{StorageResult, blocking, failed, kind, on_this_thread};
+use super::format;
 use super::snapshot::{Meta, SnapshotDir, write_atomically};
 use crate::model::{self, Pairs, Response, Space, StateError, StateRead, Txn};
 use crate::{NodeAddr, NodeId, TypeConfig};
@@ -148,12 +149,18 @@ impl std::fmt::Debug for RocksStateMachine {
     }
 }
 
+/// Opens (or creates) a state database: the live one, a snapshot being installed, or a backup
+/// being restored. Each is checked to hold a format this release reads (see [`super::format`]).
 pub(crate) fn open_db(path: &Path) -> StorageResult<DB> {
     let mut options = Options::default();
     options.create_if_missing(true);
     options.create_missing_column_families(true);
     let cfs = Space::ALL.iter().map(|s| ColumnFamilyDescriptor::new(s.name(), Options::default()));
-    DB::open_cf_descriptors(&options, path, cfs).map_err(failed(kind::read_state))
+    let db = DB::open_cf_descriptors(&options, path, cfs).map_err(failed(kind::read_state))?;
+    let meta = cf(&db, Space::Meta).map_err(failed(kind::read_state))?;
+    format::check_and_stamp(&db, meta, format::STATE_FORMAT, "metadata state")
+        .map_err(failed(kind::read_state))?;
+    Ok(db)
 }
 
 pub(crate) fn generation_dir(base: &Path, generation: u64) -> PathBuf {

@@ -123,5 +123,6 @@ pub fn commands() -> Vec<Command> {
         },
         Command::RevokeJoinToken { token_hash: join_token() },
         Command::ConsumeJoinToken { token_hash: join_token(), node: NODE_C, members: vec![NODE_A, NODE_B] },
+        Command::SetClusterVersion { version: 2 },
     ]
 }

@@ -23,8 +23,8 @@ use cairn_raft::model::links::{LinkStatus, LinkTarget};
 use cairn_raft::model::shares::{Access, ShareRole};
 use cairn_raft::model::tokens::TokenKind;
 use cairn_raft::model::{Response, Space, txn_decode, txn_encode};
-use cairn_raft::storage::RocksLogStore;
 use cairn_raft::storage::snapshot::{Meta, SnapshotDir};
+use cairn_raft::storage::{RocksLogStore, format};
 use cairn_raft::{NodeId, Proposal, TypeConfig};
 use openraft::storage::RaftLogStorage;
 use openraft::{Entry, EntryPayload, LogId, RaftLogReader, Vote};
@@ -129,6 +129,8 @@ fn the_record_of_every_keyspace_stays_readable() {
                 stored(&mut g, space, "meta/last_applied", &Some(log_id(4, NODE_A, 58)));
                 stored(&mut g, space, "meta/membership", &stored_membership());
                 stored(&mut g, space, "meta/journal_retention_ms", &2_592_000_031u64);
+                stored(&mut g, space, "meta/cluster_version", &2u32);
+                stored(&mut g, space, "meta/format", &1u32);
             }
             Space::Requests => {
                 stored(&mut g, space, name, &Response::Committed { file: FILE, version: 3, seq: 101 })
@@ -255,6 +257,13 @@ fn log_entries_and_votes_stay_readable() {
         read_back("store", b"last_purged", bytes, async |store| {
             store.get_log_state().await.unwrap().last_purged_log_id
         })
+    });
+    // The format stamp, read as the log store reads it when it opens (and opening accepts it).
+    g.check_with("store/format", &format::LOG_FORMAT, txn_encode, |bytes| {
+        let dir = tempfile::tempdir().unwrap();
+        drop(log_store_holding(dir.path(), "store", format::KEY, bytes));
+        let db = rocksdb::DB::open_cf(&rocksdb::Options::default(), dir.path(), ["logs", "store"]).unwrap();
+        format::stamped(&db, db.cf_handle("store").unwrap(), "Raft log").map_err(|e| e.to_string())
     });
     g.finish();
 }

@@ -43,6 +43,7 @@ pub fn queries() -> Vec<Query> {
         Query::JoinTokens,
         Query::SignIn("bob".into()),
         Query::Unheld { account: ACCOUNT, user: BOB, blocks: vec![block("one"), block("three")] },
+        Query::ClusterVersion,
     ]
 }
 
@@ -92,6 +93,7 @@ pub fn answers() -> Vec<Answer> {
         Answer::JoinTokens(vec![JoinTokenEntry { hash: join_token(), token: join_token_record() }]),
         Answer::SignIn(Some((user(), account()))),
         Answer::Unheld(vec![block("three")]),
+        Answer::ClusterVersion(2),
     ]
 }
 

@@ -45,6 +45,7 @@ pub fn responses() -> Vec<Response> {
         Response::JoinTokenIssued,
         Response::JoinTokenRevoked,
         Response::JoinTokenAccepted { role: JoinRole::Voter },
+        Response::ClusterVersionSet { version: 2 },
     ]
 }
 
@@ -97,6 +98,7 @@ pub fn rejections() -> Vec<Rejection> {
         Rejection::JoinRefused(JoinRefusal::Used { node: NODE_C }),
         Rejection::TokenExpired,
         Rejection::BlockLengthMismatch { block: block("one"), declared: 1_048_576, stored: 1_048_577 },
+        Rejection::ClusterVersionLowered { current: 2, asked: 1 },
     ]
 }
 

@@ -21,7 +21,8 @@ use bytes::Bytes;
 use cairn_proto::{AccountId, BlockId};
 use cairn_raft::NodeId;
 use cairn_raft::model::blocks::{BlockRecord, ShardMove};
-use cairn_raft::model::{Command, Response};
+use cairn_raft::model::version::Feature;
+use cairn_raft::model::{Answer, Command, Query, Response};
 use cairn_shard_store::ShardKey;
 use tokio::task::JoinSet;
 
@@ -47,7 +48,7 @@ pub async fn run(service: BlockService) {
         tokio::time::sleep(every).await;
         let leading = service.meta().is_leader();
         service.rebalance_progress().set_leading(leading);
-        if !leading {
+        if !leading || !enabled(&service) {
             // A copy left behind is a stray on its node; its scrubber deletes it.
             stale.clear();
             continue;
@@ -55,6 +56,15 @@ pub async fn run(service: BlockService) {
         delete_stale(&service, std::mem::take(&mut stale)).await;
         stale = scan(&service, &pace).await;
     }
+}
+
+/// Whether the cluster version lets the mover run: it asks every node what it holds, which a
+/// node of the previous release cannot answer.
+fn enabled(service: &BlockService) -> bool {
+    matches!(
+        service.meta().local(&Query::ClusterVersion),
+        Ok(Answer::ClusterVersion(v)) if Feature::Rebalance.enabled_at(v)
+    )
 }
 
 /// One scan: counts what should move, then moves it. Returns the old copies to delete.
