@@ -10,7 +10,7 @@ use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
 use cairn_raft::NodeId;
-use cairn_raft::model::cluster::{NodeMark, NodeRole, NodeSpec, NodeState};
+use cairn_raft::model::cluster::{NodeMark, NodeRole, NodeSpec};
 use cairn_raft::model::{Answer, Command, Query, Response};
 use tokio::task::JoinSet;
 
@@ -68,7 +68,7 @@ pub async fn run(service: BlockService) {
         let view = ClusterView::load(service.meta());
         // A node marked down that then became the leader is plainly up, and it never pings
         // itself: it clears its own mark, or placement and repair would shun it while it leads.
-        if view.nodes.get(&service.me()).is_some_and(|n| matches!(n.state, NodeState::Down { .. })) {
+        if view.nodes.get(&service.me()).is_some_and(|n| n.state.is_down()) {
             mark(&service, service.me(), NodeMark::Up).await;
         }
         let mut pings = JoinSet::new();
@@ -82,7 +82,7 @@ pub async fn run(service: BlockService) {
         let now = Instant::now();
         while let Some(Ok((id, answered))) = pings.join_next().await {
             let Some(node) = view.nodes.get(&id) else { continue };
-            let down = matches!(node.state, NodeState::Down { .. });
+            let down = node.state.is_down();
             if answered {
                 last_heard.insert(id, now);
                 if down {

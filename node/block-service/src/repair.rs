@@ -10,7 +10,6 @@ use bytes::Bytes;
 use cairn_proto::{AccountId, BlockId};
 use cairn_raft::NodeId;
 use cairn_raft::model::blocks::{BlockRecord, ShardMove};
-use cairn_raft::model::cluster::NodeState;
 use cairn_raft::model::{Command, Response};
 use tokio::task::JoinSet;
 
@@ -73,7 +72,7 @@ pub async fn scan(service: &BlockService) -> u64 {
 fn lost_nodes(view: &ClusterView, now_ms: u64, grace_ms: u64) -> BTreeSet<NodeId> {
     view.nodes
         .values()
-        .filter(|n| matches!(n.state, NodeState::Down { since_ms } if now_ms.saturating_sub(since_ms) >= grace_ms))
+        .filter(|n| n.state.down_since().is_some_and(|since_ms| now_ms.saturating_sub(since_ms) >= grace_ms))
         .map(|n| n.id)
         .collect()
 }
@@ -178,6 +177,7 @@ async fn repair_block(
 mod tests {
     use super::*;
     use crate::view::PeerNode;
+    use cairn_raft::model::cluster::NodeState;
 
     fn view(states: &[(NodeId, NodeState)]) -> ClusterView {
         ClusterView {
@@ -195,9 +195,11 @@ mod tests {
             (2, NodeState::Down { since_ms: 1_000 }),
             (3, NodeState::Down { since_ms: 9_000 }),
             (4, NodeState::Active),
+            (5, NodeState::DownDraining { since_ms: 2_000 }),
+            (6, NodeState::Draining),
         ]);
         let lost = lost_nodes(&v, 10_000, 5_000);
-        assert_eq!(lost, BTreeSet::from([2]));
+        assert_eq!(lost, BTreeSet::from([2, 5]), "a draining node that went down is lost as any other");
         let record = BlockRecord {
             plain_len: 10,
             data_shards: 3,

@@ -68,7 +68,7 @@ impl ClusterView {
 
     /// Whether node `id` is known and not marked down.
     pub fn is_up(&self, id: NodeId) -> bool {
-        self.nodes.get(&id).is_some_and(|n| !matches!(n.state, NodeState::Down { .. }))
+        self.nodes.get(&id).is_some_and(|n| !n.state.is_down())
     }
 
     /// The nodes new shards may go to: active, reachable, and not in `exclude`.
@@ -79,7 +79,7 @@ impl ClusterView {
     /// The nodes placement should put shards on, for rebalance: every node but draining ones,
     /// down or not, so that a node down for a moment keeps its share.
     pub fn target_map(&self) -> PlacementMap {
-        self.map_of(|n| n.state != NodeState::Draining && n.addr.is_some())
+        self.map_of(|n| !n.state.is_draining() && n.addr.is_some())
     }
 
     /// Every known node, down or not: where a shard that could not be written is recorded as

@@ -108,11 +108,9 @@ pub async fn cluster_status(config: &NodeConfig) -> Result<(NodeStatus, Vec<Memb
     local.shutdown().await;
     let view = view?;
     let zones: std::collections::BTreeMap<NodeId, (String, bool)> = match map? {
-        cairn_raft::model::Answer::ClusterMap(map) => map
-            .nodes
-            .into_iter()
-            .map(|n| (n.spec.id, (n.spec.zone, n.state == cairn_raft::model::cluster::NodeState::Draining)))
-            .collect(),
+        cairn_raft::model::Answer::ClusterMap(map) => {
+            map.nodes.into_iter().map(|n| (n.spec.id, (n.spec.zone, n.state.is_draining()))).collect()
+        }
         _ => Default::default(),
     };
     let identity = SecretsDir::new(&config.secrets_dir).node_identity(config.id)?;

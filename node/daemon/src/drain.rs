@@ -21,12 +21,11 @@ use crate::config::NodeConfig;
 
 /// Marks `node` draining (or, with `cancel`, active again).
 pub async fn mark(config: &NodeConfig, node: NodeId, cancel: bool) -> Result<(), AdminError> {
-    if !cancel {
-        // The mover asks every node what it holds, which the previous release cannot answer.
-        crate::upgrade::require(config, Feature::Rebalance).await?;
-    }
+    // The mover asks every node what it holds, which the previous release cannot answer; and
+    // the mark that calls a drain off is new in version 2.
+    crate::upgrade::require(config, Feature::Rebalance).await?;
     let client = client_for(config).await?;
-    let mark = if cancel { NodeMark::Up } else { NodeMark::Draining };
+    let mark = if cancel { NodeMark::Undrain } else { NodeMark::Draining };
     let request =
         Request { id: RequestId(rand::random()), time_ms: 0, command: Command::MarkNode { node, mark } };
     let result = client.write(request).await;

@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 
 use super::ids::NodeId;
 use super::txn::decode;
+use super::version::{self, Feature};
 use super::{Rejection, Response, Space, StateError, StateRead, Txn};
 
 /// What a node takes part in.
@@ -32,6 +33,34 @@ pub enum NodeState {
         /// When it was first seen down.
         since_ms: u64,
     },
+    /// Being drained, and unreachable since this time: repair rebuilds its shards as for a
+    /// down node, and if it comes back it is draining still, not active. A cluster below
+    /// version 2 (see [`version`](super::version)) never records it: the previous release cannot
+    /// read it, so there a draining node that goes down is [`NodeState::Down`].
+    DownDraining {
+        /// When it was first seen down.
+        since_ms: u64,
+    },
+}
+
+impl NodeState {
+    /// When it was first seen down, if it is down.
+    pub fn down_since(self) -> Option<u64> {
+        match self {
+            NodeState::Down { since_ms } | NodeState::DownDraining { since_ms } => Some(since_ms),
+            NodeState::Active | NodeState::Draining => None,
+        }
+    }
+
+    /// Whether it is marked down.
+    pub fn is_down(self) -> bool {
+        self.down_since().is_some()
+    }
+
+    /// Whether it is being drained, up or down.
+    pub fn is_draining(self) -> bool {
+        matches!(self, NodeState::Draining | NodeState::DownDraining { .. })
+    }
 }
 
 /// A change of a node's state, as asked for; `Down` takes its time from the request.
@@ -43,6 +72,9 @@ pub enum NodeMark {
     Draining,
     /// To [`NodeState::Down`], unless it is down already (the first time seen down is kept).
     Down,
+    /// The drain is called off: draining becomes active, down and draining becomes down. Only
+    /// proposed at cluster version 2 or above (the previous release cannot read it).
+    Undrain,
 }
 
 /// A node's description, as an operator or the node itself declares it.
@@ -138,11 +170,27 @@ pub(super) fn mark_node<R: StateRead + ?Sized>(
     let Some(mut record) = txn.get::<NodeRecord>(Space::Nodes, &key)? else {
         return Ok(Response::Rejected(Rejection::NoSuchNode(node)));
     };
+    // Below version 2 a draining node that goes down forgets the drain, as the previous
+    // release did: it cannot read the state that remembers it.
+    let remember_drain = Feature::DrainSurvivesDown.enabled_at(version::cluster_version(txn)?);
     record.state = match (mark, record.state) {
-        (NodeMark::Down, down @ NodeState::Down { .. }) => down,
+        (NodeMark::Down, down @ (NodeState::Down { .. } | NodeState::DownDraining { .. })) => down,
+        (NodeMark::Down, NodeState::Draining) if remember_drain => {
+            NodeState::DownDraining { since_ms: time_ms }
+        }
         (NodeMark::Down, _) => NodeState::Down { since_ms: time_ms },
+        (NodeMark::Draining, NodeState::Down { since_ms } | NodeState::DownDraining { since_ms })
+            if remember_drain =>
+        {
+            NodeState::DownDraining { since_ms }
+        }
         (NodeMark::Draining, _) => NodeState::Draining,
+        // Seen again: still being drained.
+        (NodeMark::Up, NodeState::DownDraining { .. }) => NodeState::Draining,
         (NodeMark::Up, _) => NodeState::Active,
+        (NodeMark::Undrain, NodeState::DownDraining { since_ms }) => NodeState::Down { since_ms },
+        (NodeMark::Undrain, NodeState::Draining) => NodeState::Active,
+        (NodeMark::Undrain, other) => other,
     };
     record.updated_ms = time_ms;
     txn.put(Space::Nodes, &key, &record);
@@ -227,6 +275,46 @@ mod tests {
         assert_eq!(w.run(Command::RemoveNode { node: 3 }), Response::Rejected(Rejection::NoSuchNode(3)));
         let mark = Command::MarkNode { node: 9, mark: NodeMark::Up };
         assert_eq!(w.run(mark), Response::Rejected(Rejection::NoSuchNode(9)));
+    }
+
+    #[test]
+    fn a_drain_survives_its_node_going_down_once_the_cluster_version_allows() {
+        let mut w = World::new();
+        w.run(Command::SetNode(spec(3, "c")));
+        let state = |w: &World| cluster_map(&w.state).unwrap().nodes[0].state;
+        let mark = |w: &mut World, mark| w.run(Command::MarkNode { node: 3, mark });
+
+        // Version 1: the previous release's states only, so the drain is forgotten.
+        mark(&mut w, NodeMark::Draining);
+        mark(&mut w, NodeMark::Down);
+        assert_eq!(state(&w), NodeState::Down { since_ms: w.now });
+        mark(&mut w, NodeMark::Up);
+        assert_eq!(state(&w), NodeState::Active);
+
+        w.run(Command::SetClusterVersion { version: 2 });
+        let down_at = w.now;
+        mark(&mut w, NodeMark::Draining);
+        mark(&mut w, NodeMark::Down);
+        assert_eq!(state(&w), NodeState::DownDraining { since_ms: down_at });
+        assert!(state(&w).is_down() && state(&w).is_draining());
+        w.now += 5_000;
+        mark(&mut w, NodeMark::Down);
+        assert_eq!(state(&w), NodeState::DownDraining { since_ms: down_at }, "the first time is kept");
+        mark(&mut w, NodeMark::Up);
+        assert_eq!(state(&w), NodeState::Draining, "back up, it is still being drained");
+        mark(&mut w, NodeMark::Undrain);
+        assert_eq!(state(&w), NodeState::Active, "the drain called off");
+
+        // A down node drained, then the drain called off: repair's clock is kept throughout.
+        let down_at = w.now;
+        mark(&mut w, NodeMark::Down);
+        w.now += 1_000;
+        mark(&mut w, NodeMark::Draining);
+        assert_eq!(state(&w), NodeState::DownDraining { since_ms: down_at });
+        mark(&mut w, NodeMark::Undrain);
+        assert_eq!(state(&w), NodeState::Down { since_ms: down_at });
+        mark(&mut w, NodeMark::Undrain);
+        assert_eq!(state(&w), NodeState::Down { since_ms: down_at }, "nothing to call off");
     }
 
     #[test]

@@ -40,13 +40,18 @@ pub enum Feature {
     /// The leader's shard mover (rebalance and `member drain`): it asks every node what it holds
     /// and has it delete the copies it moved away, calls the previous release does not know.
     Rebalance,
+    /// A draining node that goes down stays draining ([`NodeState::DownDraining`]), a node state
+    /// the previous release cannot read.
+    ///
+    /// [`NodeState::DownDraining`]: super::cluster::NodeState::DownDraining
+    DrainSurvivesDown,
 }
 
 impl Feature {
     /// The cluster version the feature came in.
     pub fn since(self) -> u32 {
         match self {
-            Feature::Rebalance => 2,
+            Feature::Rebalance | Feature::DrainSurvivesDown => 2,
         }
     }
 
@@ -60,6 +65,7 @@ impl std::fmt::Display for Feature {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(match self {
             Feature::Rebalance => "rebalance and drain",
+            Feature::DrainSurvivesDown => "a drain that survives its node going down",
         })
     }
 }

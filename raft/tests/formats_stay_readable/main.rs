@@ -99,11 +99,16 @@ fn every_enum_inside_commands_and_records_stays_readable() {
         &[LinkStatus::Live, LinkStatus::Expired, LinkStatus::Trashed, LinkStatus::Gone, LinkStatus::NoRights],
     );
     g.check_enum("LinkTarget", &[LinkTarget::File(FILE), LinkTarget::Folder(path("photos"))]);
-    g.check_enum("NodeMark", &[NodeMark::Up, NodeMark::Draining, NodeMark::Down]);
+    g.check_enum("NodeMark", &[NodeMark::Up, NodeMark::Draining, NodeMark::Down, NodeMark::Undrain]);
     g.check_enum("NodeRole", &[NodeRole::Voter, NodeRole::Learner, NodeRole::StorageOnly]);
     g.check_enum(
         "NodeState",
-        &[NodeState::Active, NodeState::Draining, NodeState::Down { since_ms: T0 + 18 }],
+        &[
+            NodeState::Active,
+            NodeState::Draining,
+            NodeState::Down { since_ms: T0 + 18 },
+            NodeState::DownDraining { since_ms: T0 + 19 },
+        ],
     );
     g.check_enum("ShareRole", &[ShareRole::Read, ShareRole::ReadWrite]);
     g.check_enum("TokenKind", &[TokenKind::Api, TokenKind::Session]);

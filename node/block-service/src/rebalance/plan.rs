@@ -56,12 +56,22 @@ pub fn plan(block: &BlockId, record: &BlockRecord, view: &ClusterView, targets: 
         // The target is placement's choice of nodes: distinct, zones within their limit.
         return if moves.is_empty() { Plan::Stay } else { Plan::Move(moves) };
     }
-    // Some targets are down: move the rest, each only to a node that holds none of the block.
+    // Some targets are down: move the rest, each only to a node that holds none of the block,
+    // and never so that a zone holds more of its shards than now or in the target: a half-done
+    // move must not put more of a block in one zone than placement allows.
+    let zone = |n: NodeId| view.nodes.get(&n).map(|p| p.zone.as_str());
+    let in_zone = |placement: &[NodeId], z: Option<&str>| placement.iter().filter(|&&n| zone(n) == z).count();
     let mut placement = record.placement.clone();
     let mut ready = Vec::new();
     for m in moves.into_iter().filter(|m| view.is_up(m.to)) {
-        if !placement.contains(&m.to) {
-            placement[usize::from(m.index)] = m.to;
+        if placement.contains(&m.to) {
+            continue;
+        }
+        let mut after = placement.clone();
+        after[usize::from(m.index)] = m.to;
+        let z = zone(m.to);
+        if in_zone(&after, z) <= in_zone(&target, z).max(in_zone(&record.placement, z)) {
+            placement = after;
             ready.push(m);
         }
     }
@@ -80,11 +90,15 @@ mod tests {
     use cairn_raft::model::cluster::NodeState;
 
     fn view(states: &[(NodeId, NodeState)]) -> ClusterView {
+        zoned(&states.iter().map(|&(id, state)| (id, state, "z")).collect::<Vec<_>>())
+    }
+
+    fn zoned(nodes: &[(NodeId, NodeState, &str)]) -> ClusterView {
         let addr = Some("127.0.0.1:1".parse().unwrap_or_else(|e| panic!("{e}")));
         ClusterView {
-            nodes: states
+            nodes: nodes
                 .iter()
-                .map(|&(id, state)| (id, PeerNode { id, addr, zone: "z".into(), state }))
+                .map(|&(id, state, zone)| (id, PeerNode { id, addr, zone: zone.into(), state }))
                 .collect(),
         }
     }
@@ -187,5 +201,44 @@ mod tests {
                 other => panic!("block {i} from {placement:?}: {other:?}"),
             }
         }
+    }
+
+    #[test]
+    fn a_half_done_move_never_crowds_a_zone() {
+        // Zones a {1, 2}, b {3, 4}, c {5, 6}; node 6 joined but is down, node 2 is draining.
+        let v = zoned(&[
+            (1, NodeState::Active, "a"),
+            (2, NodeState::Draining, "a"),
+            (3, NodeState::Active, "b"),
+            (4, NodeState::Active, "b"),
+            (5, NodeState::Active, "c"),
+            (6, NodeState::Down { since_ms: 1 }, "c"),
+        ]);
+        let zone = |n: NodeId| v.nodes[&n].zone.clone();
+        let per_zone = |placement: &[NodeId], z: &str| placement.iter().filter(|&&n| zone(n) == z).count();
+        let mut moved = 0;
+        for i in 0..300 {
+            let b = block(i);
+            // Each block starts on three distinct up nodes, one per zone or two in one.
+            let start: Vec<NodeId> =
+                [[1, 3, 5], [2, 3, 5], [1, 2, 4], [2, 4, 5], [3, 4, 1]][i as usize % 5].to_vec();
+            let target = ideal(&b, &v);
+            if let Plan::Move(moves) = plan(&b, &record(start.clone()), &v, &v.target_map()) {
+                let mut after = start.clone();
+                for m in &moves {
+                    assert_ne!(m.to, 6, "a move to a down node waits");
+                    after[usize::from(m.index)] = m.to;
+                }
+                for z in ["a", "b", "c"] {
+                    let limit = per_zone(&start, z).max(per_zone(&target, z));
+                    assert!(
+                        per_zone(&after, z) <= limit,
+                        "block {i}: {start:?} -> {after:?} (target {target:?})"
+                    );
+                }
+                moved += 1;
+            }
+        }
+        assert!(moved > 0, "some blocks move");
     }
 }
