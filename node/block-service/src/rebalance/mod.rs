@@ -36,6 +36,11 @@ use super::view::ClusterView;
 /// Blocks moved at once (the pace bounds the bytes).
 const PARALLEL: usize = 4;
 
+/// How long one step of a move (waiting for block memory, copying the shards, recording the
+/// move) may take before the move is given up and retried at the next scan: every call it makes
+/// has a deadline of its own, and this bounds the rest, so no move can hold up a scan.
+const STEP_DEADLINE: Duration = Duration::from_secs(60);
+
 /// An old copy to delete once its move is recorded.
 type StaleCopy = (NodeId, ShardKey);
 
@@ -145,7 +150,8 @@ async fn move_block(
     record: &BlockRecord,
     moves: Vec<ShardMove>,
 ) -> Result<Vec<StaleCopy>, BlockError> {
-    let _memory = service.reserve(shard_bytes(record) * moves.len() as u64).await?;
+    let _memory =
+        step("wait for block memory", service.reserve(shard_bytes(record) * moves.len() as u64)).await??;
     let key = |index| ShardKey { account, block, generation: record.generation, index };
     let mut copies = JoinSet::new();
     for m in moves.iter().copied() {
@@ -165,14 +171,18 @@ async fn move_block(
     }
     let mut damaged = Vec::new();
     let mut failure = None;
-    while let Some(Ok(result)) = copies.join_next().await {
-        if let Err((index, why, lost)) = result {
-            if lost {
-                damaged.push(index);
+    let copied = step("copy the shards", async {
+        while let Some(Ok(result)) = copies.join_next().await {
+            if let Err((index, why, lost)) = result {
+                if lost {
+                    damaged.push(index);
+                }
+                failure = Some(format!("shard {index}: {why}"));
             }
-            failure = Some(format!("shard {index}: {why}"));
         }
-    }
+    })
+    .await;
+    copied?;
     if !damaged.is_empty() {
         // The source lacks it or holds it corrupt: repair's to rebuild.
         service.report_damage(account, block, record.generation, damaged);
@@ -181,7 +191,7 @@ async fn move_block(
         return Err(BlockError::Unavailable(format!("block {block} not moved: {why}")));
     }
     let command = Command::MoveShards { account, block, generation: record.generation, moves: moves.clone() };
-    match service.propose(command).await? {
+    match step("record the move", service.propose(command)).await?? {
         Response::ShardsMoved => {
             let bytes = shard_bytes(record);
             for m in &moves {
@@ -196,6 +206,15 @@ async fn move_block(
         }
         other => Err(BlockError::Refused(format!("unexpected answer to a shard move: {other:?}"))),
     }
+}
+
+/// Runs one step of a move within [`STEP_DEADLINE`]; a step that overruns is logged, since each
+/// call inside it has its own deadline and an overrun means something waits that should not.
+async fn step<T>(what: &str, work: impl Future<Output = T>) -> Result<T, BlockError> {
+    tokio::time::timeout(STEP_DEADLINE, work).await.map_err(|_| {
+        tracing::warn!(step = what, "a rebalance move overran its step deadline; retrying at the next scan");
+        BlockError::Unavailable(format!("a shard move could not {what} within {STEP_DEADLINE:?}"))
+    })
 }
 
 /// Deletes old copies whose moves were recorded a scan ago.
