@@ -99,8 +99,15 @@ impl MetaService {
     }
 
     /// Proposes `requests` only if this node leads; never forwards.
+    ///
+    /// It waits no longer than the call's deadline: a Raft core that answers late, or never
+    /// (openraft before 0.10 could drop a write's responder unanswered), must not hold the caller,
+    /// or the batcher slot it occupies, for good. A write that timed out may still commit; its
+    /// request ids make a retry safe.
     pub async fn propose_here(&self, requests: Vec<Request>) -> Result<Vec<Response>, ServiceError> {
-        match self.raft.client_write(Proposal(requests)).await {
+        let written = tokio::time::timeout(self.deadline, self.raft.client_write(Proposal(requests))).await;
+        let Ok(written) = written else { return Err(ServiceError::Timeout(millis(self.deadline))) };
+        match written {
             Ok(written) => Ok(written.data),
             Err(RaftError::APIError(ClientWriteError::ForwardToLeader(to))) => Err(self.not_leader(&to)),
             Err(RaftError::APIError(ClientWriteError::ChangeMembershipError(e))) => {

@@ -65,9 +65,22 @@ impl MetaService {
             Answer::ClusterVersion(v) => v,
             other => return Err(ServiceError::Internal(format!("cluster version answered {other:?}"))),
         };
-        let mut members = BTreeMap::new();
+        // All at once: a member that does not answer costs one timeout, not one each.
+        let mut asks = tokio::task::JoinSet::new();
         for (id, addr) in self.members() {
-            let said = if id == self.id() { Ok(this_release()) } else { self.ask_release(id, &addr).await };
+            let service = self.clone();
+            asks.spawn(async move {
+                let said = if id == service.id() {
+                    Ok(this_release())
+                } else {
+                    service.ask_release(id, &addr).await
+                };
+                (id, said)
+            });
+        }
+        let mut members = BTreeMap::new();
+        while let Some(asked) = asks.join_next().await {
+            let (id, said) = asked.map_err(|e| ServiceError::Internal(format!("asking a member: {e}")))?;
             members.insert(id, said);
         }
         Ok(UpgradeReport { cluster_version, members })
