@@ -14,6 +14,7 @@
 pub mod plan;
 pub mod progress;
 
+use std::collections::BTreeSet;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -217,25 +218,47 @@ async fn step<T>(what: &str, work: impl Future<Output = T>) -> Result<T, BlockEr
     })
 }
 
-/// Deletes old copies whose moves were recorded a scan ago.
+/// Deletes old copies whose moves were recorded a scan ago. Copies on a node that is down or
+/// gone are left (a returning node's scrubber removes them), and so are the rest of a node's
+/// once one delete there fails: a drained node removed right after its drain leaves thousands,
+/// and waiting out a deadline for each held up the next scan for an hour in a chaos run.
 async fn delete_stale(service: &BlockService, stale: Vec<StaleCopy>) {
     if stale.is_empty() {
         return;
     }
     let view = ClusterView::load(service.meta());
+    let mut unreachable: BTreeSet<NodeId> = BTreeSet::new();
     let mut deletes = JoinSet::new();
+    let mut left = 0usize;
     for (node, key) in stale {
+        while deletes.len() >= 16 {
+            if let Some(Ok(Err(failed))) = deletes.join_next().await {
+                unreachable.insert(failed);
+            }
+        }
+        if !view.is_up(node) || unreachable.contains(&node) {
+            left += 1;
+            continue;
+        }
         let (shards, addr) = (service.shards().clone(), view.addr(node));
         deletes.spawn(async move {
-            if let Err(e) = shards.delete(node, addr, key).await {
+            shards.delete(node, addr, key).await.map_err(|e| {
                 tracing::debug!(node, %key, error = %e, "old copy not deleted; its scrubber will");
-            }
+                node
+            })
         });
-        while deletes.len() >= 16 {
-            deletes.join_next().await;
+    }
+    while let Some(done) = deletes.join_next().await {
+        if let Ok(Err(failed)) = done {
+            unreachable.insert(failed);
         }
     }
-    while deletes.join_next().await.is_some() {}
+    if left > 0 || !unreachable.is_empty() {
+        tracing::info!(
+            copies = left,
+            "old copies left on nodes that are down, gone or failing; their scrubbers delete them"
+        );
+    }
 }
 
 impl BlockService {
