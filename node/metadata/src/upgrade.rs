@@ -41,8 +41,8 @@ pub fn this_release() -> NodeVersion {
     NodeVersion { release: env!("CARGO_PKG_VERSION").to_owned(), oldest: OLDEST, newest }
 }
 
-/// The cluster version every member runs at: the lowest of their newest, or the members that
-/// would be left behind (did not answer, or run no newer than `current`).
+/// The cluster version every member runs at: the lowest of their newest, or which members did
+/// not say what they run.
 pub fn reachable_version(report: &UpgradeReport) -> Result<u32, String> {
     let mut behind = Vec::new();
     let mut target = CURRENT;
@@ -118,7 +118,8 @@ impl MetaService {
     /// [`MetaService::finalize_upgrade`] on this node, which must lead.
     pub async fn finalize_upgrade_here(&self) -> Result<UpgradeReport, ServiceError> {
         if !self.is_leader() {
-            return Err(ServiceError::NotLeader { node: self.id(), leader: self.status().leader });
+            let leader = self.raft().metrics().borrow().current_leader;
+            return Err(ServiceError::NotLeader { node: self.id(), leader });
         }
         let mut report = self.upgrade_status().await?;
         let target = reachable_version(&report).map_err(ServiceError::Upgrade)?;
@@ -177,9 +178,8 @@ pub async fn watch(service: MetaService, auto_finalize: bool) {
         if !auto_finalize || !service.is_leader() || version >= CURRENT {
             continue;
         }
-        match service.finalize_upgrade_here().await {
-            Ok(_) => {}
-            Err(e) => tracing::debug!(error = %e, "the cluster version stays for now"),
+        if let Err(e) = service.finalize_upgrade_here().await {
+            tracing::debug!(error = %e, "the cluster version stays for now");
         }
     }
 }
