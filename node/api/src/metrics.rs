@@ -55,12 +55,13 @@ pub async fn render(meta: &MetaService, blocks: &BlockService) -> String {
         gauge(name, help, kind, value);
     }
     gauge("cairn_block_bytes_read_total", "Plaintext bytes of blocks read.", "counter", blocks.bytes_read());
-    rebalance(&mut out, &blocks.rebalance_progress().report());
+    let progress = blocks.rebalance_progress();
+    rebalance(&mut out, &progress.report(), progress.awaiting_repair());
     out
 }
 
 /// The leader's rebalance: what is left (in all, and off each node) and what moved.
-fn rebalance(out: &mut String, report: &cairn_block_service::RebalanceReport) {
+fn rebalance(out: &mut String, report: &cairn_block_service::RebalanceReport, awaiting_repair: u64) {
     for (name, help, kind, value) in [
         ("cairn_rebalance_shards_left", "Shards the leader still has to move.", "gauge", report.shards_left),
         (
@@ -74,6 +75,12 @@ fn rebalance(out: &mut String, report: &cairn_block_service::RebalanceReport) {
             "Blocks that should leave a draining node but have nowhere to go.",
             "gauge",
             report.blocks_stuck,
+        ),
+        (
+            "cairn_rebalance_blocks_awaiting_repair",
+            "Blocks that cannot move until repair rebuilds a damaged shard or one on a down or gone node.",
+            "gauge",
+            awaiting_repair,
         ),
         (
             "cairn_rebalance_shards_moved_total",

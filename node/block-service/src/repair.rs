@@ -118,6 +118,7 @@ async fn repair_block(
         missing.iter().map(|&i| record.placement[i]).filter(|&n| !view.is_up(n)).collect();
     fill(&block, &view.placement_map(&unusable), profile, &mut slots);
 
+    let unplaced = slots.iter().enumerate().filter(|(i, slot)| missing.contains(i) && slot.is_none()).count();
     let mut writes = JoinSet::new();
     for shard in rebuilt {
         let index = usize::from(shard.index);
@@ -131,6 +132,7 @@ async fn repair_block(
         });
     }
     let mut moves = Vec::new();
+    let mut refusals = Vec::new();
     let mut bytes = 0;
     while let Some(Ok((shard_move, len, result))) = writes.join_next().await {
         match result {
@@ -139,14 +141,21 @@ async fn repair_block(
                 bytes += len;
             }
             Err(e) => {
-                tracing::debug!(%block, index = shard_move.index, error = %e, "rebuilt shard not stored")
+                tracing::debug!(%block, index = shard_move.index, error = %e, "rebuilt shard not stored");
+                refusals.push(format!("node {}: {e}", shard_move.to));
             }
         }
     }
     if moves.is_empty() {
+        // Say why, so a repair that keeps failing can be told from a transient one.
+        let mut why = refusals;
+        if unplaced > 0 {
+            why.push(format!("{unplaced} had no eligible node (active, holding none of the block, zone not full)"));
+        }
         return Err(BlockError::Unavailable(format!(
-            "no node could take the {} rebuilt shards",
-            missing.len()
+            "no node could take the {} rebuilt shards: {}",
+            missing.len(),
+            why.join("; ")
         )));
     }
     moves.sort_by_key(|m| m.index);

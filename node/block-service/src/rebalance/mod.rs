@@ -42,6 +42,9 @@ const PARALLEL: usize = 4;
 /// has a deadline of its own, and this bounds the rest, so no move can hold up a scan.
 const STEP_DEADLINE: Duration = Duration::from_secs(60);
 
+/// How often a scan's counts are logged at info while there is anything to move.
+const LOG_EVERY: Duration = Duration::from_secs(60);
+
 /// An old copy to delete once its move is recorded.
 type StaleCopy = (NodeId, ShardKey);
 
@@ -83,9 +86,20 @@ pub async fn scan(service: &BlockService, pace: &Arc<Pace>) -> Vec<StaleCopy> {
     walk(service, |block, record| match plan::plan(block, record, &view, &targets) {
         Plan::Move(moves) => moves.iter().for_each(|m| tally.add(m.from, shard_bytes(record))),
         Plan::Stuck => tally.stuck += 1,
+        Plan::AwaitRepair => tally.awaiting_repair += 1,
         Plan::Stay => {}
     });
     let pending = tally.leaving.values().map(|(shards, _)| shards).sum::<u64>();
+    if pending + tally.stuck + tally.awaiting_repair > 0 {
+        // What holds a drain up shows here first: shards to move, blocks with nowhere to go,
+        // blocks that wait for repair.
+        let (stuck, awaiting_repair) = (tally.stuck, tally.awaiting_repair);
+        if progress.log_due(LOG_EVERY) {
+            tracing::info!(shards = pending, stuck, awaiting_repair, "rebalance scan");
+        } else {
+            tracing::debug!(shards = pending, stuck, awaiting_repair, "rebalance scan");
+        }
+    }
     progress.begin_scan(tally);
 
     let mut stale = Vec::new();

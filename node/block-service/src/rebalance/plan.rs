@@ -18,8 +18,11 @@ use crate::view::ClusterView;
 /// What rebalance does with one block.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Plan {
-    /// Nothing: it is where placement wants it, or it is repair's (or a later scan's) to handle.
+    /// Nothing: it is where placement wants it, or a later scan's to handle.
     Stay,
+    /// Nothing yet: a shard is damaged or on a node that is down or gone, and moving needs
+    /// every source readable, so repair goes first.
+    AwaitRepair,
     /// Move these shards, all in one compare-and-set.
     Move(Vec<ShardMove>),
     /// It should leave a draining node, but the nodes that take shards are too few for it.
@@ -35,7 +38,7 @@ pub fn shard_bytes(record: &BlockRecord) -> u64 {
 /// take shards, `targets` ([`ClusterView::target_map`]).
 pub fn plan(block: &BlockId, record: &BlockRecord, view: &ClusterView, targets: &PlacementMap) -> Plan {
     if !record.damaged.is_empty() || record.placement.iter().any(|&n| !view.is_up(n)) {
-        return Plan::Stay;
+        return Plan::AwaitRepair;
     }
     let Ok(profile) = profile_of(record) else { return Plan::Stay };
     if record.placement.len() != profile.total_shards() {
@@ -168,8 +171,9 @@ mod tests {
         ]);
         let mut damaged = record(vec![1, 2, 4]);
         damaged.damaged = vec![1];
-        assert_eq!(plan(&block(1), &damaged, &v, &v.target_map()), Plan::Stay);
-        assert_eq!(plan(&block(1), &record(vec![1, 3, 4]), &v, &v.target_map()), Plan::Stay);
+        assert_eq!(plan(&block(1), &damaged, &v, &v.target_map()), Plan::AwaitRepair);
+        assert_eq!(plan(&block(1), &record(vec![1, 3, 4]), &v, &v.target_map()), Plan::AwaitRepair);
+        assert_eq!(plan(&block(1), &record(vec![1, 9, 4]), &v, &v.target_map()), Plan::AwaitRepair, "9 is gone");
     }
 
     #[test]

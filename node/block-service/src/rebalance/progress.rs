@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 
 use cairn_raft::NodeId;
 use parking_lot::Mutex;
+use std::time::{Duration, Instant};
 
 use crate::messages::{NodeLeft, RebalanceReport};
 
@@ -20,6 +21,10 @@ struct State {
     report: RebalanceReport,
     /// Shards and bytes left to move off each node.
     leaving: BTreeMap<NodeId, (u64, u64)>,
+    /// Blocks that wait for repair, at the last count.
+    awaiting_repair: u64,
+    /// When a count was last logged at info.
+    logged: Option<Instant>,
 }
 
 /// What one counting pass found.
@@ -29,6 +34,10 @@ pub struct Tally {
     pub leaving: BTreeMap<NodeId, (u64, u64)>,
     /// Blocks that should move but cannot.
     pub stuck: u64,
+    /// Blocks that wait for repair before they can move (see [`Plan::AwaitRepair`]).
+    ///
+    /// [`Plan::AwaitRepair`]: super::plan::Plan::AwaitRepair
+    pub awaiting_repair: u64,
 }
 
 impl Tally {
@@ -70,6 +79,22 @@ impl RebalanceProgress {
         let mut state = self.state.lock();
         state.report.blocks_stuck = tally.stuck;
         state.leaving = tally.leaving;
+        state.awaiting_repair = tally.awaiting_repair;
+    }
+
+    /// Blocks that wait for repair before they can move, at the last count.
+    pub fn awaiting_repair(&self) -> u64 {
+        self.state.lock().awaiting_repair
+    }
+
+    /// Whether a count is due to be logged at info: at most once every `every`.
+    pub fn log_due(&self, every: Duration) -> bool {
+        let mut state = self.state.lock();
+        let due = state.logged.is_none_or(|at| at.elapsed() >= every);
+        if due {
+            state.logged = Some(Instant::now());
+        }
+        due
     }
 
     /// A scan is done.
