@@ -150,7 +150,9 @@ async fn repair_block(
         // Say why, so a repair that keeps failing can be told from a transient one.
         let mut why = refusals;
         if unplaced > 0 {
-            why.push(format!("{unplaced} had no eligible node (active, holding none of the block, zone not full)"));
+            why.push(format!(
+                "{unplaced} had no eligible node (active, holding none of the block, zone not full)"
+            ));
         }
         return Err(BlockError::Unavailable(format!(
             "no node could take the {} rebuilt shards: {}",

@@ -221,12 +221,19 @@ fn check_folders(verdicts: &mut BTreeMap<String, Verdict>) {
 }
 
 /// Puts the verdicts in order: first phase parents first, second phase children first, and
-/// nothing below a path that waits.
+/// nothing below a path that waits. A folder that a file replaces in the first phase, with
+/// files renamed out of it first, goes once the renames' new paths are reached: a new path may
+/// need a folder made first that comes later in path order (a file turned into one).
 fn assemble(verdicts: BTreeMap<String, Verdict>, held: &Held) -> Plan {
     let blocked = blocked_paths(&verdicts);
     let mut plan = Plan::default();
     let mut later = Vec::new();
+    let mut deferred: BTreeMap<String, Vec<Action>> = BTreeMap::new();
     for (path, verdict) in verdicts {
+        let due: Vec<String> = deferred.range(..=path.clone()).map(|(at, _)| at.clone()).collect();
+        for at in due {
+            plan.actions.extend(deferred.remove(&at).unwrap_or_default());
+        }
         let inside_blocked = parent(&path).is_some_and(|parent| under_blocked(parent, &blocked));
         if inside_blocked {
             continue;
@@ -235,11 +242,31 @@ fn assemble(verdicts: BTreeMap<String, Verdict>, held: &Held) -> Plan {
             let shown = held.get(&path).map_or_else(|| path.clone(), |hold| hold.shown.clone());
             plan.waiting.push(Waiting { path: shown, reason });
         }
-        plan.actions.extend(verdict.now);
+        match last_rename_elsewhere(&path, &verdict.now) {
+            // Just past the new path: once it is reached, in the next round or at the end.
+            Some(to) => deferred.entry(format!("{to}\u{0}")).or_default().extend(verdict.now),
+            None => plan.actions.extend(verdict.now),
+        }
         later.push(verdict.later);
     }
+    plan.actions.extend(deferred.into_values().flatten());
     plan.actions.extend(later.into_iter().rev().flatten());
     plan
+}
+
+/// The greatest new path, after `path`, of a rename among `actions` that was taken out of
+/// where it would run (see [`renames::take_renames_out`]).
+fn last_rename_elsewhere(path: &str, actions: &[Action]) -> Option<String> {
+    actions
+        .iter()
+        .filter_map(|a| match a {
+            Action::RenameLocal { to, .. } | Action::RenameRemote { to, .. } if to.as_str() > path => {
+                Some(to)
+            }
+            _ => None,
+        })
+        .max()
+        .cloned()
 }
 
 mod renames;

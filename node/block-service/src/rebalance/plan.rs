@@ -173,7 +173,11 @@ mod tests {
         damaged.damaged = vec![1];
         assert_eq!(plan(&block(1), &damaged, &v, &v.target_map()), Plan::AwaitRepair);
         assert_eq!(plan(&block(1), &record(vec![1, 3, 4]), &v, &v.target_map()), Plan::AwaitRepair);
-        assert_eq!(plan(&block(1), &record(vec![1, 9, 4]), &v, &v.target_map()), Plan::AwaitRepair, "9 is gone");
+        assert_eq!(
+            plan(&block(1), &record(vec![1, 9, 4]), &v, &v.target_map()),
+            Plan::AwaitRepair,
+            "9 is gone"
+        );
     }
 
     #[test]

@@ -244,6 +244,27 @@ fn renames_are_detected_on_both_sides() {
 }
 
 #[test]
+fn a_file_moved_out_of_a_replaced_folder_waits_for_its_new_folder() {
+    // On the disk: folder a became a file, and a/x moved into folder z, which took the place
+    // of file z. The move must follow z's replacement (path order puts a first) and come
+    // before a's folder goes.
+    let case = Case::default().folder("a", false, true, true).synced("a/x", 1, 1).synced("z", 2, 2);
+    let mut case = case.local("a/x", None).local("a", Some(lf(3, 3))).local("z", None);
+    case = case.local("z/x", Some(lf(1, 7)));
+    case.local.insert("z".into(), Local::Folder);
+    assert_eq!(
+        case.plan(),
+        [
+            Action::DeleteRemoteFile { path: "z".into(), remote: rf(2, 1) },
+            Action::MakeRemoteFolder { path: "z".into() },
+            Action::RenameRemote { from: "a/x".into(), to: "z/x".into(), remote: rf(1, 1), local: lf(1, 7) },
+            Action::DeleteRemoteFolder { path: "a".into() },
+            Action::Upload { path: "a".into(), local: lf(3, 3), base: None },
+        ]
+    );
+}
+
+#[test]
 fn type_changes_replace_or_conflict() {
     // A file became a folder locally; the drive still has the file: replace it.
     let case = Case::default().synced("p", 1, 1).local("p", None).folder("p", true, false, false);
