@@ -30,6 +30,7 @@ pub mod repair;
 pub mod scrub;
 pub mod shards;
 pub mod stats;
+pub mod step;
 pub mod storage_config;
 pub mod view;
 pub mod write;

@@ -16,6 +16,7 @@ use tokio::task::JoinSet;
 use super::BlockService;
 use super::messages::BlockError;
 use super::read::profile_of;
+use super::step::step;
 use super::view::ClusterView;
 use cairn_placement::fill;
 use cairn_shard_store::ShardKey;
@@ -36,13 +37,15 @@ pub async fn run(service: BlockService) {
 
 /// One pass over every block record; returns how many blocks lacked shards.
 pub async fn scan(service: &BlockService) -> u64 {
-    let view = ClusterView::load(service.meta());
-    let lost = lost_nodes(&view, service.clock().now_ms(), service.config().repair_grace_ms);
     let mut after: Option<(AccountId, BlockId)> = None;
     let mut pending = 0u64;
     let mut running = JoinSet::new();
     while let Some(page) = service.block_page(after) {
         after = page.last().map(|(account, block, _)| (*account, *block));
+        // A scan with much to rebuild takes minutes: each page sees the cluster as it is now,
+        // so no shard goes to a node that began draining or went down since the scan began.
+        let view = ClusterView::load(service.meta());
+        let lost = lost_nodes(&view, service.clock().now_ms(), service.config().repair_grace_ms);
         for (account, block, record) in page {
             let missing = missing_shards(&record, &view, &lost);
             if missing.is_empty() {
@@ -97,7 +100,8 @@ async fn repair_block(
 ) -> Result<(), BlockError> {
     let profile = profile_of(record)?;
     let shard_len = u64::from(record.plain_len) / profile.data_shards() as u64 + 1;
-    let _memory = service.reserve(shard_len * (profile.total_shards() as u64 + 1)).await?;
+    let memory = service.reserve(shard_len * (profile.total_shards() as u64 + 1));
+    let _memory = step("repair", "wait for block memory", memory).await??;
     let fetched = service.fetch(view, account, &block, record, profile.data_shards(), missing).await?;
     let pipeline = service.pipeline(profile);
     let wanted = missing.to_vec();

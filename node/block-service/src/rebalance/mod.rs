@@ -32,15 +32,11 @@ use self::progress::Tally;
 use super::BlockService;
 use super::messages::{BlockError, NodeHolding, RebalanceAsk, RebalanceReport};
 use super::pace::Pace;
+use super::step::step;
 use super::view::ClusterView;
 
 /// Blocks moved at once (the pace bounds the bytes).
 const PARALLEL: usize = 4;
-
-/// How long one step of a move (waiting for block memory, copying the shards, recording the
-/// move) may take before the move is given up and retried at the next scan: every call it makes
-/// has a deadline of its own, and this bounds the rest, so no move can hold up a scan.
-const STEP_DEADLINE: Duration = Duration::from_secs(60);
 
 /// How often a scan's counts are logged at info while there is anything to move.
 const LOG_EVERY: Duration = Duration::from_secs(60);
@@ -103,15 +99,20 @@ pub async fn scan(service: &BlockService, pace: &Arc<Pace>) -> Vec<StaleCopy> {
     progress.begin_scan(tally);
 
     let mut stale = Vec::new();
+    let mut failures = Failures::default();
     if pending > 0 {
         let mut running: JoinSet<Result<Vec<StaleCopy>, BlockError>> = JoinSet::new();
         let mut after: Option<(AccountId, BlockId)> = None;
         while let Some(page) = service.block_page(after) {
             after = page.last().map(|(account, block, _)| (*account, *block));
+            // A scan can take many minutes: each page is planned on the cluster as it is now,
+            // so a node that went down, left or began draining meanwhile is seen at once.
+            let view = ClusterView::load(service.meta());
+            let targets = view.target_map();
             for (account, block, record) in page {
                 let Plan::Move(moves) = plan::plan(&block, &record, &view, &targets) else { continue };
                 while running.len() >= PARALLEL {
-                    collect(service, running.join_next().await, &mut stale);
+                    collect(service, running.join_next().await, &mut stale, &mut failures);
                 }
                 let (service, view, pace) = (service.clone(), view.clone(), pace.clone());
                 running.spawn(async move {
@@ -120,23 +121,36 @@ pub async fn scan(service: &BlockService, pace: &Arc<Pace>) -> Vec<StaleCopy> {
             }
         }
         while let Some(done) = running.join_next().await {
-            collect(service, Some(done), &mut stale);
+            collect(service, Some(done), &mut stale, &mut failures);
         }
+    }
+    if let Some(last) = failures.last {
+        tracing::info!(failed = failures.count, %last, "rebalance moves failed this scan; they are retried at the next");
     }
     progress.end_scan();
     stale
+}
+
+/// The moves of one scan that failed: how many, and the last error.
+#[derive(Default)]
+struct Failures {
+    count: u64,
+    last: Option<BlockError>,
 }
 
 fn collect(
     service: &BlockService,
     done: Option<Result<Result<Vec<StaleCopy>, BlockError>, tokio::task::JoinError>>,
     stale: &mut Vec<StaleCopy>,
+    failures: &mut Failures,
 ) {
     match done {
         Some(Ok(Ok(copies))) => stale.extend(copies),
         Some(Ok(Err(e))) => {
             service.rebalance_progress().failed();
             tracing::debug!(error = %e, "a rebalance move failed; retrying at the next scan");
+            failures.count += 1;
+            failures.last = Some(e);
         }
         Some(Err(e)) => tracing::warn!(error = %e, "a rebalance task failed"),
         None => {}
@@ -166,7 +180,8 @@ async fn move_block(
     moves: Vec<ShardMove>,
 ) -> Result<Vec<StaleCopy>, BlockError> {
     let _memory =
-        step("wait for block memory", service.reserve(shard_bytes(record) * moves.len() as u64)).await??;
+        step("rebalance", "wait for block memory", service.reserve(shard_bytes(record) * moves.len() as u64))
+            .await??;
     let key = |index| ShardKey { account, block, generation: record.generation, index };
     let mut copies = JoinSet::new();
     for m in moves.iter().copied() {
@@ -186,7 +201,7 @@ async fn move_block(
     }
     let mut damaged = Vec::new();
     let mut failure = None;
-    let copied = step("copy the shards", async {
+    let copied = step("rebalance", "copy the shards", async {
         while let Some(Ok(result)) = copies.join_next().await {
             if let Err((index, why, lost)) = result {
                 if lost {
@@ -206,7 +221,7 @@ async fn move_block(
         return Err(BlockError::Unavailable(format!("block {block} not moved: {why}")));
     }
     let command = Command::MoveShards { account, block, generation: record.generation, moves: moves.clone() };
-    match step("record the move", service.propose(command)).await?? {
+    match step("rebalance", "record the move", service.propose(command)).await?? {
         Response::ShardsMoved => {
             let bytes = shard_bytes(record);
             for m in &moves {
@@ -221,15 +236,6 @@ async fn move_block(
         }
         other => Err(BlockError::Refused(format!("unexpected answer to a shard move: {other:?}"))),
     }
-}
-
-/// Runs one step of a move within [`STEP_DEADLINE`]; a step that overruns is logged, since each
-/// call inside it has its own deadline and an overrun means something waits that should not.
-async fn step<T>(what: &str, work: impl Future<Output = T>) -> Result<T, BlockError> {
-    tokio::time::timeout(STEP_DEADLINE, work).await.map_err(|_| {
-        tracing::warn!(step = what, "a rebalance move overran its step deadline; retrying at the next scan");
-        BlockError::Unavailable(format!("a shard move could not {what} within {STEP_DEADLINE:?}"))
-    })
 }
 
 /// Deletes old copies whose moves were recorded a scan ago. Copies on a node that is down or
