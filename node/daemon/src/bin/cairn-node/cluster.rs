@@ -8,8 +8,8 @@ use cairn_node::{admin, drain, upgrade};
 use cairn_raft::NodeAddr;
 
 use crate::args::{MemberChange, UpgradeStep};
+use crate::load::{Result, load};
 use crate::setup::warn_of_expiring_certificates;
-use crate::{Result, load};
 
 /// `status`: every member, its shards, the layout, rebalance progress.
 pub async fn status(config: &Path) -> Result {

@@ -3,16 +3,17 @@
 
 mod args;
 mod cluster;
+mod load;
 mod recovery;
 mod setup;
 mod users;
 
 use std::process::ExitCode;
 
-use cairn_node::NodeConfig;
 use clap::Parser;
 
 use args::{Cli, Command};
+use load::{Result, load, load_for};
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -34,25 +35,6 @@ fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
-}
-
-pub(crate) type Result<T = ()> = std::result::Result<T, Box<dyn std::error::Error>>;
-
-/// Loads a config and sets up logging: at the config's level for a node, at `warn` for the
-/// admin commands (their output is what they print), unless `RUST_LOG` says otherwise.
-pub(crate) fn load_for(path: &std::path::Path, daemon: bool) -> Result<NodeConfig> {
-    let config = NodeConfig::load(path)?;
-    let level = if daemon { config.log.as_str() } else { "warn" };
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .or_else(|_| tracing_subscriber::EnvFilter::try_new(level))
-        .map_err(|e| format!("{}: log: {e}", path.display()))?;
-    // Only the first call installs a subscriber; later ones (none today) would be ignored.
-    let _ = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).try_init();
-    Ok(config)
-}
-
-pub(crate) fn load(path: &std::path::Path) -> Result<NodeConfig> {
-    load_for(path, false)
 }
 
 async fn run(command: Command) -> Result {

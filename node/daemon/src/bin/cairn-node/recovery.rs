@@ -5,7 +5,7 @@ use std::path::Path;
 use cairn_node::backup;
 use cairn_proto::Clock;
 
-use crate::{Result, load};
+use crate::load::{Result, load};
 
 /// `backup`: a consistent metadata snapshot of the running cluster.
 pub async fn take_backup(config: &Path, out: &Path, force: bool) -> Result {

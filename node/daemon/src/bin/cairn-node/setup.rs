@@ -11,7 +11,7 @@ use cairn_node::{NodeConfig, RunningNode, SecretsDir, SecretsError, join, layout
 use cairn_raft::NodeId;
 use cairn_raft::model::join_tokens::JoinRole;
 
-use crate::{Result, load_for};
+use crate::load::{Result, load_for};
 
 /// `init`: a new cluster with this node as its first member.
 pub async fn init(config: &NodeConfig) -> Result {

@@ -6,7 +6,7 @@ use cairn_node::{NodeConfig, SecretsDir, admin, join, user_admin};
 use cairn_raft::model::join_tokens::JoinRole;
 
 use crate::args::{JoinTokenAction, MintArgs, UserAction};
-use crate::{Result, load};
+use crate::load::{Result, load};
 
 /// `user`: accounts, passwords and tokens.
 pub async fn user(action: UserAction) -> Result {
