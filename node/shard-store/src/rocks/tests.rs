@@ -212,3 +212,36 @@ fn the_on_disk_record_stays_readable() {
     }
     g.finish();
 }
+
+/// Bytes of write-ahead log in the store's folder.
+fn wal_bytes(dir: &Path) -> u64 {
+    std::fs::read_dir(dir)
+        .unwrap()
+        .map(|entry| entry.unwrap())
+        .filter(|entry| entry.path().extension().is_some_and(|ext| ext == "log"))
+        .map(|entry| entry.metadata().unwrap().len())
+        .sum()
+}
+
+#[test]
+fn old_write_ahead_logs_are_retired() {
+    // The index column family takes a few bytes per shard and would almost never fill its
+    // memtable; a WAL is deleted only once every column family with data in it has flushed,
+    // so without a cap on the WAL every shard byte stayed on disk twice until a restart.
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(dir.path());
+    let shard = random(1 << 20, 9);
+    let written = 4 * MAX_TOTAL_WAL_BYTES;
+    for n in 0..u32::try_from(written >> 20).unwrap() {
+        store.put(&key(n, 0), &shard).unwrap();
+    }
+    let wal = wal_bytes(dir.path());
+    // The cap, plus the log being written when it was last checked.
+    assert!(
+        wal <= 2 * MAX_TOTAL_WAL_BYTES,
+        "{} MiB of WAL after writing {} MiB of shards (cap {} MiB)",
+        wal >> 20,
+        written >> 20,
+        MAX_TOTAL_WAL_BYTES >> 20
+    );
+}
