@@ -122,7 +122,7 @@ async fn repair_block(
         missing.iter().map(|&i| record.placement[i]).filter(|&n| !view.is_up(n)).collect();
     fill(&block, &view.placement_map(&unusable), profile, &mut slots);
 
-    let unplaced = slots.iter().enumerate().filter(|(i, slot)| missing.contains(i) && slot.is_none()).count();
+    let unplaced = missing.iter().filter(|&&i| slots[i].is_none()).count();
     let mut writes = JoinSet::new();
     for shard in rebuilt {
         let index = usize::from(shard.index);

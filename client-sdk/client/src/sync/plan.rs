@@ -230,9 +230,10 @@ fn assemble(verdicts: BTreeMap<String, Verdict>, held: &Held) -> Plan {
     let mut later = Vec::new();
     let mut deferred: BTreeMap<String, Vec<Action>> = BTreeMap::new();
     for (path, verdict) in verdicts {
-        let due: Vec<String> = deferred.range(..=path.clone()).map(|(at, _)| at.clone()).collect();
-        for at in due {
-            plan.actions.extend(deferred.remove(&at).unwrap_or_default());
+        while let Some(due) = deferred.first_entry()
+            && *due.key() <= path
+        {
+            plan.actions.extend(due.remove());
         }
         let inside_blocked = parent(&path).is_some_and(|parent| under_blocked(parent, &blocked));
         if inside_blocked {

@@ -3,10 +3,10 @@
 //! and Prometheus.
 
 use std::collections::BTreeMap;
+use std::time::{Duration, Instant};
 
 use cairn_raft::NodeId;
 use parking_lot::Mutex;
-use std::time::{Duration, Instant};
 
 use crate::messages::{NodeLeft, RebalanceReport};
 

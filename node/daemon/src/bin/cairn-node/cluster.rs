@@ -4,12 +4,11 @@ use std::path::Path;
 use std::time::Duration;
 
 use cairn_metadata::AdminCommand;
-use cairn_node::{admin, drain, upgrade};
+use cairn_node::{NodeConfig, SecretsDir, admin, drain, upgrade};
 use cairn_raft::NodeAddr;
 
 use crate::args::{MemberChange, UpgradeStep};
 use crate::load::{Result, load};
-use crate::setup::warn_of_expiring_certificates;
 
 /// `status`: every member, its shards, the layout, rebalance progress.
 pub async fn status(config: &Path) -> Result {
@@ -21,6 +20,30 @@ pub async fn status(config: &Path) -> Result {
         print!("{}", drain::render(&report));
     }
     warn_of_expiring_certificates(&config)
+}
+
+/// How long before a certificate ends `status` starts to warn of it.
+const CERT_WARNING: Duration = Duration::from_secs(30 * 24 * 60 * 60);
+
+/// Warns, after the status, of this machine's certificates that end within [`CERT_WARNING`]:
+/// past that date its peers or its clients refuse it.
+fn warn_of_expiring_certificates(config: &NodeConfig) -> Result {
+    let now = std::time::SystemTime::now();
+    for (path, not_after) in SecretsDir::new(&config.secrets_dir).expiring(now + CERT_WARNING)? {
+        let days = not_after.duration_since(now).map_or(0, |left| left.as_secs() / 86_400);
+        let when = format!("{} ends in {days} days ({})", path.display(), httpdate::fmt_http_date(not_after));
+        if path.file_name().is_some_and(|name| name == "ca.crt") {
+            println!(
+                "warning: the cluster CA {when}: after it, nodes and clients trust no certificate of it"
+            );
+        } else {
+            println!(
+                "warning: {when}: renew it with `cairn-node renew-cert -c <the node's config>` on its \
+                 machine, then restart that node"
+            );
+        }
+    }
+    Ok(())
 }
 
 /// `member`: add, promote, drain or remove a node.

@@ -13,7 +13,7 @@ use std::process::ExitCode;
 use clap::Parser;
 
 use args::{Cli, Command};
-use load::{Result, load, load_for};
+use load::Result;
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -39,11 +39,9 @@ fn main() -> ExitCode {
 
 async fn run(command: Command) -> Result {
     match command {
-        Command::Init { config } => setup::init(&load_for(&config, true)?).await,
-        Command::IssueCert { config, id, api, api_names } => {
-            setup::issue_cert(&load(&config)?, id, api, &api_names)
-        }
-        Command::Start { config } => setup::start(&load_for(&config, true)?).await,
+        Command::Init { config } => setup::init(&config).await,
+        Command::IssueCert { config, id, api, api_names } => setup::issue_cert(&config, id, api, &api_names),
+        Command::Start { config } => setup::start(&config).await,
         Command::Join { config, token, peer } => setup::join(&config, &token, &peer).await,
         Command::RenewCert { config } => setup::renew_cert(&config).await,
         Command::CheckConfig { configs } => setup::check_config(configs),

@@ -3,7 +3,6 @@
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
-use std::time::Duration;
 
 use cairn_node::api_cert;
 use cairn_node::api_names::{self, ApiName};
@@ -14,7 +13,8 @@ use cairn_raft::model::join_tokens::JoinRole;
 use crate::load::{Result, load_for};
 
 /// `init`: a new cluster with this node as its first member.
-pub async fn init(config: &NodeConfig) -> Result {
+pub async fn init(config: &Path) -> Result {
+    let config = &load_for(config, true)?;
     if config.data_dir.join("raft-log").exists() {
         return Err(format!(
             "{} already holds a node's data; init starts new clusters only",
@@ -50,7 +50,8 @@ pub async fn init(config: &NodeConfig) -> Result {
 }
 
 /// `issue-cert`: node `id`'s certificate and, given its API address, its API certificate.
-pub fn issue_cert(config: &NodeConfig, id: NodeId, api: Option<SocketAddr>, api_names: &[String]) -> Result {
+pub fn issue_cert(config: &Path, id: NodeId, api: Option<SocketAddr>, api_names: &[String]) -> Result {
+    let config = &load_for(config, false)?;
     let secrets = SecretsDir::new(&config.secrets_dir);
     let dir = config.secrets_dir.display();
     let Some(api) = api else {
@@ -78,32 +79,9 @@ pub fn issue_cert(config: &NodeConfig, id: NodeId, api: Option<SocketAddr>, api_
     Ok(())
 }
 
-/// How long before a certificate ends `status` starts to warn of it.
-const CERT_WARNING: Duration = Duration::from_secs(30 * 24 * 60 * 60);
-
-/// Warns, after the status, of this machine's certificates that end within [`CERT_WARNING`]:
-/// past that date its peers or its clients refuse it.
-pub fn warn_of_expiring_certificates(config: &NodeConfig) -> Result {
-    let now = std::time::SystemTime::now();
-    for (path, not_after) in SecretsDir::new(&config.secrets_dir).expiring(now + CERT_WARNING)? {
-        let days = not_after.duration_since(now).map_or(0, |left| left.as_secs() / 86_400);
-        let when = format!("{} ends in {days} days ({})", path.display(), httpdate::fmt_http_date(not_after));
-        if path.file_name().is_some_and(|name| name == "ca.crt") {
-            println!(
-                "warning: the cluster CA {when}: after it, nodes and clients trust no certificate of it"
-            );
-        } else {
-            println!(
-                "warning: {when}: renew it with `cairn-node renew-cert -c <the node's config>` on its \
-                 machine, then restart that node"
-            );
-        }
-    }
-    Ok(())
-}
-
 /// `start`: runs the node until SIGINT or SIGTERM.
-pub async fn start(config: &NodeConfig) -> Result {
+pub async fn start(config: &Path) -> Result {
+    let config = &load_for(config, true)?;
     // Block and shard buffers are reused, not returned to the kernel after every block.
     cairn_node::allocator::keep_freed_buffers();
     // A key others may read is refused before anything starts: see `secrets`.
