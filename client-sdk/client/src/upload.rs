@@ -6,7 +6,8 @@
 //!
 //! 1. a blocking reader chunks and hashes the content; each block waits for room in the
 //!    memory budget before it enters the pipeline, so a slow network holds the reader back;
-//! 2. blocks are asked about in batches (`POST /v1/blocks/missing`);
+//! 2. blocks are asked about in batches (`POST /v1/blocks/missing`), except the block of a
+//!    one-block file, which is sent straight away (the node skips a block it already has);
 //! 3. the missing ones are compressed and sent `parallel` at a time (`PUT /v1/blocks/{id}`),
 //!    each retried on another node if its node fails;
 //! 4. the version is committed with its base (`POST /v1/commit`), once, under an idempotency
@@ -23,7 +24,7 @@ use std::path::Path;
 use std::sync::Arc;
 
 use bytes::Bytes;
-use cairn_proto::api::{BlockEntry, BlockTarget, Committed, Ids, Missing, NewCommit};
+use cairn_proto::api::{BlockEntry, BlockTarget, Committed, Ids, Missing, NewCommit, Stored};
 use cairn_proto::encoded_block::DEFAULT_ZSTD_LEVEL;
 use cairn_proto::{BlockId, Chunk, EncodedBlock, StreamChunker};
 use reqwest::Method;
@@ -274,24 +275,28 @@ impl Client {
             }
             let full = batch_bytes >= budget / 4 || batch.len() >= MAX_IDS;
             if !batch.is_empty() && (done || full) {
-                let missing = self.missing(&batch, &seen, &target).await?;
+                // A file of one block sends it at once: asking first would cost a round trip
+                // to save at most one block's bytes, and the node answers "already stored"
+                // without storing it again.
+                let single = done && blocks.len() == 1;
+                let missing =
+                    if single { HashSet::new() } else { self.missing(&batch, &seen, &target).await? };
                 for (chunk, permit) in batch.drain(..) {
                     let len = chunk.data.len() as u64;
-                    if !missing.contains(&chunk.id) || !seen.insert(chunk.id) {
+                    if (!single && !missing.contains(&chunk.id)) || !seen.insert(chunk.id) {
                         self.counters().blocks_skipped(1);
                         report(options, len);
                         continue;
                     }
                     while senders.len() >= self.config.parallel.max(1) {
-                        join_one(&mut senders).await?;
+                        blocks_sent += join_one(&mut senders).await?;
                     }
-                    blocks_sent += 1;
                     let (client, options, target) = (self.clone(), options.clone(), target.clone());
                     senders.spawn(async move {
-                        client.send_block(chunk, &target).await?;
+                        let written = client.send_block(chunk, &target).await?;
                         report(&options, len);
                         drop(permit);
-                        Ok(())
+                        Ok(usize::from(written))
                     });
                 }
                 batch_bytes = 0;
@@ -301,7 +306,7 @@ impl Client {
             }
         }
         while !senders.is_empty() {
-            join_one(&mut senders).await?;
+            blocks_sent += join_one(&mut senders).await?;
         }
         let (size, hash) =
             producer.await.map_err(|e| ClientError::Invalid(format!("the reading task failed: {e}")))??;
@@ -343,8 +348,9 @@ impl Client {
             .collect()
     }
 
-    /// Compresses and stores one block.
-    async fn send_block(&self, chunk: Chunk, target: &BlockTarget) -> Result<(), ClientError> {
+    /// Compresses and stores one block; true if the node stored it, false if the account
+    /// already had it.
+    async fn send_block(&self, chunk: Chunk, target: &BlockTarget) -> Result<bool, ClientError> {
         let id = chunk.id;
         let wire = tokio::task::spawn_blocking(move || {
             EncodedBlock::compress(&chunk.data, DEFAULT_ZSTD_LEVEL).map(|b| b.to_bytes())
@@ -353,9 +359,13 @@ impl Client {
         .map_err(|e| ClientError::Invalid(format!("the compression task failed: {e}")))?
         .map_err(|e| ClientError::Invalid(format!("compress block {id}: {e}")))?;
         let call = Call::new(Method::PUT, &["blocks", &id.to_hex()]).query(target)?.bytes(Bytes::from(wire));
-        self.nodes.send(&call).await?;
-        self.counters().block_sent();
-        Ok(())
+        let stored: Stored = self.call(call).await?;
+        if stored.written {
+            self.counters().block_sent();
+        } else {
+            self.counters().blocks_skipped(1);
+        }
+        Ok(stored.written)
     }
 }
 
@@ -397,10 +407,11 @@ fn report(options: &PutOptions, bytes: u64) {
     }
 }
 
-async fn join_one(set: &mut JoinSet<Result<(), ClientError>>) -> Result<(), ClientError> {
+/// Waits for one sender and returns how many blocks it stored (0 or 1).
+async fn join_one(set: &mut JoinSet<Result<usize, ClientError>>) -> Result<usize, ClientError> {
     match set.join_next().await {
         Some(Ok(result)) => result,
         Some(Err(e)) => Err(ClientError::Invalid(format!("a sending task failed: {e}"))),
-        None => Ok(()),
+        None => Ok(0),
     }
 }

@@ -25,9 +25,6 @@ use crate::format::shown;
 use crate::format::{count, size};
 use crate::remote::walk;
 
-/// Manifests asked for at once when sizing a folder download.
-const MANIFESTS_AT_ONCE: usize = 8;
-
 /// One downloaded file.
 #[derive(Serialize)]
 struct Fetched {
@@ -79,7 +76,7 @@ pub async fn get(ctx: &Context, args: &GetArgs) -> Result<(), Failure> {
     let (root, folders, manifests, skipped) = if is_folder {
         std::fs::create_dir_all(&local).map_err(|e| Failure::io("make folder", &local, e))?;
         let root = Root::new(&local, DiskNames::probe(&local))?;
-        let plan = plan_folder(&client, ns, &remote, root.names()).await?;
+        let plan = plan_folder(&client, ns, &remote, root.names(), args.jobs).await?;
         (Some(root), plan.folders, plan.files, plan.skipped)
     } else {
         let manifest =
@@ -92,33 +89,41 @@ pub async fn get(ctx: &Context, args: &GetArgs) -> Result<(), Failure> {
         }
     }
     let meter = ctx.meter(&name_of(&remote), manifests.iter().map(|(m, _)| m.size).sum());
-    let mut files = Vec::with_capacity(manifests.len());
-    for (manifest, rel) in manifests {
-        // Named by what was asked for, not by the path the server's manifest declares.
-        let asked = if rel.is_empty() {
-            name_of(&remote)
-        } else {
-            printable(rel.rsplit('/').next().unwrap_or(&rel)).into_owned()
-        };
-        meter.set_message(&asked);
-        // Checked just before it is written: no link or mount point on the way.
-        let target = match &root {
-            Some(root) => root.check(&rel)?,
-            None => local.clone(),
-        };
-        let fetched = Fetched {
-            path: if rel.is_empty() {
-                shown(remote.as_str())
-            } else {
-                shown(&format!("{}/{rel}", remote.as_str()))
-            },
-            local: target.clone(),
-            version: manifest.version,
-            size: manifest.size,
-        };
-        client.download_manifest(manifest, ns, &target, meter.callback()).await?;
-        files.push(fetched);
-    }
+    // Files come `jobs` at a time, reported in the listing's order; the first failure stops
+    // the rest (a file not yet renamed into place leaves nothing behind).
+    let files: Vec<Fetched> = futures_util::stream::iter(manifests)
+        .map(|(manifest, rel)| {
+            let (client, meter, root, local, remote) = (&client, &meter, &root, &local, &remote);
+            async move {
+                // Named by what was asked for, not by the path the server's manifest declares.
+                let asked = if rel.is_empty() {
+                    name_of(remote)
+                } else {
+                    printable(rel.rsplit('/').next().unwrap_or(&rel)).into_owned()
+                };
+                meter.set_message(&asked);
+                // Checked just before it is written: no link or mount point on the way.
+                let target = match root {
+                    Some(root) => root.check(&rel)?,
+                    None => local.clone(),
+                };
+                let fetched = Fetched {
+                    path: if rel.is_empty() {
+                        shown(remote.as_str())
+                    } else {
+                        shown(&format!("{}/{rel}", remote.as_str()))
+                    },
+                    local: target.clone(),
+                    version: manifest.version,
+                    size: manifest.size,
+                };
+                client.download_manifest(manifest, ns, &target, meter.callback()).await?;
+                Ok::<_, Failure>(fetched)
+            }
+        })
+        .buffered(args.jobs)
+        .try_collect()
+        .await?;
     meter.finish();
     if !skipped.is_empty() {
         return Err(skipped_names(&remote, &skipped, files.len()));
@@ -180,12 +185,13 @@ struct FolderPlan {
 }
 
 /// Lists the drive folder `remote` whole into a [`FolderPlan`] for a disk that holds names as
-/// `names` says.
+/// `names` says, asking for `jobs` manifests at once.
 async fn plan_folder(
     client: &Client,
     ns: Option<u64>,
     remote: &DrivePath,
     names: &DiskNames,
+    jobs: usize,
 ) -> Result<FolderPlan, Failure> {
     let walked = walk(client, ns, remote, names).await?;
     let files = futures_util::stream::iter(walked.files)
@@ -193,7 +199,7 @@ async fn plan_folder(
             let options = DownloadOptions { ns, version: None };
             Ok::<_, Failure>((client.manifest(path.as_str(), &options).await?, rel))
         })
-        .buffered(MANIFESTS_AT_ONCE)
+        .buffered(jobs)
         .try_collect()
         .await?;
     Ok(FolderPlan { folders: walked.folders, files, skipped: walked.skipped })

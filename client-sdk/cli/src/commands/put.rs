@@ -11,6 +11,7 @@ use cairn_client::drive::drive_path;
 use cairn_client::upload::PutOptions;
 use cairn_client::{Client, CommitOn};
 use cairn_proto::DrivePath;
+use futures_util::{StreamExt, TryStreamExt};
 use serde::Serialize;
 
 use crate::cli::PutArgs;
@@ -56,7 +57,7 @@ struct Put {
 
 /// Uploads `args.local` to the drive.
 pub async fn put(ctx: &Context, args: &PutArgs) -> Result<(), Failure> {
-    let client = ctx.client()?;
+    let client = client_for(ctx, args.jobs)?;
     let local = &args.local;
     let meta = std::fs::metadata(local).map_err(|e| Failure::io("read", local, e))?;
     let target = target(&client, ctx.ns(), args.remote.as_deref(), &local_name(local)?).await?;
@@ -87,21 +88,28 @@ pub async fn put(ctx: &Context, args: &PutArgs) -> Result<(), Failure> {
     }
     let total = plan.files.iter().map(|(_, _, size)| size).sum();
     let meter = ctx.meter(&label(local), total);
-    let mut files = Vec::with_capacity(plan.files.len());
-    for (path, remote, _) in &plan.files {
-        meter.set_message(&label(path));
-        let options = PutOptions { base, ns: ctx.ns(), mtime_ms: None, progress: meter.callback() };
-        let report = client.upload_file(path, remote.as_str(), &options).await?;
-        files.push(Sent {
-            path: shown(remote.as_str()),
-            file: report.committed.file,
-            version: report.committed.version,
-            size: report.size,
-            hash: report.hash,
-            blocks: report.blocks,
-            blocks_sent: report.blocks_sent,
-        });
-    }
+    // Files go `jobs` at a time, reported in the plan's order; the first failure stops the rest.
+    let files: Vec<Sent> = futures_util::stream::iter(&plan.files)
+        .map(|(path, remote, _)| {
+            let (client, meter) = (&client, &meter);
+            async move {
+                meter.set_message(&label(path));
+                let options = PutOptions { base, ns: ctx.ns(), mtime_ms: None, progress: meter.callback() };
+                let report = client.upload_file(path, remote.as_str(), &options).await?;
+                Ok::<_, Failure>(Sent {
+                    path: shown(remote.as_str()),
+                    file: report.committed.file,
+                    version: report.committed.version,
+                    size: report.size,
+                    hash: report.hash,
+                    blocks: report.blocks,
+                    blocks_sent: report.blocks_sent,
+                })
+            }
+        })
+        .buffered(args.jobs)
+        .try_collect()
+        .await?;
     meter.finish();
     let spent = client.counters().snapshot().since(&before);
     let answer = Put {
@@ -117,6 +125,14 @@ pub async fn put(ctx: &Context, args: &PutArgs) -> Result<(), Failure> {
     };
     ctx.out.answer(&answer, |w| human(w, local, &answer));
     Ok(())
+}
+
+/// A client whose memory budget is shared out over `jobs` uploads at once, so a folder of
+/// large files holds no more than one file did (each keeps the SDK's floor).
+fn client_for(ctx: &Context, jobs: usize) -> Result<Client, Failure> {
+    let mut config = ctx.client_config()?;
+    config.memory_budget /= jobs.max(1);
+    Ok(Client::new(config)?)
 }
 
 /// Where the upload goes, as `cp` would have it: the local name at the root when no `remote`

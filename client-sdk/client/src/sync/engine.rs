@@ -7,7 +7,8 @@
 //!   journal no longer covers just restarts it from the newest), at once: what it reports is
 //!   committed;
 //! - when the file system reports a change (a recursive watcher), after local events have been
-//!   quiet for the debounce (200 ms: editors write in bursts);
+//!   quiet for the debounce (200 ms: editors write in bursts) while a file may still be being
+//!   written, or only briefly once every written file has been closed (`IN_CLOSE_WRITE`);
 //! - every `rescan` (60 s), whatever the watcher said;
 //! - again at once after a pass that changed something, until a pass finds nothing to do (a
 //!   conflict or a deferred step settles on the next pass).
@@ -203,18 +204,21 @@ impl Engine {
         }
     }
 
-    /// Waits until wake-ups have been quiet for a while — the debounce after a local event,
-    /// only [`COALESCE`] after news from the journal — or at most [`MAX_DEBOUNCE`].
+    /// Waits until wake-ups have been quiet for a while — the debounce while a local file may
+    /// still be being written, only [`COALESCE`] once every written file was closed or after
+    /// news from the journal — or at most [`MAX_DEBOUNCE`].
     async fn debounce(&self, first: Wake, wake: &mut mpsc::UnboundedReceiver<Wake>) {
         let deadline = tokio::time::Instant::now() + MAX_DEBOUNCE;
-        let quiet_for = |w: Wake| if w == Wake::Local { self.config.debounce } else { COALESCE };
-        let mut quiet = quiet_for(first);
+        let mut writing = first == Wake::Local;
         loop {
+            let quiet = if writing { self.config.debounce } else { COALESCE };
             tokio::select! {
                 () = tokio::time::sleep(quiet) => return,
                 () = tokio::time::sleep_until(deadline) => return,
                 more = wake.recv() => match more {
-                    Some(w) => quiet = quiet.max(quiet_for(w)),
+                    Some(Wake::Local) => writing = true,
+                    Some(Wake::Written) => writing = false,
+                    Some(Wake::Remote) => {}
                     None => return,
                 },
             }

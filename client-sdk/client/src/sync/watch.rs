@@ -5,9 +5,11 @@
 //! engine would wake itself forever. The one file there that does wake it is a person's
 //! confirmation of a held mass delete.
 
+use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, RwLock};
 
+use notify::event::{AccessKind, AccessMode, CreateKind, ModifyKind, RenameMode};
 use notify::{Event, EventKind, RecursiveMode, Watcher as _};
 use tokio::sync::mpsc::UnboundedSender;
 
@@ -26,12 +28,16 @@ pub struct Watcher {
 pub enum Wake {
     /// The file system: a file may still be being written, so the engine waits for quiet.
     Local,
+    /// The file system, and every file written since has been closed again (inotify's
+    /// `IN_CLOSE_WRITE`): nothing is half-written, so the engine goes at once. Platforms that
+    /// do not report closes only ever send [`Wake::Local`].
+    Written,
     /// The change journal: what it reports is committed, so the engine goes at once.
     Remote,
 }
 
-/// Watches `root` recursively and sends [`Wake::Local`] for every event that may matter, judged
-/// by the current `rules` (the engine refreshes them after each scan).
+/// Watches `root` recursively and sends [`Wake::Local`] or [`Wake::Written`] for every event
+/// that may matter, judged by the current `rules` (the engine refreshes them after each scan).
 pub fn watch(
     root: &Path,
     rules: Arc<RwLock<Rules>>,
@@ -39,17 +45,20 @@ pub fn watch(
 ) -> Result<Watcher, SyncError> {
     let base: PathBuf = root.canonicalize().unwrap_or_else(|_| root.to_path_buf());
     let plain = root.to_path_buf();
+    let mut writing = Writing::default();
     let handler = move |event: notify::Result<Event>| {
         let event = match event {
             Ok(event) => event,
-            // A lost event (a full queue): a pass finds out what changed.
+            // A lost event (a full queue): a pass finds out what changed. A close may have been
+            // lost with it, so what was being written is forgotten and this wake waits for quiet.
             Err(error) => {
                 tracing::debug!(%error, "watcher error");
+                writing = Writing::default();
                 let _ = wake.send(Wake::Local);
                 return;
             }
         };
-        if matches!(event.kind, EventKind::Access(_)) {
+        if matches!(event.kind, EventKind::Access(kind) if kind != AccessKind::Close(AccessMode::Write)) {
             return;
         }
         let Ok(rules) = rules.read() else {
@@ -71,7 +80,7 @@ pub fn watch(
                 }
             });
         if matters {
-            let _ = wake.send(Wake::Local);
+            let _ = wake.send(writing.after(&event));
         }
     };
     let watch_error =
@@ -81,6 +90,38 @@ pub fn watch(
     let mut inner = notify::RecommendedWatcher::new(handler, config).map_err(watch_error)?;
     inner.watch(root, RecursiveMode::Recursive).map_err(watch_error)?;
     Ok(Watcher { _inner: inner })
+}
+
+/// The files written and not yet closed, as the events tell.
+#[derive(Default)]
+struct Writing(HashSet<PathBuf>);
+
+impl Writing {
+    /// Takes `event` in and says what to wake the engine with: [`Wake::Written`] when no file
+    /// is left open for writing, else [`Wake::Local`].
+    fn after(&mut self, event: &Event) -> Wake {
+        match event.kind {
+            EventKind::Create(CreateKind::File)
+            | EventKind::Modify(ModifyKind::Data(_) | ModifyKind::Any) => {
+                self.0.extend(event.paths.iter().cloned());
+            }
+            EventKind::Access(AccessKind::Close(AccessMode::Write)) | EventKind::Remove(_) => {
+                for path in &event.paths {
+                    self.0.remove(path);
+                }
+            }
+            // A file renamed while open is still open, under its new name.
+            EventKind::Modify(ModifyKind::Name(RenameMode::Both)) => {
+                if let [from, to] = event.paths.as_slice()
+                    && self.0.remove(from)
+                {
+                    self.0.insert(to.clone());
+                }
+            }
+            _ => {}
+        }
+        if self.0.is_empty() { Wake::Written } else { Wake::Local }
+    }
 }
 
 #[cfg(test)]
@@ -105,6 +146,59 @@ mod tests {
 
         std::fs::write(dir.path().join("notes.txt"), b"hello").unwrap();
         let woke = tokio::time::timeout(Duration::from_secs(5), rx.recv()).await;
-        assert_eq!(woke.unwrap(), Some(Wake::Local));
+        assert!(matches!(woke.unwrap(), Some(Wake::Local | Wake::Written)));
+    }
+
+    #[cfg(target_os = "linux")]
+    #[tokio::test]
+    async fn a_file_closed_after_writing_says_so_and_one_still_open_does_not() {
+        use std::io::Write;
+        let dir = tempfile::tempdir().unwrap();
+        let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+        let _watcher = watch(dir.path(), Arc::new(RwLock::new(Rules::built_in())), tx).unwrap();
+        let mut open = std::fs::File::create(dir.path().join("log.txt")).unwrap();
+        open.write_all(b"first line").unwrap();
+        open.sync_all().unwrap();
+        let first = tokio::time::timeout(Duration::from_secs(5), rx.recv()).await.unwrap();
+        assert_eq!(first, Some(Wake::Local), "a file open for writing is not done");
+
+        std::fs::write(dir.path().join("saved.txt"), b"saved").unwrap();
+        // The close of saved.txt leaves log.txt open: still Local.
+        let mut last = None;
+        while let Ok(Some(w)) = tokio::time::timeout(Duration::from_millis(500), rx.recv()).await {
+            last = Some(w);
+        }
+        assert_eq!(last, Some(Wake::Local));
+
+        drop(open);
+        let closed = tokio::time::timeout(Duration::from_secs(5), rx.recv()).await.unwrap();
+        assert_eq!(closed, Some(Wake::Written), "every written file is closed now");
+        assert!(rx.try_recv().is_err());
+    }
+
+    fn event(kind: EventKind, paths: &[&str]) -> Event {
+        paths.iter().fold(Event::new(kind), |e, p| e.add_path(PathBuf::from(p)))
+    }
+
+    #[test]
+    fn writing_follows_creates_writes_closes_renames_and_removes() {
+        let mut writing = Writing::default();
+        let data = EventKind::Modify(ModifyKind::Data(notify::event::DataChange::Any));
+        let close = EventKind::Access(AccessKind::Close(AccessMode::Write));
+        assert_eq!(writing.after(&event(EventKind::Create(CreateKind::Folder), &["/d"])), Wake::Written);
+        assert_eq!(writing.after(&event(EventKind::Create(CreateKind::File), &["/a"])), Wake::Local);
+        assert_eq!(writing.after(&event(data, &["/a"])), Wake::Local);
+        let rename = EventKind::Modify(ModifyKind::Name(RenameMode::Both));
+        assert_eq!(
+            writing.after(&event(rename, &["/a", "/b"])),
+            Wake::Local,
+            "still open under its new name"
+        );
+        assert_eq!(writing.after(&event(close, &["/b"])), Wake::Written);
+        assert_eq!(writing.after(&event(data, &["/c"])), Wake::Local);
+        assert_eq!(
+            writing.after(&event(EventKind::Remove(notify::event::RemoveKind::File), &["/c"])),
+            Wake::Written
+        );
     }
 }
