@@ -87,7 +87,7 @@ pub async fn missing(
         return Ok(Json(Missing { missing }));
     }
     // One read barrier, then local reads: as current as a linearizable read of each.
-    state.meta.read_barrier().await?;
+    state.barrier().await?;
     let mut missing = Vec::new();
     for id in parsed {
         match state.meta.local(&Query::Block { account, block: id })? {

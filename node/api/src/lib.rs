@@ -25,6 +25,7 @@
 //! - [`watch_limit`]: caps on long polls and event streams, per user and per node.
 //! - [`inflight`]: the memory held for requests' bytes, counted before it is held.
 //! - [`idempotency`]: `Idempotency-Key`, which makes a retried write replay its first answers.
+//! - [`read_fence`]: one read barrier per request, the request's other reads local after it.
 //! - [`upload_limit`]: the size limit of the simple upload.
 //!
 //! It sits on the metadata service and the block service and knows nothing of shards or of
@@ -46,6 +47,7 @@ pub mod openapi;
 pub mod password;
 pub mod paths;
 pub mod range;
+pub mod read_fence;
 pub mod server;
 pub mod sessions;
 pub mod shares;
@@ -104,7 +106,8 @@ pub fn router(
         .merge(history::routes())
         .merge(tus::routes())
         .merge(changes::routes())
-        .layer(axum::middleware::from_fn(idempotency::scope));
+        .layer(axum::middleware::from_fn(idempotency::scope))
+        .layer(axum::middleware::from_fn(read_fence::scope));
     Router::new()
         .nest("/v1", v1)
         .route("/metrics", get(metrics_page))

@@ -7,7 +7,7 @@ use cairn_proto::Clock;
 use cairn_raft::model::{Answer, Command, Query, RequestId, Response};
 
 use crate::error::ApiError;
-use crate::idempotency;
+use crate::{idempotency, read_fence};
 
 /// What every handler can reach.
 #[derive(Clone)]
@@ -33,7 +33,9 @@ impl ApiState {
     /// becomes its API error. Its request id comes from the request's `Idempotency-Key` if it
     /// has one (so a retry replays the first answer), else it is random; see [`crate::idempotency`].
     pub(crate) async fn propose(&self, command: Command) -> Result<Response, ApiError> {
-        match self.batcher.propose_one(idempotency::request_id(), command).await? {
+        let response = self.batcher.propose_one(idempotency::request_id(), command).await;
+        read_fence::after_write();
+        match response? {
             Response::Rejected(why) => Err(why.into()),
             other => Ok(other),
         }
@@ -43,12 +45,26 @@ impl ApiState {
     /// (one step of a longer exchange, such as a tus upload), and returns the model's answer as
     /// it is, refusals included, for the caller to tell them apart.
     pub(crate) async fn propose_step(&self, command: Command) -> Result<Response, ApiError> {
-        Ok(self.batcher.propose_one(RequestId(rand::random()), command).await?)
+        let response = self.batcher.propose_one(RequestId(rand::random()), command).await;
+        read_fence::after_write();
+        Ok(response?)
     }
 
-    /// Answers `query` linearizably.
+    /// Answers `query` linearizably: after a read barrier, unless this request has passed one
+    /// since its last write ([`read_fence`]).
     pub(crate) async fn query(&self, query: Query) -> Result<Answer, ApiError> {
-        Ok(self.meta.query(&query).await?)
+        self.barrier().await?;
+        Ok(self.meta.local(&query)?)
+    }
+
+    /// Waits until this node's state holds every write acknowledged before the request began
+    /// (once per request, see [`read_fence`]); local reads after it are linearizable.
+    pub(crate) async fn barrier(&self) -> Result<(), ApiError> {
+        if !read_fence::passed() {
+            self.meta.read_barrier().await?;
+            read_fence::pass();
+        }
+        Ok(())
     }
 }
 

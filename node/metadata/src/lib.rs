@@ -8,6 +8,7 @@
 //! - [`block_stats`]: [`BlockStats`], the block work a node reports in its status.
 //! - [`metadata`]: [`MetaService`], the node's side: propose, read barrier, query, admin.
 //! - [`batcher`]: [`Batcher`], which packs concurrent writes into one Raft entry.
+//! - `read_rounds`: concurrent linearizable reads sharing one read-index round.
 //! - [`upgrade`]: what release each member runs, and raising the cluster version.
 //!
 //! It sits on the transport and the metadata state machine (`cairn-raft`), and knows nothing
@@ -18,6 +19,7 @@ pub mod block_stats;
 pub mod messages;
 pub mod metadata;
 pub mod raft_net;
+mod read_rounds;
 pub mod upgrade;
 
 pub use batcher::Batcher;

@@ -30,6 +30,7 @@ use super::messages::{
     AdminCommand, BACKUP_CHUNK_MAX, BackupTaken, KIND_ADMIN_FORWARDED, KIND_PROPOSE_FORWARDED,
     KIND_READ_INDEX, NodeStatus, ServiceError, decode, encode,
 };
+use super::read_rounds::ReadRounds;
 use cairn_transport::Transport;
 use cairn_transport::node_name;
 
@@ -49,6 +50,10 @@ pub struct MetaService {
     deadline: Duration,
     /// The node's time of day, stamped on the requests this service proposes itself.
     clock: Clock,
+    /// Read barriers of this node's callers, sharing rounds through the leader.
+    barriers: Arc<ReadRounds>,
+    /// Read-index confirmations while this node leads, for its own barriers and its followers'.
+    confirmations: Arc<ReadRounds>,
 }
 
 impl std::fmt::Debug for MetaService {
@@ -79,7 +84,17 @@ impl MetaService {
         deadline: Duration,
         clock: Clock,
     ) -> Self {
-        Self { id, raft, state, transport, started: Instant::now(), deadline, clock }
+        Self {
+            id,
+            raft,
+            state,
+            transport,
+            started: Instant::now(),
+            deadline,
+            clock,
+            barriers: Arc::default(),
+            confirmations: Arc::default(),
+        }
     }
 
     /// This node's id.
@@ -183,8 +198,19 @@ impl MetaService {
     }
 
     /// The log index a linearizable read must wait for, if this node leads (confirmed with a
-    /// quorum of voters).
+    /// quorum of voters). Concurrent calls share confirmation rounds ([`ReadRounds`]).
     pub async fn read_index_here(&self) -> Result<u64, ServiceError> {
+        let service = self.clone();
+        self.confirmations
+            .index(move || {
+                let service = service.clone();
+                async move { service.confirm_read_index().await }
+            })
+            .await
+    }
+
+    /// One confirmation round of the read index with a quorum of voters.
+    async fn confirm_read_index(&self) -> Result<u64, ServiceError> {
         match self.raft.get_read_log_id().await {
             Ok((read_log_id, _applied)) => Ok(read_log_id.map_or(0, |id| id.index)),
             Err(RaftError::APIError(CheckIsLeaderError::ForwardToLeader(to))) => Err(self.not_leader(&to)),
@@ -196,9 +222,19 @@ impl MetaService {
     }
 
     /// Waits until this node's state reflects every write acknowledged before the call began.
+    /// Concurrent barriers on this node share one read index from the leader ([`ReadRounds`]).
     pub async fn read_barrier(&self) -> Result<(), ServiceError> {
         let started = Instant::now();
-        let index = self.with_leader(KIND_READ_INDEX, Bytes::new(), || self.read_index_here()).await?;
+        let service = self.clone();
+        let index = self
+            .barriers
+            .index(move || {
+                let service = service.clone();
+                async move {
+                    service.with_leader(KIND_READ_INDEX, Bytes::new(), || service.read_index_here()).await
+                }
+            })
+            .await?;
         let left = self.deadline.saturating_sub(started.elapsed());
         self.raft.wait(Some(left)).applied_index_at_least(Some(index), "read barrier").await.map_err(
             |e| match e {

@@ -256,5 +256,7 @@ pub async fn propose_together(state: &ApiState, commands: Vec<Command>) -> Resul
         .into_iter()
         .map(|command| Request { id: crate::idempotency::request_id(), time_ms: now, command })
         .collect();
-    Ok(state.meta.propose(requests).await?)
+    let responses = state.meta.propose(requests).await;
+    crate::read_fence::after_write();
+    Ok(responses?)
 }
