@@ -83,13 +83,29 @@ fn compaction_races_puts_deletes_and_reads() {
     println!("seed {seed} (set CAIRN_SEED to replay)");
     let dir = tempfile::tempdir().unwrap();
     let store = Arc::new(open(dir.path()));
-    // Shards 0..100 are never touched again: readers must always find them whole.
+    // Shards 0..100 are never touched again: readers must always find them whole. Between
+    // them, filler shards that a thread deletes while the reader runs, so the segments holding
+    // the stable shards are compacted under the reader's feet.
     let stable = 0..100u32;
+    let fillers = |n: u32| 500 + 3 * n..500 + 3 * n + 3;
     for n in stable.clone() {
         store.put(&key(n), &shard(n, 0)).unwrap();
+        for f in fillers(n) {
+            store.put(&key(f), &shard(f, 0)).unwrap();
+        }
     }
     let writers = 4u32;
     let done = Arc::new(AtomicBool::new(false));
+    let deleter = {
+        let (store, stable) = (store.clone(), stable.clone());
+        std::thread::spawn(move || {
+            for n in stable.rev() {
+                for f in fillers(n) {
+                    assert!(store.delete(&key(f)).unwrap(), "filler {f}");
+                }
+            }
+        })
+    };
     // Each writer owns its own keys, so its model of them is the truth at the end.
     let writer_threads: Vec<_> = (0..writers)
         .map(|w| {
@@ -116,7 +132,7 @@ fn compaction_races_puts_deletes_and_reads() {
         std::thread::spawn(move || {
             let mut reads = 0;
             while !done.load(Ordering::SeqCst) {
-                for n in stable.clone().step_by(7) {
+                for n in stable.clone().step_by(3) {
                     assert_eq!(store.get(&key(n)).unwrap(), Some(shard(n, 0)), "stable shard {n}");
                     reads += 1;
                 }
@@ -136,6 +152,7 @@ fn compaction_races_puts_deletes_and_reads() {
         })
     };
     let models: Vec<_> = writer_threads.into_iter().map(|t| t.join().unwrap()).collect();
+    deleter.join().unwrap();
     done.store(true, Ordering::SeqCst);
     assert!(reader.join().unwrap() > 0);
     let removed = compactor.join().unwrap() + store.compact().unwrap().segments_removed;
@@ -144,6 +161,9 @@ fn compaction_races_puts_deletes_and_reads() {
     let check = |store: &SegmentShardStore| {
         for n in stable.clone() {
             assert_eq!(store.get(&key(n)).unwrap(), Some(shard(n, 0)), "stable shard {n}");
+            for f in fillers(n) {
+                assert_eq!(store.get(&key(f)).unwrap(), None, "filler {f}");
+            }
         }
         let mut live = stable.len() as u64;
         for (w, model) in models.iter().enumerate() {

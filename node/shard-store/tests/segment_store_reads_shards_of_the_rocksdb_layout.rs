@@ -28,7 +28,10 @@ fn config(dir: &Path) -> ShardStoreConfig {
 
 /// Small shards stay inline in RocksDB's SST files, large ones go to blob files: both kinds.
 fn shard(n: u32, version: u64) -> Vec<u8> {
-    random(if n % 2 == 0 { 100 + n as usize } else { 40_000 + n as usize }, u64::from(n) + (version << 32))
+    random(
+        if n.is_multiple_of(2) { 100 + n as usize } else { 40_000 + n as usize },
+        u64::from(n) + (version << 32),
+    )
 }
 
 #[test]

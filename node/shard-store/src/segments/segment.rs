@@ -145,9 +145,16 @@ impl Segments {
             .create_new(true)
             .open(&path)
             .map_err(file_error("create segment file", &path))?;
-        file.write_all_at(&header(id), 0).map_err(file_error("write segment header", &path))?;
-        file.sync_all().map_err(file_error("sync new segment file", &path))?;
-        sync_dir(&self.dir)?;
+        let made = file
+            .write_all_at(&header(id), 0)
+            .map_err(file_error("write segment header", &path))
+            .and_then(|()| file.sync_all().map_err(file_error("sync new segment file", &path)))
+            .and_then(|()| sync_dir(&self.dir));
+        if let Err(e) = made {
+            // Out of the way, so the next try (once the disk has room) can create it again.
+            let _ = std::fs::remove_file(&path);
+            return Err(e);
+        }
         let segment = Arc::new(Segment::new(id, HEADER_LEN, 0, false));
         let file = Arc::new(file);
         self.all.lock().insert(id, segment.clone());

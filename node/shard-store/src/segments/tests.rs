@@ -342,3 +342,29 @@ fn the_segment_format_stays_readable() {
     }
     g.finish();
 }
+
+#[test]
+fn a_read_of_a_compacted_segment_finds_it_gone_and_the_shard_moved() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = config(dir.path());
+    config.segment_bytes = 1 << 20;
+    let store = SegmentShardStore::open(config).unwrap();
+    for n in 0..12 {
+        store.put(&key(n, 0), &random(200_000, n.into())).unwrap();
+    }
+    let (old, _) = place(&store, &key(0, 0));
+    for n in 1..12 {
+        store.delete(&key(n, 0)).unwrap();
+    }
+    let report = store.compact().unwrap();
+    assert!(
+        report.segments_removed >= 1 && report.bytes_copied == 200_000 + RECORD_OVERHEAD as u64,
+        "{report:?}"
+    );
+    // What a get that read the location just before the compaction meets: the file is gone, so
+    // it reads the location again (see `Inner::get`) and finds the shard where it was moved.
+    assert!(matches!(store.inner.read(&key(0, 0), old), Err(ReadError::Gone)));
+    assert_ne!(place(&store, &key(0, 0)).0.segment, old.segment);
+    assert_eq!(store.get(&key(0, 0)).unwrap(), Some(random(200_000, 0)));
+    assert!(!store.inner.segments.path(old.segment).exists());
+}
