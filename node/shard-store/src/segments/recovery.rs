@@ -11,13 +11,12 @@ use super::appender::Appender;
 use super::compaction::Background;
 use super::group_commit::GroupCommit;
 use super::index::{self, LOCATIONS_CF, SEGMENT_RECORDS_CF};
-use super::segment::{HEADER_LEN, Segments, file_error, header, parse_name};
+use super::segment::{HEADER_LEN, Segments, file_error, parse_name};
 use super::{Inner, segment};
 use crate::accounting::Accounting;
 use crate::key_locks::KeyLocks;
 use crate::rocks::{self, SHARDS_CF, cf};
 use crate::{ShardStoreConfig, ShardStoreError};
-use std::os::unix::fs::FileExt;
 
 /// The folder of the segment files, inside the store's.
 pub(crate) const SEGMENTS_DIR: &str = "segments";
@@ -88,7 +87,8 @@ fn segment_files(segments: &Segments) -> Result<BTreeMap<u64, u64>, ShardStoreEr
 /// never acknowledged (a torn tail, or records whose index entries a crash cut off), so it is
 /// cut. A new segment is started instead when the newest is full, shorter than its indexed
 /// records say (the file system lost some: keep those bytes where the reads that report them
-/// corrupt expect them), or when there is none. A new segment's id is above every id the index
+/// corrupt expect them; a file cut short of its header, created just before a crash, is such a
+/// one and is deleted by the next compaction, holding nothing), or when there is none. A new segment's id is above every id the index
 /// names, so no stale entry can point into it.
 fn resume(
     segments: &Segments,
@@ -104,10 +104,6 @@ fn resume(
         if indexed_end < segment_bytes && len >= indexed_end {
             let (segment, file) = segments.reopen_for_append(id)?;
             let path = segments.path(id);
-            if len < HEADER_LEN {
-                // Created, then cut short by a crash before its header was synced.
-                file.write_all_at(&header(id), 0).map_err(file_error("write segment header", &path))?;
-            }
             if len != indexed_end {
                 tracing::info!(
                     segment = id,

@@ -368,3 +368,32 @@ fn a_read_of_a_compacted_segment_finds_it_gone_and_the_shard_moved() {
     assert_eq!(store.get(&key(0, 0)).unwrap(), Some(random(200_000, 0)));
     assert!(!store.inner.segments.path(old.segment).exists());
 }
+
+#[test]
+fn background_compaction_deletes_a_dead_segment_and_stops_with_the_store() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = config(dir.path());
+    config.segment_bytes = 1 << 20;
+    config.background_compaction = true;
+    let store = SegmentShardStore::open(config).unwrap();
+    for n in 0..10 {
+        store.put(&key(n, 0), &random(300_000, n.into())).unwrap();
+    }
+    let before = store.segment_count();
+    // The deletes empty the first, sealed, segments: the commit wakes the compaction thread.
+    for n in 0..6 {
+        store.delete(&key(n, 0)).unwrap();
+    }
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while store.segment_count() >= before {
+        assert!(std::time::Instant::now() < deadline, "the background compaction never ran");
+        std::thread::yield_now();
+    }
+    for n in 6..10 {
+        assert_eq!(store.get(&key(n, 0)).unwrap(), Some(random(300_000, n.into())));
+    }
+    // Dropping joins the thread; the database can be opened again at once.
+    drop(store);
+    let store = open(dir.path());
+    assert_eq!(store.usage().unwrap().shards, 4);
+}
