@@ -82,7 +82,7 @@ enum Layout {
 /// A store of either kind, flushed and compacted the way each does it.
 enum Store {
     Segments(SegmentShardStore),
-    Rocks(RocksShardStore),
+    Rocks(Box<RocksShardStore>),
 }
 
 impl Layout {
@@ -101,7 +101,7 @@ impl Layout {
                 config.background_compaction = false;
                 Store::Segments(SegmentShardStore::open(config).unwrap())
             }
-            Self::BlobDb | Self::Sst => Store::Rocks(RocksShardStore::open(config).unwrap()),
+            Self::BlobDb | Self::Sst => Store::Rocks(Box::new(RocksShardStore::open(config).unwrap())),
         }
     }
 }
