@@ -1,5 +1,6 @@
-//! Write amplification and read speed of the shard store with and without BlobDB, past the
-//! point where a criterion micro-benchmark stops: gigabytes of shards, flushed and compacted.
+//! Write amplification and read speed of the shard store's layouts — segment files (what a node
+//! uses), RocksDB with BlobDB, RocksDB with SST files only — past the point where a criterion
+//! micro-benchmark stops: gigabytes of shards, flushed and compacted.
 //!
 //! `cargo run --release --example shard_store_amplification [GIB]` (part of `make bench`).
 //! Prints, for each layout, the bytes the process wrote to disk per byte of shard stored (from
@@ -10,7 +11,7 @@ use std::time::Instant;
 
 use cairn_proto::sample_data::random;
 use cairn_proto::{AccountId, BlockId};
-use cairn_shard_store::{RocksShardStore, ShardKey, ShardStore, ShardStoreConfig};
+use cairn_shard_store::{RocksShardStore, SegmentShardStore, ShardKey, ShardStore, ShardStoreConfig};
 
 const SHARD: usize = 512 << 10;
 
@@ -32,12 +33,12 @@ fn main() {
     };
     println!("{count} shards of {} KiB ({gib} GiB) per layout", SHARD >> 10);
 
-    for blob_files in [true, false] {
+    for layout in [Layout::Segments, Layout::BlobDb, Layout::Sst] {
         let dir = tempfile::tempdir_in(std::env::current_dir().unwrap()).unwrap();
         let mut config = ShardStoreConfig::new(dir.path());
         config.reserve_disk_bytes = 0;
-        config.blob_files = blob_files;
-        let store = RocksShardStore::open(config).unwrap();
+        config.blob_files = layout == Layout::BlobDb;
+        let store = layout.open(config);
 
         let written_before = disk_writes();
         let start = Instant::now();
@@ -58,11 +59,72 @@ fn main() {
         let get_secs = start.elapsed().as_secs_f64();
         let stored = count as f64 * SHARD as f64;
         println!(
-            "{:7}  put (synced) {:7.1} MB/s   disk writes {:.2}× the data   get (verified) {:7.1} MB/s",
-            if blob_files { "blobdb" } else { "sst" },
+            "{:8}  put (synced) {:7.1} MB/s   disk writes {:.2}× the data   get (verified) {:7.1} MB/s",
+            layout.name(),
             stored / put_secs / 1e6,
             written as f64 / stored,
             read as f64 / get_secs / 1e6,
         );
+    }
+}
+
+/// A way of keeping shards on disk.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Layout {
+    /// Segment files, the index in RocksDB (`SegmentShardStore`).
+    Segments,
+    /// Shards as RocksDB values in blob files (`RocksShardStore`, BlobDB on).
+    BlobDb,
+    /// Shards as RocksDB values in SST files (`RocksShardStore`, BlobDB off).
+    Sst,
+}
+
+/// A store of either kind, flushed and compacted the way each does it.
+enum Store {
+    Segments(SegmentShardStore),
+    Rocks(Box<RocksShardStore>),
+}
+
+impl Layout {
+    fn name(self) -> &'static str {
+        match self {
+            Self::Segments => "segments",
+            Self::BlobDb => "blobdb",
+            Self::Sst => "sst",
+        }
+    }
+
+    fn open(self, mut config: ShardStoreConfig) -> Store {
+        match self {
+            Self::Segments => {
+                // Compaction runs in `flush_and_compact`, inside the measurement.
+                config.background_compaction = false;
+                Store::Segments(SegmentShardStore::open(config).unwrap())
+            }
+            Self::BlobDb | Self::Sst => Store::Rocks(Box::new(RocksShardStore::open(config).unwrap())),
+        }
+    }
+}
+
+impl Store {
+    fn put(&self, key: &ShardKey, shard: &[u8]) -> Result<(), cairn_shard_store::ShardStoreError> {
+        match self {
+            Self::Segments(s) => s.put(key, shard),
+            Self::Rocks(s) => s.put(key, shard),
+        }
+    }
+
+    fn get(&self, key: &ShardKey) -> Result<Option<Vec<u8>>, cairn_shard_store::ShardStoreError> {
+        match self {
+            Self::Segments(s) => s.get(key),
+            Self::Rocks(s) => s.get(key),
+        }
+    }
+
+    fn flush_and_compact(&self) -> Result<(), cairn_shard_store::ShardStoreError> {
+        match self {
+            Self::Segments(s) => s.flush_and_compact(),
+            Self::Rocks(s) => s.flush_and_compact(),
+        }
     }
 }

@@ -24,7 +24,7 @@ use cairn_api::ApiLimits;
 use cairn_block_service::{BlockService, ShardClient, gc, health, rebalance, repair, scrub};
 use cairn_metadata::raft_net::RaftNetwork;
 use cairn_metadata::{Batcher, MetaService, ServiceError, upgrade};
-use cairn_shard_store::{RocksShardStore, ShardStore, ShardStoreConfig};
+use cairn_shard_store::{SegmentShardStore, ShardStore, ShardStoreConfig};
 use cairn_transport::{Transport, TransportError, TransportSettings};
 
 /// Why a node could not start or be initialised.
@@ -132,7 +132,9 @@ impl RunningNode {
             reserve_disk_bytes: config.storage.reserve_disk_bytes,
             ..ShardStoreConfig::new(&shard_dir)
         };
-        let store: Arc<dyn ShardStore> = Arc::new(RocksShardStore::open(store_config).map_err(|e| {
+        // Shard bodies in segment files, written once; a store an older release kept in
+        // RocksDB blob files opens as is and its shards are still served.
+        let store: Arc<dyn ShardStore> = Arc::new(SegmentShardStore::open(store_config).map_err(|e| {
             NodeError::Storage { what: "shard store", path: shard_dir.clone(), message: e.to_string() }
         })?);
         // The block budget also bounds the block requests clients have in flight to this node.

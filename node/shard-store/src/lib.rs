@@ -1,17 +1,26 @@
 //! The shard store: where a node keeps the shards it was given, checksummed and fsync'd.
 //!
-//! [`ShardStore`] is the small trait the rest of the node uses; [`RocksShardStore`] is the real
-//! implementation and [`FaultyShardStore`] wraps any store with injected failures for tests.
-//! The trait is synchronous: RocksDB calls block, so async callers run them on a blocking pool.
+//! [`ShardStore`] is the small trait the rest of the node uses. [`SegmentShardStore`] is the real
+//! implementation: shard bodies written once, into append-only segment files, indexed in
+//! RocksDB. [`RocksShardStore`] is the layout of earlier releases (shards as RocksDB BlobDB
+//! values), which the segment store still reads. [`FaultyShardStore`] wraps any store with
+//! injected failures for tests. The trait is synchronous: file and RocksDB calls block, so async
+//! callers run them on a blocking pool.
 
+mod accounting;
+mod config;
 mod disk_space;
 pub mod faulty;
 pub mod key;
+mod key_locks;
 pub mod rocks;
+pub mod segments;
 
+pub use config::{DEFAULT_SEGMENT_BYTES, ShardStoreConfig};
 pub use faulty::{Faults, FaultyShardStore};
 pub use key::ShardKey;
-pub use rocks::{RocksShardStore, ShardStoreConfig};
+pub use rocks::RocksShardStore;
+pub use segments::{CompactionReport, SegmentShardStore};
 
 /// A stored shard as listed for the scrubber: its key and stored length.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -39,7 +48,7 @@ pub struct StoreUsage {
 }
 
 /// Why a shard operation failed.
-#[derive(Debug, thiserror::Error)]
+#[derive(Clone, Debug, thiserror::Error)]
 pub enum ShardStoreError {
     /// The stored bytes do not match their checksum. The shard must be rebuilt from the others;
     /// it is never served.
