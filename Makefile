@@ -83,6 +83,7 @@ bench: deps
 	$(CARGO) build --release -p cairn-cli --bin cairn
 	$(CARGO) bench -p cairn-node --bench drive_throughput -- 10000
 	$(CARGO) bench -p cairn-node --bench sync_latency -- 100
+	$(CARGO) bench -p cairn-node --bench fast_paths
 
 # etcd's side of the commit-rate comparison; a standalone crate, outside the workspace.
 BENCH_SECONDS ?= 10
