@@ -1,23 +1,19 @@
-//! Rotting a stopped node's shards on disk: bytes flipped inside the shard store's blob files
-//! (where RocksDB's BlobDB keeps shard values), past their headers and before their footers,
-//! so the store opens and only the shards themselves are wrong.
+//! Rotting a stopped node's shards on disk: bytes flipped inside the files that hold shard
+//! bodies — the segment files (`shards/segments/*.seg`) and, for shards an earlier release
+//! stored, RocksDB's blob files (`shards/*.blob`) — past their 64-byte headers and before the
+//! last 64 bytes, so the store opens and only the shards themselves are wrong.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
-/// Flips one byte in every `STRIDE` of some of the blob files under `data_dir/shards`: about half
-/// of them, chosen by `draw`. Says what it did.
+/// Flips one byte in every `STRIDE` of some of the shard files under `data_dir/shards`: about
+/// half of them, chosen by `draw`. Says what it did.
 pub fn rot_shards(data_dir: &Path, draw: u64) -> String {
     const STRIDE: usize = 40_000;
     let shards = data_dir.join("shards");
-    let mut files: Vec<PathBuf> = match std::fs::read_dir(&shards) {
-        Ok(entries) => entries
-            .filter_map(Result::ok)
-            .map(|e| e.path())
-            .filter(|p| p.extension().is_some_and(|x| x == "blob"))
-            .collect(),
-        Err(e) => return format!("no shard store to rot ({}: {e})", shards.display()),
-    };
-    files.sort();
+    if let Err(e) = std::fs::metadata(&shards) {
+        return format!("no shard store to rot ({}: {e})", shards.display());
+    }
+    let files = cairn_shard_store::body_files(&shards);
     let mut flipped = 0;
     let mut rotted = 0;
     for (i, file) in files.iter().enumerate() {
@@ -36,5 +32,5 @@ pub fn rot_shards(data_dir: &Path, draw: u64) -> String {
             rotted += 1;
         }
     }
-    format!("{flipped} bytes flipped in {rotted} of {} blob files", files.len())
+    format!("{flipped} bytes flipped in {rotted} of {} shard files", files.len())
 }

@@ -6,24 +6,13 @@
 
 mod common;
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use cairn_test_cluster::{ProcessCluster, Settings, wait_until};
 use common::blocks::{assert_all_read_back, fully_redundant, put_all, samples};
 
 const STORAGE: &str = "profile = \"2+1\"\ndown_after_ms = 1500\nrepair_every_ms = 500\nhedge_after_ms = 200\n\
                        scrub_every_ms = 300\nscrub_bytes_per_sec = 1000000000";
-
-/// Files of the shard store that hold shard values (BlobDB blob files).
-fn blob_files(shards: &Path) -> Vec<PathBuf> {
-    let mut files: Vec<PathBuf> = std::fs::read_dir(shards)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .filter(|p| p.extension().is_some_and(|x| x == "blob"))
-        .collect();
-    files.sort();
-    files
-}
 
 /// Flips one byte every `stride` bytes of `file`, past its header and before its footer.
 fn rot(file: &Path, stride: usize) -> usize {
@@ -48,19 +37,15 @@ async fn scrubber_finds_and_repairs_rotten_shards() {
     let blocks = samples(30, 3);
     put_all(&client, &blocks).await;
 
-    // Restart node 2 so its store recovers its write-ahead log into blob files, then stop it
-    // again and rot those files.
+    // Stop a follower and rot the files that hold its shard bodies.
     let leader = cluster.wait_for_leader().await;
     let victim = (1..=3).find(|id| *id != leader).unwrap();
     cluster.kill(victim);
-    cluster.start_node(victim);
-    cluster.status_of(&client, victim).await;
-    cluster.kill(victim);
     let shard_dir = cluster.data_dir(victim).join("shards");
-    let files = blob_files(&shard_dir);
-    assert!(!files.is_empty(), "no blob files in {}", shard_dir.display());
+    let files = cairn_shard_store::body_files(&shard_dir);
+    assert!(!files.is_empty(), "no shard files in {}", shard_dir.display());
     let flipped: usize = files.iter().map(|f| rot(f, 50_000)).sum();
-    println!("flipped {flipped} bytes in {} blob files of node {victim}", files.len());
+    println!("flipped {flipped} bytes in {} shard files of node {victim}", files.len());
     cluster.start_node(victim);
 
     // Reads go on while the scrubber and repair work: never a wrong byte.

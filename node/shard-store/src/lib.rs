@@ -8,6 +8,7 @@
 //! callers run them on a blocking pool.
 
 mod accounting;
+mod body_files;
 mod config;
 mod disk_space;
 pub mod faulty;
@@ -16,6 +17,7 @@ mod key_locks;
 pub mod rocks;
 pub mod segments;
 
+pub use body_files::body_files;
 pub use config::{DEFAULT_SEGMENT_BYTES, ShardStoreConfig};
 pub use faulty::{Faults, FaultyShardStore};
 pub use key::ShardKey;

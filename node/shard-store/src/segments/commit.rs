@@ -11,43 +11,14 @@ use std::sync::atomic::Ordering;
 
 use rocksdb::WriteBatch;
 
-use super::Inner;
 use super::appender::Slot;
+use super::change::{Change, Key};
 use super::group_commit::Outcome;
 use super::index::{LOCATIONS_CF, Location, SEGMENT_RECORDS_CF, location};
+use super::inner::{ALL_CFS, Inner};
 use super::segment::file_error;
-use crate::ShardKey;
 use crate::ShardStoreError;
 use crate::rocks::{INDEX_CF, SHARDS_CF, cf, io};
-
-type Key = [u8; ShardKey::LEN];
-
-/// One change to the store, made durable by a commit.
-pub(crate) enum Change {
-    /// A new record of `key`, written into `slot`, replacing any earlier one (`replaces` says
-    /// the index held one: if it is not in a segment it is in the `shards` family).
-    Put { key: Key, replaces: bool, slot: Slot },
-    /// `key` is gone.
-    Delete { key: Key },
-    /// Compaction copied the record of `key` at `from` into `slot`: point there, if `key` is
-    /// still at `from`.
-    Relocate { key: Key, from: Location, slot: Slot },
-}
-
-impl Change {
-    fn key(&self) -> &Key {
-        match self {
-            Self::Put { key, .. } | Self::Delete { key } | Self::Relocate { key, .. } => key,
-        }
-    }
-
-    fn slot(&self) -> Option<&Slot> {
-        match self {
-            Self::Put { slot, .. } | Self::Relocate { slot, .. } => Some(slot),
-            Self::Delete { .. } => None,
-        }
-    }
-}
 
 /// What a batch does to each segment's live bytes.
 type LiveDeltas = HashMap<u64, i64>;
@@ -88,7 +59,7 @@ impl Inner {
                     segment.live.fetch_add(delta.unsigned_abs(), Ordering::SeqCst);
                 } else {
                     segment.live.fetch_sub(delta.unsigned_abs(), Ordering::SeqCst);
-                    if super::compaction::worth_compacting(&segment) {
+                    if segment.worth_compacting() {
                         self.wake_compaction();
                     }
                 }
@@ -193,7 +164,7 @@ impl Inner {
     /// layout does, see `rocks/mod.rs`).
     fn write(&self, batch: WriteBatch) -> Result<(), ShardStoreError> {
         if self.write_failed.load(Ordering::SeqCst) {
-            for name in super::ALL_CFS {
+            for name in ALL_CFS {
                 self.db.flush_cf(cf(&self.db, name)?).map_err(io("retire the WAL after a failed write"))?;
             }
             self.write_failed.store(false, Ordering::SeqCst);

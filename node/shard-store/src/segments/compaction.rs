@@ -3,22 +3,16 @@
 
 use std::os::unix::fs::FileExt;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::Ordering;
 use std::time::Duration;
 
-use parking_lot::{Condvar, Mutex};
-
-use super::Inner;
-use super::commit::Change;
+use super::change::Change;
 use super::index;
+use super::inner::Inner;
 use super::record;
-use super::segment::{HEADER_LEN, Segment};
+use super::segment::Segment;
 use crate::{ShardKey, ShardStoreError};
 
-/// A sealed segment is compacted when its live records fill less than this share of it (in
-/// percent): copying a segment's live bytes then reclaims at least as many dead ones, so
-/// compaction writes at most one byte per byte reclaimed.
-const LIVE_PERCENT: u64 = 50;
 /// Moved records committed at once: one sync and one index batch for this many bytes.
 const COMMIT_BYTES: u64 = 16 << 20;
 /// The background thread looks at the segments this often even when nothing woke it.
@@ -35,18 +29,8 @@ pub struct CompactionReport {
     pub bytes_reclaimed: u64,
 }
 
-/// True when `segment` is sealed and mostly dead (or wholly: an empty one is deleted at once).
-pub(super) fn worth_compacting(segment: &Segment) -> bool {
-    if !segment.sealed.load(Ordering::SeqCst) {
-        return false;
-    }
-    let payload = segment.size.load(Ordering::SeqCst).saturating_sub(HEADER_LEN);
-    let live = segment.live.load(Ordering::SeqCst);
-    live == 0 || live.saturating_mul(100) < payload.saturating_mul(LIVE_PERCENT)
-}
-
 impl Inner {
-    /// Compacts every segment worth it (see [`worth_compacting`]).
+    /// Compacts every segment worth it (see [`Segment::worth_compacting`]).
     pub(super) fn compact(&self) -> Result<CompactionReport, ShardStoreError> {
         let _one = self.compaction.lock();
         let mut report = CompactionReport::default();
@@ -55,7 +39,7 @@ impl Inner {
                 break;
             }
             // A record reserved there may still be committing: it would be lost with the file.
-            if !worth_compacting(&segment) || segment.writers.load(Ordering::SeqCst) > 0 {
+            if !segment.worth_compacting() || segment.writers.load(Ordering::SeqCst) > 0 {
                 continue;
             }
             let size = segment.size.load(Ordering::SeqCst);
@@ -145,49 +129,13 @@ impl Inner {
     }
 }
 
-/// The background compaction thread's signals.
-pub(super) struct Background {
-    woken: Mutex<bool>,
-    wake: Condvar,
-    stopping: AtomicBool,
-}
-
-impl Background {
-    pub(super) fn new() -> Self {
-        // Woken from the start: open may have found segments worth compacting.
-        Self { woken: Mutex::new(true), wake: Condvar::new(), stopping: AtomicBool::new(false) }
-    }
-
-    fn wake(&self) {
-        *self.woken.lock() = true;
-        self.wake.notify_one();
-    }
-
-    pub(super) fn stop(&self) {
-        self.stopping.store(true, Ordering::SeqCst);
-        let _woken = self.woken.lock();
-        self.wake.notify_all();
-    }
-
-    fn stopping(&self) -> bool {
-        self.stopping.load(Ordering::SeqCst)
-    }
-}
-
 /// Starts the thread that compacts `inner`'s segments when woken, and every [`PERIOD`].
 pub(super) fn spawn(inner: Arc<Inner>) -> Result<std::thread::JoinHandle<()>, ShardStoreError> {
     std::thread::Builder::new()
         .name("segment-compaction".into())
         .spawn(move || {
             loop {
-                {
-                    let mut woken = inner.background.woken.lock();
-                    if !*woken && !inner.background.stopping() {
-                        inner.background.wake.wait_for(&mut woken, PERIOD);
-                    }
-                    *woken = false;
-                }
-                if inner.background.stopping() {
+                if inner.background.wait(PERIOD) {
                     return;
                 }
                 match inner.compact() {

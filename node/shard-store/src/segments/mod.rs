@@ -48,10 +48,13 @@
 //! the store again.
 
 mod appender;
+mod background;
+mod change;
 mod commit;
 mod compaction;
 mod group_commit;
 mod index;
+mod inner;
 mod record;
 mod recovery;
 mod segment;
@@ -59,55 +62,24 @@ mod segment;
 use std::os::unix::fs::FileExt;
 use std::path::Path;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-
-use parking_lot::Mutex;
-use rocksdb::{DB, WriteOptions};
+use std::sync::atomic::Ordering;
 
 pub use compaction::CompactionReport;
 pub use record::FOOTER_LEN as RECORD_OVERHEAD;
+pub(crate) use recovery::SEGMENTS_DIR;
 
-use self::appender::Appender;
-use self::commit::Change;
-use self::compaction::Background;
-use self::group_commit::GroupCommit;
-use self::index::{LOCATIONS_CF, Location, SEGMENT_RECORDS_CF, location};
-use self::segment::Segments;
-use crate::accounting::Accounting;
-use crate::key_locks::KeyLocks;
-use crate::rocks::{INDEX_CF, SHARDS_CF, cf, io};
+use self::change::Change;
+use self::index::{Location, location};
+use self::inner::{ALL_CFS, Inner};
+use crate::rocks::{cf, io};
 use crate::{
     ShardEntry, ShardKey, ShardStore, ShardStoreConfig, ShardStoreError, StoreUsage, disk_space, rocks,
 };
-
-/// Every column family of the store.
-const ALL_CFS: [&str; 4] = [SHARDS_CF, INDEX_CF, LOCATIONS_CF, SEGMENT_RECORDS_CF];
 
 /// The segment shard store. Dropping it stops its background compaction.
 pub struct SegmentShardStore {
     inner: Arc<Inner>,
     background: Option<std::thread::JoinHandle<()>>,
-}
-
-/// The store's state, shared with its compaction thread.
-pub(crate) struct Inner {
-    config: ShardStoreConfig,
-    db: DB,
-    accounting: Accounting,
-    locks: KeyLocks,
-    segments: Segments,
-    appender: Appender,
-    commits: GroupCommit<Change>,
-    sync_write: WriteOptions,
-    /// Set when a RocksDB write failed (see `commit.rs`).
-    write_failed: AtomicBool,
-    /// The `shards` family held records at open: a shard not in a segment may be there.
-    legacy: AtomicBool,
-    /// One compaction at a time.
-    compaction: Mutex<()>,
-    /// Corrupt records compaction met (and moved as they were, for the scrubber to find).
-    compaction_errors: AtomicU64,
-    background: Background,
 }
 
 impl std::fmt::Debug for SegmentShardStore {

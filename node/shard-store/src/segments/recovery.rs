@@ -8,11 +8,12 @@ use parking_lot::Mutex;
 use rocksdb::{IteratorMode, WriteOptions};
 
 use super::appender::Appender;
-use super::compaction::Background;
+use super::background::Background;
 use super::group_commit::GroupCommit;
 use super::index::{self, LOCATIONS_CF, SEGMENT_RECORDS_CF};
+use super::inner::Inner;
+use super::segment;
 use super::segment::{HEADER_LEN, Segments, file_error, parse_name};
-use super::{Inner, segment};
 use crate::accounting::Accounting;
 use crate::key_locks::KeyLocks;
 use crate::rocks::{self, SHARDS_CF, cf};

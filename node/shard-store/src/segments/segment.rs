@@ -45,7 +45,22 @@ pub(crate) struct Segment {
     pub(crate) poisoned: AtomicBool,
 }
 
+/// A sealed segment is compacted when its live records fill less than this share of it (in
+/// percent): copying a segment's live bytes then reclaims at least as many dead ones, so
+/// compaction writes at most one byte per byte reclaimed.
+const LIVE_PERCENT: u64 = 50;
+
 impl Segment {
+    /// True when the segment is sealed and mostly dead (or wholly: an empty one is deleted at once).
+    pub(super) fn worth_compacting(&self) -> bool {
+        if !self.sealed.load(Ordering::SeqCst) {
+            return false;
+        }
+        let payload = self.size.load(Ordering::SeqCst).saturating_sub(HEADER_LEN);
+        let live = self.live.load(Ordering::SeqCst);
+        live == 0 || live.saturating_mul(100) < payload.saturating_mul(LIVE_PERCENT)
+    }
+
     fn new(id: u64, size: u64, live: u64, sealed: bool) -> Self {
         Self {
             id,

@@ -3,6 +3,7 @@
 
 use std::path::{Path, PathBuf};
 
+use super::index::{LOCATIONS_CF, SEGMENT_RECORDS_CF};
 use super::*;
 use crate::Faults;
 use crate::FaultyShardStore;
