@@ -1,8 +1,9 @@
 //! `RocksLogStore`: the Raft log and vote in RocksDB, synced before they are acknowledged.
 //!
 //! Raft's safety rests on a vote or an appended entry surviving a crash once it is acknowledged;
-//! every such write here goes through a WAL-synced write batch. (The openraft RocksDB example
-//! does not sync; that is fine for an example and wrong for a drive.)
+//! every such write here is WAL-synced before it is acknowledged: votes, truncations and purges
+//! in the write itself, appends by the [`WalSyncer`] thread, many at a time. (The openraft
+//! RocksDB example does not sync; that is fine for an example and wrong for a drive.)
 
 use std::fmt::Debug;
 use std::ops::{Bound, RangeBounds};
@@ -17,6 +18,7 @@ use serde::de::DeserializeOwned;
 
 use super::db::{StorageResult, decode, failed, kind, on_this_thread};
 use super::format;
+use super::wal_syncer::WalSyncer;
 use crate::model::txn_encode as encode;
 use crate::{NodeId, TypeConfig};
 
@@ -30,6 +32,8 @@ const LAST_PURGED: &[u8] = b"last_purged";
 #[derive(Clone)]
 pub struct RocksLogStore {
     db: Arc<DB>,
+    /// Syncs appends off the async thread, many at a time.
+    syncer: WalSyncer,
 }
 
 impl Debug for RocksLogStore {
@@ -58,7 +62,9 @@ impl RocksLogStore {
         let db = DB::open_cf_descriptors(&options, dir, cfs).map_err(failed(kind::read_logs))?;
         format::check_and_stamp(&db, cf(&db, STORE)?, format::LOG_FORMAT, "Raft log")
             .map_err(failed(kind::read_logs))?;
-        Ok(Self { db: Arc::new(db) })
+        let db = Arc::new(db);
+        let syncer = WalSyncer::start(db.clone()).map_err(failed(kind::write_logs))?;
+        Ok(Self { db, syncer })
     }
 
     /// Makes this empty store the log of a node whose state machine already holds everything up
@@ -216,17 +222,19 @@ impl RaftLogStorage<TypeConfig> for RocksLogStore {
         let encoded: Vec<([u8; 8], Vec<u8>)> =
             entries.into_iter().map(|e| (index_key(e.log_id.index), encode(&e))).collect();
         let db = self.db.clone();
+        // Readable as soon as written; durable once the syncer has synced the write-ahead log,
+        // which is when openraft hears of it.
         let result = on_this_thread(move || {
             let mut batch = WriteBatch::default();
             let logs = cf(&db, LOGS)?;
             for (key, value) in &encoded {
                 batch.put_cf(logs, key, value);
             }
-            db.write_opt(batch, &synced()).map_err(failed(kind::write_logs))
+            db.write_opt(batch, &WriteOptions::default()).map_err(failed(kind::write_logs))
         })
         .await;
         match &result {
-            Ok(()) => callback.log_io_completed(Ok(())),
+            Ok(()) => self.syncer.after_sync(callback),
             Err(e) => callback.log_io_completed(Err(std::io::Error::other(e.to_string()))),
         }
         result

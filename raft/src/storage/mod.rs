@@ -7,6 +7,7 @@ pub mod log_store;
 pub mod seed;
 pub mod snapshot;
 pub mod state_machine;
+mod wal_syncer;
 
 pub use log_store::RocksLogStore;
 pub use state_machine::{RocksStateMachine, StateReader};
