@@ -50,8 +50,10 @@ async fn sync_holds_back_a_mass_delete() {
         names(&sdk).await.contains(&"new.jpg".to_owned())
     })
     .await;
-    // The pass that uploaded it held the deletes back again.
+    // The passes after the upload hold the deletes back again, now out of 26 synced files (the
+    // pass that uploaded it counted 25: the upload comes after the check).
     assert_eq!(names(&sdk).await.len(), 26, "the drive keeps every file while the deletes wait");
+    device.wait_status("the deletes held back out of 26", |s| s["paused"]["of"] == 26);
     let shown = device.cairn.ok(&["sync", "status", &dir_arg]).text();
     assert!(
         shown.contains("would delete 20 of the 26 synced files") && shown.contains("cairn sync resume"),

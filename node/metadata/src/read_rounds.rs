@@ -98,13 +98,10 @@ mod tests {
         release: Notify,
     }
 
-    fn gated() -> (
-        Arc<Gate>,
-        impl Fn() -> std::pin::Pin<Box<dyn Future<Output = Result<u64, ServiceError>> + Send>>
-        + Clone
-        + Send
-        + 'static,
-    ) {
+    /// One round of a test: a boxed confirmation.
+    type Round = std::pin::Pin<Box<dyn Future<Output = Result<u64, ServiceError>> + Send>>;
+
+    fn gated() -> (Arc<Gate>, impl Fn() -> Round + Clone + Send + 'static) {
         let gate = Arc::new(Gate { rounds: AtomicU64::new(0), release: Notify::new() });
         let round = {
             let gate = gate.clone();
@@ -114,7 +111,7 @@ mod tests {
                     let n = gate.rounds.fetch_add(1, Ordering::SeqCst) + 1;
                     gate.release.notified().await;
                     Ok(n * 100)
-                }) as std::pin::Pin<Box<dyn Future<Output = _> + Send>>
+                }) as Round
             }
         };
         (gate, round)
