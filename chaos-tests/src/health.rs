@@ -4,7 +4,8 @@
 //! record can say "whole" while the node it names lost the shard and could not take it back,
 //! so each member must hold at least as many shards as the records place on it. And rot is only
 //! known once found: each member must have finished a scrub pass since it last started (rot is
-//! done to stopped nodes), or rotten shards would pass for healthy ones.
+//! done to stopped nodes), or rotten shards would pass for healthy ones. A block kept in
+//! metadata (a small one) has no shards; its sealed bytes must be in the metadata instead.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::{Duration, Instant};
@@ -12,7 +13,7 @@ use std::time::{Duration, Instant};
 use cairn_node::ClusterClient;
 use cairn_proto::{AccountId, BlockId};
 use cairn_raft::NodeId;
-use cairn_raft::model::blocks::BlockRecord;
+use cairn_raft::model::blocks::{BlockRecord, is_inline};
 use cairn_raft::model::{Answer, Query};
 
 /// Blocks whose records are not whole yet, and how many blocks there are.
@@ -36,7 +37,13 @@ pub async fn unhealthy_blocks(
     }
     let mut placed: BTreeMap<NodeId, u64> = BTreeMap::new();
     let mut unhealthy = Vec::new();
+    let mut inline = Vec::new();
     let total = each_block(operator, |account, block, record| {
+        // A block kept in metadata has no shards: its bytes must be there instead.
+        if is_inline(record) {
+            inline.push((*account, *block, record.plain_len));
+            return;
+        }
         for node in &record.placement {
             *placed.entry(*node).or_default() += 1;
         }
@@ -55,6 +62,17 @@ pub async fn unhealthy_blocks(
         }
     })
     .await?;
+    for (account, block, plain_len) in inline {
+        match operator.query(&Query::InlineBlock { account, block }).await {
+            Ok(Answer::InlineBlock(Some(_))) => {}
+            Ok(Answer::InlineBlock(None)) => unhealthy.push(format!(
+                "account {} block {block} ({plain_len} bytes) is kept in metadata, but its bytes are not",
+                account.0
+            )),
+            Ok(other) => return Err(format!("inline block query answered {other:?}")),
+            Err(e) => return Err(format!("inline block query: {e}")),
+        }
+    }
     unhealthy.extend(unscrubbed);
     for (node, held) in held {
         let placed = placed.get(&node).copied().unwrap_or(0);

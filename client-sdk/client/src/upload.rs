@@ -14,6 +14,9 @@
 //!    key. If the cluster lost a block in between (`missing_blocks`), a file is read and sent
 //!    again; a stream cannot be, and the error is returned.
 //!
+//! A file smaller than the chunker's minimum block is one block: it goes up whole in one
+//! request (`PUT /v1/content/...`), which the node commits in one Raft entry.
+//!
 //! A file of [`SESSION_MIN`] bytes or more is uploaded inside an upload session ([`crate::session`]),
 //! so it shows as `uploading` while its blocks travel.
 
@@ -24,10 +27,13 @@ use std::path::Path;
 use std::sync::Arc;
 
 use bytes::Bytes;
-use cairn_proto::api::{BlockEntry, BlockTarget, Committed, Ids, Missing, NewCommit, Stored};
+use cairn_proto::api::{
+    BlockEntry, BlockTarget, Committed, Ids, Missing, NewCommit, Stored, UploadOptions, Uploaded,
+};
 use cairn_proto::encoded_block::DEFAULT_ZSTD_LEVEL;
 use cairn_proto::{BlockId, Chunk, EncodedBlock, StreamChunker};
 use reqwest::Method;
+use reqwest::header::{IF_MATCH, IF_NONE_MATCH};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore, mpsc};
 use tokio::task::JoinSet;
 
@@ -42,6 +48,10 @@ const MAX_IDS: usize = 1000;
 const MIN_BUDGET: usize = 16 << 20;
 /// Attempts of a file upload whose commit found blocks gone.
 const ATTEMPTS: usize = 3;
+/// Files smaller than this are one block whatever their content (the chunker never cuts
+/// before its minimum), so they go up whole in one request ([`Client::upload_whole`]) instead
+/// of asking about and sending their block and then committing.
+const ONE_REQUEST_BELOW: u64 = cairn_proto::ChunkParams::DEFAULT.min_size as u64;
 /// Files this large take long enough to upload that others should see them as `uploading`;
 /// smaller ones are done before anyone could look, and skip the session's extra writes.
 pub const SESSION_MIN: u64 = 16 << 20;
@@ -124,6 +134,9 @@ impl Client {
             attempt += 1;
             let file = std::fs::File::open(local).map_err(|e| ClientError::io(local, e))?;
             let size = file.metadata().map_err(|e| ClientError::io(local, e))?.len();
+            if size < ONE_REQUEST_BELOW {
+                return self.upload_whole(file, local, remote, &options).await;
+            }
             let session_size = (size >= SESSION_MIN).then_some(size);
             match self.upload(file, remote, &options, session_size).await {
                 Err(ClientError::Api { code: ErrorCode::MissingBlocks, .. }) if attempt < ATTEMPTS => {
@@ -224,6 +237,56 @@ impl Client {
             hash: hex::encode(sent.hash),
             blocks,
             blocks_sent: sent.blocks_sent,
+        })
+    }
+
+    /// Uploads a small file in one request (`PUT /v1/content/...`): the node cuts, seals and
+    /// commits it, with its base as a precondition, and keeps a small one-block file in
+    /// metadata with the commit in one Raft entry. The node's hash of what it received must be
+    /// the file's.
+    async fn upload_whole(
+        &self,
+        mut file: std::fs::File,
+        local: &Path,
+        remote: &str,
+        options: &PutOptions,
+    ) -> Result<UploadReport, ClientError> {
+        let path = drive_path(remote)?;
+        if path.is_root() {
+            return Err(ClientError::Invalid("the root is a folder; name a file".into()));
+        }
+        let mut content = Vec::new();
+        file.read_to_end(&mut content).map_err(|e| ClientError::io(local, e))?;
+        let hash = blake3::hash(&content).to_hex().to_string();
+        let size = content.len() as u64;
+        let query = UploadOptions { ns: options.ns, mtime_ms: options.mtime_ms };
+        let mut call = Call::new(Method::PUT, &["content"]).path(&path).query(&query)?;
+        call = match options.base {
+            CommitOn::Head => call,
+            CommitOn::New => call.header(IF_NONE_MATCH, "*")?,
+            CommitOn::Version(v) => call.header(IF_MATCH, &format!("\"{v}\""))?,
+        };
+        let uploaded: Uploaded = self.call(call.bytes(Bytes::from(content)).idempotent()).await?;
+        if uploaded.hash != hash || uploaded.size != size {
+            return Err(ClientError::Integrity(format!(
+                "{remote}: the node stored {} bytes hashing to {}, not the {size} bytes hashing to {hash} sent",
+                uploaded.size, uploaded.hash
+            )));
+        }
+        let blocks = usize::from(size > 0);
+        let written = usize::try_from(uploaded.blocks_written).unwrap_or(usize::MAX).min(blocks);
+        if written > 0 {
+            self.counters().block_sent();
+        } else {
+            self.counters().blocks_skipped(blocks as u64);
+        }
+        report(options, size);
+        Ok(UploadReport {
+            committed: Committed { file: uploaded.file, version: uploaded.version, seq: uploaded.seq },
+            size,
+            hash,
+            blocks,
+            blocks_sent: written,
         })
     }
 

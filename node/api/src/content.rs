@@ -4,7 +4,8 @@
 //! An upload streams the body (at most `network.api_max_upload_bytes`, see [`super::upload_limit`])
 //! through the content-defined chunker, stores each chunk as a block
 //! (compressed, sealed, erasure-coded; an account's existing blocks are not stored again) and
-//! commits the version conditionally: `If-Match: "<version>"` names the version the change is
+//! commits the version conditionally. A file of one block small enough to be kept in metadata
+//! (`storage.inline_max_bytes`) is sealed and proposed with its commit, in one Raft entry: `If-Match: "<version>"` names the version the change is
 //! based on and gets 409 when the head moved; `If-None-Match: *` creates only. A download reads
 //! the version's block list linearizably and streams the blocks, each one verified by the block
 //! layer, fetching the next block while the current one is sent.
@@ -62,12 +63,20 @@ pub async fn upload(
     let place = paths::place(&state, &caller, &InNamespace { ns: options.ns }, path, true).await?;
     let account = owner_account(&state, place.namespace).await?;
 
-    let _memory = state.inflight.reserve(STREAMING_UPLOAD_BYTES).await?;
+    // A body of declared length holds at most itself, cut, compressed and sealed: a small
+    // file must not take a large file's share of the budget, or a few would queue the rest.
+    let holds = upload_limit::declared(&headers)
+        .map_or(STREAMING_UPLOAD_BYTES, |len| STREAMING_UPLOAD_BYTES.min(len.saturating_mul(3) + 4096));
+    let _memory = state.inflight.reserve(holds).await?;
     let reader = tokio_util::io::StreamReader::new(upload_limit::limited(body, state.max_upload_bytes));
     let mut chunker = AsyncStreamChunker::new(reader);
     let mut blocks = Vec::new();
     let mut size = 0u64;
     let mut hasher = blake3::Hasher::new();
+    // Each block is stored once the next one is cut, so the last is still in hand when the
+    // body ends: a file of one small block goes into the commit's own Raft entry instead.
+    let mut last: Option<(cairn_proto::BlockId, Bytes)> = None;
+    let mut blocks_written = 0u64;
     while let Some(chunk) = chunker.next_chunk().await.map_err(upload_limit::read_error)? {
         hasher.update(&chunk.data);
         let len = chunk.data.len();
@@ -78,9 +87,20 @@ pub async fn upload(
         .await
         .map_err(|e| ApiError::internal(format!("compression task failed: {e}")))?
         .map_err(|e| ApiError::internal(format!("compress a block: {e}")))?;
-        state.blocks.put(account, id, Bytes::from(wire)).await?;
+        if let Some((id, wire)) = last.replace((id, Bytes::from(wire))) {
+            blocks_written += u64::from(state.blocks.put(account, id, wire).await?.written);
+        }
         blocks.push(BlockRef { id, len: len as u32 });
         size += len as u64;
+    }
+    let mut inline = None;
+    if let Some((id, wire)) = last {
+        if blocks.len() == 1 && size <= state.blocks.inline_max() {
+            inline = state.blocks.inline_command(account, id, wire.clone()).await?;
+        }
+        if inline.is_none() {
+            blocks_written += u64::from(state.blocks.put(account, id, wire).await?.written);
+        }
     }
     let hash = *hasher.finalize().as_bytes();
     let base = match base {
@@ -106,7 +126,19 @@ pub async fn upload(
         author: caller.user.id,
         status: FileStatus::Complete,
     };
-    let Response::Committed { file, version, seq } = state.propose(Command::CommitVersion(new)).await? else {
+    let commit = Command::CommitVersion(new);
+    let committed = match inline {
+        Some(register) => {
+            let mut responses = state.propose_together(vec![register, commit]).await?;
+            if let [Response::BlockRegistered { fresh, .. }, _] = responses.as_slice() {
+                state.blocks.inline_registered(*fresh, size as u32);
+                blocks_written += u64::from(*fresh);
+            }
+            responses.pop().ok_or_else(|| ApiError::internal("no answer to a commit"))?
+        }
+        None => state.propose(commit).await?,
+    };
+    let Response::Committed { file, version, seq } = committed else {
         return Err(ApiError::internal("unexpected answer to a commit"));
     };
     let mut out = HeaderMap::new();
@@ -114,7 +146,8 @@ pub async fn upload(
         out.insert(header::ETAG, etag);
     }
     let status = if base.is_none() { StatusCode::CREATED } else { StatusCode::OK };
-    Ok((status, out, axum::Json(Uploaded { file: file.0, version, size, hash: hex::encode(hash), seq })))
+    let uploaded = Uploaded { file: file.0, version, size, hash: hex::encode(hash), seq, blocks_written };
+    Ok((status, out, axum::Json(uploaded)))
 }
 
 enum Precondition {

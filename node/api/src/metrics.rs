@@ -55,6 +55,12 @@ pub async fn render(meta: &MetaService, blocks: &BlockService) -> String {
         gauge(name, help, kind, value);
     }
     gauge("cairn_block_bytes_read_total", "Plaintext bytes of blocks read.", "counter", blocks.bytes_read());
+    gauge(
+        "cairn_blocks_written_inline_total",
+        "Small blocks stored whole in metadata instead of shards.",
+        "counter",
+        blocks.inline_blocks_written(),
+    );
     let progress = blocks.rebalance_progress();
     rebalance(&mut out, &progress.report(), progress.awaiting_repair());
     out

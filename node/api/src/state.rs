@@ -4,7 +4,7 @@
 use cairn_block_service::BlockService;
 use cairn_metadata::{Batcher, MetaService};
 use cairn_proto::Clock;
-use cairn_raft::model::{Answer, Command, Query, RequestId, Response};
+use cairn_raft::model::{Answer, Command, Query, Request, RequestId, Response};
 
 use crate::error::ApiError;
 use crate::{idempotency, read_fence};
@@ -38,6 +38,26 @@ impl ApiState {
         match response? {
             Response::Rejected(why) => Err(why.into()),
             other => Ok(other),
+        }
+    }
+
+    /// Proposes `commands` in one Raft entry, applied in order, and returns their responses;
+    /// the last one's refusal becomes its API error, as in [`Self::propose`] (the earlier
+    /// commands prepare it: a block the last one uses, say). Ids come from the
+    /// `Idempotency-Key` as in [`Self::propose`].
+    pub(crate) async fn propose_together(&self, commands: Vec<Command>) -> Result<Vec<Response>, ApiError> {
+        let count = commands.len();
+        let requests = commands
+            .into_iter()
+            .map(|command| Request { id: idempotency::request_id(), time_ms: 0, command })
+            .collect();
+        let responses = self.batcher.propose(requests).await;
+        read_fence::after_write();
+        let responses = responses?;
+        match responses.last() {
+            _ if responses.len() != count => Err(ApiError::internal("a proposal lost responses")),
+            Some(Response::Rejected(why)) => Err(why.clone().into()),
+            _ => Ok(responses),
         }
     }
 

@@ -63,6 +63,19 @@ impl BlockPipeline {
         self.coder.encode(&sealed)
     }
 
+    /// Seals a block whose id the caller has already checked, to be kept whole (in the metadata
+    /// state) rather than erasure-coded.
+    pub fn seal_trusted(&self, account: AccountId, id: &BlockId, block: &EncodedBlock) -> Vec<u8> {
+        self.master.account_key(account).seal(id, block)
+    }
+
+    /// Opens block `id` kept whole, sealed by [`Self::seal_trusted`], and returns its verified
+    /// plaintext.
+    pub fn open_whole(&self, account: AccountId, id: &BlockId, sealed: &[u8]) -> Result<Vec<u8>, BlockError> {
+        let block = self.master.account_key(account).open(id, sealed)?;
+        Ok(block.decompress_verified(id)?)
+    }
+
     /// Rebuilds block `id` from any k of its shards and returns its verified plaintext.
     pub fn decode<'a>(
         &self,
@@ -103,6 +116,20 @@ mod tests {
             rebuilt.extend_from_slice(&plain);
         }
         assert_eq!(rebuilt, file);
+    }
+
+    #[test]
+    fn a_block_kept_whole_opens_only_for_its_account_and_id() {
+        let p = pipeline("2+1");
+        let plain = text(20_000, 4);
+        let id = BlockId::of(&plain);
+        let block = EncodedBlock::compress(&plain, 3).unwrap();
+        let sealed = p.seal_trusted(AccountId(1), &id, &block);
+        assert_eq!(p.open_whole(AccountId(1), &id, &sealed).unwrap(), plain);
+        assert!(p.open_whole(AccountId(2), &id, &sealed).is_err(), "another account's key");
+        let mut flipped = sealed.clone();
+        flipped[sealed.len() / 2] ^= 1;
+        assert!(matches!(p.open_whole(AccountId(1), &id, &flipped), Err(BlockError::Tampered(_))));
     }
 
     #[test]

@@ -139,6 +139,12 @@ impl BlockService {
         self.inner.counters.bytes_read()
     }
 
+    /// Blocks this node stored whole in metadata (small blocks, no shards) since it started,
+    /// as Prometheus' `cairn_blocks_written_inline_total`.
+    pub fn inline_blocks_written(&self) -> u64 {
+        self.inner.counters.inline_blocks_written()
+    }
+
     /// The node's metadata service.
     pub fn meta(&self) -> &MetaService {
         &self.inner.meta

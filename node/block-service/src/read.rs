@@ -6,8 +6,8 @@
 
 use bytes::Bytes;
 use cairn_proto::{AccountId, BlockId};
-use cairn_raft::model::blocks::BlockRecord;
-use cairn_raft::model::{Command, Response};
+use cairn_raft::model::blocks::{BlockRecord, is_inline};
+use cairn_raft::model::{Answer, Command, Query, Response};
 use tokio::task::JoinSet;
 
 use super::BlockService;
@@ -29,8 +29,41 @@ pub(crate) struct Fetched {
 
 impl BlockService {
     /// Reads block `id` of `account` and returns its verified plaintext.
+    ///
+    /// The block's record (where its shards are) comes from this node's state as it is: the
+    /// caller has already read linearizably that the block belongs to what it serves, and the
+    /// bytes are checked against the id, so an old record can cost a failed fetch but never a
+    /// wrong answer. Only when the block is not there yet or its shards cannot be read is the
+    /// record read linearizably, and the read tried again if the record had moved on.
     pub async fn get(&self, account: AccountId, id: BlockId) -> Result<Vec<u8>, BlockError> {
+        let local = self.record(account, &id, false).await?;
+        let failed = match &local {
+            Some(record) => match self.get_from(account, id, record).await {
+                Ok(plain) => return Ok(plain),
+                Err(e) => Some(e),
+            },
+            None => None,
+        };
         let record = self.record(account, &id, true).await?.ok_or(BlockError::NotFound(id))?;
+        match failed {
+            // Nothing moved: the failure stands.
+            Some(e) if local.as_ref() == Some(&record) => Err(e),
+            _ => self.get_from(account, id, &record).await,
+        }
+    }
+
+    /// Reads block `id` of `account` from where `record` says it is: the shards it places, or
+    /// the metadata for a block kept whole.
+    async fn get_from(
+        &self,
+        account: AccountId,
+        id: BlockId,
+        record: &BlockRecord,
+    ) -> Result<Vec<u8>, BlockError> {
+        if is_inline(record) {
+            return self.get_inline(account, id);
+        }
+        let record = record.clone();
         let profile = profile_of(&record)?;
         let _memory = self.reserve(u64::from(record.plain_len) * 3).await?;
         let view = ClusterView::load(self.meta());
@@ -72,6 +105,30 @@ impl BlockService {
         if degraded {
             counters.reads_degraded(1);
         }
+        Ok(plain)
+    }
+
+    /// Reads a block kept whole in this node's metadata state. Its bytes were applied in the same
+    /// entry as its record, so a node that has the record has them.
+    fn get_inline(&self, account: AccountId, id: BlockId) -> Result<Vec<u8>, BlockError> {
+        let sealed = match self.meta().local(&Query::InlineBlock { account, block: id }) {
+            Ok(Answer::InlineBlock(Some(sealed))) => sealed,
+            Ok(Answer::InlineBlock(None)) => return Err(BlockError::NotFound(id)),
+            Ok(other) => {
+                return Err(BlockError::Refused(format!(
+                    "unexpected answer to an inline block query: {other:?}"
+                )));
+            }
+            Err(e) => return Err(BlockError::Metadata(e)),
+        };
+        // A few KiB: opening it here costs less than a trip to the blocking pool.
+        let plain = self.pipeline(self.config().profile).open_whole(account, &id, &sealed).map_err(|e| {
+            tracing::error!(block = %id, error = %e, "a block kept in metadata does not open");
+            BlockError::Damaged(id)
+        })?;
+        let counters = self.counters();
+        counters.blocks_read(1);
+        counters.add_bytes_read(plain.len() as u64);
         Ok(plain)
     }
 

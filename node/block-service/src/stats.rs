@@ -32,6 +32,8 @@ pub struct BlockCounters {
     /// Plaintext bytes of the blocks read; kept apart from the status report's counters, for
     /// Prometheus only.
     bytes_read: AtomicU64,
+    /// Blocks stored whole in metadata (Prometheus only, like `bytes_read`).
+    blocks_written_inline: AtomicU64,
 }
 
 macro_rules! counters {
@@ -85,6 +87,16 @@ impl BlockCounters {
     /// Plaintext bytes of the blocks read since the node started.
     pub fn bytes_read(&self) -> u64 {
         self.bytes_read.load(Ordering::Relaxed)
+    }
+
+    /// Adds to the blocks stored whole in metadata.
+    pub fn blocks_written_inline(&self, n: u64) {
+        self.blocks_written_inline.fetch_add(n, Ordering::Relaxed);
+    }
+
+    /// Blocks stored whole in metadata since the node started.
+    pub fn inline_blocks_written(&self) -> u64 {
+        self.blocks_written_inline.load(Ordering::Relaxed)
     }
 
     /// Sets the repair backlog seen by the last scan.

@@ -7,6 +7,15 @@ use serde::Deserialize;
 
 use cairn_block_codec::EcProfile;
 
+/// The default of [`StorageConfig::inline_max_bytes`]: see BENCHMARKS.md for the measurement.
+pub const DEFAULT_INLINE_MAX: u64 = 32 << 10;
+
+/// The largest [`StorageConfig::inline_max_bytes`]: with the seal's few bytes and a block that
+/// zstd could not shrink, it stays under the model's cap on a sealed inline block.
+pub const MAX_INLINE_PLAIN: u64 = 64 << 10;
+
+const _: () = assert!(MAX_INLINE_PLAIN as usize + 1024 <= cairn_raft::model::blocks::MAX_INLINE_SEALED);
+
 /// Shard storage and the block layer's workers. The defaults suit a small on-prem cluster.
 #[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -47,6 +56,10 @@ pub struct StorageConfig {
     pub orphan_grace_ms: u64,
     /// A block no version references is deleted after this long (ms) without references.
     pub gc_grace_ms: u64,
+    /// Blocks of at most this many bytes (plaintext) are kept sealed in the metadata state,
+    /// replicated by Raft, instead of being erasure-coded into shards: a small file then costs
+    /// one metadata write instead of k+m shard writes and their fsyncs. 0 turns it off.
+    pub inline_max_bytes: u64,
 }
 
 impl Default for StorageConfig {
@@ -66,6 +79,7 @@ impl Default for StorageConfig {
             scrub_every_ms: 24 * 60 * 60 * 1000,
             orphan_grace_ms: 10 * 60 * 1000,
             gc_grace_ms: 60 * 60 * 1000,
+            inline_max_bytes: DEFAULT_INLINE_MAX,
         }
     }
 }
@@ -80,6 +94,9 @@ impl StorageConfig {
             && (quorum < self.profile.data_shards() || quorum > self.profile.total_shards())
         {
             return Err(("storage.write_quorum", "must be between k and k+m of the profile"));
+        }
+        if self.inline_max_bytes > MAX_INLINE_PLAIN {
+            return Err(("storage.inline_max_bytes", "must be at most 65536 (64 KiB)"));
         }
         if self.scrub_bytes_per_sec == 0 {
             return Err(("storage.scrub_bytes_per_sec", "must be positive"));

@@ -1,5 +1,6 @@
 //! Storing a block: verify, seal and code it off the async thread, place its shards, write them
-//! to their nodes in parallel, and record the block in Raft.
+//! to their nodes in parallel, and record the block in Raft. A block of at most
+//! `storage.inline_max_bytes` is only sealed and recorded in Raft whole, with no shards.
 //!
 //! A block is acknowledged only when all k+m shards are durable. When nodes are down or refuse
 //! (full), their shards move to the next-ranked nodes; when no node is left for some, the block
@@ -12,6 +13,7 @@ use cairn_proto::encoded_block::DEFAULT_ZSTD_LEVEL;
 use cairn_proto::{AccountId, BlockId, Codec, EncodedBlock};
 use cairn_raft::NodeId;
 use cairn_raft::model::blocks::BlockRecord;
+use cairn_raft::model::version::Feature;
 use cairn_raft::model::{Answer, Command, Query, Response};
 use tokio::task::JoinSet;
 
@@ -20,6 +22,12 @@ use super::messages::{BlockError, BlockStored};
 use super::view::ClusterView;
 use cairn_placement::fill;
 use cairn_shard_store::ShardKey;
+
+/// A block ready to store: kept whole (small enough for the metadata) or in shards.
+enum Coded {
+    Whole(Vec<u8>),
+    Shards(Vec<cairn_block_codec::Shard>),
+}
 
 /// Rounds of "write, replace the nodes that refused, write again" before settling.
 const PLACEMENT_ROUNDS: usize = 3;
@@ -34,21 +42,11 @@ impl BlockService {
         // The wire bytes, the sealed copy and the shards (1 + m/k of it) are alive together.
         let _memory = self.reserve(wire.len() as u64 * 3).await?;
         let profile = self.config().profile;
-        let pipeline = self.pipeline(profile);
-        let coded = tokio::task::spawn_blocking(move || {
-            // Never trust the client's id: it is checked against the bytes before anything else.
-            let mut block = EncodedBlock::from_bytes(&wire)?;
-            block.verify(&id)?;
-            // A client that sent its block uncompressed (a small device, say) still gets it
-            // stored compressed when that helps; zstd gives up quickly on incompressible data.
-            if block.codec == Codec::Raw {
-                block = EncodedBlock::compress(&block.payload, DEFAULT_ZSTD_LEVEL)?;
-            }
-            Ok::<_, cairn_proto::ProtoError>((block.plain_len, pipeline.encode_trusted(account, &id, &block)))
-        })
-        .await
-        .map_err(|e| BlockError::Refused(format!("coding task failed: {e}")))?;
-        let (plain_len, shards) = coded.map_err(|e| BlockError::Invalid(e.to_string()))?;
+        let (plain_len, coded) = self.code(account, id, wire, self.inline_max()).await?;
+        let shards = match coded {
+            Coded::Whole(sealed) => return self.register_inline(account, id, plain_len, sealed).await,
+            Coded::Shards(shards) => shards,
+        };
         let shards: Vec<Bytes> = shards.into_iter().map(|s| Bytes::from(s.bytes)).collect();
 
         let generation: u64 = rand::random();
@@ -149,6 +147,118 @@ impl BlockService {
             // The registration may or may not have been applied: the shards stay, and if the
             // block is not registered the scrubbers delete them as orphans.
             Err(e) => Err(e),
+        }
+    }
+
+    /// The command that records block `id` of `account`, from the client's encoded bytes `wire`,
+    /// kept whole in metadata, for the caller to propose with the commit that uses it (one
+    /// Raft entry for a small file). `None` when the block is too large to be kept so, or the
+    /// cluster does not keep blocks so yet: store it with [`Self::put`] instead.
+    pub async fn inline_command(
+        &self,
+        account: AccountId,
+        id: BlockId,
+        wire: Bytes,
+    ) -> Result<Option<Command>, BlockError> {
+        let inline_max = self.inline_max();
+        if inline_max == 0 {
+            return Ok(None);
+        }
+        let _memory = self.reserve(wire.len() as u64 * 2).await?;
+        Ok(match self.code(account, id, wire, inline_max).await? {
+            (plain_len, Coded::Whole(sealed)) => Some(Command::RegisterInlineBlock {
+                account,
+                block: id,
+                plain_len,
+                generation: rand::random(),
+                sealed,
+            }),
+            (_, Coded::Shards(_)) => None,
+        })
+    }
+
+    /// Counts a block kept in metadata whose registration (from [`Self::inline_command`] or
+    /// [`Self::put`]) was applied: `fresh` if it was new to the account.
+    pub fn inline_registered(&self, fresh: bool, plain_len: u32) {
+        let counters = self.counters();
+        if fresh {
+            counters.blocks_written(1);
+            counters.blocks_written_inline(1);
+            counters.bytes_written(u64::from(plain_len));
+        } else {
+            counters.blocks_deduplicated(1);
+        }
+    }
+
+    /// Checks `wire` against `id` and seals it: whole when its plaintext is at most
+    /// `inline_max` bytes, else erasure-coded into shards. Off the async thread.
+    async fn code(
+        &self,
+        account: AccountId,
+        id: BlockId,
+        wire: Bytes,
+        inline_max: u64,
+    ) -> Result<(u32, Coded), BlockError> {
+        let pipeline = self.pipeline(self.config().profile);
+        let coded = tokio::task::spawn_blocking(move || {
+            // Never trust the client's id: it is checked against the bytes before anything else.
+            let mut block = EncodedBlock::from_bytes(&wire)?;
+            block.verify(&id)?;
+            // A client that sent its block uncompressed (a small device, say) still gets it
+            // stored compressed when that helps; zstd gives up quickly on incompressible data.
+            if block.codec == Codec::Raw {
+                block = EncodedBlock::compress(&block.payload, DEFAULT_ZSTD_LEVEL)?;
+            }
+            let coded = if u64::from(block.plain_len) <= inline_max {
+                Coded::Whole(pipeline.seal_trusted(account, &id, &block))
+            } else {
+                Coded::Shards(pipeline.encode_trusted(account, &id, &block))
+            };
+            Ok::<_, cairn_proto::ProtoError>((block.plain_len, coded))
+        })
+        .await
+        .map_err(|e| BlockError::Refused(format!("coding task failed: {e}")))?;
+        coded.map_err(|e| BlockError::Invalid(e.to_string()))
+    }
+
+    /// The largest block kept whole in metadata now: the configured threshold once the cluster
+    /// version allows it, else 0 (every block in shards).
+    pub fn inline_max(&self) -> u64 {
+        let max = self.config().inline_max_bytes;
+        if max == 0 {
+            return 0;
+        }
+        match self.meta().local(&Query::ClusterVersion) {
+            Ok(Answer::ClusterVersion(version)) if Feature::InlineBlocks.enabled_at(version) => max,
+            _ => 0,
+        }
+    }
+
+    /// Records a small block kept whole, sealed, in the metadata state: one Raft write and no
+    /// shards.
+    async fn register_inline(
+        &self,
+        account: AccountId,
+        id: BlockId,
+        plain_len: u32,
+        sealed: Vec<u8>,
+    ) -> Result<BlockStored, BlockError> {
+        let register = Command::RegisterInlineBlock {
+            account,
+            block: id,
+            plain_len,
+            generation: rand::random(),
+            sealed,
+        };
+        match self.propose(register).await? {
+            Response::BlockRegistered { fresh, .. } => {
+                self.inline_registered(fresh, plain_len);
+                Ok(BlockStored { written: fresh, placement: Vec::new(), damaged: Vec::new() })
+            }
+            Response::Rejected(why) => Err(BlockError::Invalid(why.to_string())),
+            other => {
+                Err(BlockError::Refused(format!("unexpected answer to a block registration: {other:?}")))
+            }
         }
     }
 

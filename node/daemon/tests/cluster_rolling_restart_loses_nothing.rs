@@ -25,6 +25,7 @@ use cairn_node::ClusterClient;
 use cairn_proto::sample_data::{random, text};
 use cairn_raft::NodeId;
 use cairn_raft::model::cluster::NodeState;
+use cairn_raft::model::version::CURRENT;
 use cairn_raft::model::{Answer, Query};
 use cairn_test_cluster::{ProcessCluster, Settings, wait_until};
 use rand::rngs::StdRng;
@@ -434,12 +435,12 @@ async fn every_node_restarts_in_turn_under_load_and_nothing_fails_or_is_lost() {
     let upgraded = wait_until("the leader to raise the cluster version", || async {
         let out = cluster.run_on(last, &["upgrade", "status", "-c", &config]);
         let status = String::from_utf8_lossy(&out.stdout).into_owned();
-        status.contains("cluster version: 2").then_some(status)
+        status.contains(&format!("cluster version: {CURRENT}")).then_some(status)
     })
     .await;
     println!("{upgraded}");
     let finalized = cluster.run_ok(&["upgrade", "finalize", "-c", &config]);
-    assert!(finalized.contains("runs at version 2"), "{finalized}");
+    assert!(finalized.contains(&format!("runs at version {CURRENT}")), "{finalized}");
 
     stop.store(true, Ordering::Relaxed);
     let mut workers = Vec::new();

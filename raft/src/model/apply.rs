@@ -81,6 +81,19 @@ pub fn apply<R: StateRead + ?Sized>(txn: &mut Txn<R>, request: &Request) -> Resu
             };
             block_lifecycle::register(txn, *account, block, record)?
         }
+        Command::RegisterInlineBlock { account, block, plain_len, generation, sealed } => {
+            let record = BlockRecord {
+                plain_len: *plain_len,
+                data_shards: 0,
+                parity_shards: 0,
+                generation: *generation,
+                placement: Vec::new(),
+                damaged: Vec::new(),
+                refcount: 0,
+                changed_ms: t,
+            };
+            block_lifecycle::register_inline(txn, *account, block, record, sealed)?
+        }
         Command::ReportDamage { account, block, generation, shards } => {
             block_lifecycle::report_damage(txn, *account, block, *generation, shards)?
         }

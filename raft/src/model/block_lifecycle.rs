@@ -8,8 +8,9 @@
 
 use cairn_proto::{AccountId, BlockId};
 
-use super::blocks::{BlockRecord, ShardMove, key};
+use super::blocks::{BlockRecord, MAX_INLINE_SEALED, ShardMove, is_inline, key};
 use super::ids::NodeId;
+use super::version::{self, Feature};
 use super::{Rejection, Response, Space, StateError, StateRead, Txn, block_holders};
 
 /// The most shards one stripe may have. It bounds the placement and the damage list a record
@@ -41,6 +42,41 @@ pub(super) fn register<R: StateRead + ?Sized>(
         return Ok(Response::BlockRegistered { fresh: false, generation: existing.generation });
     }
     txn.put(Space::Blocks, &k, &new);
+    Ok(Response::BlockRegistered { fresh: true, generation: new.generation })
+}
+
+/// Records a small block kept in metadata: `new` with no shards, and the sealed bytes beside it.
+/// The first registration wins, as in [`register`]. Refused while the cluster version is below
+/// [`Feature::InlineBlocks`]: members of the previous release could not read the keyspace.
+pub(super) fn register_inline<R: StateRead + ?Sized>(
+    txn: &mut Txn<R>,
+    account: AccountId,
+    block: &BlockId,
+    new: BlockRecord,
+    sealed: &[u8],
+) -> Result<Response, StateError> {
+    let invalid = |reason: String| Ok(Response::Rejected(Rejection::InvalidBlock { block: *block, reason }));
+    if !Feature::InlineBlocks.enabled_at(version::cluster_version(txn)?) {
+        return invalid(format!(
+            "{} needs cluster version {}",
+            Feature::InlineBlocks,
+            Feature::InlineBlocks.since()
+        ));
+    }
+    if sealed.len() > MAX_INLINE_SEALED {
+        return invalid(format!(
+            "{} sealed bytes are more than the {MAX_INLINE_SEALED} a block kept in metadata may have",
+            sealed.len()
+        ));
+    }
+    let k = key(account, block);
+    if let Some(mut existing) = txn.get::<BlockRecord>(Space::Blocks, &k)? {
+        existing.touch(new.changed_ms);
+        txn.put(Space::Blocks, &k, &existing);
+        return Ok(Response::BlockRegistered { fresh: false, generation: existing.generation });
+    }
+    txn.put(Space::Blocks, &k, &new);
+    txn.put(Space::InlineBlocks, &k, &sealed);
     Ok(Response::BlockRegistered { fresh: true, generation: new.generation })
 }
 
@@ -169,6 +205,9 @@ pub(super) fn drop_block<R: StateRead + ?Sized>(
         return Ok(Response::Rejected(Rejection::BlockInUse { block: *block }));
     }
     txn.delete(Space::Blocks, &k);
+    if is_inline(&record) {
+        txn.delete(Space::InlineBlocks, &k);
+    }
     block_holders::forget(txn, account, block)?;
     Ok(Response::BlockDropped { placement: record.placement })
 }
@@ -407,6 +446,71 @@ mod tests {
             drop_block(&mut w, "new", 7, seen),
             Response::Rejected(Rejection::NoSuchBlock { block: id("new") })
         );
+    }
+
+    fn register_inline(w: &mut World, name: &str, generation: u64, sealed: &[u8]) -> Response {
+        w.run(Command::RegisterInlineBlock {
+            account: ADA_ACCOUNT,
+            block: id(name),
+            plain_len: name.len() as u32,
+            generation,
+            sealed: sealed.to_vec(),
+        })
+    }
+
+    fn sealed(w: &World, name: &str) -> Option<Vec<u8>> {
+        crate::model::blocks::inline_block(&w.state, ADA_ACCOUNT, &id(name)).unwrap()
+    }
+
+    #[test]
+    fn an_inline_block_waits_for_its_cluster_version_and_keeps_its_bytes_beside_its_record() {
+        let mut w = World::new();
+        let refused = rejected_as_invalid(register_inline(&mut w, "small", 7, b"sealed bytes"));
+        assert!(refused.contains("needs cluster version 3"), "{refused}");
+        assert_eq!((record(&w, "small"), sealed(&w, "small")), (None, None));
+
+        w.run(Command::SetClusterVersion { version: 3 });
+        assert_eq!(
+            register_inline(&mut w, "small", 7, b"sealed bytes"),
+            Response::BlockRegistered { fresh: true, generation: 7 }
+        );
+        let kept = record(&w, "small").unwrap();
+        assert!(is_inline(&kept) && kept.placement.is_empty() && kept.damaged.is_empty());
+        assert_eq!(sealed(&w, "small").as_deref(), Some(&b"sealed bytes"[..]));
+
+        // The first registration wins, whichever way the second writer stored it.
+        assert_eq!(
+            register_inline(&mut w, "small", 8, b"other bytes"),
+            Response::BlockRegistered { fresh: false, generation: 7 }
+        );
+        assert_eq!(
+            register(&mut w, "small", 9, (2, 1), &[1, 2, 3]),
+            Response::BlockRegistered { fresh: false, generation: 7 }
+        );
+        assert_eq!(sealed(&w, "small").as_deref(), Some(&b"sealed bytes"[..]));
+
+        let too_big = vec![0u8; MAX_INLINE_SEALED + 1];
+        let refused = rejected_as_invalid(register_inline(&mut w, "big", 7, &too_big));
+        assert!(refused.contains("more than"), "{refused}");
+    }
+
+    #[test]
+    fn an_inline_block_is_referenced_repaired_never_and_dropped_with_its_bytes() {
+        let mut w = World::new();
+        w.run(Command::SetClusterVersion { version: 3 });
+        register_inline(&mut w, "small", 7, b"sealed bytes");
+        assert!(matches!(w.commit("a.txt", None, &[b"small"]), Response::Committed { .. }));
+        assert_eq!(record(&w, "small").unwrap().refcount, 1);
+        // Damage reports and shard moves have no stripe to act on.
+        assert_eq!(report(&mut w, "small", 7, &[0, 1]), Response::DamageRecorded { damaged: vec![] });
+        rejected_as_invalid(move_shards(&mut w, "small", 7, &[mv(0, 1, 2)]));
+
+        w.now = 3_000;
+        w.run(Command::Trash { namespace: ADA_DRIVE, path: path("a.txt"), user: ADA });
+        w.run(Command::Purge { namespace: ADA_DRIVE, path: path("a.txt"), user: ADA });
+        let seen = record(&w, "small").unwrap().changed_ms;
+        assert_eq!(drop_block(&mut w, "small", 7, seen), Response::BlockDropped { placement: vec![] });
+        assert_eq!((record(&w, "small"), sealed(&w, "small")), (None, None));
     }
 
     #[test]

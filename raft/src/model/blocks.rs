@@ -37,6 +37,18 @@ pub struct BlockRecord {
     pub changed_ms: u64,
 }
 
+/// The most sealed bytes a block kept in metadata may have: Raft entries and snapshots carry
+/// them, so they stay small beside a shard. (Nodes choose a lower threshold, see the block
+/// service's `inline_max`.)
+pub const MAX_INLINE_SEALED: usize = 128 << 10;
+
+/// Whether `record` is a block kept in metadata ([`Space::InlineBlocks`]) rather than in shards:
+/// it has no stripe and no placement, so repair, rebalance and the shard reconcilers have
+/// nothing to do for it.
+pub fn is_inline(record: &BlockRecord) -> bool {
+    record.data_shards == 0
+}
+
 impl BlockRecord {
     /// Records a change at `time_ms`. `changed_ms` never goes backwards and moves on every
     /// change, even when proposers' clocks disagree or two changes share a millisecond, so GC's
@@ -170,6 +182,15 @@ pub fn block(
     id: &BlockId,
 ) -> Result<Option<BlockRecord>, StateError> {
     state.get(Space::Blocks, &key(account, id))?.map(|b| decode(Space::Blocks, &b)).transpose()
+}
+
+/// The sealed bytes of a block kept in metadata, if `account` has one called `id`.
+pub fn inline_block(
+    state: &(impl StateRead + ?Sized),
+    account: AccountId,
+    id: &BlockId,
+) -> Result<Option<Vec<u8>>, StateError> {
+    state.get(Space::InlineBlocks, &key(account, id))?.map(|b| decode(Space::InlineBlocks, &b)).transpose()
 }
 
 /// Up to `limit` blocks of every account, in key order (account, then block id), strictly

@@ -65,11 +65,14 @@ pub enum Space {
     BlockHolders,
     /// Join tokens: blake3 hash of the token → its role, end and use (see `join_tokens`).
     JoinTokens,
+    /// Small blocks kept in metadata instead of shards: (account, block id) → the sealed block
+    /// (see `blocks::is_inline`). Its record in [`Space::Blocks`] has the same key.
+    InlineBlocks,
 }
 
 impl Space {
     /// Every keyspace, for opening the column families.
-    pub const ALL: [Space; 27] = [
+    pub const ALL: [Space; 28] = [
         Space::Meta,
         Space::Requests,
         Space::Counters,
@@ -97,6 +100,7 @@ impl Space {
         Space::TokenTerms,
         Space::BlockHolders,
         Space::JoinTokens,
+        Space::InlineBlocks,
     ];
 
     /// The column family name.
@@ -129,6 +133,7 @@ impl Space {
             Space::BlockHolders => "block_holders",
             Space::JoinTokens => "join_tokens",
             Space::LinkIndex => "link_index",
+            Space::InlineBlocks => "inline_blocks",
         }
     }
 

@@ -225,6 +225,13 @@ pub enum Query {
     },
     /// The cluster version in force (see [`version`](super::version)).
     ClusterVersion,
+    /// The sealed bytes of a block kept in metadata.
+    InlineBlock {
+        /// Whose block.
+        account: AccountId,
+        /// Which.
+        block: BlockId,
+    },
 }
 
 /// The answer to a [`Query`], variant for variant.
@@ -284,6 +291,8 @@ pub enum Answer {
     Unheld(Vec<BlockId>),
     /// For [`Query::ClusterVersion`].
     ClusterVersion(u32),
+    /// For [`Query::InlineBlock`].
+    InlineBlock(Option<Vec<u8>>),
 }
 
 /// Answers `query` from `state`.
@@ -345,6 +354,9 @@ pub fn answer(state: &(impl StateRead + ?Sized), query: &Query) -> Result<Answer
             Answer::Unheld(block_holders::unheld(state, *account, *user, blocks)?)
         }
         Query::ClusterVersion => Answer::ClusterVersion(version::cluster_version(state)?),
+        Query::InlineBlock { account, block } => {
+            Answer::InlineBlock(blocks::inline_block(state, *account, block)?)
+        }
     })
 }
 

@@ -389,4 +389,21 @@ pub enum Command {
         /// The new cluster version.
         version: u32,
     },
+    /// Records a small block kept in the metadata itself, sealed, instead of in shards
+    /// ([`Feature::InlineBlocks`](super::version::Feature::InlineBlocks)): Raft replicates it like
+    /// any metadata, so it is as durable as a block's record. The first registration wins, as
+    /// with [`Command::RegisterBlock`].
+    RegisterInlineBlock {
+        /// Whose block.
+        account: AccountId,
+        /// Which block.
+        block: BlockId,
+        /// Plaintext length.
+        plain_len: u32,
+        /// A random number naming this stored copy, as a shard-backed block's generation does.
+        generation: u64,
+        /// The sealed block (at most [`MAX_INLINE_SEALED`](super::blocks::MAX_INLINE_SEALED)
+        /// bytes).
+        sealed: Vec<u8>,
+    },
 }

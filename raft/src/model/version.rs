@@ -21,7 +21,7 @@ use super::txn::{StateError, StateRead, Txn, decode};
 pub const UNVERSIONED: u32 = 1;
 
 /// The newest cluster version this release runs at, and the one it raises a cluster to.
-pub const CURRENT: u32 = 2;
+pub const CURRENT: u32 = 3;
 
 /// The oldest cluster version this release runs at: the previous release's, so the two run
 /// side by side while a cluster is upgraded.
@@ -45,6 +45,10 @@ pub enum Feature {
     ///
     /// [`NodeState::DownDraining`]: super::cluster::NodeState::DownDraining
     DrainSurvivesDown,
+    /// Small blocks kept in the metadata state instead of shards
+    /// ([`Command::RegisterInlineBlock`](super::Command::RegisterInlineBlock)), a command and a
+    /// keyspace the previous release does not know.
+    InlineBlocks,
 }
 
 impl Feature {
@@ -52,6 +56,7 @@ impl Feature {
     pub fn since(self) -> u32 {
         match self {
             Feature::Rebalance | Feature::DrainSurvivesDown => 2,
+            Feature::InlineBlocks => 3,
         }
     }
 
@@ -66,6 +71,7 @@ impl std::fmt::Display for Feature {
         f.write_str(match self {
             Feature::Rebalance => "rebalance and drain",
             Feature::DrainSurvivesDown => "a drain that survives its node going down",
+            Feature::InlineBlocks => "small blocks kept in metadata",
         })
     }
 }

@@ -124,5 +124,12 @@ pub fn commands() -> Vec<Command> {
         Command::RevokeJoinToken { token_hash: join_token() },
         Command::ConsumeJoinToken { token_hash: join_token(), node: NODE_C, members: vec![NODE_A, NODE_B] },
         Command::SetClusterVersion { version: 2 },
+        Command::RegisterInlineBlock {
+            account: ACCOUNT,
+            block: block("small"),
+            plain_len: 4_099,
+            generation: 0x9e4e_7a71_0000_0093,
+            sealed: sealed_block(),
+        },
     ]
 }

@@ -163,6 +163,7 @@ fn the_record_of_every_keyspace_stays_readable() {
             Space::Accounts => stored(&mut g, space, name, &account()),
             Space::TokenTerms => stored(&mut g, space, name, &token_terms()),
             Space::JoinTokens => stored(&mut g, space, name, &join_token_record()),
+            Space::InlineBlocks => stored(&mut g, space, name, &sealed_block()),
             // Indexes: the key is the record, the value is empty.
             Space::UserTokens | Space::UploadPaths | Space::LinkIndex | Space::BlockHolders => {
                 stored(&mut g, space, name, &())

@@ -44,6 +44,7 @@ pub fn queries() -> Vec<Query> {
         Query::SignIn("bob".into()),
         Query::Unheld { account: ACCOUNT, user: BOB, blocks: vec![block("one"), block("three")] },
         Query::ClusterVersion,
+        Query::InlineBlock { account: ACCOUNT, block: block("small") },
     ]
 }
 
@@ -94,6 +95,7 @@ pub fn answers() -> Vec<Answer> {
         Answer::SignIn(Some((user(), account()))),
         Answer::Unheld(vec![block("three")]),
         Answer::ClusterVersion(2),
+        Answer::InlineBlock(Some(sealed_block())),
     ]
 }
 

@@ -157,6 +157,11 @@ pub fn block_record() -> BlockRecord {
     }
 }
 
+/// A block kept in metadata, as sealed bytes (their content does not matter to the format).
+pub fn sealed_block() -> Vec<u8> {
+    (0..40u8).map(|i| i.wrapping_mul(37)).collect()
+}
+
 pub fn change() -> Change {
     Change {
         seq: 101,

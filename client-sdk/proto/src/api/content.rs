@@ -28,6 +28,10 @@ pub struct Uploaded {
     pub hash: String,
     /// The caller's journal position of the change.
     pub seq: u64,
+    /// Blocks of the content the account did not have yet, which the node stored (the others
+    /// were there already). Absent from nodes older than the field: read as 0.
+    #[serde(default)]
+    pub blocks_written: u64,
 }
 
 /// Query string of a download.
