@@ -35,13 +35,22 @@ pub(super) fn register<R: StateRead + ?Sized>(
     if let Some(reason) = invalid(&new) {
         return Ok(Response::Rejected(Rejection::InvalidBlock { block: *block, reason }));
     }
-    let k = key(account, block);
-    if let Some(mut existing) = txn.get::<BlockRecord>(Space::Blocks, &k)? {
+    first_registration_wins(txn, &key(account, block), &new)
+}
+
+/// Stores `new` under `k` unless the account has the block already, in which case only the
+/// existing record's `changed_ms` moves (see [`register`]). The answer says which happened.
+fn first_registration_wins<R: StateRead + ?Sized>(
+    txn: &mut Txn<R>,
+    k: &[u8],
+    new: &BlockRecord,
+) -> Result<Response, StateError> {
+    if let Some(mut existing) = txn.get::<BlockRecord>(Space::Blocks, k)? {
         existing.touch(new.changed_ms);
-        txn.put(Space::Blocks, &k, &existing);
+        txn.put(Space::Blocks, k, &existing);
         return Ok(Response::BlockRegistered { fresh: false, generation: existing.generation });
     }
-    txn.put(Space::Blocks, &k, &new);
+    txn.put(Space::Blocks, k, new);
     Ok(Response::BlockRegistered { fresh: true, generation: new.generation })
 }
 
@@ -70,14 +79,11 @@ pub(super) fn register_inline<R: StateRead + ?Sized>(
         ));
     }
     let k = key(account, block);
-    if let Some(mut existing) = txn.get::<BlockRecord>(Space::Blocks, &k)? {
-        existing.touch(new.changed_ms);
-        txn.put(Space::Blocks, &k, &existing);
-        return Ok(Response::BlockRegistered { fresh: false, generation: existing.generation });
+    let response = first_registration_wins(txn, &k, &new)?;
+    if matches!(response, Response::BlockRegistered { fresh: true, .. }) {
+        txn.put(Space::InlineBlocks, &k, &sealed);
     }
-    txn.put(Space::Blocks, &k, &new);
-    txn.put(Space::InlineBlocks, &k, &sealed);
-    Ok(Response::BlockRegistered { fresh: true, generation: new.generation })
+    Ok(response)
 }
 
 /// Why a record to be registered cannot stand, if it cannot.
