@@ -95,8 +95,8 @@ pub async fn upload(
     }
     let mut inline = None;
     if let Some((id, wire)) = last {
-        if blocks.len() == 1 && size <= state.blocks.inline_max() {
-            inline = state.blocks.inline_command(account, id, wire.clone()).await?;
+        if blocks.len() == 1 {
+            inline = state.blocks.inline_command(account, id, size, wire.clone()).await?;
         }
         if inline.is_none() {
             blocks_written += u64::from(state.blocks.put(account, id, wire).await?.written);
@@ -134,7 +134,11 @@ pub async fn upload(
                 state.blocks.inline_registered(*fresh, size as u32);
                 blocks_written += u64::from(*fresh);
             }
-            responses.pop().ok_or_else(|| ApiError::internal("no answer to a commit"))?
+            match responses.pop() {
+                Some(Response::Rejected(why)) => return Err(why.into()),
+                Some(committed) => committed,
+                None => return Err(ApiError::internal("no answer to a commit")),
+            }
         }
         None => state.propose(commit).await?,
     };

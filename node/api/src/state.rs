@@ -41,10 +41,10 @@ impl ApiState {
         }
     }
 
-    /// Proposes `commands` in one Raft entry, applied in order, and returns their responses;
-    /// the last one's refusal becomes its API error, as in [`Self::propose`] (the earlier
-    /// commands prepare it: a block the last one uses, say). Ids come from the
-    /// `Idempotency-Key` as in [`Self::propose`].
+    /// Proposes `commands` in one Raft entry, so they apply together, in order, or (after a
+    /// crash) not at all, and returns one response per command, refusals included, for the
+    /// caller to tell apart. The entry may carry other callers' requests too (the batcher).
+    /// Ids come from the `Idempotency-Key` as in [`Self::propose`].
     pub(crate) async fn propose_together(&self, commands: Vec<Command>) -> Result<Vec<Response>, ApiError> {
         let count = commands.len();
         let requests = commands
@@ -54,11 +54,10 @@ impl ApiState {
         let responses = self.batcher.propose(requests).await;
         read_fence::after_write();
         let responses = responses?;
-        match responses.last() {
-            _ if responses.len() != count => Err(ApiError::internal("a proposal lost responses")),
-            Some(Response::Rejected(why)) => Err(why.clone().into()),
-            _ => Ok(responses),
+        if responses.len() != count {
+            return Err(ApiError::internal("a proposal lost responses"));
         }
+        Ok(responses)
     }
 
     /// Proposes `command` under a fresh request id, whatever the request's `Idempotency-Key`

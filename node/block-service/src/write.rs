@@ -153,15 +153,18 @@ impl BlockService {
     /// The command that records block `id` of `account`, from the client's encoded bytes `wire`,
     /// kept whole in metadata, for the caller to propose with the commit that uses it (one
     /// Raft entry for a small file). `None` when the block is too large to be kept so, or the
-    /// cluster does not keep blocks so yet: store it with [`Self::put`] instead.
+    /// cluster does not keep blocks so yet: store it with [`Self::put`] instead. `plain_len` is
+    /// the length the caller cut the block at (checked again against the bytes), so a block
+    /// too large is turned away before any coding.
     pub async fn inline_command(
         &self,
         account: AccountId,
         id: BlockId,
+        plain_len: u64,
         wire: Bytes,
     ) -> Result<Option<Command>, BlockError> {
         let inline_max = self.inline_max();
-        if inline_max == 0 {
+        if plain_len == 0 || plain_len > inline_max {
             return Ok(None);
         }
         let _memory = self.reserve(wire.len() as u64 * 2).await?;
@@ -223,7 +226,7 @@ impl BlockService {
 
     /// The largest block kept whole in metadata now: the configured threshold once the cluster
     /// version allows it, else 0 (every block in shards).
-    pub fn inline_max(&self) -> u64 {
+    fn inline_max(&self) -> u64 {
         let max = self.config().inline_max_bytes;
         if max == 0 {
             return 0;

@@ -19,7 +19,6 @@ use cairn_proto::api::{Committed, SessionCommit};
 use cairn_raft::model::blocks::BlockRef;
 use cairn_raft::model::{Command, Response};
 
-use super::receiver::propose_together;
 use super::session::{live_session, parse_id, refusal};
 use crate::auth::Caller;
 use crate::blocks::{check_held, parse_id as parse_block_id};
@@ -74,7 +73,7 @@ pub async fn commit(
         });
     }
     commands.push(Command::FinishUpload { upload, user, hash, verified: false });
-    let mut answers = propose_together(&state, commands).await?.into_iter();
+    let mut answers = state.propose_together(commands).await?.into_iter();
     if let Some(Response::Rejected(why)) = answers.next() {
         return Err(refusal(why));
     }

@@ -128,7 +128,7 @@ async fn begin_and_finish_empty(state: &ApiState, new: NewUpload) -> Result<(u64
     let hash = *blake3::hash(b"").as_bytes();
     let commands =
         vec![Command::BeginUpload(new), Command::FinishUpload { upload, user, hash, verified: true }];
-    let mut answers = super::receiver::propose_together(state, commands).await?.into_iter();
+    let mut answers = state.propose_together(commands).await?.into_iter();
     match (answers.next(), answers.next()) {
         (Some(Response::Rejected(why)), _) | (_, Some(Response::Rejected(why))) => Err(refusal(why)),
         (Some(Response::UploadBegun), Some(Response::Committed { file, version, .. })) => {

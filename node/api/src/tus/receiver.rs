@@ -18,7 +18,7 @@ use cairn_proto::{AccountId, AsyncStreamChunker, BlockId, EncodedBlock};
 use cairn_raft::model::blocks::BlockRef;
 use cairn_raft::model::ids::UploadId;
 use cairn_raft::model::uploads::{HashProgress, UploadRecord};
-use cairn_raft::model::{Command, Request, Response, UserId};
+use cairn_raft::model::{Command, Response, UserId};
 use tokio::io::AsyncRead;
 
 use super::running_hash::{self, RunningHash};
@@ -238,7 +238,7 @@ impl Receiver {
             });
         }
         commands.push(Command::FinishUpload { upload, user, hash, verified: true });
-        let mut answers = propose_together(&self.state, commands).await?;
+        let mut answers = self.state.propose_together(commands).await?;
         let finish = answers.pop();
         match (finish, answers.pop()) {
             (Some(Response::Committed { version, .. }), _) => Ok(Finished { version, hash }),
@@ -247,16 +247,4 @@ impl Receiver {
             other => Err(ApiError::internal(format!("unexpected answer to an upload finish: {other:?}"))),
         }
     }
-}
-
-/// Proposes `commands` in one Raft entry, so they apply together or (after a crash) not at all.
-pub async fn propose_together(state: &ApiState, commands: Vec<Command>) -> Result<Vec<Response>, ApiError> {
-    let now = state.clock.now_ms();
-    let requests = commands
-        .into_iter()
-        .map(|command| Request { id: crate::idempotency::request_id(), time_ms: now, command })
-        .collect();
-    let responses = state.meta.propose(requests).await;
-    crate::read_fence::after_write();
-    Ok(responses?)
 }
