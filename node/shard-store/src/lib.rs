@@ -10,6 +10,8 @@
 mod accounting;
 mod body_files;
 mod config;
+#[cfg(test)]
+mod contract_tests;
 mod disk_space;
 pub mod faulty;
 pub mod key;

@@ -7,19 +7,24 @@ use super::index::{LOCATIONS_CF, SEGMENT_RECORDS_CF};
 use super::*;
 use crate::Faults;
 use crate::FaultyShardStore;
+use crate::contract_tests;
 use cairn_proto::sample_data::random;
 use cairn_proto::{AccountId, BlockId};
 use proptest::prelude::*;
 
-pub(super) fn key(n: u32, index: u8) -> ShardKey {
-    ShardKey { account: AccountId(7), block: BlockId::of(&n.to_le_bytes()), generation: 1, index }
-}
+pub(super) use crate::contract_tests::key;
 
+/// A config for a store in `dir`: no disk reserve, and no background compaction, so the tests
+/// say when segments are compacted.
 pub(super) fn config(dir: &Path) -> ShardStoreConfig {
-    let mut config = ShardStoreConfig::new(dir);
-    config.reserve_disk_bytes = 0;
+    let mut config = contract_tests::config(dir);
     config.background_compaction = false;
     config
+}
+
+fn open_with(mut config: ShardStoreConfig) -> SegmentShardStore {
+    config.background_compaction = false;
+    SegmentShardStore::open(config).unwrap()
 }
 
 fn open(dir: &Path) -> SegmentShardStore {
@@ -49,100 +54,31 @@ fn put_raw_record(store: &SegmentShardStore, key: &ShardKey, record: &[u8]) {
 
 #[test]
 fn put_get_delete_round_trip() {
-    let dir = tempfile::tempdir().unwrap();
-    let store = open(dir.path());
-    let data = random(700_000, 1);
-    store.put(&key(1, 0), &data).unwrap();
-    assert_eq!(store.get(&key(1, 0)).unwrap(), Some(data));
-    assert_eq!(store.get(&key(1, 1)).unwrap(), None);
-    assert!(store.delete(&key(1, 0)).unwrap());
-    assert!(!store.delete(&key(1, 0)).unwrap());
-    assert_eq!(store.get(&key(1, 0)).unwrap(), None);
-    assert_eq!(store.usage().unwrap().shards, 0);
-    assert_eq!(store.usage().unwrap().used_bytes, 0);
-    store.put(&key(2, 0), b"").unwrap();
-    assert_eq!(store.get(&key(2, 0)).unwrap(), Some(Vec::new()), "an empty shard is a shard");
+    contract_tests::put_get_delete_round_trip(open_with);
 }
 
 #[test]
 fn shards_and_accounting_survive_reopen() {
-    let dir = tempfile::tempdir().unwrap();
-    let sizes = [10usize, 5_000, 300_000];
-    {
-        let store = open(dir.path());
-        for (i, &len) in sizes.iter().enumerate() {
-            store.put(&key(i as u32, 0), &random(len, i as u64)).unwrap();
-        }
-        // Overwriting a shard replaces it and does not count it twice.
-        store.put(&key(0, 0), &random(20, 99)).unwrap();
-    }
-    let store = open(dir.path());
-    let usage = store.usage().unwrap();
-    assert_eq!(usage.shards, 3);
-    assert_eq!(usage.used_bytes, (20 + 5_000 + 300_000 + 3 * RECORD_OVERHEAD) as u64);
-    assert_eq!(store.get(&key(0, 0)).unwrap(), Some(random(20, 99)));
-    assert_eq!(store.get(&key(2, 0)).unwrap(), Some(random(300_000, 2)));
+    let (_dir, store) = contract_tests::shards_and_accounting_survive_reopen(open_with, RECORD_OVERHEAD);
     // The overwritten record is dead space in the segment, and counted as such again.
     assert_eq!(store.dead_bytes(), (10 + RECORD_OVERHEAD) as u64);
 }
 
 #[test]
 fn list_pages_through_every_shard_in_order() {
-    let dir = tempfile::tempdir().unwrap();
-    let store = open(dir.path());
-    let mut keys: Vec<_> = (0..25).flat_map(|n| (0..3).map(move |i| key(n, i))).collect();
-    for k in &keys {
-        store.put(k, b"x").unwrap();
-    }
-    keys.sort_by_key(ShardKey::to_bytes);
-    let mut seen = Vec::new();
-    let mut cursor = None;
-    loop {
-        let page = store.list(cursor.as_ref(), 10).unwrap();
-        if page.is_empty() {
-            break;
-        }
-        assert!(page.iter().all(|e| e.stored_len == 1 + RECORD_OVERHEAD as u64));
-        cursor = page.last().map(|e| e.key);
-        seen.extend(page.into_iter().map(|e| e.key));
-    }
-    assert_eq!(seen, keys);
+    contract_tests::list_pages_through_every_shard_in_order(open_with, RECORD_OVERHEAD);
 }
 
 #[test]
 fn capacity_is_enforced_and_nothing_half_written_remains() {
-    let dir = tempfile::tempdir().unwrap();
-    let mut config = config(dir.path());
-    config.capacity_bytes = Some(3 * (1000 + RECORD_OVERHEAD as u64));
-    let store = SegmentShardStore::open(config).unwrap();
-    for n in 0..3 {
-        store.put(&key(n, 0), &[n as u8; 1000]).unwrap();
-    }
-    let err = store.put(&key(3, 0), &[3; 1000]).unwrap_err();
-    assert!(matches!(err, ShardStoreError::Full(_)) && !err.is_retryable(), "{err}");
-    assert!(err.to_string().contains("configured capacity"), "{err}");
-    assert_eq!(store.get(&key(3, 0)).unwrap(), None);
-    // Rewriting a shard in place needs no new room; freeing one makes room again.
-    store.put(&key(0, 0), &[9; 1000]).unwrap();
-    store.delete(&key(1, 0)).unwrap();
-    store.put(&key(3, 0), &[3; 1000]).unwrap();
-    assert_eq!(store.usage().unwrap().shards, 3);
-    assert_eq!(store.get(&key(0, 0)).unwrap(), Some(vec![9; 1000]));
+    contract_tests::capacity_is_enforced_and_nothing_half_written_remains(open_with, RECORD_OVERHEAD);
 }
 
 #[test]
 fn a_full_disk_refuses_shards() {
-    let dir = tempfile::tempdir().unwrap();
-    let mut config = config(dir.path());
-    // A reserve larger than any disk: the store must behave as on a full disk.
-    config.reserve_disk_bytes = u64::MAX / 2;
-    let store = SegmentShardStore::open(config).unwrap();
-    let err = store.put(&key(1, 0), b"data").unwrap_err();
-    assert!(err.to_string().contains("free on disk"), "{err}");
-    assert_eq!(store.usage().unwrap().used_bytes, 0);
+    let (_dir, store) = contract_tests::a_full_disk_refuses_shards(open_with);
     assert_eq!(store.dead_bytes(), 0, "a refused shard is not written at all");
 }
-
 #[test]
 fn shard_bodies_go_to_segment_files_not_rocksdb() {
     let dir = tempfile::tempdir().unwrap();
