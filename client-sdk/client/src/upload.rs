@@ -177,10 +177,7 @@ impl Client {
         options: &PutOptions,
         session_size: Option<u64>,
     ) -> Result<UploadReport, ClientError> {
-        let path = drive_path(remote)?;
-        if path.is_root() {
-            return Err(ClientError::Invalid("the root is a folder; name a file".into()));
-        }
+        let path = file_path(remote)?;
         let base = match options.base {
             CommitOn::Version(v) => Some(v),
             CommitOn::New => None,
@@ -251,10 +248,7 @@ impl Client {
         remote: &str,
         options: &PutOptions,
     ) -> Result<UploadReport, ClientError> {
-        let path = drive_path(remote)?;
-        if path.is_root() {
-            return Err(ClientError::Invalid("the root is a folder; name a file".into()));
-        }
+        let path = file_path(remote)?;
         let mut content = Vec::new();
         file.read_to_end(&mut content).map_err(|e| ClientError::io(local, e))?;
         let hash = blake3::hash(&content).to_hex().to_string();
@@ -457,6 +451,15 @@ fn chunk_all<R: Read>(
         }
     }
     Ok((size, *hasher.finalize().as_bytes()))
+}
+
+/// `remote` as the drive path of a file: anything but the root.
+fn file_path(remote: &str) -> Result<cairn_proto::DrivePath, ClientError> {
+    let path = drive_path(remote)?;
+    if path.is_root() {
+        return Err(ClientError::Invalid("the root is a folder; name a file".into()));
+    }
+    Ok(path)
 }
 
 /// Bytes in whole KiB, rounded up: the unit of the memory budget's permits.
