@@ -8,6 +8,7 @@
 use std::time::Duration;
 
 use cairn_proto::{AccountId, BlockId};
+use cairn_raft::model::block_index::BlockSet;
 use cairn_raft::model::{Command, Response};
 
 use super::BlockService;
@@ -26,13 +27,13 @@ pub async fn run(service: BlockService) {
     }
 }
 
-/// One pass over every block record; returns how many blocks were dropped.
+/// One pass over the blocks nothing references; returns how many were dropped.
 pub async fn sweep(service: &BlockService) -> u64 {
     let grace = service.config().gc_grace_ms;
     let now = service.clock().now_ms();
     let mut after: Option<(AccountId, BlockId)> = None;
     let mut dropped = 0;
-    while let Some(page) = service.block_page(after) {
+    while let Some(page) = service.block_page(BlockSet::Unreferenced, after) {
         after = page.last().map(|(account, block, _)| (*account, *block));
         for (account, block, record) in page {
             if record.refcount > 0 || now.saturating_sub(record.changed_ms) < grace {

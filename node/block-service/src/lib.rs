@@ -40,6 +40,7 @@ use std::sync::Arc;
 
 use cairn_proto::{AccountId, BlockId, Clock};
 use cairn_raft::NodeId;
+use cairn_raft::model::block_index::BlockSet;
 use cairn_raft::model::blocks::BlockRecord;
 use cairn_raft::model::{Answer, Command, Query, RequestId, Response};
 use parking_lot::Mutex;
@@ -193,18 +194,31 @@ impl BlockService {
         self.inner.memory.acquire_many(units).await.map_err(|_| BlockError::Refused("shutting down".into()))
     }
 
-    /// The next page of every account's block records after `after`, from this node's state:
-    /// how repair and GC walk the blocks. `None` when the walk is done (or the state unreadable).
+    /// The next page of the block records of `set` after `after`, from this node's state: how
+    /// repair, GC and rebalance walk the blocks that concern them. `None` when the walk is done
+    /// (or the state unreadable).
     pub(crate) fn block_page(
         &self,
+        set: BlockSet,
         after: Option<(AccountId, BlockId)>,
     ) -> Option<Vec<(AccountId, BlockId, BlockRecord)>> {
-        match self.meta().local(&Query::Blocks { after, limit: BLOCK_PAGE }) {
+        match self.meta().local(&Query::BlocksIn { set, after, limit: BLOCK_PAGE }) {
             Ok(Answer::Blocks(page)) if !page.is_empty() => Some(page),
             Ok(_) => None,
             Err(e) => {
                 tracing::warn!(error = %e, "could not read block records");
                 None
+            }
+        }
+    }
+
+    /// Every node some block has a shard on, from this node's state.
+    pub(crate) fn shard_nodes(&self) -> Vec<NodeId> {
+        match self.meta().local(&Query::ShardNodes) {
+            Ok(Answer::ShardNodes(nodes)) => nodes,
+            other => {
+                tracing::warn!(answer = ?other, "could not read which nodes hold shards");
+                Vec::new()
             }
         }
     }

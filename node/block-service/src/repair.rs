@@ -3,12 +3,13 @@
 //! k of the others, writes them to new nodes, and records the moves with a compare-and-set in
 //! Raft, so a placement that changed meanwhile is never overwritten.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashSet};
 use std::time::Duration;
 
 use bytes::Bytes;
 use cairn_proto::{AccountId, BlockId};
 use cairn_raft::NodeId;
+use cairn_raft::model::block_index::BlockSet;
 use cairn_raft::model::blocks::{BlockRecord, ShardMove};
 use cairn_raft::model::{Command, Response};
 use tokio::task::JoinSet;
@@ -35,33 +36,48 @@ pub async fn run(service: BlockService) {
     }
 }
 
-/// One pass over every block record; returns how many blocks lacked shards.
+/// One pass over the blocks that can lack shards — those with a shard on a lost node or on a
+/// node gone from the cluster map, and those with damaged shards — found through the block
+/// indexes rather than among every record. Returns how many blocks lacked shards.
 pub async fn scan(service: &BlockService) -> u64 {
-    let mut after: Option<(AccountId, BlockId)> = None;
+    let view = ClusterView::load(service.meta());
+    let lost = lost_nodes(&view, service.clock().now_ms(), service.config().repair_grace_ms);
+    let mut sets: Vec<BlockSet> = service
+        .shard_nodes()
+        .into_iter()
+        .filter(|node| lost.contains(node) || !view.nodes.contains_key(node))
+        .map(BlockSet::OnNode)
+        .collect();
+    sets.push(BlockSet::Damaged);
     let mut pending = 0u64;
+    // A block in two of the sets is repaired once.
+    let mut queued = HashSet::new();
     let mut running = JoinSet::new();
-    while let Some(page) = service.block_page(after) {
-        after = page.last().map(|(account, block, _)| (*account, *block));
-        // A scan with much to rebuild takes minutes: each page sees the cluster as it is now,
-        // so no shard goes to a node that began draining or went down since the scan began.
-        let view = ClusterView::load(service.meta());
-        let lost = lost_nodes(&view, service.clock().now_ms(), service.config().repair_grace_ms);
-        for (account, block, record) in page {
-            let missing = missing_shards(&record, &view, &lost);
-            if missing.is_empty() {
-                continue;
-            }
-            pending += 1;
-            while running.len() >= PARALLEL {
-                running.join_next().await;
-            }
-            let (service, view) = (service.clone(), view.clone());
-            running.spawn(async move {
-                if let Err(e) = repair_block(&service, &view, account, block, &record, &missing).await {
-                    service.counters().repair_failures(1);
-                    tracing::warn!(%block, error = %e, "repair failed; retrying at the next scan");
+    for set in sets {
+        let mut after: Option<(AccountId, BlockId)> = None;
+        while let Some(page) = service.block_page(set, after) {
+            after = page.last().map(|(account, block, _)| (*account, *block));
+            // A scan with much to rebuild takes minutes: each page sees the cluster as it is
+            // now, so no shard goes to a node that began draining or went down since it began.
+            let view = ClusterView::load(service.meta());
+            let lost = lost_nodes(&view, service.clock().now_ms(), service.config().repair_grace_ms);
+            for (account, block, record) in page {
+                let missing = missing_shards(&record, &view, &lost);
+                if missing.is_empty() || !queued.insert((account, block)) {
+                    continue;
                 }
-            });
+                pending += 1;
+                while running.len() >= PARALLEL {
+                    running.join_next().await;
+                }
+                let (service, view) = (service.clone(), view.clone());
+                running.spawn(async move {
+                    if let Err(e) = repair_block(&service, &view, account, block, &record, &missing).await {
+                        service.counters().repair_failures(1);
+                        tracing::warn!(%block, error = %e, "repair failed; retrying at the next scan");
+                    }
+                });
+            }
         }
     }
     while running.join_next().await.is_some() {}

@@ -11,7 +11,7 @@ use cairn_proto::{AccountId, BlockId};
 use super::blocks::{BlockRecord, MAX_INLINE_SEALED, ShardMove, is_inline, key};
 use super::ids::NodeId;
 use super::version::{self, Feature};
-use super::{Rejection, Response, Space, StateError, StateRead, Txn, block_holders};
+use super::{Rejection, Response, Space, StateError, StateRead, Txn, block_holders, block_index};
 
 /// The most shards one stripe may have. It bounds the placement and the damage list a record
 /// carries, and with them the work every command on the record does.
@@ -47,10 +47,10 @@ fn first_registration_wins<R: StateRead + ?Sized>(
 ) -> Result<Response, StateError> {
     if let Some(mut existing) = txn.get::<BlockRecord>(Space::Blocks, k)? {
         existing.touch(new.changed_ms);
-        txn.put(Space::Blocks, k, &existing);
+        block_index::save(txn, k, &existing)?;
         return Ok(Response::BlockRegistered { fresh: false, generation: existing.generation });
     }
-    txn.put(Space::Blocks, k, new);
+    block_index::save(txn, k, new)?;
     Ok(Response::BlockRegistered { fresh: true, generation: new.generation })
 }
 
@@ -149,7 +149,7 @@ pub(super) fn report_damage<R: StateRead + ?Sized>(
     record.damaged.sort_unstable();
     record.damaged.dedup();
     if record.damaged != before {
-        txn.put(Space::Blocks, &k, &record);
+        block_index::save(txn, &k, &record)?;
     }
     Ok(Response::DamageRecorded { damaged: record.damaged })
 }
@@ -189,7 +189,7 @@ pub(super) fn move_shards<R: StateRead + ?Sized>(
     if let Some(node) = repeated(&record.placement) {
         return invalid(format!("the moves would put two shards on node {node}"));
     }
-    txn.put(Space::Blocks, &k, &record);
+    block_index::save(txn, &k, &record)?;
     Ok(Response::ShardsMoved)
 }
 
@@ -210,7 +210,7 @@ pub(super) fn drop_block<R: StateRead + ?Sized>(
     if record.refcount != 0 || record.changed_ms != unchanged_since_ms {
         return Ok(Response::Rejected(Rejection::BlockInUse { block: *block }));
     }
-    txn.delete(Space::Blocks, &k);
+    block_index::remove(txn, &k)?;
     if is_inline(&record) {
         txn.delete(Space::InlineBlocks, &k);
     }

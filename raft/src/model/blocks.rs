@@ -89,7 +89,7 @@ pub(super) fn key(account: AccountId, block: &BlockId) -> [u8; 40] {
 }
 
 /// The inverse of [`key`].
-fn parse_key(key: &[u8]) -> Result<(AccountId, BlockId), StateError> {
+pub(super) fn parse_key(key: &[u8]) -> Result<(AccountId, BlockId), StateError> {
     let corrupt =
         || StateError::Decode { space: Space::Blocks, message: format!("key of {} bytes", key.len()) };
     let (account, block) = key.split_first_chunk::<8>().ok_or_else(corrupt)?;
@@ -150,7 +150,7 @@ pub(super) fn add_refs<R: StateRead + ?Sized>(
         if let Some(mut record) = txn.get::<BlockRecord>(Space::Blocks, &k)? {
             record.refcount += 1;
             record.touch(time_ms);
-            txn.put(Space::Blocks, &k, &record);
+            super::block_index::save(txn, &k, &record)?;
         }
     }
     Ok(())
@@ -169,7 +169,7 @@ pub(super) fn release_refs<R: StateRead + ?Sized>(
         if let Some(mut record) = txn.get::<BlockRecord>(Space::Blocks, &k)? {
             record.refcount = record.refcount.saturating_sub(1);
             record.touch(time_ms);
-            txn.put(Space::Blocks, &k, &record);
+            super::block_index::save(txn, &k, &record)?;
         }
     }
     Ok(())
@@ -238,7 +238,10 @@ mod tests {
         assert_eq!((one.changed_ms, two.changed_ms), (3_000, 3_001));
         let writes: Vec<_> = txn.into_writes().collect();
         for ((space, key), value) in writes {
-            w.state.insert((space, key), value.unwrap());
+            match value {
+                Some(value) => w.state.insert((space, key), value),
+                None => w.state.remove(&(space, key)),
+            };
         }
         let mut txn = Txn::new(&w.state);
         add_refs(&mut txn, 3_000, account, &refs(&[b"one"])).unwrap();

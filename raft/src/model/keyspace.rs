@@ -68,11 +68,14 @@ pub enum Space {
     /// Small blocks kept in metadata instead of shards: (account, block id) → the sealed block
     /// (see `blocks::is_inline`). Its record in [`Space::Blocks`] has the same key.
     InlineBlocks,
+    /// Indexes of the block records (by node, sharded, damaged, unreferenced): index key →
+    /// nothing (see `block_index`).
+    BlockIndex,
 }
 
 impl Space {
     /// Every keyspace, for opening the column families.
-    pub const ALL: [Space; 28] = [
+    pub const ALL: [Space; 29] = [
         Space::Meta,
         Space::Requests,
         Space::Counters,
@@ -101,6 +104,7 @@ impl Space {
         Space::BlockHolders,
         Space::JoinTokens,
         Space::InlineBlocks,
+        Space::BlockIndex,
     ];
 
     /// The column family name.
@@ -134,6 +138,7 @@ impl Space {
             Space::JoinTokens => "join_tokens",
             Space::LinkIndex => "link_index",
             Space::InlineBlocks => "inline_blocks",
+            Space::BlockIndex => "block_index",
         }
     }
 

@@ -23,6 +23,7 @@
 
 mod apply;
 mod block_holders;
+pub mod block_index;
 mod block_lifecycle;
 pub mod blocks;
 pub mod cluster;

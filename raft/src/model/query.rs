@@ -8,11 +8,12 @@
 use cairn_proto::{AccountId, BlockId, DrivePath};
 use serde::{Deserialize, Serialize};
 
+use super::block_index::{self, BlockSet};
 use super::blocks::{self, BlockRecord};
 use super::cluster::{self, ClusterMap};
 use super::devices::{self, DeviceRecord};
 use super::drive::{self, EntryRecord, FileRecord, Namespace, VersionRecord};
-use super::ids::{DeviceId, FileId, LinkId, NamespaceId, TokenHash, UploadId, UserId};
+use super::ids::{DeviceId, FileId, LinkId, NamespaceId, NodeId, TokenHash, UploadId, UserId};
 use super::join_tokens;
 use super::journal::{self, Change, JournalPage};
 use super::links::{self, LinkState};
@@ -232,6 +233,18 @@ pub enum Query {
         /// Which.
         block: BlockId,
     },
+    /// The blocks of one index (see [`block_index`](super::block_index)), in key order, with
+    /// their records: what repair, GC and rebalance walk instead of every record.
+    BlocksIn {
+        /// Which blocks.
+        set: BlockSet,
+        /// Start strictly after this (account, block) (`None`: from the first).
+        after: Option<(AccountId, BlockId)>,
+        /// At most this many (capped at [`MAX_PAGE`]).
+        limit: usize,
+    },
+    /// Every node some block has a shard on.
+    ShardNodes,
 }
 
 /// The answer to a [`Query`], variant for variant.
@@ -249,7 +262,7 @@ pub enum Answer {
     Changes(Vec<Change>),
     /// For [`Query::Block`].
     Block(Option<BlockRecord>),
-    /// For [`Query::Blocks`]: (account, block, record) triples.
+    /// For [`Query::Blocks`] and [`Query::BlocksIn`]: (account, block, record) triples.
     Blocks(Vec<(AccountId, BlockId, BlockRecord)>),
     /// For [`Query::Devices`].
     Devices(Vec<DeviceRecord>),
@@ -293,6 +306,8 @@ pub enum Answer {
     ClusterVersion(u32),
     /// For [`Query::InlineBlock`].
     InlineBlock(Option<Vec<u8>>),
+    /// For [`Query::ShardNodes`].
+    ShardNodes(Vec<NodeId>),
 }
 
 /// Answers `query` from `state`.
@@ -357,6 +372,10 @@ pub fn answer(state: &(impl StateRead + ?Sized), query: &Query) -> Result<Answer
         Query::InlineBlock { account, block } => {
             Answer::InlineBlock(blocks::inline_block(state, *account, block)?)
         }
+        Query::BlocksIn { set, after, limit } => {
+            Answer::Blocks(block_index::blocks_in(state, *set, *after, page(*limit))?)
+        }
+        Query::ShardNodes => Answer::ShardNodes(block_index::nodes_with_shards(state)?),
     })
 }
 

@@ -72,6 +72,10 @@ impl<'a, R: StateRead + ?Sized> Txn<'a, R> {
     }
 
     /// Scan through the overlay: committed pairs merged with this transaction's writes.
+    ///
+    /// The two are merged in key order and the merge stops at `limit` pairs, so a scan costs
+    /// what it returns, not what the transaction wrote: `apply` scans the expiries on every
+    /// request of an entry, and an entry of thousands of requests writes thousands of them.
     pub fn scan(
         &self,
         space: Space,
@@ -79,23 +83,60 @@ impl<'a, R: StateRead + ?Sized> Txn<'a, R> {
         after: Option<&[u8]>,
         limit: usize,
     ) -> Result<Pairs, StateError> {
-        let in_range = |key: &[u8]| key.starts_with(prefix) && after.is_none_or(|a| key > a);
-        let pending: Vec<_> = self
-            .writes
-            .range((space, prefix.to_vec())..)
-            .take_while(|((s, k), _)| *s == space && k.starts_with(prefix))
-            .filter(|((_, k), _)| in_range(k))
-            .collect();
-        // Each pending write can hide at most one committed pair, so this many is always enough.
-        let mut merged: BTreeMap<Vec<u8>, Vec<u8>> =
-            self.base.scan(space, prefix, after, limit.saturating_add(pending.len()))?.into_iter().collect();
-        for ((_, key), value) in pending {
-            match value {
-                Some(v) => merged.insert(key.clone(), v.clone()),
-                None => merged.remove(key),
-            };
+        if limit == 0 {
+            return Ok(Vec::new());
         }
-        Ok(merged.into_iter().take(limit).collect())
+        // Where the range begins: the prefix, or `after` when that is further on.
+        let start = (space, after.filter(|a| *a > prefix).unwrap_or(prefix).to_vec());
+        let mut pending = self
+            .writes
+            .range(start..)
+            .take_while(|((s, k), _)| *s == space && k.starts_with(prefix))
+            .filter(|((_, k), _)| after.is_none_or(|a| k.as_slice() > a))
+            .map(|((_, k), v)| (k, v))
+            .peekable();
+        let mut out: Pairs = Vec::new();
+        let mut base_after: Option<Vec<u8>> = after.map(<[u8]>::to_vec);
+        // Committed pairs a page at a time: a pending delete hides one, so a page may not fill.
+        let page = limit.saturating_add(16);
+        loop {
+            let base = self.base.scan(space, prefix, base_after.as_deref(), page)?;
+            let exhausted = base.len() < page;
+            for (key, value) in base {
+                while let Some((pending_key, pending_value)) =
+                    pending.next_if(|(k, _)| k.as_slice() < key.as_slice())
+                {
+                    if let Some(v) = pending_value {
+                        out.push((pending_key.clone(), v.clone()));
+                    }
+                    if out.len() >= limit {
+                        return Ok(out);
+                    }
+                }
+                match pending.next_if(|(k, _)| k.as_slice() == key.as_slice()) {
+                    // Overwritten or deleted by this transaction.
+                    Some((_, Some(v))) => out.push((key.clone(), v.clone())),
+                    Some((_, None)) => {}
+                    None => out.push((key.clone(), value)),
+                }
+                if out.len() >= limit {
+                    return Ok(out);
+                }
+                base_after = Some(key);
+            }
+            if exhausted {
+                break;
+            }
+        }
+        for (key, value) in pending {
+            if out.len() >= limit {
+                break;
+            }
+            if let Some(v) = value {
+                out.push((key.clone(), v.clone()));
+            }
+        }
+        Ok(out)
     }
 
     /// Typed write.
@@ -179,5 +220,51 @@ impl StateRead for BTreeMap<(Space, Vec<u8>), Vec<u8>> {
             .take(limit)
             .map(|((_, k), v)| (k.clone(), v.clone()))
             .collect())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The scan of a transaction is the scan of the state its writes would make, for every
+    /// prefix, start and limit, over a mix of puts, overwrites and deletes.
+    #[test]
+    fn a_scan_sees_committed_pairs_through_the_writes() {
+        let key = |i: u32| vec![(i % 3) as u8, (i / 3) as u8];
+        let mut seed = 7u64;
+        let mut next = || {
+            seed = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+            (seed >> 33) as u32
+        };
+        for _ in 0..200 {
+            let mut base: BTreeMap<(Space, Vec<u8>), Vec<u8>> = BTreeMap::new();
+            for _ in 0..next() % 40 {
+                base.insert((Space::Expiries, key(next() % 60)), vec![1]);
+            }
+            base.insert((Space::Journal, vec![0, 0]), vec![9]);
+            let mut txn = Txn::new(&base);
+            let mut after_writes = base.clone();
+            for _ in 0..next() % 40 {
+                let k = key(next() % 60);
+                if next() % 3 == 0 {
+                    txn.delete(Space::Expiries, &k);
+                    after_writes.remove(&(Space::Expiries, k));
+                } else {
+                    txn.put_raw(Space::Expiries, &k, vec![2]);
+                    after_writes.insert((Space::Expiries, k), vec![2]);
+                }
+            }
+            for prefix in [vec![], vec![1u8]] {
+                for after in [None, Some(key(next() % 60))] {
+                    for limit in [0, 1, 3, 100] {
+                        let want =
+                            after_writes.scan(Space::Expiries, &prefix, after.as_deref(), limit).unwrap();
+                        let got = txn.scan(Space::Expiries, &prefix, after.as_deref(), limit).unwrap();
+                        assert_eq!(got, want, "prefix {prefix:?} after {after:?} limit {limit}");
+                    }
+                }
+            }
+        }
     }
 }

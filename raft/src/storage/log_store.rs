@@ -55,6 +55,9 @@ impl RocksLogStore {
         let mut options = Options::default();
         options.create_if_missing(true);
         options.create_missing_column_families(true);
+        // Entries are read back soon after they are written, or purged: a small memtable cap
+        // keeps an idle node from holding a busy hour's entries in memory.
+        options.set_db_write_buffer_size(16 << 20);
         let cfs = [
             ColumnFamilyDescriptor::new(LOGS, Options::default()),
             ColumnFamilyDescriptor::new(STORE, Options::default()),
@@ -130,6 +133,12 @@ fn index_key(index: u64) -> [u8; 8] {
     index.to_be_bytes()
 }
 
+/// The most entry bytes one AppendEntries carries (at least one entry, however large).
+/// openraft gives the whole call one heartbeat interval — transfer, the follower's append and
+/// its fsync — and retries the same range when it times out: a range of entries that each
+/// carry a thousand files could never reach a follower that fell behind.
+const PAYLOAD_BYTES: usize = 1 << 20;
+
 impl RaftLogReader<TypeConfig> for RocksLogStore {
     async fn try_get_log_entries<RB: RangeBounds<u64> + Clone + Debug + OptionalSend>(
         &mut self,
@@ -140,8 +149,27 @@ impl RaftLogReader<TypeConfig> for RocksLogStore {
             Bound::Excluded(&i) => i.saturating_add(1),
             Bound::Unbounded => 0,
         };
-        // The range itself may borrow; only owned bounds go to the blocking pool.
-        let end = range.end_bound().cloned();
+        self.read_entries(start, range.end_bound().cloned(), usize::MAX).await
+    }
+
+    async fn limited_get_log_entries(
+        &mut self,
+        start: u64,
+        end: u64,
+    ) -> StorageResult<Vec<Entry<TypeConfig>>> {
+        self.read_entries(start, Bound::Excluded(end), PAYLOAD_BYTES).await
+    }
+}
+
+impl RocksLogStore {
+    /// The entries from `start` to `end`, stopping after the first entry that brings their
+    /// encoded size to `max_bytes`.
+    async fn read_entries(
+        &self,
+        start: u64,
+        end: Bound<u64>,
+        max_bytes: usize,
+    ) -> StorageResult<Vec<Entry<TypeConfig>>> {
         let within = move |index: u64| match end {
             Bound::Included(e) => index <= e,
             Bound::Excluded(e) => index < e,
@@ -150,6 +178,7 @@ impl RaftLogReader<TypeConfig> for RocksLogStore {
         let db = self.db.clone();
         on_this_thread(move || {
             let mut entries = Vec::new();
+            let mut bytes = 0usize;
             let from = index_key(start);
             for item in db.iterator_cf(cf(&db, LOGS)?, IteratorMode::From(&from, Direction::Forward)) {
                 let (key, value) = item.map_err(failed(kind::read_logs))?;
@@ -158,9 +187,10 @@ impl RaftLogReader<TypeConfig> for RocksLogStore {
                         .try_into()
                         .map_err(|_| failed(kind::read_logs)(std::io::Error::other("malformed log key")))?,
                 );
-                if !within(index) {
+                if !within(index) || bytes >= max_bytes {
                     break;
                 }
+                bytes = bytes.saturating_add(value.len());
                 entries.push(decode(&value).map_err(failed(kind::read_logs))?);
             }
             Ok(entries)

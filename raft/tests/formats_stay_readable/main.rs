@@ -168,6 +168,10 @@ fn the_record_of_every_keyspace_stays_readable() {
             Space::UserTokens | Space::UploadPaths | Space::LinkIndex | Space::BlockHolders => {
                 stored(&mut g, space, name, &())
             }
+            Space::BlockIndex => {
+                stored(&mut g, space, name, &());
+                stored(&mut g, space, "block_index/built", &1u32);
+            }
         }
     }
     g.finish();

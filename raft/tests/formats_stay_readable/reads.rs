@@ -2,6 +2,7 @@
 //! to any other node, which may run the previous release during an upgrade.
 
 use cairn_raft::model::Rejection;
+use cairn_raft::model::block_index::BlockSet;
 use cairn_raft::model::join_tokens::JoinTokenEntry;
 use cairn_raft::model::journal::JournalPage;
 use cairn_raft::model::links::{LinkState, LinkStatus};
@@ -45,6 +46,8 @@ pub fn queries() -> Vec<Query> {
         Query::Unheld { account: ACCOUNT, user: BOB, blocks: vec![block("one"), block("three")] },
         Query::ClusterVersion,
         Query::InlineBlock { account: ACCOUNT, block: block("small") },
+        Query::BlocksIn { set: BlockSet::OnNode(NODE_B), after: Some((ACCOUNT, block("one"))), limit: 7 },
+        Query::ShardNodes,
     ]
 }
 
@@ -96,6 +99,7 @@ pub fn answers() -> Vec<Answer> {
         Answer::Unheld(vec![block("three")]),
         Answer::ClusterVersion(2),
         Answer::InlineBlock(Some(sealed_block())),
+        Answer::ShardNodes(vec![NODE_A, NODE_B]),
     ]
 }
 

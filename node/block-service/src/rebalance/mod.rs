@@ -21,6 +21,7 @@ use std::time::Duration;
 use bytes::Bytes;
 use cairn_proto::{AccountId, BlockId};
 use cairn_raft::NodeId;
+use cairn_raft::model::block_index::BlockSet;
 use cairn_raft::model::blocks::{BlockRecord, ShardMove};
 use cairn_raft::model::version::Feature;
 use cairn_raft::model::{Answer, Command, Query, Response};
@@ -103,7 +104,7 @@ pub async fn scan(service: &BlockService, pace: &Arc<Pace>) -> Vec<StaleCopy> {
     if pending > 0 {
         let mut running: JoinSet<Result<Vec<StaleCopy>, BlockError>> = JoinSet::new();
         let mut after: Option<(AccountId, BlockId)> = None;
-        while let Some(page) = service.block_page(after) {
+        while let Some(page) = service.block_page(BlockSet::Sharded, after) {
             after = page.last().map(|(account, block, _)| (*account, *block));
             // A scan can take many minutes: each page is planned on the cluster as it is now,
             // so a node that went down, left or began draining meanwhile is seen at once.
@@ -157,10 +158,10 @@ fn collect(
     }
 }
 
-/// Calls `each` with every block record in this node's state.
+/// Calls `each` with every record of a block with shards in this node's state.
 fn walk(service: &BlockService, mut each: impl FnMut(&BlockId, &BlockRecord)) {
     let mut after: Option<(AccountId, BlockId)> = None;
-    while let Some(page) = service.block_page(after) {
+    while let Some(page) = service.block_page(BlockSet::Sharded, after) {
         after = page.last().map(|(account, block, _)| (*account, *block));
         for (_, block, record) in &page {
             each(block, record);

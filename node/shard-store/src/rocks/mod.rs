@@ -41,6 +41,8 @@ pub const RECORD_OVERHEAD: usize = 1 + CHECKSUM_LEN;
 /// Write-ahead log kept at most, in all: past it the column families holding the oldest log
 /// back are flushed, so the log is deleted (see [`open_db`]).
 const MAX_TOTAL_WAL_BYTES: u64 = 64 << 20;
+/// The memory all memtables of the store's database may hold together.
+const MEMTABLE_BYTES: usize = 16 << 20;
 
 /// The RocksDB shard store.
 pub struct RocksShardStore {
@@ -97,6 +99,9 @@ pub(crate) fn open_db(config: &ShardStoreConfig, extra: &[&str]) -> Result<DB, S
     // after a benchmark run), and a restart replayed it all. Past the cap RocksDB flushes
     // the column families that hold the oldest log back.
     db_opts.set_max_total_wal_size(MAX_TOTAL_WAL_BYTES);
+    // Memtables are not given back until they flush: uncapped, each column family could keep
+    // 64 MiB resident after a busy hour on an idle node. One cap for all of them.
+    db_opts.set_db_write_buffer_size(MEMTABLE_BYTES);
 
     let mut shard_opts = Options::default();
     if config.blob_files {
