@@ -7,7 +7,8 @@
 //!   down, a leader election, a timeout), with the same `Idempotency-Key` on every attempt of a
 //!   write, so a retried write happens once ([`nodes`]);
 //! - uploads a file or stream by sending only the blocks the cluster lacks — delta sync and
-//!   dedup — in parallel and within a fixed memory budget ([`upload`]);
+//!   dedup — in parallel and within a fixed memory budget ([`upload`]), and many small files
+//!   in one request ([`batch`]);
 //! - downloads block by block from any node, checks every block against its id and the whole
 //!   file against its hash, and writes through a temporary file renamed into place
 //!   ([`download`]);
@@ -21,6 +22,7 @@
 //!   copies instead of lost edits ([`sync`]).
 
 pub mod account;
+pub mod batch;
 pub mod changes;
 pub mod config;
 pub mod counters;

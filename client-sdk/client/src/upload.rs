@@ -123,11 +123,7 @@ impl Client {
     ) -> Result<UploadReport, ClientError> {
         let mut options = options.clone();
         if options.mtime_ms.is_none() {
-            options.mtime_ms = std::fs::metadata(local)
-                .and_then(|m| m.modified())
-                .ok()
-                .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
-                .map(|d| d.as_millis() as u64);
+            options.mtime_ms = mtime_of(local);
         }
         let mut attempt = 0;
         loop {
@@ -454,7 +450,7 @@ fn chunk_all<R: Read>(
 }
 
 /// `remote` as the drive path of a file: anything but the root.
-fn file_path(remote: &str) -> Result<cairn_proto::DrivePath, ClientError> {
+pub(crate) fn file_path(remote: &str) -> Result<cairn_proto::DrivePath, ClientError> {
     let path = drive_path(remote)?;
     if path.is_root() {
         return Err(ClientError::Invalid("the root is a folder; name a file".into()));
@@ -467,7 +463,16 @@ fn kib(bytes: usize) -> usize {
     bytes.div_ceil(1024)
 }
 
-fn report(options: &PutOptions, bytes: u64) {
+/// A local file's modification time (ms since the epoch), if it can be read.
+pub(crate) fn mtime_of(local: &Path) -> Option<u64> {
+    std::fs::metadata(local)
+        .and_then(|m| m.modified())
+        .ok()
+        .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+        .map(|d| d.as_millis() as u64)
+}
+
+pub(crate) fn report(options: &PutOptions, bytes: u64) {
     if let Some(progress) = &options.progress {
         progress(bytes);
     }

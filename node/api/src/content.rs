@@ -22,9 +22,10 @@ use cairn_proto::encoded_block::DEFAULT_ZSTD_LEVEL;
 use cairn_proto::{AccountId, AsyncStreamChunker, EncodedBlock};
 use cairn_raft::model::blocks::BlockRef;
 use cairn_raft::model::drive::{FileStatus, NewVersion, VersionContent};
-use cairn_raft::model::ids::NamespaceId;
+use cairn_raft::model::ids::{NamespaceId, UserId};
 use cairn_raft::model::{Answer, Command, Query, Response};
 use futures_util::StreamExt;
+use tokio::io::AsyncRead;
 
 use super::auth::Caller;
 use super::error::ApiError;
@@ -69,6 +70,101 @@ pub async fn upload(
         .map_or(STREAMING_UPLOAD_BYTES, |len| STREAMING_UPLOAD_BYTES.min(len.saturating_mul(3) + 4096));
     let _memory = state.inflight.reserve(holds).await?;
     let reader = tokio_util::io::StreamReader::new(upload_limit::limited(body, state.max_upload_bytes));
+    let sealed = seal(&state, account, reader).await?;
+    let base = match base {
+        Precondition::Version(v) => Some(v),
+        Precondition::Absent => None,
+        // Unconditional: based on whatever is the head now; a commit racing it still loses
+        // cleanly with 409 rather than overwriting silently.
+        Precondition::None => head(&state, &place).await?,
+    };
+    let mtime_ms = options.mtime_ms.unwrap_or_else(|| state.clock.now_ms());
+    let commands = sealed.commands(&place, base, mtime_ms, caller.user.id);
+    let responses = state.propose_together(commands).await?;
+    let uploaded = sealed.uploaded(&state, responses)?;
+    let mut out = HeaderMap::new();
+    if let Ok(etag) = HeaderValue::from_str(&etag_of(&sealed.hash)) {
+        out.insert(header::ETAG, etag);
+    }
+    let status = if base.is_none() { StatusCode::CREATED } else { StatusCode::OK };
+    Ok((status, out, axum::Json(uploaded)))
+}
+
+/// Content ready to commit: cut into blocks and stored, or (one small block) sealed to go into
+/// metadata with its commit.
+pub(crate) struct Sealed {
+    pub(crate) blocks: Vec<BlockRef>,
+    pub(crate) size: u64,
+    pub(crate) hash: [u8; 32],
+    /// Whether this node hashed the bytes itself (rather than taking a client's word).
+    pub(crate) hash_verified: bool,
+    /// For a file of one block small enough: the command that keeps the block in metadata,
+    /// proposed in the commit's own entry.
+    pub(crate) inline: Option<Command>,
+    /// Blocks the account lacked, stored already.
+    pub(crate) blocks_written: u64,
+}
+
+impl Sealed {
+    /// The commands that commit this content at `place` on `base`, in the order they must
+    /// apply: the inline block's registration first.
+    pub(crate) fn commands(
+        &self,
+        place: &Place,
+        base: Option<u64>,
+        mtime_ms: u64,
+        author: UserId,
+    ) -> Vec<Command> {
+        let new = NewVersion {
+            namespace: place.namespace,
+            path: place.path.clone(),
+            base,
+            content: VersionContent {
+                blocks: self.blocks.clone(),
+                size: self.size,
+                hash: self.hash,
+                mtime_ms,
+                device: None,
+                hash_verified: self.hash_verified,
+            },
+            author,
+            status: FileStatus::Complete,
+        };
+        self.inline.iter().cloned().chain([Command::CommitVersion(new)]).collect()
+    }
+
+    /// What the answers to [`Self::commands`] say: the version committed, or the refusal.
+    pub(crate) fn uploaded(&self, state: &ApiState, responses: Vec<Response>) -> Result<Uploaded, ApiError> {
+        let mut blocks_written = self.blocks_written;
+        let mut responses = responses.into_iter();
+        if self.inline.is_some()
+            && let Some(Response::BlockRegistered { fresh, .. }) = responses.next()
+        {
+            state.blocks.inline_registered(fresh, self.size as u32);
+            blocks_written += u64::from(fresh);
+        }
+        match responses.next() {
+            Some(Response::Committed { file, version, seq }) => Ok(Uploaded {
+                file: file.0,
+                version,
+                size: self.size,
+                hash: hex::encode(self.hash),
+                seq,
+                blocks_written,
+            }),
+            Some(Response::Rejected(why)) => Err(why.into()),
+            other => Err(ApiError::internal(format!("unexpected answer to a commit: {other:?}"))),
+        }
+    }
+}
+
+/// Cuts everything `reader` yields into blocks and stores each in `account`, but a file of one
+/// small block, which is sealed for metadata instead (see [`Sealed::inline`]).
+pub(crate) async fn seal<R: AsyncRead + Unpin>(
+    state: &ApiState,
+    account: AccountId,
+    reader: R,
+) -> Result<Sealed, ApiError> {
     let mut chunker = AsyncStreamChunker::new(reader);
     let mut blocks = Vec::new();
     let mut size = 0u64;
@@ -103,55 +199,8 @@ pub async fn upload(
         }
     }
     let hash = *hasher.finalize().as_bytes();
-    let base = match base {
-        Precondition::Version(v) => Some(v),
-        Precondition::Absent => None,
-        // Unconditional: based on whatever is the head now; a commit racing it still loses
-        // cleanly with 409 rather than overwriting silently.
-        Precondition::None => head(&state, &place).await?,
-    };
-    let new = NewVersion {
-        namespace: place.namespace,
-        path: place.path.clone(),
-        base,
-        content: VersionContent {
-            blocks,
-            size,
-            hash,
-            mtime_ms: options.mtime_ms.unwrap_or_else(|| state.clock.now_ms()),
-            device: None,
-            // This node hashed the bytes as they came.
-            hash_verified: true,
-        },
-        author: caller.user.id,
-        status: FileStatus::Complete,
-    };
-    let commit = Command::CommitVersion(new);
-    let committed = match inline {
-        Some(register) => {
-            let mut responses = state.propose_together(vec![register, commit]).await?;
-            if let [Response::BlockRegistered { fresh, .. }, _] = responses.as_slice() {
-                state.blocks.inline_registered(*fresh, size as u32);
-                blocks_written += u64::from(*fresh);
-            }
-            match responses.pop() {
-                Some(Response::Rejected(why)) => return Err(why.into()),
-                Some(committed) => committed,
-                None => return Err(ApiError::internal("no answer to a commit")),
-            }
-        }
-        None => state.propose(commit).await?,
-    };
-    let Response::Committed { file, version, seq } = committed else {
-        return Err(ApiError::internal("unexpected answer to a commit"));
-    };
-    let mut out = HeaderMap::new();
-    if let Ok(etag) = HeaderValue::from_str(&etag_of(&hash)) {
-        out.insert(header::ETAG, etag);
-    }
-    let status = if base.is_none() { StatusCode::CREATED } else { StatusCode::OK };
-    let uploaded = Uploaded { file: file.0, version, size, hash: hex::encode(hash), seq, blocks_written };
-    Ok((status, out, axum::Json(uploaded)))
+    // This node hashed the bytes as they came.
+    Ok(Sealed { blocks, size, hash, hash_verified: true, inline, blocks_written })
 }
 
 enum Precondition {
@@ -175,7 +224,7 @@ fn precondition(headers: &HeaderMap) -> Result<Precondition, ApiError> {
     }
 }
 
-async fn head(state: &ApiState, place: &Place) -> Result<Option<u64>, ApiError> {
+pub(crate) async fn head(state: &ApiState, place: &Place) -> Result<Option<u64>, ApiError> {
     match state.query(Query::Stat { namespace: place.namespace, path: place.path.clone() }).await? {
         // A trashed file has no head to replace: the upload brings it back anew.
         Answer::Stat(Some((_, Some(file)))) if file.status == FileStatus::Trashed => Ok(None),

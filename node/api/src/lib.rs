@@ -12,6 +12,7 @@
 //! - [`blocks`]: the block-level upload: which blocks are missing, send one, commit.
 //! - [`tree`]: stat, list, make folder, delete to trash.
 //! - [`content`]: simple upload (`PUT`) and download (`GET`, with `Range` and `ETag`).
+//! - [`batch`]: many files in one request and one Raft entry (`POST /v1/batch`).
 //! - [`range`]: the `Range` header, parsed with checked arithmetic.
 //! - [`history`]: version history, restore and pin of versions, the trash, moves.
 //! - [`shares`]: sharing with users (viewer, editor), "shared with me".
@@ -32,6 +33,7 @@
 //! the transport's calls: what it stores goes through the block service's API.
 
 pub mod auth;
+pub mod batch;
 pub mod blocks;
 pub mod changes;
 pub mod content;
@@ -100,6 +102,7 @@ pub fn router(
         .route("/tree/{*path}", get(tree::get_path).delete(tree::delete))
         .route("/folders/{*path}", post(tree::make_folder))
         .route("/content/{*path}", get(content::download).put(content::upload))
+        .route("/batch", post(batch::upload))
         .merge(blocks::routes())
         .merge(shares::routes())
         .merge(links::routes())

@@ -7,8 +7,9 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use cairn_client::api::Listing;
+use cairn_client::batch::{Transfer, transfers};
 use cairn_client::drive::drive_path;
-use cairn_client::upload::PutOptions;
+use cairn_client::upload::{PutOptions, UploadReport};
 use cairn_client::{Client, CommitOn};
 use cairn_proto::DrivePath;
 use futures_util::{StreamExt, TryStreamExt};
@@ -88,28 +89,42 @@ pub async fn put(ctx: &Context, args: &PutArgs) -> Result<(), Failure> {
     }
     let total = plan.files.iter().map(|(_, _, size)| size).sum();
     let meter = ctx.meter(&label(local), total);
-    // Files go `jobs` at a time, reported in the plan's order; the first failure stops the rest.
-    let files: Vec<Sent> = futures_util::stream::iter(&plan.files)
-        .map(|(path, remote, _)| {
-            let (client, meter) = (&client, &meter);
+    // Transfers go `jobs` at a time — small files many to a request, larger ones alone — and
+    // are reported in the plan's order; the first failure stops the rest.
+    let options = PutOptions { base, ns: ctx.ns(), mtime_ms: None, progress: meter.callback() };
+    let transfers = transfers(plan.files.iter().enumerate(), |(_, (_, _, size))| *size);
+    let mut files: Vec<(usize, Sent)> = futures_util::stream::iter(transfers)
+        .map(|transfer| {
+            let (client, meter, options) = (&client, &meter, &options);
             async move {
-                meter.set_message(&label(path));
-                let options = PutOptions { base, ns: ctx.ns(), mtime_ms: None, progress: meter.callback() };
-                let report = client.upload_file(path, remote.as_str(), &options).await?;
-                Ok::<_, Failure>(Sent {
-                    path: shown(remote.as_str()),
-                    file: report.committed.file,
-                    version: report.committed.version,
-                    size: report.size,
-                    hash: report.hash,
-                    blocks: report.blocks,
-                    blocks_sent: report.blocks_sent,
-                })
+                match transfer {
+                    Transfer::Single((at, (path, remote, _))) => {
+                        meter.set_message(&label(path));
+                        let report = client.upload_file(path, remote.as_str(), options).await?;
+                        Ok::<_, Failure>(vec![(at, sent(remote, report))])
+                    }
+                    Transfer::Batch(batch) => {
+                        let paths: Vec<(PathBuf, String)> = batch
+                            .iter()
+                            .map(|(_, (path, remote, _))| (path.clone(), remote.as_str().to_owned()))
+                            .collect();
+                        let reports = client.upload_batch(&paths, options).await?;
+                        let mut done = Vec::with_capacity(batch.len());
+                        for ((at, (_, remote, _)), report) in batch.into_iter().zip(reports) {
+                            done.push((at, sent(remote, report?)));
+                        }
+                        Ok(done)
+                    }
+                }
             }
         })
-        .buffered(args.jobs)
+        .buffer_unordered(args.jobs)
+        .map_ok(|done| futures_util::stream::iter(done.into_iter().map(Ok::<_, Failure>)))
+        .try_flatten()
         .try_collect()
         .await?;
+    files.sort_by_key(|(at, _)| *at);
+    let files: Vec<Sent> = files.into_iter().map(|(_, sent)| sent).collect();
     meter.finish();
     let spent = client.counters().snapshot().since(&before);
     let answer = Put {
@@ -125,6 +140,19 @@ pub async fn put(ctx: &Context, args: &PutArgs) -> Result<(), Failure> {
     };
     ctx.out.answer(&answer, |w| human(w, local, &answer));
     Ok(())
+}
+
+/// What `put` reports of one uploaded file.
+fn sent(remote: &DrivePath, report: UploadReport) -> Sent {
+    Sent {
+        path: shown(remote.as_str()),
+        file: report.committed.file,
+        version: report.committed.version,
+        size: report.size,
+        hash: report.hash,
+        blocks: report.blocks,
+        blocks_sent: report.blocks_sent,
+    }
 }
 
 /// A client whose memory budget is shared out over `jobs` uploads at once, so a folder of

@@ -4,6 +4,7 @@
 //!
 //! Ids travel as integers, block ids and hashes as hex, times as ms since the epoch.
 
+pub mod batch;
 pub mod blocks;
 pub mod changes;
 pub mod content;
@@ -14,6 +15,7 @@ pub mod shares;
 pub mod tree;
 pub mod users;
 
+pub use batch::{Base, Batch, BatchDone, BatchFile, BatchOutcome, MAX_BATCH_BODY, MAX_BATCH_FILES};
 pub use blocks::{
     BlockEntry, BlockTarget, Committed, Ids, Manifest, Missing, NewCommit, SessionCommit, Stored,
 };
