@@ -29,6 +29,8 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)] // A benchmark: a panic is a failure report.
 
 mod common;
+#[path = "fast_paths/disk.rs"]
+mod disk;
 #[path = "fast_paths/drive.rs"]
 mod drive;
 #[path = "fast_paths/failover.rs"]
@@ -46,7 +48,8 @@ use std::time::Duration;
 
 use cairn_test_cluster::{ProcessCluster, Settings};
 use common::sync::{measure, ms, percentile, print_steps, start_pair};
-use drive::{Cli, DiskUse};
+use disk::DiskUse;
+use drive::Cli;
 use table::{Row, Sizes, Table};
 
 /// Concurrent clients of the metadata row.
@@ -181,7 +184,7 @@ fn main() {
             println!("disk: nothing was put (run `put` or `put-dir` with it)");
         } else {
             let data: Vec<PathBuf> = cluster.nodes.keys().map(|&id| cluster.data_dir(id)).collect();
-            let DiskUse { allocated, apparent } = drive::disk_use(&data);
+            let DiskUse { allocated, apparent } = disk::disk_use(&data);
             println!(
                 "disk: {allocated} bytes allocated ({apparent} apparent) under the nodes' data folders for \
                  {stored} bytes of content: {:.3} ({:.3} apparent) per byte",

@@ -5,7 +5,6 @@
 //! stored; every get is checked against what was put, after the clock has stopped.
 
 use std::io::{Read, Write};
-use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
@@ -133,31 +132,4 @@ pub fn small_dir(cli: &Cli, work: &Path, files: usize, rep: usize) -> Transfer {
     std::fs::remove_dir_all(&back).unwrap();
     let per_s = |took: Duration| files as f64 / took.as_secs_f64();
     Transfer { put: per_s(put), get: per_s(get), bytes: (files * SMALL) as u64 }
-}
-
-/// Bytes under some folders: allocated on disk (`st_blocks` × 512, what the disks give up,
-/// holes not counted) and apparent (the files' lengths).
-#[derive(Clone, Copy, Debug, Default)]
-pub struct DiskUse {
-    pub allocated: u64,
-    pub apparent: u64,
-}
-
-/// What every file and folder under `dirs` takes (symbolic links are not followed).
-pub fn disk_use(dirs: &[PathBuf]) -> DiskUse {
-    let mut sum = DiskUse::default();
-    let mut stack = dirs.to_vec();
-    while let Some(path) = stack.pop() {
-        // A file RocksDB deletes between the listing and this look is simply not counted.
-        let Ok(meta) = std::fs::symlink_metadata(&path) else { continue };
-        sum.allocated += meta.blocks() * 512;
-        if meta.is_dir() {
-            if let Ok(entries) = std::fs::read_dir(&path) {
-                stack.extend(entries.map_while(Result::ok).map(|e| e.path()));
-            }
-        } else {
-            sum.apparent += meta.len();
-        }
-    }
-    sum
 }
