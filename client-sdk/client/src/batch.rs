@@ -7,11 +7,11 @@ use std::path::PathBuf;
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as BASE64;
-use cairn_proto::api::{Base, Batch, BatchDone, BatchFile, Committed, MAX_BATCH_BODY, MAX_BATCH_FILES};
+use cairn_proto::api::{Base, Batch, BatchDone, BatchFile, MAX_BATCH_BODY, MAX_BATCH_FILES};
 use reqwest::{Method, StatusCode};
 
 use crate::nodes::Call;
-use crate::upload::{CommitOn, PutOptions, UploadReport, file_path, mtime_of, report};
+use crate::upload::{CommitOn, PutOptions, UploadReport, file_path, mtime_of};
 use crate::{Client, ClientError};
 
 /// Files below this size go up in batches: one block whatever their content, as for a single
@@ -68,44 +68,29 @@ impl Client {
             });
         }
         let done = self.batch(&batch).await?;
-        Ok(done.files.into_iter().zip(sent).map(|(outcome, (hash, size))| {
-            let remote = outcome.path;
-            match (outcome.uploaded, outcome.error) {
-                (Some(up), _) if up.hash != hash || up.size != size => Err(ClientError::Integrity(format!(
-                    "{remote}: the node stored {} bytes hashing to {}, not the {size} bytes hashing to {hash} sent",
-                    up.size, up.hash
-                ))),
-                (Some(up), _) => {
-                    let blocks = usize::from(size > 0);
-                    let written = usize::try_from(up.blocks_written).unwrap_or(usize::MAX).min(blocks);
-                    if written > 0 {
-                        self.counters().block_sent();
-                    } else {
-                        self.counters().blocks_skipped(blocks as u64);
-                    }
-                    report(options, size);
-                    Ok(UploadReport {
-                        committed: Committed { file: up.file, version: up.version, seq: up.seq },
-                        size,
-                        hash,
-                        blocks,
-                        blocks_sent: written,
-                    })
+        Ok(done
+            .files
+            .into_iter()
+            .zip(sent)
+            .map(|(outcome, (hash, size))| {
+                let remote = outcome.path;
+                match (outcome.uploaded, outcome.error) {
+                    (Some(uploaded), _) => self.stored_whole(&remote, uploaded, hash, size, options),
+                    (None, Some(error)) => Err(ClientError::Api {
+                        status: StatusCode::from_u16(outcome.status)
+                            .unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
+                        code: error.code,
+                        message: format!("{remote}: {}", error.message),
+                        missing: error.missing.unwrap_or_default(),
+                        head: error.head,
+                    }),
+                    (None, None) => Err(ClientError::Protocol {
+                        node: "the cluster".into(),
+                        what: format!("{remote}: a batch outcome with neither a version nor an error"),
+                    }),
                 }
-                (None, Some(error)) => Err(ClientError::Api {
-                    status: StatusCode::from_u16(outcome.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
-                    code: error.code,
-                    message: format!("{remote}: {}", error.message),
-                    missing: error.missing.unwrap_or_default(),
-                    head: error.head,
-                }),
-                (None, None) => Err(ClientError::Protocol {
-                    node: "the cluster".into(),
-                    what: format!("{remote}: a batch outcome with neither a version nor an error"),
-                }),
-            }
-        })
-        .collect())
+            })
+            .collect())
     }
 }
 

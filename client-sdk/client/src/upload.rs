@@ -257,6 +257,20 @@ impl Client {
             CommitOn::Version(v) => call.header(IF_MATCH, &format!("\"{v}\""))?,
         };
         let uploaded: Uploaded = self.call(call.bytes(Bytes::from(content)).idempotent()).await?;
+        self.stored_whole(remote, uploaded, hash, size, options)
+    }
+
+    /// The report of a one-block file the node sealed and committed from its whole content
+    /// (`PUT /v1/content`, or one file of a batch): what the node stored must hash to what was
+    /// sent.
+    pub(crate) fn stored_whole(
+        &self,
+        remote: &str,
+        uploaded: Uploaded,
+        hash: String,
+        size: u64,
+        options: &PutOptions,
+    ) -> Result<UploadReport, ClientError> {
         if uploaded.hash != hash || uploaded.size != size {
             return Err(ClientError::Integrity(format!(
                 "{remote}: the node stored {} bytes hashing to {}, not the {size} bytes hashing to {hash} sent",

@@ -28,6 +28,8 @@
 //! them for its cores.
 #![allow(clippy::unwrap_used, clippy::expect_used)] // A benchmark: a panic is a failure report.
 
+#[path = "fast_paths/args.rs"]
+mod args;
 mod common;
 #[path = "fast_paths/disk.rs"]
 mod disk;
@@ -42,11 +44,12 @@ mod process;
 #[path = "fast_paths/table.rs"]
 mod table;
 
-use std::collections::BTreeSet;
 use std::path::PathBuf;
 use std::time::Duration;
 
+use args::at_least_one;
 use cairn_test_cluster::{ProcessCluster, Settings};
+use clap::Parser;
 use common::sync::{measure, ms, percentile, print_steps, start_pair};
 use disk::DiskUse;
 use drive::Cli;
@@ -59,71 +62,43 @@ const KILL_WRITERS: usize = 8;
 /// Every name `--only` takes.
 const ROWS: [&str; 9] = ["put", "get", "put-dir", "get-dir", "disk", "meta", "rss", "sync", "kill"];
 
-/// The command line.
+/// The command line. Cargo adds `--bench` to a benchmark's arguments; it is accepted and
+/// ignored.
+#[derive(Parser)]
+#[command(about = "Issue 20's table: the drive end to end on a local 3-node cluster")]
 struct Args {
+    /// Measurements of each row, each with new random data.
+    #[arg(long, default_value_t = 3, value_parser = at_least_one)]
     reps: usize,
+    /// Size of the big file, MiB.
+    #[arg(long, default_value_t = 512)]
     big_mib: usize,
+    /// Files of the folder rows.
+    #[arg(long, default_value_t = 2000)]
     small_files: usize,
+    /// How long each rep of the metadata row runs, seconds.
+    #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..))]
     seconds: u64,
-    kills: usize,
+    /// Leader kills of the failover row (default: --reps).
+    #[arg(long)]
+    kills: Option<usize>,
+    /// New files of each rep of the sync row.
+    #[arg(long, default_value_t = 30, value_parser = at_least_one)]
     sync_changes: usize,
-    only: BTreeSet<&'static str>,
+    /// The rows to run, comma-separated (default: all).
+    #[arg(long, value_delimiter = ',', value_parser = clap::builder::PossibleValuesParser::new(ROWS))]
+    only: Vec<String>,
+    #[arg(long = "bench", hide = true)]
+    _bench: bool,
 }
 
 impl Args {
-    /// Parses the arguments; panics with the usage on a wrong one. Cargo adds `--bench` to a
-    /// benchmark's arguments, which is ignored.
-    fn parse() -> Self {
-        let usage = "fast_paths [--reps N] [--big-mib N] [--small-files N] [--seconds N] [--kills N] \
-                     [--sync-changes N] [--only ROWS]  (ROWS: put,get,put-dir,get-dir,disk,meta,rss,sync,kill)";
-        let mut args = Self {
-            reps: 3,
-            big_mib: 512,
-            small_files: 2000,
-            seconds: 10,
-            kills: 0,
-            sync_changes: 30,
-            only: ROWS.into_iter().collect(),
-        };
-        let mut kills = None;
-        let mut given = std::env::args().skip(1);
-        while let Some(flag) = given.next() {
-            if flag == "--bench" {
-                continue;
-            }
-            let value = given.next().unwrap_or_else(|| panic!("{flag} needs a value\n{usage}"));
-            let number =
-                || value.parse::<usize>().unwrap_or_else(|_| panic!("{flag} {value}: not a number\n{usage}"));
-            match flag.as_str() {
-                "--reps" => args.reps = number(),
-                "--big-mib" => args.big_mib = number(),
-                "--small-files" => args.small_files = number(),
-                "--seconds" => args.seconds = number() as u64,
-                "--kills" => kills = Some(number()),
-                "--sync-changes" => args.sync_changes = number(),
-                "--only" => {
-                    args.only = value
-                        .split(',')
-                        .map(|name| {
-                            ROWS.into_iter()
-                                .find(|row| *row == name.trim())
-                                .unwrap_or_else(|| panic!("--only {name}: no such row\n{usage}"))
-                        })
-                        .collect();
-                }
-                _ => panic!("unknown argument {flag}\n{usage}"),
-            }
-        }
-        assert!(
-            args.reps > 0 && args.sync_changes > 0 && args.seconds > 0,
-            "--reps, --seconds and --sync-changes must be at least 1"
-        );
-        args.kills = kills.unwrap_or(args.reps);
-        args
+    fn runs(&self, row: &str) -> bool {
+        self.only.is_empty() || self.only.iter().any(|name| name == row)
     }
 
-    fn runs(&self, row: &str) -> bool {
-        self.only.contains(row)
+    fn kills(&self) -> usize {
+        self.kills.unwrap_or(self.reps)
     }
 }
 
@@ -259,14 +234,14 @@ fn main() {
         drop((a, b));
     }
 
-    if args.runs("kill") && args.kills > 0 {
+    if args.runs("kill") && args.kills() > 0 {
         let gaps = runtime.block_on(failover::kill_leaders(
             &mut cluster,
             &nodes,
             &ca_pem,
             &token,
             KILL_WRITERS,
-            args.kills,
+            args.kills(),
             |k, kill| {
                 println!(
                     "kill {k}: node {} killed, node {} leads; gap {:.0} ms, first write sent after the kill \

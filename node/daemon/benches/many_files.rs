@@ -22,6 +22,8 @@
 //! million files it runs for most of an hour.
 #![allow(clippy::unwrap_used, clippy::expect_used)] // A benchmark: a panic is a failure report.
 
+#[path = "fast_paths/args.rs"]
+mod args;
 #[path = "fast_paths/disk.rs"]
 mod disk;
 #[path = "fast_paths/process.rs"]
@@ -31,6 +33,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
+use args::at_least_one;
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as BASE64;
 use cairn_client::api::{Base, Batch, BatchFile, BlockEntry, DownloadOptions, Listing};
@@ -38,6 +41,7 @@ use cairn_client::upload::PutOptions;
 use cairn_client::{Client, ClientConfig};
 use cairn_proto::sample_data::random;
 use cairn_test_cluster::{ProcessCluster, Settings};
+use clap::Parser;
 use rand::Rng;
 
 /// Folder sizes after the big folder, in turn.
@@ -45,40 +49,28 @@ const FOLDER_SIZES: [usize; 6] = [1, 10, 100, 1_000, 10_000, 100_000];
 /// One file in this many is block-backed.
 const BLOCK_BACKED_EVERY: usize = 10;
 
+/// The command line. Cargo adds `--bench` to a benchmark's arguments; it is accepted and
+/// ignored.
+#[derive(Parser)]
+#[command(about = "Millions of file entries in a local 3-node cluster")]
 struct Args {
+    /// File entries to load.
+    #[arg(long, default_value_t = 10_000_000, value_parser = at_least_one)]
     files: usize,
+    /// Entries of the largest folder (at most --files).
+    #[arg(long, default_value_t = 1_000_000)]
     big_folder: usize,
+    /// Files per `POST /v1/batch`.
+    #[arg(long, default_value_t = 1_000, value_parser = at_least_one)]
     per_batch: usize,
+    /// Batches in flight.
+    #[arg(long, default_value_t = 8, value_parser = at_least_one)]
     parallel: usize,
+    /// Stats and lists measured.
+    #[arg(long, default_value_t = 1_000, value_parser = at_least_one)]
     samples: usize,
-}
-
-impl Args {
-    fn parse() -> Self {
-        let usage = "many_files [--files N] [--big-folder N] [--per-batch N] [--parallel N] [--samples N]";
-        let mut args =
-            Self { files: 10_000_000, big_folder: 1_000_000, per_batch: 1_000, parallel: 8, samples: 1_000 };
-        let mut given = std::env::args().skip(1);
-        while let Some(flag) = given.next() {
-            if flag == "--bench" {
-                continue;
-            }
-            let value = given.next().unwrap_or_else(|| panic!("{flag} needs a value\n{usage}"));
-            let number =
-                value.parse::<usize>().unwrap_or_else(|_| panic!("{flag} {value}: not a number\n{usage}"));
-            match flag.as_str() {
-                "--files" => args.files = number,
-                "--big-folder" => args.big_folder = number,
-                "--per-batch" => args.per_batch = number,
-                "--parallel" => args.parallel = number,
-                "--samples" => args.samples = number,
-                _ => panic!("unknown argument {flag}\n{usage}"),
-            }
-        }
-        assert!(args.files > 0 && args.per_batch > 0 && args.parallel > 0 && args.samples > 0, "{usage}");
-        args.big_folder = args.big_folder.min(args.files);
-        args
-    }
+    #[arg(long = "bench", hide = true)]
+    _bench: bool,
 }
 
 /// Where file number `n` goes: the big folder first, then folders of [`FOLDER_SIZES`] in turn.
@@ -159,7 +151,8 @@ fn snapshot_line(log: &str, what: &str) -> Option<(u64, u64)> {
 }
 
 fn main() {
-    let args = Args::parse();
+    let mut args = Args::parse();
+    args.big_folder = args.big_folder.min(args.files);
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap();
     // Snapshots every 1 000 entries: at 1 000 files an entry the leader builds several during
     // the load, and purges its log behind them, so the killed follower needs one.
