@@ -3,7 +3,7 @@
 CARGO ?= cargo
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: help deps build run stop test layers chaos fuzz bench bench-etcd verify fmt fmt-check clippy clean
+.PHONY: help deps build run stop test layers chaos fuzz bench bench-many-files bench-etcd verify fmt fmt-check clippy clean
 
 help:
 	@echo "make run      start a local 3-node cluster in the background (run/local-3/) and show it"
@@ -12,6 +12,7 @@ help:
 	@echo "make chaos    long chaos runs on 3 and 5 nodes with every nemesis (CHAOS_SECONDS, default 1800; CHAOS_SEED; CHAOS_NEMESES)"
 	@echo "make fuzz     each cargo-fuzz target for FUZZ_SECONDS (default 600; needs nightly and cargo-fuzz); make test replays the corpora"
 	@echo "make bench    criterion benchmarks of every pipeline stage, the cluster's commit rate, block and drive throughput (see BENCHMARKS.md)"
+	@echo "make bench-many-files  MANY_FILES (default 10000000) file entries loaded into a local 3-node cluster, then stat, list, snapshot and catch-up measured (most of an hour)"
 	@echo "make bench-etcd  the same commit-rate load against a local 3-member etcd cluster (BENCH_SECONDS per level, default 10)"
 	@echo "make layers   only the layering check: crates depend downward, no source file imports itself in a circle"
 	@echo "make verify   formatting check, clippy -D warnings, then the tests"
@@ -84,6 +85,11 @@ bench: deps
 	$(CARGO) bench -p cairn-node --bench drive_throughput -- 10000
 	$(CARGO) bench -p cairn-node --bench sync_latency -- 100
 	$(CARGO) bench -p cairn-node --bench fast_paths
+
+# Ten million files (issue 20): long, so not part of `make bench`; BENCHMARKS.md has a run.
+MANY_FILES ?= 10000000
+bench-many-files: deps
+	$(CARGO) bench -p cairn-node --bench many_files -- --files $(MANY_FILES)
 
 # etcd's side of the commit-rate comparison; a standalone crate, outside the workspace.
 BENCH_SECONDS ?= 10

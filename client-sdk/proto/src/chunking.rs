@@ -126,6 +126,12 @@ pub fn cut_points(data: &[u8], params: ChunkParams) -> Result<Vec<(usize, usize)
 
 /// The buffer both streaming chunkers share. It holds at most `2 * max_size` bytes, so it is
 /// compacted (a `memmove` of less than `max_size` bytes) about once per `max_size` consumed.
+/// It grows as the stream needs, from [`FIRST_READ`]: a small file's chunker zeroes a small
+/// buffer, not `2 * max_size` (8 MiB by default), which had been most of the cost of sealing
+/// a small file.
+/// The chunk buffer's first size.
+const FIRST_READ: usize = 64 * 1024;
+
 struct ChunkBuffer {
     cutter: Cutter,
     buf: Vec<u8>,
@@ -138,7 +144,7 @@ struct ChunkBuffer {
 impl ChunkBuffer {
     fn new(params: ChunkParams) -> Result<Self, ProtoError> {
         let cutter = Cutter::new(params)?;
-        Ok(Self { cutter, buf: vec![0; 2 * params.max_size], start: 0, end: 0, eof: false, offset: 0 })
+        Ok(Self { cutter, buf: Vec::new(), start: 0, end: 0, eof: false, offset: 0 })
     }
 
     /// True while a cut cannot be decided yet: less than a maximum chunk is buffered and the
@@ -147,12 +153,19 @@ impl ChunkBuffer {
         !self.eof && self.end - self.start < self.cutter.params.max_size
     }
 
-    /// Space to read into, after moving the unconsumed bytes to the front if needed.
+    /// Space to read into, after moving the unconsumed bytes to the front, or growing the
+    /// buffer, if needed. Called only while `wants_more()`, so less than `max_size` is pending
+    /// and a full buffer either has consumed bytes to drop or is below its `2 * max_size` cap.
     fn spare(&mut self) -> &mut [u8] {
         if self.end == self.buf.len() {
-            self.buf.copy_within(self.start..self.end, 0);
-            self.end -= self.start;
-            self.start = 0;
+            if self.start > 0 {
+                self.buf.copy_within(self.start..self.end, 0);
+                self.end -= self.start;
+                self.start = 0;
+            } else {
+                let cap = 2 * self.cutter.params.max_size;
+                self.buf.resize((self.buf.len() * 2).clamp(FIRST_READ.min(cap), cap), 0);
+            }
         }
         &mut self.buf[self.end..]
     }
@@ -325,6 +338,15 @@ mod tests {
             StreamChunker::with_params(Trickle(&data), params).unwrap().map(|c| c.unwrap().id).collect();
         let whole: Vec<_> = stream_ids(&data, params).into_iter().map(|c| c.2).collect();
         assert_eq!(trickled, whole);
+    }
+
+    #[test]
+    fn a_small_stream_keeps_a_small_buffer() {
+        let data = random(4096, 5);
+        let mut chunker = StreamChunker::new(&data[..]);
+        assert_eq!(chunker.next_chunk().unwrap().unwrap().data, data);
+        assert!(chunker.next_chunk().unwrap().is_none());
+        assert_eq!(chunker.state.buf.len(), FIRST_READ, "a 4 KiB file zeroed a large buffer");
     }
 
     #[test]

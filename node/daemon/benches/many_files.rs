@@ -16,10 +16,10 @@
 //! stored block, as a folder of copies would); the others are small files kept in metadata,
 //! each with its own content.
 //!
-//! `cargo bench -p cairn-node --bench many_files -- [--files 10000000] [--big-folder 1000000]
-//! [--per-batch 1000] [--parallel 8] [--samples 1000]`, after
-//! `cargo build --release -p cairn-node --bin cairn-node`. Not part of `make bench`: at ten
-//! million files it runs for most of an hour.
+//! `make bench-many-files` (`MANY_FILES=…` for another count), or `cargo bench -p cairn-node
+//! --bench many_files -- [--files 10000000] [--big-folder 1000000] [--per-batch 1000]
+//! [--parallel 8] [--samples 1000]`. Not part of `make bench`: at ten million files it runs
+//! for most of an hour.
 #![allow(clippy::unwrap_used, clippy::expect_used)] // A benchmark: a panic is a failure report.
 
 #[path = "fast_paths/args.rs"]

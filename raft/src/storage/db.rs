@@ -50,17 +50,18 @@ pub(crate) fn decode<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, postcard::E
 }
 
 /// Runs one short storage call right on the calling task: an append and its fsync, a vote, a
-/// range of log reads, one entry's apply. Each takes well under a few milliseconds, which is
-/// less than what handing it to the blocking pool costs under load: two thread wake-ups per
-/// call, on the leader's critical path for every entry, measured at a third of the commit rate
-/// on a 2-core machine (see BENCHMARKS.md). Work on the whole state (building or installing a
-/// snapshot) goes through [`blocking`] instead.
+/// range of log reads, the apply of a few requests. Each takes well under a few milliseconds,
+/// which is less than what handing it to the blocking pool costs under load: two thread
+/// wake-ups per call, on the leader's critical path for every entry, measured at a third of the
+/// commit rate on a 2-core machine (see BENCHMARKS.md). Work on the whole state (building or
+/// installing a snapshot) and an apply of many requests go through [`blocking`] instead.
 pub(crate) async fn on_this_thread<T>(work: impl FnOnce() -> StorageResult<T>) -> StorageResult<T> {
     work()
 }
 
-/// Runs long storage work (snapshots: a checkpoint and a tar of the whole state) on the blocking
-/// pool, so Raft's heartbeats and the node's other tasks go on meanwhile.
+/// Runs long storage work (snapshots: a checkpoint and a tar of the whole state; an apply of many
+/// requests) on the blocking pool, so Raft's heartbeats and the node's other tasks go on
+/// meanwhile.
 pub(crate) async fn blocking<T: Send + 'static>(
     work: impl FnOnce() -> StorageResult<T> + Send + 'static,
 ) -> StorageResult<T> {
