@@ -1,5 +1,6 @@
 //! What every subcommand starts with: its config, and logging set up for it.
 
+use std::io::IsTerminal;
 use std::path::Path;
 
 use cairn_node::NodeConfig;
@@ -14,8 +15,14 @@ pub(crate) fn load_for(path: &Path, daemon: bool) -> Result<NodeConfig> {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .or_else(|_| tracing_subscriber::EnvFilter::try_new(level))
         .map_err(|e| format!("{}: log: {e}", path.display()))?;
-    // Only the first call installs a subscriber; later ones (none today) would be ignored.
-    let _ = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).try_init();
+    // Colours only on a terminal: under systemd or into a file they are escape codes in every
+    // line, which journald shows raw and which break `grep field=value`. Only the first call
+    // installs a subscriber; later ones (none today) would be ignored.
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_ansi(std::io::stderr().is_terminal())
+        .with_writer(std::io::stderr)
+        .try_init();
     Ok(config)
 }
 
