@@ -3,6 +3,7 @@
 
 use cairn_proto::{AccountId, DrivePath};
 
+use super::block_refs;
 use super::blocks;
 use super::devices;
 use super::drive::{self, entry_key, stat, version_key};
@@ -185,7 +186,7 @@ pub(super) fn commit<R: StateRead + ?Sized>(
         size: new.content.size,
     };
     txn.put(Space::Files, &file.0.to_be_bytes(), &file_record);
-    blocks::add_refs(txn, time_ms, account, &new.content.blocks)?;
+    block_refs::add_refs(txn, time_ms, account, &new.content.blocks)?;
     let kind = ChangeKind::VersionCommitted { version, status: new.status };
     let seq = shares::announce(txn, owner, time_ms, new.namespace, &new.path, Some(file), kind)?;
     Ok(Response::Committed { file, version, seq })

@@ -9,7 +9,7 @@
 
 use cairn_proto::{AccountId, DrivePath};
 
-use super::blocks;
+use super::block_refs;
 use super::commit;
 use super::drive::{self, EntryKind, FileRecord, FileStatus, VersionRecord};
 use super::ids::{FileId, NamespaceId, UserId};
@@ -121,7 +121,7 @@ pub(super) fn purge<R: StateRead + ?Sized>(
     for version in 1..=file.head {
         let key = drive::version_key(file.id, version);
         if let Some(record) = txn.get::<VersionRecord>(Space::Versions, &key)? {
-            blocks::release_refs(txn, time_ms, account, &record.content.blocks)?;
+            block_refs::release_refs(txn, time_ms, account, &record.content.blocks)?;
             txn.delete(Space::Versions, &key);
         }
     }
@@ -180,7 +180,7 @@ mod tests {
     }
 
     fn refcount(w: &World, b: &[u8]) -> u64 {
-        blocks::block(&w.state, AccountId(1), &BlockId::of(b)).unwrap().unwrap().refcount
+        crate::model::blocks::block(&w.state, AccountId(1), &BlockId::of(b)).unwrap().unwrap().refcount
     }
 
     fn last_change(w: &World) -> ChangeKind {

@@ -25,6 +25,7 @@ mod apply;
 mod block_holders;
 pub mod block_index;
 mod block_lifecycle;
+mod block_refs;
 pub mod blocks;
 pub mod cluster;
 mod commit;

@@ -20,6 +20,7 @@
 use cairn_proto::{AccountId, DrivePath};
 use serde::{Deserialize, Serialize};
 
+use super::block_refs;
 use super::blocks::{self, BlockRef};
 use super::commit;
 use super::devices;
@@ -211,7 +212,7 @@ pub(super) fn append<R: StateRead + ?Sized>(
     if let Some(rejection) = blocks::wrong_length(txn, record.account, refs)? {
         return reject(rejection);
     }
-    blocks::add_refs(txn, time_ms, record.account, refs)?;
+    block_refs::add_refs(txn, time_ms, record.account, refs)?;
     record.blocks.extend_from_slice(refs);
     record.received = reached;
     // Progress counts only over bytes that were all hashed as they arrived.
@@ -310,7 +311,7 @@ fn end<R: StateRead + ?Sized>(
     record: &UploadRecord,
 ) -> Result<(), StateError> {
     let k = key(record.session.upload);
-    blocks::release_refs(txn, time_ms, record.account, &record.blocks)?;
+    block_refs::release_refs(txn, time_ms, record.account, &record.blocks)?;
     txn.delete(Space::Uploads, &k);
     txn.delete(Space::UploadPaths, &path_key(&record.session));
     expiry::cancel(txn, record.session.expires_ms, Space::Uploads, &k);
@@ -327,7 +328,7 @@ pub(super) fn release_expired<R: StateRead + ?Sized>(
     let Some(record) = txn.get::<UploadRecord>(Space::Uploads, key)? else {
         return Ok(0);
     };
-    blocks::release_refs(txn, time_ms, record.account, &record.blocks)?;
+    block_refs::release_refs(txn, time_ms, record.account, &record.blocks)?;
     Ok(record.blocks.len())
 }
 
