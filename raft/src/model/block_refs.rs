@@ -8,22 +8,14 @@ use super::blocks::{BlockRecord, BlockRef, key};
 use super::{Space, StateError, StateRead, Txn, block_index};
 
 /// Adds one reference to each block of `refs` (a block listed twice gets two); the caller has
-/// checked with [`missing`] that they all exist.
+/// checked with [`missing`](super::blocks::missing) that they all exist.
 pub(super) fn add_refs<R: StateRead + ?Sized>(
     txn: &mut Txn<R>,
     time_ms: u64,
     account: AccountId,
     refs: &[BlockRef],
 ) -> Result<(), StateError> {
-    for r in refs {
-        let k = key(account, &r.id);
-        if let Some(mut record) = txn.get::<BlockRecord>(Space::Blocks, &k)? {
-            record.refcount += 1;
-            record.touch(time_ms);
-            block_index::save(txn, &k, &record)?;
-        }
-    }
-    Ok(())
+    count(txn, time_ms, account, refs, |n| n + 1)
 }
 
 /// Drops one reference from each block of `refs`, the inverse of [`add_refs`]. A block at zero
@@ -34,10 +26,22 @@ pub(super) fn release_refs<R: StateRead + ?Sized>(
     account: AccountId,
     refs: &[BlockRef],
 ) -> Result<(), StateError> {
+    count(txn, time_ms, account, refs, |n| n.saturating_sub(1))
+}
+
+/// Moves the count of each block of `refs` the account has, once per listing, with its
+/// indexes; a block it does not have is skipped.
+fn count<R: StateRead + ?Sized>(
+    txn: &mut Txn<R>,
+    time_ms: u64,
+    account: AccountId,
+    refs: &[BlockRef],
+    change: impl Fn(u64) -> u64,
+) -> Result<(), StateError> {
     for r in refs {
         let k = key(account, &r.id);
         if let Some(mut record) = txn.get::<BlockRecord>(Space::Blocks, &k)? {
-            record.refcount = record.refcount.saturating_sub(1);
+            record.refcount = change(record.refcount);
             record.touch(time_ms);
             block_index::save(txn, &k, &record)?;
         }
