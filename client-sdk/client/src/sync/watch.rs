@@ -28,9 +28,9 @@ pub struct Watcher {
 pub enum Wake {
     /// The file system: a file may still be being written, so the engine waits for quiet.
     Local,
-    /// The file system, and every file written since has been closed again (inotify's
-    /// `IN_CLOSE_WRITE`): nothing is half-written, so the engine goes at once. Platforms that
-    /// do not report closes only ever send [`Wake::Local`].
+    /// A file written has just been closed (inotify's `IN_CLOSE_WRITE`) and no other is
+    /// still open for writing: nothing is half-written, so the engine goes at once. Platforms
+    /// that do not report closes only ever send [`Wake::Local`].
     Written,
     /// The change journal: what it reports is committed, so the engine goes at once.
     Remote,
@@ -97,9 +97,15 @@ pub fn watch(
 struct Writing(HashSet<PathBuf>);
 
 impl Writing {
-    /// Takes `event` in and says what to wake the engine with: [`Wake::Written`] when no file
-    /// is left open for writing, else [`Wake::Local`].
+    /// Takes `event` in and says what to wake the engine with: [`Wake::Written`] for the close
+    /// of a written file when no other is left open for writing, else [`Wake::Local`].
+    ///
+    /// Only a close goes at once. Deletes, renames and new folders come in bursts (`rm -r`, a
+    /// folder moved in, a disk going away), and a pass that saw only the start of a burst
+    /// would act on part of it: a mass delete would reach the drive one small pass at a time,
+    /// each under the guard's threshold. They wait for the quiet window.
     fn after(&mut self, event: &Event) -> Wake {
+        let closed = matches!(event.kind, EventKind::Access(AccessKind::Close(AccessMode::Write)));
         match event.kind {
             EventKind::Create(CreateKind::File)
             | EventKind::Modify(ModifyKind::Data(_) | ModifyKind::Any) => {
@@ -120,7 +126,7 @@ impl Writing {
             }
             _ => {}
         }
-        if self.0.is_empty() { Wake::Written } else { Wake::Local }
+        if closed && self.0.is_empty() { Wake::Written } else { Wake::Local }
     }
 }
 
@@ -185,7 +191,7 @@ mod tests {
         let mut writing = Writing::default();
         let data = EventKind::Modify(ModifyKind::Data(notify::event::DataChange::Any));
         let close = EventKind::Access(AccessKind::Close(AccessMode::Write));
-        assert_eq!(writing.after(&event(EventKind::Create(CreateKind::Folder), &["/d"])), Wake::Written);
+        assert_eq!(writing.after(&event(EventKind::Create(CreateKind::Folder), &["/d"])), Wake::Local);
         assert_eq!(writing.after(&event(EventKind::Create(CreateKind::File), &["/a"])), Wake::Local);
         assert_eq!(writing.after(&event(data, &["/a"])), Wake::Local);
         let rename = EventKind::Modify(ModifyKind::Name(RenameMode::Both));
@@ -196,9 +202,14 @@ mod tests {
         );
         assert_eq!(writing.after(&event(close, &["/b"])), Wake::Written);
         assert_eq!(writing.after(&event(data, &["/c"])), Wake::Local);
+        let remove = EventKind::Remove(notify::event::RemoveKind::File);
+        assert_eq!(writing.after(&event(remove, &["/c"])), Wake::Local, "no longer open, but deletes wait");
+        assert!(writing.0.is_empty());
         assert_eq!(
-            writing.after(&event(EventKind::Remove(notify::event::RemoveKind::File), &["/c"])),
-            Wake::Written
+            writing.after(&event(remove, &["/e"])),
+            Wake::Local,
+            "a delete waits for the rest of its burst"
         );
+        assert_eq!(writing.after(&event(close, &["/f"])), Wake::Written);
     }
 }
