@@ -41,14 +41,9 @@ pub async fn upload(
             format!("a batch is at most {MAX_BATCH_BODY} bytes of JSON"),
         )
     };
-    let declared = upload_limit::declared(&headers);
-    if declared.is_some_and(|len| len > MAX_BATCH_BODY as u64) {
-        return Err(too_large());
-    }
     // The body, its decoded content and the sealed copies are held together: three times it.
-    let holds = declared.unwrap_or(MAX_BATCH_BODY as u64).saturating_mul(3);
-    let _memory = state.inflight.reserve(holds).await?;
-    let bytes = axum::body::to_bytes(body, MAX_BATCH_BODY).await.map_err(|_| too_large())?;
+    let (bytes, _memory) =
+        upload_limit::read_whole(&state.inflight, &headers, body, MAX_BATCH_BODY, 3, too_large).await?;
     let axum::Json(batch) = axum::Json::<Batch>::from_bytes(&bytes)
         .map_err(|e| ApiError::bad_request(format!("the batch: {}", e.body_text())))?;
     if batch.files.len() > MAX_BATCH_FILES {

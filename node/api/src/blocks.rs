@@ -26,7 +26,6 @@ use axum::body::Body;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::routing::{get, post, put};
-use bytes::Bytes;
 use cairn_proto::api::ErrorCode;
 use cairn_proto::api::{
     BlockEntry, BlockTarget, Committed, DownloadOptions, Ids, Manifest, Missing, NewCommit, Stored,
@@ -180,14 +179,9 @@ pub async fn put_block(
             format!("a block is at most {MAX_BLOCK_SIZE} bytes"),
         )
     };
-    // The body is held whole until the block layer has checked and stored it: its memory is
-    // reserved before a byte is read (the declared length, or the most a block may be).
-    let declared = upload_limit::declared(&headers);
-    if declared.is_some_and(|d| d > limit as u64) {
-        return Err(too_large());
-    }
-    let _memory = state.inflight.reserve(declared.unwrap_or(limit as u64)).await?;
-    let wire: Bytes = axum::body::to_bytes(body, limit).await.map_err(|_| too_large())?;
+    // The body is held whole until the block layer has checked and stored it.
+    let (wire, _memory) =
+        upload_limit::read_whole(&state.inflight, &headers, body, limit, 1, too_large).await?;
     if !owns(&caller, account) {
         // Checked here, before the block layer looks for the block, so the answer to a
         // non-owner is the same whether or not the owner's account has it.

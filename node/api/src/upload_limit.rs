@@ -15,6 +15,7 @@ use cairn_proto::api::ErrorCode;
 use futures_util::{Stream, StreamExt};
 
 use super::error::ApiError;
+use super::inflight::{Inflight, Reservation};
 
 /// The error the counted body stream fails with once it passes the limit; found again inside
 /// the chunker's read error by [`read_error`].
@@ -69,6 +70,27 @@ pub fn read_error(error: ProtoError) -> ApiError {
         return too_large(*limit);
     }
     ApiError::bad_request(format!("reading the upload: {error}"))
+}
+
+/// Reads a body that is held whole (a block, a batch), at most `limit` bytes, answering
+/// `too_large` when it declares or turns out to be more. The node's in-flight memory for
+/// `copies` copies of it is reserved before a byte is read: of the declared length, or of
+/// `limit` when none is declared.
+pub async fn read_whole(
+    inflight: &Inflight,
+    headers: &HeaderMap,
+    body: Body,
+    limit: usize,
+    copies: u64,
+    too_large: impl Fn() -> ApiError,
+) -> Result<(Bytes, Reservation), ApiError> {
+    let declared = declared(headers);
+    if declared.is_some_and(|len| len > limit as u64) {
+        return Err(too_large());
+    }
+    let memory = inflight.reserve(declared.unwrap_or(limit as u64).saturating_mul(copies)).await?;
+    let bytes = axum::body::to_bytes(body, limit).await.map_err(|_| too_large())?;
+    Ok((bytes, memory))
 }
 
 #[cfg(test)]
