@@ -94,6 +94,10 @@ pub struct Settings {
     /// Environment variables every node's process starts with (each node's own copy is
     /// [`NodeProc::env`], to change before a restart).
     pub env: BTreeMap<String, String>,
+    /// Run with `cairn-node`'s own heartbeat and election timeouts, as a deployment does (a
+    /// failover benchmark), instead of the tests' slower ones, which hold one leader steady on
+    /// a machine busy with many clusters at once.
+    pub node_raft_timing: bool,
 }
 
 impl Default for Settings {
@@ -111,6 +115,7 @@ impl Default for Settings {
             front: None,
             hosts: None,
             env: BTreeMap::new(),
+            node_raft_timing: false,
         }
     }
 }
@@ -253,14 +258,21 @@ impl ProcessCluster {
         let s = &self.settings;
         let zone = s.zones.get(&id).cloned().unwrap_or_else(|| format!("zone-{id}"));
         let storage = s.node_storage.get(&id).map_or("", String::as_str);
+        // No disk kept back, unless the test sets its own reserve (a key may appear only once).
+        let reserve = if s.storage.contains("reserve_disk_bytes") || storage.contains("reserve_disk_bytes") {
+            ""
+        } else {
+            "reserve_disk_bytes = 0\n"
+        };
+        let timing =
+            if s.node_raft_timing { "" } else { "heartbeat_ms = 150\nelection_timeout_ms = [1000, 2000]\n" };
         let upload_limit =
             s.api_max_upload_bytes.map(|n| format!("api_max_upload_bytes = {n}\n")).unwrap_or_default();
         let text = format!(
             "id = {id}\ndata_dir = \"node{id}\"\nsecrets_dir = \"{secrets}\"\nzone = \"{zone}\"\n\
              log = \"info\"\n[network]\nlisten = \"{quic}\"\nadvertise = \"{advertise}\"\napi = \"{api}\"\napi_tls = {}\n{upload_limit}{}\n\
-             [raft]\nheartbeat_ms = 150\n\
-             election_timeout_ms = [1000, 2000]\nsnapshot_every = {}\nkeep_after_snapshot = {}\n\
-             call_timeout_ms = 20000\n[accounts]\n{}\n[storage]\nreserve_disk_bytes = 0\n{}\n{storage}\n",
+             [raft]\n{timing}snapshot_every = {}\nkeep_after_snapshot = {}\n\
+             call_timeout_ms = 20000\n[accounts]\n{}\n[storage]\n{reserve}{}\n{storage}\n",
             s.api_tls, s.network, s.snapshot_every, s.keep_after_snapshot, s.accounts, s.storage
         );
         let path = self.dir.path().join(format!("node{id}.toml"));
@@ -525,9 +537,14 @@ impl ProcessCluster {
 
     /// Waits until node `id` has applied everything the leader had applied when the wait began.
     pub async fn wait_caught_up(&self, client: &ClusterClient, id: NodeId) {
+        self.wait_caught_up_within(client, id, PATIENCE).await
+    }
+
+    /// [`ProcessCluster::wait_caught_up`], for up to `patience` (a snapshot of gigabytes).
+    pub async fn wait_caught_up_within(&self, client: &ClusterClient, id: NodeId, patience: Duration) {
         let leader = self.wait_for_leader().await;
         let target = self.status_of(client, leader).await.applied_index;
-        wait_until(&format!("node {id} to catch up to {target:?}"), || async {
+        wait_until_within(&format!("node {id} to catch up to {target:?}"), patience, || async {
             let status = client.status_of(id).await.ok()?;
             (status.applied_index >= target).then_some(())
         })
@@ -583,17 +600,26 @@ fn host_index(id: NodeId) -> u8 {
 }
 
 /// Polls `check` until it gives `Some`, for up to [`PATIENCE`]; panics naming `what`.
-pub async fn wait_until<T, F, Fut>(what: &str, mut check: F) -> T
+pub async fn wait_until<T, F, Fut>(what: &str, check: F) -> T
 where
     F: FnMut() -> Fut,
     Fut: Future<Output = Option<T>>,
 {
-    let give_up = Instant::now() + PATIENCE;
+    wait_until_within(what, PATIENCE, check).await
+}
+
+/// [`wait_until`], giving up after `patience`.
+pub async fn wait_until_within<T, F, Fut>(what: &str, patience: Duration, mut check: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Option<T>>,
+{
+    let give_up = Instant::now() + patience;
     loop {
         if let Some(value) = check().await {
             return value;
         }
-        assert!(Instant::now() < give_up, "gave up waiting for {what} after {PATIENCE:?}");
+        assert!(Instant::now() < give_up, "gave up waiting for {what} after {patience:?}");
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }

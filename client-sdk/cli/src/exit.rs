@@ -35,6 +35,8 @@ pub enum Exit {
     LocalIo = 8,
     /// The request was refused as malformed: a bad path, an invalid value (400).
     BadInput = 9,
+    /// The cluster's disks are short of room for more data (507); deleting still works.
+    StorageFull = 10,
     /// Stopped by Ctrl-C (the shell's convention: 128 + SIGINT).
     Interrupted = 130,
 }
@@ -52,6 +54,7 @@ Exit codes:
   7  integrity: downloaded bytes failed their check; nothing was written
   8  local I/O error (reading or writing a local file)
   9  bad input: a path or value the cluster refuses (400 bad_path, invalid, …)
+ 10  storage full: the cluster's disks are short of room (507); deleting still works
 130  interrupted (Ctrl-C); a download in progress leaves no partial file
 
 With --json, stdout carries exactly one JSON document: the answer, or on failure
@@ -164,11 +167,13 @@ fn exit_of(error: &ClientError) -> Exit {
             | C::BodyTooLarge
             | C::ChecksumMismatch
             | C::UnsupportedMediaType => Exit::BadInput,
+            C::StorageFull => Exit::StorageFull,
             C::Internal => Exit::Internal,
             C::Other => match status.as_u16() {
                 404 | 410 => Exit::NotFound,
                 409 | 412 => Exit::Conflict,
                 401 | 403 => Exit::Permission,
+                507 => Exit::StorageFull,
                 502..=504 => Exit::Unreachable,
                 400..=499 => Exit::BadInput,
                 _ => Exit::Internal,

@@ -37,6 +37,7 @@ pub mod batch;
 pub mod blocks;
 pub mod changes;
 pub mod content;
+pub mod disk_room;
 pub mod error;
 pub mod extract;
 pub mod history;
@@ -73,7 +74,7 @@ use error::ApiError;
 pub use state::ApiState;
 
 /// The API's limits, from the node's config.
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Debug)]
 pub struct ApiLimits {
     /// The largest body a simple upload takes, in bytes.
     pub max_upload_bytes: u64,
@@ -83,6 +84,8 @@ pub struct ApiLimits {
     pub max_watches_per_user: usize,
     /// Long polls and event streams open at once on the node.
     pub max_watches: usize,
+    /// The free disk that writes growing the drive leave alone.
+    pub disk_room: disk_room::DiskRoom,
 }
 
 /// The routes a node serves over HTTP, telling the time by `clock`.
@@ -124,6 +127,7 @@ pub fn router(
             sessions: limits.sessions,
             clock,
             watches: watch_limit::WatchLimits::new(limits.max_watches_per_user, limits.max_watches),
+            disk_room: std::sync::Arc::new(limits.disk_room),
         })
 }
 

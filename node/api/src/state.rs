@@ -26,6 +26,8 @@ pub struct ApiState {
     pub(crate) watches: std::sync::Arc<crate::watch_limit::WatchLimits>,
     /// How long password sign-ins last (`[accounts]`).
     pub(crate) sessions: SessionLimits,
+    /// The free disk that writes growing the drive leave alone.
+    pub(crate) disk_room: std::sync::Arc<crate::disk_room::DiskRoom>,
 }
 
 impl ApiState {
@@ -33,6 +35,7 @@ impl ApiState {
     /// becomes its API error. Its request id comes from the request's `Idempotency-Key` if it
     /// has one (so a retry replays the first answer), else it is random; see [`crate::idempotency`].
     pub(crate) async fn propose(&self, command: Command) -> Result<Response, ApiError> {
+        self.disk_room.admit(&command)?;
         let response = self.batcher.propose_one(idempotency::request_id(), command).await;
         read_fence::after_write();
         match response? {
@@ -47,6 +50,9 @@ impl ApiState {
     /// Ids come from the `Idempotency-Key` as in [`Self::propose`].
     pub(crate) async fn propose_together(&self, commands: Vec<Command>) -> Result<Vec<Response>, ApiError> {
         let count = commands.len();
+        for command in &commands {
+            self.disk_room.admit(command)?;
+        }
         let requests = commands
             .into_iter()
             .map(|command| Request { id: idempotency::request_id(), time_ms: 0, command })
@@ -64,6 +70,7 @@ impl ApiState {
     /// (one step of a longer exchange, such as a tus upload), and returns the model's answer as
     /// it is, refusals included, for the caller to tell them apart.
     pub(crate) async fn propose_step(&self, command: Command) -> Result<Response, ApiError> {
+        self.disk_room.admit(&command)?;
         let response = self.batcher.propose_one(RequestId(rand::random()), command).await;
         read_fence::after_write();
         Ok(response?)

@@ -30,7 +30,9 @@ pub struct StorageConfig {
     pub write_quorum: Option<usize>,
     /// Most bytes of shards this node holds; unset: as much as its disk allows.
     pub capacity_bytes: Option<u64>,
-    /// Free disk space the shard store leaves untouched, so the database can still compact.
+    /// Free disk space the shard store leaves untouched, so the database can still compact; the
+    /// API also keeps it (and a snapshot's worth more) from writes that grow the drive, so the
+    /// metadata's log and snapshots always have room (507 `storage_full` past it).
     pub reserve_disk_bytes: u64,
     /// Most bytes of blocks this node holds in memory for writes and reads at once; further
     /// calls wait (back-pressure) instead of growing memory.

@@ -240,7 +240,8 @@ fn main() {
     // Catch-up of the follower that missed the last tenth.
     let restarted = Instant::now();
     cluster.start_node(follower);
-    runtime.block_on(cluster.wait_caught_up(&operator, follower));
+    // Ten million entries make a snapshot of gigabytes to send, write and unpack.
+    runtime.block_on(cluster.wait_caught_up_within(&operator, follower, Duration::from_secs(30 * 60)));
     let catch_up = restarted.elapsed();
     let leader = runtime.block_on(cluster.wait_for_leader());
     let built = snapshot_line(&cluster.log_of(leader), "built snapshot");

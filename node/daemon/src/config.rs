@@ -14,6 +14,7 @@ use serde::Deserialize;
 use super::api_names::{ApiName, MAX_API_NAMES};
 use super::network_limits;
 use cairn_block_service::StorageConfig;
+use cairn_metadata::raft_net::GateTimes;
 
 /// Why a configuration cannot be used.
 #[derive(Debug, thiserror::Error)]
@@ -147,7 +148,9 @@ pub struct NetworkConfig {
 pub struct RaftConfig {
     /// How often the leader sends heartbeats, in ms.
     pub heartbeat_ms: u64,
-    /// A follower that hears nothing for a random time in this range (ms) starts an election.
+    /// `[low, high]`, in ms. A follower votes for no one else for `high` after the leader's last
+    /// heartbeat (the leader's lease), and stands itself after `high` plus its own random time in
+    /// the range: a dead leader is replaced after `high + low` to `2 × high` of silence.
     pub election_timeout_ms: [u64; 2],
     /// Take a snapshot after this many entries since the last one.
     pub snapshot_every: u64,
@@ -161,8 +164,11 @@ pub struct RaftConfig {
 impl Default for RaftConfig {
     fn default() -> Self {
         Self {
-            heartbeat_ms: 250,
-            election_timeout_ms: [1_000, 2_000],
+            // A dead leader is replaced 0.8–1.0 s after its last heartbeat: openraft waits out
+            // the lease (`high`) and then the follower's own timeout. The old [1000, 2000]
+            // made that 3–4 s.
+            heartbeat_ms: 100,
+            election_timeout_ms: [300, 500],
             snapshot_every: 20_000,
             keep_after_snapshot: 5_000,
             call_timeout_ms: 10_000,
@@ -355,6 +361,21 @@ impl NodeConfig {
     /// How long one service call may take.
     pub fn call_timeout(&self) -> Duration {
         Duration::from_millis(self.raft.call_timeout_ms)
+    }
+
+    /// When this node holds its own candidacy off (see [`ElectionGate`]): after its start, for
+    /// twice the longest election timeout and a second more, unless a leader reaches it first
+    /// (a leader backs off half a second between tries at a node that was down); and for a
+    /// call's time after each snapshot chunk, the most one chunk may take.
+    ///
+    /// [`ElectionGate`]: cairn_metadata::raft_net::ElectionGate
+    pub fn election_gate(&self) -> GateTimes {
+        let r = &self.raft;
+        GateTimes {
+            after_start: Duration::from_millis(2 * r.election_timeout_ms[1] + 1_000),
+            after_chunk: self.call_timeout(),
+            tick: Duration::from_millis(r.heartbeat_ms),
+        }
     }
 
     /// The openraft configuration these settings make (`validate` has checked what openraft

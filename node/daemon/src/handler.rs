@@ -30,9 +30,10 @@ pub fn handler(
     service: MetaService,
     batcher: Batcher,
     blocks: BlockService,
+    gate: std::sync::Arc<raft_net::ElectionGate>,
     secrets_dir: std::path::PathBuf,
 ) -> impl Handler {
-    let raft = raft_net::handler(service.raft().clone());
+    let raft = raft_net::handler(service.raft().clone(), gate);
     let secrets_dir = std::sync::Arc::new(secrets_dir);
     move |request: Request| {
         let secrets_dir = secrets_dir.clone();

@@ -21,8 +21,9 @@ use super::network_limits;
 use super::secrets::{SecretsDir, SecretsError, private_dir};
 use crate::handler::handler;
 use cairn_api::ApiLimits;
+use cairn_api::disk_room::DiskRoom;
 use cairn_block_service::{BlockService, ShardClient, gc, health, rebalance, repair, scrub};
-use cairn_metadata::raft_net::RaftNetwork;
+use cairn_metadata::raft_net::{ElectionGate, RaftNetwork};
 use cairn_metadata::{Batcher, MetaService, ServiceError, upgrade};
 use cairn_shard_store::{SegmentShardStore, ShardStore, ShardStoreConfig};
 use cairn_transport::{Transport, TransportError, TransportSettings};
@@ -168,10 +169,12 @@ impl RunningNode {
             config.storage.clone(),
             clock.clone(),
         );
+        let gate = ElectionGate::start(raft.clone(), config.election_gate());
         transport.serve(handler(
             service.clone(),
             batcher.clone(),
             blocks.clone(),
+            gate,
             config.secrets_dir.clone(),
         ));
         let spec = health::own_spec(
@@ -185,6 +188,11 @@ impl RunningNode {
             sessions: config.accounts.session_limits(),
             max_watches_per_user: config.network.max_watches_per_user,
             max_watches: config.network.max_watches,
+            disk_room: DiskRoom::new(
+                config.data_dir.clone(),
+                state_dir.join("snapshots"),
+                config.storage.reserve_disk_bytes,
+            ),
         };
         let join = crate::join::signer::routes(
             config.id,

@@ -407,3 +407,55 @@ pub enum Command {
         sealed: Vec<u8>,
     },
 }
+
+impl Command {
+    /// Whether the command adds to what the drive holds: content, folders, uploads, accounts,
+    /// shares. A node short of disk refuses these and still takes the rest (deleting, trashing,
+    /// restoring, revoking, signing in), so a full drive can be emptied through the API. Spelled
+    /// out for every command, so a new one cannot skip the question.
+    pub fn grows_drive(&self) -> bool {
+        match self {
+            Command::CreateUser { .. }
+            | Command::MakeFolder { .. }
+            | Command::CommitVersion(_)
+            | Command::RegisterDevice { .. }
+            | Command::Share { .. }
+            | Command::CreateLink(_)
+            | Command::BeginUpload(_)
+            | Command::UploadBlocks { .. }
+            | Command::FinishUpload { .. }
+            | Command::RegisterBlock { .. }
+            | Command::HoldBlock { .. }
+            | Command::RegisterInlineBlock { .. } => true,
+            Command::AddToken { .. }
+            | Command::RevokeToken { .. }
+            | Command::RemoveDevice { .. }
+            | Command::RevokeShare { .. }
+            | Command::RevokeLink { .. }
+            | Command::Trash { .. }
+            | Command::Purge { .. }
+            | Command::Restore { .. }
+            | Command::PinVersion { .. }
+            | Command::AbortUpload { .. }
+            | Command::SetNode(_)
+            | Command::MarkNode { .. }
+            | Command::RemoveNode { .. }
+            | Command::ReportDamage { .. }
+            | Command::MoveShards { .. }
+            | Command::DropBlock { .. }
+            | Command::SetAdmin { .. }
+            | Command::RevokeOwnToken { .. }
+            | Command::Move { .. }
+            | Command::SetJournalRetention { .. }
+            | Command::TrashUnchanged { .. }
+            | Command::IssueToken { .. }
+            | Command::TouchToken { .. }
+            | Command::SetPassword { .. }
+            | Command::SetDisabled { .. }
+            | Command::IssueJoinToken { .. }
+            | Command::RevokeJoinToken { .. }
+            | Command::ConsumeJoinToken { .. }
+            | Command::SetClusterVersion { .. } => false,
+        }
+    }
+}

@@ -100,6 +100,9 @@ error_codes! {
     LastAdmin = "last_admin",
     /// The user is disabled: an administrator must enable them again.
     UserDisabled = "user_disabled",
+    /// The node's disk is short of room for more data: delete files or empty the trash (those
+    /// still work), or give the cluster more disk.
+    StorageFull = "storage_full",
     /// A fault of the node's own.
     Internal = "internal",
 }

@@ -1,14 +1,17 @@
 //! Raft over the QUIC transport: openraft's network traits on the calling side
-//! ([`RaftNetwork`]), and the [`handler`] that feeds incoming RPCs to the local Raft.
+//! ([`RaftNetwork`]), the [`handler`] that feeds incoming RPCs to the local Raft, and the
+//! [`ElectionGate`] those RPCs open and close.
 //!
 //! Each RPC is one transport request: a kind byte saying which RPC, and the postcard-encoded
 //! openraft message; the answer is the postcard-encoded `Result` of the local Raft's call, so
 //! a remote Raft error reaches the caller as the same error.
 
 mod client;
+mod election_gate;
 mod server;
 
 pub use client::{PeerLink, RaftNetwork};
+pub use election_gate::{ElectionGate, GateTimes};
 pub use server::handler;
 
 /// Transport kind of an AppendEntries RPC.

@@ -1,30 +1,44 @@
 //! The receiving side: incoming Raft RPCs, decoded and handed to the local Raft.
 
+use std::sync::Arc;
+
 use cairn_raft::TypeConfig;
 use openraft::Raft;
+use openraft::raft::InstallSnapshotRequest;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-use super::{KIND_APPEND, KIND_SNAPSHOT, KIND_UNDECODABLE, KIND_VOTE};
+use super::{ElectionGate, KIND_APPEND, KIND_SNAPSHOT, KIND_UNDECODABLE, KIND_VOTE};
 use cairn_transport::{Handler, Request, Response};
 
-/// A transport handler that answers Raft RPCs with `raft`.
-pub fn handler(raft: Raft<TypeConfig>) -> impl Handler {
+/// A transport handler that answers Raft RPCs with `raft`, telling `gate` what the leader sends.
+pub fn handler(raft: Raft<TypeConfig>, gate: Arc<ElectionGate>) -> impl Handler {
     move |request: Request| {
-        let raft = raft.clone();
+        let (raft, gate) = (raft.clone(), gate.clone());
         async move {
             let kind = request.kind;
             match kind {
                 KIND_APPEND => match decode(&request) {
-                    Ok(rpc) => reply(kind, &raft.append_entries(rpc).await),
+                    Ok(rpc) => {
+                        gate.heard_leader();
+                        reply(kind, &raft.append_entries(rpc).await)
+                    }
                     Err(refusal) => refusal,
                 },
                 KIND_VOTE => match decode(&request) {
                     Ok(rpc) => reply(kind, &raft.vote(rpc).await),
                     Err(refusal) => refusal,
                 },
-                KIND_SNAPSHOT => match decode(&request) {
-                    Ok(rpc) => reply(kind, &raft.install_snapshot(rpc).await),
+                KIND_SNAPSHOT => match decode::<InstallSnapshotRequest<TypeConfig>>(&request) {
+                    Ok(rpc) => {
+                        gate.snapshot_chunk(false);
+                        let last = rpc.done;
+                        let answer = raft.install_snapshot(rpc).await;
+                        if last {
+                            gate.snapshot_chunk(true);
+                        }
+                        reply(kind, &answer)
+                    }
                     Err(refusal) => refusal,
                 },
                 other => {
