@@ -252,13 +252,15 @@ fn main() {
             |k, kill| {
                 println!(
                     "kill {k}: node {} killed, node {} leads; gap {:.0} ms, first write sent after the kill \
-                     acknowledged after {:.0} ms, {} failed attempts; restarted node caught up in {:.1?}",
+                     acknowledged after {:.0} ms, {} failed attempts; restarted node caught up in {:.1?}\n  \
+                     election (ms after the kill): {}",
                     kill.leader,
                     kill.new_leader,
                     ms(kill.gap),
                     ms(kill.first_ack),
                     kill.errors,
-                    kill.caught_up
+                    kill.caught_up,
+                    kill.election
                 );
             },
         ));

@@ -18,7 +18,7 @@
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use cairn_client::{Client, ClientConfig};
 use cairn_raft::NodeId;
@@ -33,7 +33,7 @@ const LEAD_OUT: Duration = Duration::from_secs(1);
 const ROUND_PAUSE: Duration = Duration::from_millis(20);
 
 /// What one kill measured.
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Debug)]
 pub struct Kill {
     /// The leader that was killed.
     pub leader: NodeId,
@@ -47,6 +47,9 @@ pub struct Kill {
     pub errors: u64,
     /// From restarting the killed node until it had caught up.
     pub caught_up: Duration,
+    /// The election as the survivors logged it, in ms after the kill: who stood, who refused
+    /// and why, who won.
+    pub election: String,
 }
 
 /// Every acknowledged write, as (sent, acknowledged).
@@ -89,6 +92,9 @@ pub async fn kill_leaders(
         tokio::time::sleep(LEAD_IN).await;
         assert!(acks.lock().unwrap().len() > before, "no write was acknowledged before kill {k}");
         let errors_before = errors.load(Ordering::Relaxed);
+        let survivors: Vec<NodeId> = cluster.running().into_iter().filter(|&id| id != leader).collect();
+        let log_from: Vec<usize> = survivors.iter().map(|&id| cluster.log_of(id).len()).collect();
+        let killed_wall = seconds_of_day(SystemTime::now());
         let killed_at = Instant::now();
         cluster.kill(leader);
         let recovered = wait_for_ack_sent_after(&acks, killed_at).await;
@@ -96,6 +102,12 @@ pub async fn kill_leaders(
         let gap = longest_gap(&acks.lock().unwrap(), killed_at - LEAD_IN, Instant::now());
         let errors = errors.load(Ordering::Relaxed) - errors_before;
         let new_leader = cluster.wait_for_leader().await;
+        let logs: Vec<(NodeId, String)> = survivors
+            .iter()
+            .zip(&log_from)
+            .map(|(&id, &from)| (id, cluster.log_of(id)[from..].to_owned()))
+            .collect();
+        let election = election_stages(&logs, killed_wall);
 
         let restarted = Instant::now();
         cluster.start_node(leader);
@@ -109,6 +121,7 @@ pub async fn kill_leaders(
             first_ack: recovered - killed_at,
             errors,
             caught_up: restarted.elapsed(),
+            election,
         };
         each(k, &kill);
         measured.push(kill);
@@ -168,4 +181,48 @@ fn longest_gap(acks: &[(Instant, Instant)], from: Instant, to: Instant) -> Durat
         acks.iter().map(|(_, at)| *at).filter(|at| (from..=to).contains(at)).collect();
     moments.sort();
     moments.windows(2).map(|pair| pair[1] - pair[0]).max().unwrap_or(to - from)
+}
+
+/// The election steps openraft logs (at `info`) in `logs`, each node's log since the kill, as
+/// `"n2 stands 812, n3 refuses n2 (log) 815, n3 stands 1120, n3 wins 1128"`: ms after the kill,
+/// read off the lines' UTC time of day. Refusals say why: the voter's lease on the old leader
+/// had not run out, or the candidate's log was behind the voter's.
+fn election_stages(logs: &[(NodeId, String)], killed: f64) -> String {
+    let mut steps: Vec<(f64, String)> = Vec::new();
+    for (id, log) in logs {
+        for line in log.lines() {
+            let Some(at) = line.get(11..26).and_then(time_of_day) else { continue };
+            let after = (at - killed) * 1000.0;
+            let what = if line.contains("new candidate:") {
+                format!("n{id} stands")
+            } else if line.contains("reject vote-request: leader lease") {
+                format!("n{id} refuses (lease)")
+            } else if line.contains("reject vote-request: by last_log_id") {
+                format!("n{id} refuses (log)")
+            } else if line.contains("a quorum granted my vote") {
+                format!("n{id} wins")
+            } else {
+                continue;
+            };
+            steps.push((after, what));
+        }
+    }
+    steps.sort_by(|a, b| a.0.total_cmp(&b.0));
+    let steps: Vec<String> = steps.iter().map(|(after, what)| format!("{what} {after:.0}")).collect();
+    if steps.is_empty() { "no election logged".into() } else { steps.join(", ") }
+}
+
+/// Seconds since midnight UTC of `at`.
+fn seconds_of_day(at: SystemTime) -> f64 {
+    let since = at.duration_since(UNIX_EPOCH).unwrap_or_default();
+    (since.as_secs() % 86_400) as f64 + f64::from(since.subsec_nanos()) / 1e9
+}
+
+/// Seconds since midnight of a log line's `HH:MM:SS.ffffff`.
+fn time_of_day(text: &str) -> Option<f64> {
+    let mut parts = text.splitn(3, ':');
+    let hours: f64 = parts.next()?.parse().ok()?;
+    let minutes: f64 = parts.next()?.parse().ok()?;
+    let seconds: f64 = parts.next()?.parse().ok()?;
+    Some(hours * 3600.0 + minutes * 60.0 + seconds)
 }
