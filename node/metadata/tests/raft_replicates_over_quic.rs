@@ -6,7 +6,7 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use cairn_metadata::raft_net::{RaftNetwork, handler};
+use cairn_metadata::raft_net::{ElectionGate, GateTimes, RaftNetwork, handler};
 use cairn_raft::model::users::user_by_name;
 use cairn_raft::model::{Command, Request, RequestId, Response};
 use cairn_raft::storage::{RocksLogStore, RocksStateMachine, StateReader};
@@ -50,7 +50,15 @@ async fn start_cluster(size: u64) -> Vec<Node> {
         let reader = state.reader();
         let raft =
             Raft::new(id, config.clone(), RaftNetwork::new(transport.clone()), log, state).await.unwrap();
-        transport.serve(handler(raft.clone()));
+        let gate = ElectionGate::start(
+            raft.clone(),
+            GateTimes {
+                after_start: std::time::Duration::from_millis(2 * 1200 + 1000),
+                after_chunk: std::time::Duration::from_secs(10),
+                tick: std::time::Duration::from_millis(150),
+            },
+        );
+        transport.serve(handler(raft.clone(), gate));
         nodes.push(Node { id, raft, reader, transport, _dir: dir });
     }
     let members: BTreeMap<NodeId, NodeAddr> = nodes
