@@ -31,9 +31,11 @@ impl DiskRoom {
         Self { data_dir, snapshots, reserve }
     }
 
-    /// Refuses `command` with 507 if it grows the drive and the disk is short of room.
-    pub(crate) fn admit(&self, command: &Command) -> Result<(), ApiError> {
-        if !command.grows_drive() {
+    /// Refuses `commands` (one request's, proposed together) with 507 if any of them grows the
+    /// drive and the disk is short of room: the disk is measured once per request, not once per
+    /// file of a batch.
+    pub(crate) fn admit<'a>(&self, commands: impl IntoIterator<Item = &'a Command>) -> Result<(), ApiError> {
+        if !commands.into_iter().any(Command::grows_drive) {
             return Ok(());
         }
         let available = fs4::available_space(&self.data_dir)

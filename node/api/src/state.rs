@@ -35,7 +35,7 @@ impl ApiState {
     /// becomes its API error. Its request id comes from the request's `Idempotency-Key` if it
     /// has one (so a retry replays the first answer), else it is random; see [`crate::idempotency`].
     pub(crate) async fn propose(&self, command: Command) -> Result<Response, ApiError> {
-        self.disk_room.admit(&command)?;
+        self.disk_room.admit([&command])?;
         let response = self.batcher.propose_one(idempotency::request_id(), command).await;
         read_fence::after_write();
         match response? {
@@ -50,9 +50,7 @@ impl ApiState {
     /// Ids come from the `Idempotency-Key` as in [`Self::propose`].
     pub(crate) async fn propose_together(&self, commands: Vec<Command>) -> Result<Vec<Response>, ApiError> {
         let count = commands.len();
-        for command in &commands {
-            self.disk_room.admit(command)?;
-        }
+        self.disk_room.admit(&commands)?;
         let requests = commands
             .into_iter()
             .map(|command| Request { id: idempotency::request_id(), time_ms: 0, command })
@@ -70,7 +68,7 @@ impl ApiState {
     /// (one step of a longer exchange, such as a tus upload), and returns the model's answer as
     /// it is, refusals included, for the caller to tell them apart.
     pub(crate) async fn propose_step(&self, command: Command) -> Result<Response, ApiError> {
-        self.disk_room.admit(&command)?;
+        self.disk_room.admit([&command])?;
         let response = self.batcher.propose_one(RequestId(rand::random()), command).await;
         read_fence::after_write();
         Ok(response?)
