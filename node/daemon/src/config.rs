@@ -14,7 +14,7 @@ use serde::Deserialize;
 use super::api_names::{ApiName, MAX_API_NAMES};
 use super::network_limits;
 use cairn_block_service::StorageConfig;
-use cairn_metadata::raft_net::GateTimes;
+use cairn_metadata::raft_net::ElectionTimes;
 
 /// Why a configuration cannot be used.
 #[derive(Debug, thiserror::Error)]
@@ -149,8 +149,8 @@ pub struct RaftConfig {
     /// How often the leader sends heartbeats, in ms.
     pub heartbeat_ms: u64,
     /// `[low, high]`, in ms. A follower votes for no one else for `high` after the leader's last
-    /// heartbeat (the leader's lease), and stands itself after `high` plus its own random time in
-    /// the range: a dead leader is replaced after `high + low` to `2 × high` of silence.
+    /// heartbeat (the leader's lease), and asks to stand after `high` plus a random part of
+    /// `high - low`: a dead leader is replaced after `high` to `2 × high - low` of silence.
     pub election_timeout_ms: [u64; 2],
     /// Take a snapshot after this many entries since the last one.
     pub snapshot_every: u64,
@@ -164,8 +164,8 @@ pub struct RaftConfig {
 impl Default for RaftConfig {
     fn default() -> Self {
         Self {
-            // A dead leader is replaced 0.8–1.0 s after its last heartbeat: openraft waits out
-            // the lease (`high`) and then the follower's own timeout. The old [1000, 2000]
+            // A dead leader is replaced 0.5–0.7 s after its last heartbeat: the lease (`high`)
+            // and a random part of the range. The old [1000, 2000] on openraft's own timer
             // made that 3–4 s.
             heartbeat_ms: 100,
             election_timeout_ms: [300, 500],
@@ -363,18 +363,19 @@ impl NodeConfig {
         Duration::from_millis(self.raft.call_timeout_ms)
     }
 
-    /// When this node holds its own candidacy off (see [`ElectionGate`]): after its start, for
-    /// twice the longest election timeout and a second more, unless a leader reaches it first
-    /// (a leader backs off half a second between tries at a node that was down); and for a
-    /// call's time after each snapshot chunk, the most one chunk may take.
+    /// When this node stands for election (see [`Elector`]): after the lease (`high`) and a
+    /// random part of the range of quiet, asking its peers first, each for at most the lease;
+    /// it looks every quarter heartbeat.
     ///
-    /// [`ElectionGate`]: cairn_metadata::raft_net::ElectionGate
-    pub fn election_gate(&self) -> GateTimes {
+    /// [`Elector`]: cairn_metadata::raft_net::Elector
+    pub fn election_times(&self) -> ElectionTimes {
         let r = &self.raft;
-        GateTimes {
-            after_start: Duration::from_millis(2 * r.election_timeout_ms[1] + 1_000),
-            after_chunk: self.call_timeout(),
-            tick: Duration::from_millis(r.heartbeat_ms),
+        let [low, high] = r.election_timeout_ms;
+        ElectionTimes {
+            lease: Duration::from_millis(high),
+            spread: Duration::from_millis(high - low),
+            call: Duration::from_millis(high),
+            tick: Duration::from_millis((r.heartbeat_ms / 4).max(1)),
         }
     }
 

@@ -19,7 +19,9 @@ use cairn_metadata::messages::{
     KIND_PROPOSE_FORWARDED, KIND_QUERY, KIND_READ_INDEX, KIND_STATUS, KIND_UPGRADE, NodeStatus,
     ProposePayload, ServiceError, UpgradeCall, decode, encode,
 };
-use cairn_metadata::raft_net::{self, KIND_APPEND, KIND_SNAPSHOT, KIND_UNDECODABLE, KIND_VOTE};
+use cairn_metadata::raft_net::{
+    self, KIND_APPEND, KIND_PRE_VOTE, KIND_SNAPSHOT, KIND_UNDECODABLE, KIND_VOTE,
+};
 use cairn_metadata::upgrade::this_release;
 use cairn_transport::{Handler, Request, Response, is_cluster_node};
 
@@ -30,17 +32,17 @@ pub fn handler(
     service: MetaService,
     batcher: Batcher,
     blocks: BlockService,
-    gate: std::sync::Arc<raft_net::ElectionGate>,
+    elector: std::sync::Arc<raft_net::Elector>,
     secrets_dir: std::path::PathBuf,
 ) -> impl Handler {
-    let raft = raft_net::handler(service.raft().clone(), gate);
+    let raft = raft_net::handler(service.raft().clone(), elector);
     let secrets_dir = std::sync::Arc::new(secrets_dir);
     move |request: Request| {
         let secrets_dir = secrets_dir.clone();
         let service = service.clone();
         let batcher = batcher.clone();
         let blocks = blocks.clone();
-        let raft_rpc = matches!(request.kind, KIND_APPEND | KIND_VOTE | KIND_SNAPSHOT);
+        let raft_rpc = matches!(request.kind, KIND_APPEND | KIND_VOTE | KIND_SNAPSHOT | KIND_PRE_VOTE);
         let raft_reply = (raft_rpc && is_cluster_node(&request.peer)).then(|| raft.handle(request.clone()));
         async move {
             if let Some(reply) = raft_reply {

@@ -23,7 +23,7 @@ use crate::handler::handler;
 use cairn_api::ApiLimits;
 use cairn_api::disk_room::DiskRoom;
 use cairn_block_service::{BlockService, ShardClient, gc, health, rebalance, repair, scrub};
-use cairn_metadata::raft_net::{ElectionGate, RaftNetwork};
+use cairn_metadata::raft_net::{Elector, RaftNetwork};
 use cairn_metadata::{Batcher, MetaService, ServiceError, upgrade};
 use cairn_shard_store::{SegmentShardStore, ShardStore, ShardStoreConfig};
 use cairn_transport::{Transport, TransportError, TransportSettings};
@@ -145,7 +145,7 @@ impl RunningNode {
         };
         let transport = Arc::new(Transport::bind(config.network.listen, &identity, settings).await?);
         let raft_config = Arc::new(config.openraft().map_err(|e| NodeError::Raft(e.to_string()))?);
-        let raft = Raft::new(config.id, raft_config, RaftNetwork::new(transport.clone()), log, state)
+        let raft = Raft::new(config.id, raft_config, RaftNetwork::new(transport.clone()), log.clone(), state)
             .await
             .map_err(|e| NodeError::Raft(e.to_string()))?;
         // The one wall clock of the node: everything below that needs the time of day is handed
@@ -169,12 +169,13 @@ impl RunningNode {
             config.storage.clone(),
             clock.clone(),
         );
-        let gate = ElectionGate::start(raft.clone(), config.election_gate());
+        let elector =
+            Elector::start(config.id, raft.clone(), log, transport.clone(), config.election_times());
         transport.serve(handler(
             service.clone(),
             batcher.clone(),
             blocks.clone(),
-            gate,
+            elector,
             config.secrets_dir.clone(),
         ));
         let spec = health::own_spec(

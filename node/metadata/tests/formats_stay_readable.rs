@@ -17,7 +17,9 @@ use cairn_metadata::messages::{
     KIND_PROPOSE_FORWARDED, KIND_QUERY, KIND_READ_INDEX, KIND_STATUS, KIND_UPGRADE, NodeStatus, NodeVersion,
     ProposePayload, ProposeResult, ServiceError, UpgradeCall, UpgradeReport,
 };
-use cairn_metadata::raft_net::{KIND_APPEND, KIND_SNAPSHOT, KIND_UNDECODABLE, KIND_VOTE};
+use cairn_metadata::raft_net::{
+    KIND_APPEND, KIND_PRE_VOTE, KIND_SNAPSHOT, KIND_UNDECODABLE, KIND_VOTE, PreVote, PreVoteRequest,
+};
 use cairn_proto::golden::Golden;
 use cairn_raft::model::{Answer, Command, Query, Rejection, Request, RequestId, Response, UserId};
 use cairn_raft::{NodeAddr, NodeId, Proposal, TypeConfig};
@@ -82,6 +84,7 @@ fn kind_bytes_stay() {
         ("KIND_APPEND", KIND_APPEND),
         ("KIND_VOTE", KIND_VOTE),
         ("KIND_SNAPSHOT", KIND_SNAPSHOT),
+        ("KIND_PRE_VOTE", KIND_PRE_VOTE),
         ("KIND_UNDECODABLE", KIND_UNDECODABLE),
         ("KIND_PROPOSE", KIND_PROPOSE),
         ("KIND_PROPOSE_FORWARDED", KIND_PROPOSE_FORWARDED),
@@ -325,5 +328,11 @@ fn every_raft_rpc_and_answer_stays_readable() {
         "SnapshotRaftError",
         &[RaftError::<NodeId, _>::APIError(mismatch), RaftError::Fatal(Fatal::Panicked)],
     );
+    // KIND_PRE_VOTE: cairn's own question before standing, answered without a Result.
+    g.check(
+        "pre_vote/request",
+        &PreVoteRequest { candidate: NODE_C, last_log_id: Some(log_id(4, NODE_A, 58)) },
+    );
+    g.check_enum("PreVote", &[PreVote::Granted, PreVote::Leading, PreVote::LeaderAlive, PreVote::LogBehind]);
     g.finish();
 }

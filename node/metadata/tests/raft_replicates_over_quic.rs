@@ -5,15 +5,16 @@
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
+use std::time::Duration;
 
-use cairn_metadata::raft_net::{ElectionGate, GateTimes, RaftNetwork, handler};
+use cairn_metadata::raft_net::{ElectionTimes, Elector, PreVote, PreVoteRequest, RaftNetwork, handler};
 use cairn_raft::model::users::user_by_name;
 use cairn_raft::model::{Command, Request, RequestId, Response};
 use cairn_raft::storage::{RocksLogStore, RocksStateMachine, StateReader};
 use cairn_raft::{NodeAddr, NodeId, TypeConfig};
 use cairn_transport::node_name;
 use cairn_transport::{Transport, TransportSettings};
-use openraft::{Config, Raft};
+use openraft::{CommittedLeaderId, Config, LogId, Raft};
 
 use cairn_transport::testkit::{PATIENCE, any_loopback_port, cluster};
 
@@ -22,6 +23,7 @@ struct Node {
     raft: Raft<TypeConfig>,
     reader: StateReader,
     transport: Arc<Transport>,
+    elector: Arc<Elector>,
     _dir: tempfile::TempDir,
 }
 
@@ -48,18 +50,23 @@ async fn start_cluster(size: u64) -> Vec<Node> {
         let log = RocksLogStore::open(&dir.path().join("log")).unwrap();
         let state = RocksStateMachine::open(&dir.path().join("state")).unwrap();
         let reader = state.reader();
-        let raft =
-            Raft::new(id, config.clone(), RaftNetwork::new(transport.clone()), log, state).await.unwrap();
-        let gate = ElectionGate::start(
+        let raft = Raft::new(id, config.clone(), RaftNetwork::new(transport.clone()), log.clone(), state)
+            .await
+            .unwrap();
+        let elector = Elector::start(
+            id,
             raft.clone(),
-            GateTimes {
-                after_start: std::time::Duration::from_millis(2 * 1200 + 1000),
-                after_chunk: std::time::Duration::from_secs(10),
-                tick: std::time::Duration::from_millis(150),
+            log,
+            transport.clone(),
+            ElectionTimes {
+                lease: Duration::from_millis(1200),
+                spread: Duration::from_millis(600),
+                call: Duration::from_millis(1200),
+                tick: Duration::from_millis(40),
             },
         );
-        transport.serve(handler(raft.clone(), gate));
-        nodes.push(Node { id, raft, reader, transport, _dir: dir });
+        transport.serve(handler(raft.clone(), elector.clone()));
+        nodes.push(Node { id, raft, reader, transport, elector, _dir: dir });
     }
     let members: BTreeMap<NodeId, NodeAddr> = nodes
         .iter()
@@ -106,6 +113,17 @@ async fn three_nodes_elect_replicate_and_survive_the_leader() {
             "node {} lacks the write",
             node.id
         );
+    }
+
+    // While the leader lives, no one would vote for a candidate, however long its log: a
+    // follower that stops hearing the leader (a slow snapshot, a restart) cannot depose it.
+    let eager = PreVoteRequest {
+        candidate: 99,
+        last_log_id: Some(LogId::new(CommittedLeaderId::new(u64::MAX, 99), u64::MAX)),
+    };
+    for node in &nodes {
+        let expected = if node.id == first { PreVote::Leading } else { PreVote::LeaderAlive };
+        assert_eq!(node.elector.answer(&eager).await, expected, "node {}", node.id);
     }
 
     // The leader stops; the other two elect a new one, which has every acknowledged write.

@@ -8,19 +8,22 @@ use openraft::raft::InstallSnapshotRequest;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-use super::{ElectionGate, KIND_APPEND, KIND_SNAPSHOT, KIND_UNDECODABLE, KIND_VOTE};
+use super::{
+    Elector, KIND_APPEND, KIND_PRE_VOTE, KIND_SNAPSHOT, KIND_UNDECODABLE, KIND_VOTE, PreVoteRequest,
+};
 use cairn_transport::{Handler, Request, Response};
 
-/// A transport handler that answers Raft RPCs with `raft`, telling `gate` what the leader sends.
-pub fn handler(raft: Raft<TypeConfig>, gate: Arc<ElectionGate>) -> impl Handler {
+/// A transport handler that answers Raft RPCs with `raft`, and pre-votes with `elector`, which
+/// it tells when a leader is heard.
+pub fn handler(raft: Raft<TypeConfig>, elector: Arc<Elector>) -> impl Handler {
     move |request: Request| {
-        let (raft, gate) = (raft.clone(), gate.clone());
+        let (raft, elector) = (raft.clone(), elector.clone());
         async move {
             let kind = request.kind;
             match kind {
                 KIND_APPEND => match decode(&request) {
                     Ok(rpc) => {
-                        gate.heard_leader();
+                        elector.heard_leader();
                         reply(kind, &raft.append_entries(rpc).await)
                     }
                     Err(refusal) => refusal,
@@ -31,14 +34,16 @@ pub fn handler(raft: Raft<TypeConfig>, gate: Arc<ElectionGate>) -> impl Handler 
                 },
                 KIND_SNAPSHOT => match decode::<InstallSnapshotRequest<TypeConfig>>(&request) {
                     Ok(rpc) => {
-                        gate.snapshot_chunk(false);
-                        let last = rpc.done;
+                        elector.heard_leader();
                         let answer = raft.install_snapshot(rpc).await;
-                        if last {
-                            gate.snapshot_chunk(true);
-                        }
+                        // Writing a chunk may take long: the leader was alive until it was in.
+                        elector.heard_leader();
                         reply(kind, &answer)
                     }
+                    Err(refusal) => refusal,
+                },
+                KIND_PRE_VOTE => match decode::<PreVoteRequest>(&request) {
+                    Ok(rpc) => reply(kind, &elector.answer(&rpc).await),
                     Err(refusal) => refusal,
                 },
                 other => {
