@@ -82,8 +82,10 @@ pub fn issue_cert(config: &Path, id: NodeId, api: Option<SocketAddr>, api_names:
 /// `start`: runs the node until SIGINT or SIGTERM.
 pub async fn start(config: &Path) -> Result {
     let config = &load_for(config, true)?;
-    // Block and shard buffers are reused, not returned to the kernel after every block.
+    // Block and shard buffers are reused, not returned to the kernel after every block, but
+    // they are once the node goes quiet.
     cairn_node::allocator::keep_freed_buffers();
+    tokio::spawn(cairn_node::allocator::trim_when_quiet());
     // A key others may read is refused before anything starts: see `secrets`.
     SecretsDir::new(&config.secrets_dir).check_private_keys(config.id)?;
     let node = RunningNode::start(config).await?;
