@@ -34,14 +34,14 @@ pub struct ClientConfig {
 }
 
 impl ClientConfig {
-    /// Settings for `nodes` with `token` and the defaults: 4 blocks in parallel, 64 MiB of
+    /// Settings for `nodes` with `token` and the defaults: 8 blocks in parallel, 64 MiB of
     /// memory, retries for 60 s.
     pub fn new(nodes: Vec<String>, token: impl Into<String>) -> Self {
         Self {
             nodes,
             token: token.into(),
             ca_pem: None,
-            parallel: 4,
+            parallel: 8,
             memory_budget: 64 << 20,
             retry_for: Duration::from_secs(60),
             connect_timeout: Duration::from_secs(3),

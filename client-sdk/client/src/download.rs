@@ -1,5 +1,5 @@
 //! Verified download: a version's manifest (its block list), then its blocks as byte ranges,
-//! `parallel` at a time and each from whichever node answers, written in order.
+//! `parallel` at a time, spread over the nodes in turn (another if one fails), written in order.
 //!
 //! Every block is checked against its id (blake3) before a byte of it is written, and the whole
 //! file against the version's hash before it is renamed into place; a download that fails
@@ -103,9 +103,9 @@ impl Client {
                 manifest.path, manifest.size
             )));
         }
-        let mut blocks = futures_util::stream::iter(spans)
-            .map(|(block, offset)| {
-                let call = Call::new(Method::GET, &["content"]).path(&path);
+        let mut blocks = futures_util::stream::iter(spans.into_iter().enumerate())
+            .map(|(i, (block, offset))| {
+                let call = Call::new(Method::GET, &["content"]).path(&path).spread(i);
                 let options = &options;
                 async move { self.fetch_block(call, options, &block, offset).await }
             })

@@ -6,6 +6,7 @@
 //! at once. Every write carries an `Idempotency-Key` drawn once per call and sent on every
 //! attempt, so a write whose answer was lost is not applied twice.
 
+use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
@@ -28,6 +29,9 @@ const MAX_BACKOFF: Duration = Duration::from_secs(2);
 /// Up to this much is added to each pause, so clients that lost the same leader do not all
 /// come back in the same instant.
 const JITTER: Duration = Duration::from_millis(50);
+/// How long a node that failed an attempt gets no spread calls ([`Call::spread`]): an
+/// unreachable node would otherwise cost every block spread to it a connect timeout.
+const SPREAD_AVOIDS_FAILED_FOR: Duration = Duration::from_secs(10);
 
 /// The nodes of a cluster, the HTTP client, and which node is in use.
 pub struct Nodes {
@@ -37,6 +41,8 @@ pub struct Nodes {
     http_untimed: reqwest::Client,
     urls: Vec<Url>,
     current: AtomicUsize,
+    /// Per node, until when spread calls keep off it, after it failed an attempt.
+    failed_until: Mutex<Vec<Option<Instant>>>,
     token: String,
     retry_for: Duration,
     counters: Counters,
@@ -53,6 +59,8 @@ pub struct Call {
     body: Option<(Bytes, &'static str)>,
     /// A deadline for each attempt that replaces the client's read timeout.
     timeout: Option<Duration>,
+    /// How many nodes past the one in use the first attempt goes to.
+    spread: usize,
 }
 
 impl Call {
@@ -60,7 +68,24 @@ impl Call {
     pub fn new(method: Method, segments: &[&str]) -> Self {
         let mut all = vec!["v1".to_owned()];
         all.extend(segments.iter().map(|s| (*s).to_owned()));
-        Self { method, segments: all, query: Vec::new(), headers: Vec::new(), body: None, timeout: None }
+        Self {
+            method,
+            segments: all,
+            query: Vec::new(),
+            headers: Vec::new(),
+            body: None,
+            timeout: None,
+            spread: 0,
+        }
+    }
+
+    /// Sends the first attempt to the node `slot` places after the one in use (wrapping), so
+    /// the blocks of one transfer, numbered in turn, share the work over every node; a failed
+    /// attempt falls back to the node in use and the usual fail-over, and a node that failed
+    /// lately gets no spread calls.
+    pub fn spread(mut self, slot: usize) -> Self {
+        self.spread = slot;
+        self
     }
 
     /// Gives each attempt this long in all, instead of the client's read timeout: for a call
@@ -182,11 +207,13 @@ impl Nodes {
         };
         let http = built(builder()?.read_timeout(config.read_timeout))?;
         let http_untimed = built(builder()?)?;
+        let failed_until = Mutex::new(vec![None; urls.len()]);
         Ok(Self {
             http,
             http_untimed,
             urls,
             current: AtomicUsize::new(0),
+            failed_until,
             token: config.token.clone(),
             retry_for: config.retry_for,
             counters: Counters::default(),
@@ -219,8 +246,13 @@ impl Nodes {
         let deadline = Instant::now() + self.retry_for + call.timeout.unwrap_or_default();
         let mut backoff = Backoff::new(FIRST_BACKOFF, MAX_BACKOFF).with_jitter(JITTER, rand::random());
         let mut failed_in_round = 0;
+        let mut spread = call.spread;
         loop {
-            let index = self.current.load(Ordering::Relaxed) % self.urls.len();
+            let current = self.current.load(Ordering::Relaxed) % self.urls.len();
+            let mut index = (current + spread) % self.urls.len();
+            if spread != 0 && self.failed_lately(index) {
+                (spread, index) = (0, current);
+            }
             let failure = match self.attempt(&self.urls[index], call, authenticated).await {
                 Ok(answer) => return Ok(answer),
                 Err(Failure::Final(e)) => return Err(e),
@@ -234,13 +266,19 @@ impl Nodes {
                 )));
             }
             self.counters.retry();
-            // Move on to the next node, unless another call already did.
-            let _ = self.current.compare_exchange(
-                index,
-                (index + 1) % self.urls.len(),
-                Ordering::Relaxed,
-                Ordering::Relaxed,
-            );
+            self.mark_failed(index);
+            if spread != 0 {
+                // A node it was spread to failed: back to the one in use.
+                spread = 0;
+            } else {
+                // Move on to the next node, unless another call already did.
+                let _ = self.current.compare_exchange(
+                    index,
+                    (index + 1) % self.urls.len(),
+                    Ordering::Relaxed,
+                    Ordering::Relaxed,
+                );
+            }
             failed_in_round += 1;
             // Every node failed once: the cluster may be electing a leader; wait a little.
             if failed_in_round >= self.urls.len() {
@@ -249,6 +287,17 @@ impl Nodes {
                 tokio::time::sleep(pause.min(deadline.saturating_duration_since(Instant::now()))).await;
             }
         }
+    }
+
+    /// Whether node `index` failed an attempt within [`SPREAD_AVOIDS_FAILED_FOR`].
+    fn failed_lately(&self, index: usize) -> bool {
+        let failed = self.failed_until.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        failed[index].is_some_and(|until| Instant::now() < until)
+    }
+
+    fn mark_failed(&self, index: usize) {
+        let mut failed = self.failed_until.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        failed[index] = Some(Instant::now() + SPREAD_AVOIDS_FAILED_FOR);
     }
 
     async fn attempt(&self, base: &Url, call: &Call, authenticated: bool) -> Result<Answer, Failure> {

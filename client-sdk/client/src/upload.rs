@@ -9,7 +9,7 @@
 //! 2. blocks are asked about in batches (`POST /v1/blocks/missing`), except the block of a
 //!    one-block file, which is sent straight away (the node skips a block it already has);
 //! 3. the missing ones are compressed and sent `parallel` at a time (`PUT /v1/blocks/{id}`),
-//!    each retried on another node if its node fails;
+//!    spread over the nodes in turn, each retried on another node if its node fails;
 //! 4. the version is committed with its base (`POST /v1/commit`), once, under an idempotency
 //!    key. If the cluster lost a block in between (`missing_blocks`), a file is read and sent
 //!    again; a stream cannot be, and the error is returned.
@@ -331,6 +331,7 @@ impl Client {
         let mut batch_bytes = 0;
         let mut seen = HashSet::new();
         let mut senders = JoinSet::new();
+        let mut blocks_spawned = 0usize;
         let mut blocks_sent = 0;
         loop {
             let next = rx.recv().await;
@@ -359,8 +360,10 @@ impl Client {
                         blocks_sent += join_one(&mut senders).await?;
                     }
                     let (client, options, target) = (self.clone(), options.clone(), target.clone());
+                    let slot = blocks_spawned;
+                    blocks_spawned += 1;
                     senders.spawn(async move {
-                        let written = client.send_block(chunk, &target).await?;
+                        let written = client.send_block(chunk, &target, slot).await?;
                         report(&options, len);
                         drop(permit);
                         Ok(usize::from(written))
@@ -417,7 +420,8 @@ impl Client {
 
     /// Compresses and stores one block; true if the node stored it, false if the account
     /// already had it.
-    async fn send_block(&self, chunk: Chunk, target: &BlockTarget) -> Result<bool, ClientError> {
+    /// Sends one block to the node `slot` places after the one in use ([`Call::spread`]).
+    async fn send_block(&self, chunk: Chunk, target: &BlockTarget, slot: usize) -> Result<bool, ClientError> {
         let id = chunk.id;
         let wire = tokio::task::spawn_blocking(move || {
             EncodedBlock::compress(&chunk.data, DEFAULT_ZSTD_LEVEL).map(|b| b.to_bytes())
@@ -425,7 +429,10 @@ impl Client {
         .await
         .map_err(|e| ClientError::Invalid(format!("the compression task failed: {e}")))?
         .map_err(|e| ClientError::Invalid(format!("compress block {id}: {e}")))?;
-        let call = Call::new(Method::PUT, &["blocks", &id.to_hex()]).query(target)?.bytes(Bytes::from(wire));
+        let call = Call::new(Method::PUT, &["blocks", &id.to_hex()])
+            .query(target)?
+            .bytes(Bytes::from(wire))
+            .spread(slot);
         let stored: Stored = self.call(call).await?;
         if stored.written {
             self.counters().block_sent();
