@@ -418,9 +418,8 @@ impl Client {
             .collect()
     }
 
-    /// Compresses and stores one block; true if the node stored it, false if the account
-    /// already had it.
-    /// Sends one block to the node `slot` places after the one in use ([`Call::spread`]).
+    /// Compresses and stores one block, first trying the node `slot` places after the one in
+    /// use ([`Call::spread`]); true if the node stored it, false if the account already had it.
     async fn send_block(&self, chunk: Chunk, target: &BlockTarget, slot: usize) -> Result<bool, ClientError> {
         let id = chunk.id;
         let wire = tokio::task::spawn_blocking(move || {

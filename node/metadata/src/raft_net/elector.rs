@@ -131,36 +131,39 @@ impl Elector {
 
     async fn run(self: Arc<Self>) {
         let mut alone = false;
-        let mut metrics = self.raft.metrics();
         // The quiet spell starts at the last sign of a leader or election: an AppendEntries, a
         // vote that changed (this node voted, or stood), or this node's last try.
         let mut quiet_since = Instant::now();
         let mut last_vote: Option<Vote<NodeId>> = None;
         let mut wait = self.wait();
         loop {
-            let m = metrics.borrow_and_update().clone();
-            if m.running_state.is_err() {
-                return;
-            }
-            let membership = m.membership_config.membership().clone();
-            let voters: Vec<BTreeSet<NodeId>> = membership.get_joint_config().clone();
+            // What this tick needs, without copying the whole metrics: the membership is shared.
+            let (vote, state, membership) = {
+                let metrics = self.raft.metrics();
+                let m = metrics.borrow();
+                if m.running_state.is_err() {
+                    return;
+                }
+                (m.vote, m.state, m.membership_config.clone())
+            };
+            let membership = membership.membership();
             let now_alone = membership.voter_ids().count() <= 1;
             if now_alone != alone {
                 // openraft's own timer for a single voter, which elects at once.
                 self.raft.runtime_config().elect(now_alone);
                 alone = now_alone;
             }
-            if last_vote.as_ref() != Some(&m.vote) {
-                last_vote = Some(m.vote);
+            if last_vote.as_ref() != Some(&vote) {
+                last_vote = Some(vote);
                 quiet_since = Instant::now();
             }
             let heard = *self.heard_leader.lock();
             quiet_since = quiet_since.max(heard);
             let voter = membership.voter_ids().any(|id| id == self.id);
-            let due = voter && !alone && m.state != ServerState::Leader && quiet_since.elapsed() >= wait;
+            let due = voter && !alone && state != ServerState::Leader && quiet_since.elapsed() >= wait;
             if due {
-                if self.pre_vote(&membership, &voters).await && self.still_quiet(heard, &m.vote) {
-                    tracing::info!(term = m.vote.leader_id().term, "pre-vote granted by a quorum: standing");
+                if self.pre_vote(membership).await && self.still_quiet(heard, &vote) {
+                    tracing::info!(term = vote.leader_id().term, "pre-vote granted by a quorum: standing");
                     if self.raft.trigger().elect().await.is_err() {
                         return;
                     }
@@ -186,11 +189,8 @@ impl Elector {
 
     /// Asks every other voter at once; whether a quorum of each configuration, this node
     /// included, would vote for it.
-    async fn pre_vote(
-        &self,
-        membership: &openraft::Membership<NodeId, cairn_raft::NodeAddr>,
-        voters: &[BTreeSet<NodeId>],
-    ) -> bool {
+    async fn pre_vote(&self, membership: &openraft::Membership<NodeId, cairn_raft::NodeAddr>) -> bool {
+        let voters = membership.get_joint_config();
         let last_log_id = match self.last_log_id().await {
             Ok(last) => last,
             Err(e) => {
