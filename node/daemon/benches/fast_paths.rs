@@ -8,6 +8,8 @@
 //! Rows, in the order they run (`--only` takes their names, comma-separated):
 //! - `put`, `get`: one big file of random data put and got back (MiB/s); either name runs both.
 //! - `put-dir`, `get-dir`: a folder of small files put and got back (files/s); likewise.
+//!   `--small-bytes` sets their size and `--inline-max` the nodes' `storage.inline_max_bytes`
+//!   (0: none kept in metadata), for the sweep that chose the default threshold.
 //! - `disk`: right after those reps, the bytes allocated on disk (`st_blocks` × 512) under every
 //!   node's data folder, divided by the bytes of file content put over all reps. Nothing is
 //!   waited for first: what the write-ahead log still holds counts, as it would on a user's disk.
@@ -23,7 +25,7 @@
 //!   "kills the leader under load 20 times and reports the gaps".
 //!
 //! `cargo bench -p cairn-node --bench fast_paths -- [--reps 3] [--big-mib 512]
-//! [--small-files 2000] [--seconds 10] [--kills N] [--sync-changes 30] [--only ROWS]`, after
+//! [--small-files 2000] [--small-bytes 4096] [--inline-max BYTES] [--seconds 10] [--kills N] [--sync-changes 30] [--only ROWS]`, after
 //! `cargo build --release -p cairn-node --bin cairn-node -p cairn-cli --bin cairn`; `make bench`
 //! does both. The benchmark's own clients run on the same machine as the nodes and compete with
 //! them for its cores.
@@ -77,6 +79,12 @@ struct Args {
     /// Files of the folder rows.
     #[arg(long, default_value_t = 2000)]
     small_files: usize,
+    /// Size of each file of the folder rows, bytes.
+    #[arg(long, default_value_t = 4096, value_parser = at_least_one)]
+    small_bytes: usize,
+    /// The nodes' `storage.inline_max_bytes` (default: the node's own default).
+    #[arg(long)]
+    inline_max: Option<u64>,
     /// How long each rep of the metadata row runs, seconds.
     #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..))]
     seconds: u64,
@@ -111,13 +119,17 @@ fn main() {
     let sizes = Sizes {
         big_mib: args.big_mib,
         small_files: args.small_files,
+        small_bytes: args.small_bytes,
         clients: META_CLIENTS,
         writers: KILL_WRITERS,
     };
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap();
     // The nodes' own Raft timing, as deployed: the failover row measures it.
     let settings = Settings {
-        storage: "profile = \"2+1\"".into(),
+        storage: match args.inline_max {
+            Some(max) => format!("profile = \"2+1\"\ninline_max_bytes = {max}"),
+            None => "profile = \"2+1\"".into(),
+        },
         api_tls: true,
         node_raft_timing: true,
         ..Default::default()
@@ -138,7 +150,11 @@ fn main() {
         token: token.clone(),
     };
     let mut table = Table::default();
-    println!("issue 20's table: 3 nodes, 2+1, HTTPS, fsync on; {} reps", args.reps);
+    let inline = args.inline_max.map_or("the default".to_owned(), |max| format!("{max} B"));
+    println!(
+        "issue 20's table: 3 nodes, 2+1, HTTPS, fsync on, inline_max_bytes {inline}; {} reps",
+        args.reps
+    );
 
     let (big, dir) = (args.runs("put") || args.runs("get"), args.runs("put-dir") || args.runs("get-dir"));
     let mut stored = 0u64;
@@ -151,7 +167,7 @@ fn main() {
             stored += t.bytes;
         }
         if dir {
-            let t = drive::small_dir(&cli, work.path(), args.small_files, rep);
+            let t = drive::small_dir(&cli, work.path(), (args.small_files, args.small_bytes), rep);
             println!(
                 "rep {rep}: put a folder of {} files at {:.0} files/s, got at {:.0} files/s",
                 args.small_files, t.put, t.get

@@ -18,8 +18,8 @@ use cairn_raft::model::{Answer, Query};
 use cairn_test_cluster::http::request;
 use cairn_test_cluster::{ProcessCluster, Settings, sdk, wait_until};
 
-/// Small enough to be kept in metadata under the default threshold (32 KiB).
-const SMALL: [usize; 5] = [1, 100, 4096, 20_000, 32 << 10];
+/// Small enough to be kept in metadata under the default threshold (16 KiB).
+const SMALL: [usize; 5] = [1, 100, 4096, 12_000, 16 << 10];
 /// Over the threshold, under the chunker's minimum: one block, in shards.
 const LARGE: usize = 100_000;
 

@@ -11,8 +11,6 @@ use std::time::{Duration, Instant};
 
 use cairn_proto::sample_data::random;
 
-/// The size of each small file.
-pub const SMALL: usize = 4096;
 const MIB: usize = 1 << 20;
 /// The big file is written in pieces of at most this many bytes, so little of it is in memory.
 const PIECE: usize = 64 * MIB;
@@ -107,16 +105,16 @@ fn hash_file(path: &Path) -> blake3::Hash {
     }
 }
 
-/// Rep `rep` of the small files: a new local folder of `files` files of 4 KiB of new random
-/// content, `cairn put DIR /dir-rREP` (a new drive folder), then `cairn get /dir-rREP LOCAL`
+/// Rep `rep` of the small files: a new local folder of `files` files of `size` bytes of new
+/// random content, `cairn put DIR /dir-rREP` (a new drive folder), then `cairn get /dir-rREP LOCAL`
 /// into a new local folder, which must hold the same files.
-pub fn small_dir(cli: &Cli, work: &Path, files: usize, rep: usize) -> Transfer {
+pub fn small_dir(cli: &Cli, work: &Path, (files, size): (usize, usize), rep: usize) -> Transfer {
     let local = work.join(format!("dir-r{rep}"));
     std::fs::create_dir(&local).unwrap();
     let name = |i: usize| format!("f{i:05}.bin");
     let seed = |i: usize| (1 << 48) + ((rep as u64) << 32) + i as u64;
     for i in 0..files {
-        std::fs::write(local.join(name(i)), random(SMALL, seed(i))).unwrap();
+        std::fs::write(local.join(name(i)), random(size, seed(i))).unwrap();
     }
     let remote = format!("/dir-r{rep}");
     let put = cli.run(&["put", local.to_str().unwrap(), &remote]);
@@ -126,10 +124,10 @@ pub fn small_dir(cli: &Cli, work: &Path, files: usize, rep: usize) -> Transfer {
     assert_eq!(got, files, "{remote} came back with {got} entries");
     for i in 0..files {
         let content = std::fs::read(back.join(name(i))).unwrap();
-        assert!(content == random(SMALL, seed(i)), "{remote}/{} came back different", name(i));
+        assert!(content == random(size, seed(i)), "{remote}/{} came back different", name(i));
     }
     std::fs::remove_dir_all(&local).unwrap();
     std::fs::remove_dir_all(&back).unwrap();
     let per_s = |took: Duration| files as f64 / took.as_secs_f64();
-    Transfer { put: per_s(put), get: per_s(get), bytes: (files * SMALL) as u64 }
+    Transfer { put: per_s(put), get: per_s(get), bytes: (files * size) as u64 }
 }

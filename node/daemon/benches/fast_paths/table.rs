@@ -24,11 +24,13 @@ pub enum Row {
 impl Row {
     /// What the row says it measured, with the sizes of this run, and its unit.
     fn label(self, sizes: &Sizes) -> (String, &'static str) {
-        let Sizes { big_mib, small_files, clients, writers } = *sizes;
+        let Sizes { big_mib, small_files, small_bytes, clients, writers } = *sizes;
         match self {
             Row::Put => (format!("`cairn put` one {big_mib} MiB file of random data"), "MiB/s"),
             Row::Get => ("`cairn get` it back".into(), "MiB/s"),
-            Row::PutDir => (format!("`cairn put DIR` of {small_files} × 4 KiB files"), "files/s"),
+            Row::PutDir => {
+                (format!("`cairn put DIR` of {small_files} × {} files", kib(small_bytes)), "files/s")
+            }
             Row::GetDir => ("`cairn get DIR` of those files".into(), "files/s"),
             Row::Disk => ("disk used per byte stored (allocated blocks, all nodes)".into(), "B/B"),
             Row::MetaRate => (format!("metadata writes (make folder), {clients} HTTPS clients"), "ops/s"),
@@ -60,8 +62,14 @@ impl Row {
 pub struct Sizes {
     pub big_mib: usize,
     pub small_files: usize,
+    pub small_bytes: usize,
     pub clients: usize,
     pub writers: usize,
+}
+
+/// `bytes` as the labels show a size: whole KiB when it is one.
+fn kib(bytes: usize) -> String {
+    if bytes % 1024 == 0 { format!("{} KiB", bytes / 1024) } else { format!("{bytes} B") }
 }
 
 /// Every row's samples.
