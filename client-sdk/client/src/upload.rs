@@ -423,7 +423,7 @@ impl Client {
     async fn send_block(&self, chunk: Chunk, target: &BlockTarget, slot: usize) -> Result<bool, ClientError> {
         let id = chunk.id;
         let wire = tokio::task::spawn_blocking(move || {
-            EncodedBlock::compress(&chunk.data, DEFAULT_ZSTD_LEVEL).map(|b| b.to_bytes())
+            EncodedBlock::raw(chunk.data).map(|b| b.into_compressed(DEFAULT_ZSTD_LEVEL).to_bytes())
         })
         .await
         .map_err(|e| ClientError::Invalid(format!("the compression task failed: {e}")))?

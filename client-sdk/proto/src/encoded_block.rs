@@ -2,7 +2,7 @@
 //!
 //! This is what a client sends for `PUT /v1/blocks/{id}` and what a node seals. Compression
 //! happens once, at the edge that has the plaintext; a block that does not shrink travels raw,
-//! flagged in its header, so random data costs one failed compression attempt and nothing more.
+//! flagged in its header, so random data costs a failed compression probe and nothing more.
 
 use crate::{BlockId, ProtoError};
 
@@ -62,11 +62,21 @@ impl EncodedBlock {
     /// Compresses `plain` with zstd at `level`, or keeps it raw if compression does not shrink it.
     pub fn compress(plain: &[u8], level: i32) -> Result<Self, ProtoError> {
         let plain_len = check_size(plain.len())?;
-        // A compressed frame that is not smaller than the input is worth nothing; a failure to
-        // compress (which zstd reports only for invalid levels) is treated the same way.
-        match zstd::bulk::compress(plain, level) {
-            Ok(z) if z.len() < plain.len() => Ok(Self { codec: Codec::Zstd, plain_len, payload: z }),
-            _ => Ok(Self::raw(plain.to_vec())?),
+        match shrink(plain, level) {
+            Some(z) => Ok(Self { codec: Codec::Zstd, plain_len, payload: z }),
+            None => Ok(Self::raw(plain.to_vec())?),
+        }
+    }
+
+    /// This block compressed with zstd at `level` if it is raw and compression shrinks it, else
+    /// as it is, without copying: what a node does with a block a client sent raw.
+    pub fn into_compressed(self, level: i32) -> Self {
+        if self.codec != Codec::Raw {
+            return self;
+        }
+        match shrink(&self.payload, level) {
+            Some(z) => Self { codec: Codec::Zstd, plain_len: self.plain_len, payload: z },
+            None => self,
         }
     }
 
@@ -171,6 +181,36 @@ impl EncodedBlock {
     }
 }
 
+/// Blocks at least this long are probed before zstd runs over all of them.
+const PROBE_FROM: usize = 128 << 10;
+/// The probe: this many samples of this many bytes, spread evenly over the block.
+const PROBE_SAMPLES: usize = 8;
+const PROBE_SAMPLE_LEN: usize = 4 << 10;
+
+/// `plain` compressed with zstd at `level`, or `None` when that would not make it smaller.
+///
+/// Most large files of a drive (photos, video, archives) are already compressed, and zstd still
+/// reads every byte of them before giving up. So a large block is probed first, as btrfs and
+/// ZFS do: samples from across it compressed at level 1, and when they do not shrink by 3 %,
+/// neither would the whole, and the block stays raw. A block whose compressible part the
+/// samples miss is stored raw too: it costs some space, never correctness.
+fn shrink(plain: &[u8], level: i32) -> Option<Vec<u8>> {
+    if plain.len() >= PROBE_FROM {
+        let stride = plain.len() / PROBE_SAMPLES;
+        let mut sample = Vec::with_capacity(PROBE_SAMPLES * PROBE_SAMPLE_LEN);
+        for i in 0..PROBE_SAMPLES {
+            sample.extend_from_slice(&plain[i * stride..][..PROBE_SAMPLE_LEN]);
+        }
+        match zstd::bulk::compress(&sample, 1) {
+            Ok(z) if z.len() * 100 < sample.len() * 97 => {}
+            _ => return None,
+        }
+    }
+    // A compressed frame that is not smaller than the input is worth nothing; a failure to
+    // compress (which zstd reports only for invalid levels) is treated the same way.
+    zstd::bulk::compress(plain, level).ok().filter(|z| z.len() < plain.len())
+}
+
 fn check_size(len: usize) -> Result<u32, ProtoError> {
     if len > MAX_BLOCK_SIZE {
         return Err(ProtoError::BlockTooLarge { size: len as u64, limit: MAX_BLOCK_SIZE as u64 });
@@ -203,6 +243,32 @@ mod tests {
         assert_eq!(block.codec, Codec::Raw);
         assert_eq!(block.payload, plain);
         assert_eq!(block.decompress().unwrap(), plain);
+    }
+
+    #[test]
+    fn the_probe_skips_random_data_but_not_a_block_that_is_partly_text() {
+        let random_block = EncodedBlock::raw(random(1 << 20, 5)).unwrap();
+        assert_eq!(random_block.clone().into_compressed(DEFAULT_ZSTD_LEVEL), random_block);
+        // Half random, half text: the samples from the text half say it is worth compressing.
+        let mut mixed = random(512 << 10, 6);
+        mixed.extend_from_slice(&text(512 << 10, 6));
+        let block = EncodedBlock::raw(mixed.clone()).unwrap().into_compressed(DEFAULT_ZSTD_LEVEL);
+        assert_eq!(block.codec, Codec::Zstd);
+        assert!(block.payload.len() < mixed.len() * 3 / 4, "{} bytes", block.payload.len());
+        assert_eq!(block.decompress_verified(&BlockId::of(&mixed)).unwrap(), mixed);
+        // The samples alone decide: text with random bytes exactly where they are taken stays
+        // raw (zstd over the whole would have shrunk it).
+        let mut masked = text(1 << 20, 8);
+        let stride = masked.len() / PROBE_SAMPLES;
+        for i in 0..PROBE_SAMPLES {
+            masked[i * stride..][..PROBE_SAMPLE_LEN].copy_from_slice(&random(PROBE_SAMPLE_LEN, i as u64));
+        }
+        assert!(zstd::bulk::compress(&masked, 3).unwrap().len() < masked.len() / 2);
+        assert_eq!(EncodedBlock::compress(&masked, 3).unwrap().codec, Codec::Raw);
+        // Under the probe's size, zstd judges the whole block.
+        let small = text(64 << 10, 7);
+        assert_eq!(EncodedBlock::raw(small.clone()).unwrap().into_compressed(3).codec, Codec::Zstd);
+        assert_eq!(EncodedBlock::compress(&small, 3).unwrap().codec, Codec::Zstd);
     }
 
     #[test]

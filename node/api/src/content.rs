@@ -178,7 +178,7 @@ pub(crate) async fn seal<R: AsyncRead + Unpin>(
         let len = chunk.data.len();
         let (id, data) = (chunk.id, chunk.data);
         let wire = tokio::task::spawn_blocking(move || {
-            EncodedBlock::compress(&data, DEFAULT_ZSTD_LEVEL).map(|b| b.to_bytes())
+            EncodedBlock::raw(data).map(|b| b.into_compressed(DEFAULT_ZSTD_LEVEL).to_bytes())
         })
         .await
         .map_err(|e| ApiError::internal(format!("compression task failed: {e}")))?

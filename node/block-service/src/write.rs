@@ -210,7 +210,7 @@ impl BlockService {
             // A client that sent its block uncompressed (a small device, say) still gets it
             // stored compressed when that helps; zstd gives up quickly on incompressible data.
             if block.codec == Codec::Raw {
-                block = EncodedBlock::compress(&block.payload, DEFAULT_ZSTD_LEVEL)?;
+                block = block.into_compressed(DEFAULT_ZSTD_LEVEL);
             }
             let coded = if u64::from(block.plain_len) <= inline_max {
                 Coded::Whole(pipeline.seal_trusted(account, &id, &block))
