@@ -526,12 +526,19 @@ impl ProcessCluster {
 
     /// Adds running node `id` as a learner, waits until it has caught up, and promotes it.
     pub async fn join(&self, id: NodeId) {
+        self.add_learner(id).await;
+        let client = self.client().await;
+        self.wait_caught_up(&client, id).await;
+        client.admin(&AdminCommand::Promote { id }).await.unwrap();
+        client.shutdown().await;
+    }
+
+    /// Adds running node `id` as a learner, without waiting for it to catch up.
+    pub async fn add_learner(&self, id: NodeId) {
         let client = self.client().await;
         let node = &self.nodes[&id];
         let addr = NodeAddr { raft_addr: node.advertise.to_string(), api_addr: node.api_listen.to_string() };
         client.admin(&AdminCommand::AddLearner { id, addr }).await.unwrap();
-        self.wait_caught_up(&client, id).await;
-        client.admin(&AdminCommand::Promote { id }).await.unwrap();
         client.shutdown().await;
     }
 

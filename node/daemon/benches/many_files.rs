@@ -9,6 +9,8 @@
 //!   it (from the nodes' `built snapshot` / `installed snapshot` log lines);
 //! - follower catch-up: a follower is killed when 90 % of the files are in and started again
 //!   after the load; the time until it has applied everything the leader has;
+//! - a fresh node: after the catch-up, a fourth node with an empty disk joins as a learner;
+//!   the time from its admission until it has applied everything, and its snapshot install;
 //! - RSS (now and peak) and disk of each node once the cluster is quiet.
 //!
 //! Files go into one folder of `--big-folder` entries and folders of 1, 10, 100, … 100 000
@@ -258,6 +260,23 @@ fn main() {
         None => println!("snapshot: node {follower} caught up from the log alone"),
     }
 
+    // A fresh node: an empty disk, admitted as a learner, which can only start from a snapshot.
+    let fresh = cluster.nodes.keys().max().unwrap() + 1;
+    cluster.add_files(fresh);
+    cluster.start_node(fresh);
+    let admitted = Instant::now();
+    runtime.block_on(cluster.add_learner(fresh));
+    // A client that knows the new node's address.
+    let operator = runtime.block_on(cluster.client());
+    runtime.block_on(cluster.wait_caught_up_within(&operator, fresh, Duration::from_secs(30 * 60)));
+    let fresh_took = admitted.elapsed();
+    let fresh_installed = snapshot_line(&cluster.log_of(fresh), "installed snapshot");
+    println!("fresh node: node {fresh} applied everything {fresh_took:.1?} after its admission");
+    match fresh_installed {
+        Some((bytes, ms)) => println!("snapshot: node {fresh} installed {bytes} bytes in {ms} ms"),
+        None => println!("snapshot: node {fresh} caught up from the log alone"),
+    }
+
     // Reads, one at a time, once the cluster is quiet.
     let pids: Vec<u32> = cluster.running().iter().filter_map(|&id| cluster.pid(id)).collect();
     match runtime.block_on(process::wait_quiet(&pids)) {
@@ -327,6 +346,17 @@ fn main() {
         println!("| snapshot install (follower) | {:.1} s |", ms as f64 / 1000.0);
     }
     println!("| follower catch-up after missing the last 10 % | {:.1} s |", catch_up.as_secs_f64());
+    match fresh_installed {
+        Some((bytes, ms)) => println!(
+            "| fresh node: snapshot of {:.2} GB installed / everything applied | {:.1} s / {:.1} s |",
+            gb(bytes),
+            ms as f64 / 1000.0,
+            fresh_took.as_secs_f64()
+        ),
+        None => {
+            println!("| fresh node: everything applied (from the log) | {:.1} s |", fresh_took.as_secs_f64())
+        }
+    }
     for line in per_node {
         println!("{line}");
     }
