@@ -69,7 +69,7 @@ pub struct Sizes {
 
 /// `bytes` as the labels show a size: whole KiB when it is one.
 fn kib(bytes: usize) -> String {
-    if bytes % 1024 == 0 { format!("{} KiB", bytes / 1024) } else { format!("{bytes} B") }
+    if bytes.is_multiple_of(1024) { format!("{} KiB", bytes / 1024) } else { format!("{bytes} B") }
 }
 
 /// Every row's samples.
