@@ -123,9 +123,9 @@ impl Receiver {
         let (wire, id, len, before, after) = tokio::task::spawn_blocking(move || {
             let mut after = hash.clone();
             after.update(&data);
-            let id = BlockId::of(&data);
-            let wire = EncodedBlock::compress(&data, DEFAULT_ZSTD_LEVEL).map(|b| b.to_bytes());
-            (wire, id, data.len(), hash, after)
+            let (id, len) = (BlockId::of(&data), data.len());
+            let wire = EncodedBlock::raw(data).map(|b| b.into_compressed(DEFAULT_ZSTD_LEVEL).to_bytes());
+            (wire, id, len, hash, after)
         })
         .await
         .map_err(|e| ApiError::internal(format!("compression task failed: {e}")))?;
