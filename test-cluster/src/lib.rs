@@ -526,8 +526,8 @@ impl ProcessCluster {
 
     /// Adds running node `id` as a learner, waits until it has caught up, and promotes it.
     pub async fn join(&self, id: NodeId) {
-        self.add_learner(id).await;
         let client = self.client().await;
+        self.add_learner_with(&client, id).await;
         self.wait_caught_up(&client, id).await;
         client.admin(&AdminCommand::Promote { id }).await.unwrap();
         client.shutdown().await;
@@ -536,10 +536,14 @@ impl ProcessCluster {
     /// Adds running node `id` as a learner, without waiting for it to catch up.
     pub async fn add_learner(&self, id: NodeId) {
         let client = self.client().await;
+        self.add_learner_with(&client, id).await;
+        client.shutdown().await;
+    }
+
+    async fn add_learner_with(&self, client: &ClusterClient, id: NodeId) {
         let node = &self.nodes[&id];
         let addr = NodeAddr { raft_addr: node.advertise.to_string(), api_addr: node.api_listen.to_string() };
         client.admin(&AdminCommand::AddLearner { id, addr }).await.unwrap();
-        client.shutdown().await;
     }
 
     /// Waits until node `id` has applied everything the leader had applied when the wait began.

@@ -10,7 +10,7 @@
 
 use bytes::Bytes;
 use cairn_proto::encoded_block::DEFAULT_ZSTD_LEVEL;
-use cairn_proto::{AccountId, BlockId, Codec, EncodedBlock};
+use cairn_proto::{AccountId, BlockId, EncodedBlock};
 use cairn_raft::NodeId;
 use cairn_raft::model::blocks::BlockRecord;
 use cairn_raft::model::version::Feature;
@@ -208,10 +208,8 @@ impl BlockService {
             let mut block = EncodedBlock::from_bytes(&wire)?;
             block.verify(&id)?;
             // A client that sent its block uncompressed (a small device, say) still gets it
-            // stored compressed when that helps; zstd gives up quickly on incompressible data.
-            if block.codec == Codec::Raw {
-                block = block.into_compressed(DEFAULT_ZSTD_LEVEL);
-            }
+            // stored compressed when that helps; a probe turns incompressible data away cheaply.
+            block = block.into_compressed(DEFAULT_ZSTD_LEVEL);
             let coded = if u64::from(block.plain_len) <= inline_max {
                 Coded::Whole(pipeline.seal_trusted(account, &id, &block))
             } else {

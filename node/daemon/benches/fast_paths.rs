@@ -126,10 +126,10 @@ fn main() {
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap();
     // The nodes' own Raft timing, as deployed: the failover row measures it.
     let settings = Settings {
-        storage: match args.inline_max {
-            Some(max) => format!("profile = \"2+1\"\ninline_max_bytes = {max}"),
-            None => "profile = \"2+1\"".into(),
-        },
+        storage: format!(
+            "profile = \"2+1\"\n{}",
+            args.inline_max.map_or(String::new(), |max| format!("inline_max_bytes = {max}"))
+        ),
         api_tls: true,
         node_raft_timing: true,
         ..Default::default()

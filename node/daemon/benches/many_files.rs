@@ -152,6 +152,15 @@ fn snapshot_line(log: &str, what: &str) -> Option<(u64, u64)> {
     Some((field("bytes")?, field("ms")?))
 }
 
+/// Says how node `node` caught up: from a snapshot (`installed`, as [`snapshot_line`] read it)
+/// or from the log alone.
+fn print_install(node: u64, installed: Option<(u64, u64)>) {
+    match installed {
+        Some((bytes, ms)) => println!("snapshot: node {node} installed {bytes} bytes in {ms} ms"),
+        None => println!("snapshot: node {node} caught up from the log alone"),
+    }
+}
+
 fn main() {
     let mut args = Args::parse();
     args.big_folder = args.big_folder.min(args.files);
@@ -255,10 +264,7 @@ fn main() {
         }
         None => println!("snapshot: node {leader} logged no snapshot build"),
     }
-    match installed {
-        Some((bytes, ms)) => println!("snapshot: node {follower} installed {bytes} bytes in {ms} ms"),
-        None => println!("snapshot: node {follower} caught up from the log alone"),
-    }
+    print_install(follower, installed);
 
     // A fresh node: an empty disk, admitted as a learner, which can only start from a snapshot.
     let fresh = cluster.nodes.keys().max().unwrap() + 1;
@@ -272,10 +278,7 @@ fn main() {
     let fresh_took = admitted.elapsed();
     let fresh_installed = snapshot_line(&cluster.log_of(fresh), "installed snapshot");
     println!("fresh node: node {fresh} applied everything {fresh_took:.1?} after its admission");
-    match fresh_installed {
-        Some((bytes, ms)) => println!("snapshot: node {fresh} installed {bytes} bytes in {ms} ms"),
-        None => println!("snapshot: node {fresh} caught up from the log alone"),
-    }
+    print_install(fresh, fresh_installed);
 
     // Reads, one at a time, once the cluster is quiet.
     let pids: Vec<u32> = cluster.running().iter().filter_map(|&id| cluster.pid(id)).collect();

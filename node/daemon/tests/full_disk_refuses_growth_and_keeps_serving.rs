@@ -108,7 +108,7 @@ async fn a_full_disk_refuses_new_files_and_keeps_serving() {
     assert!(folder_refused, "{MAX_BATCHES} batches ({refusals} refused) and no folder refused with 507");
     let last_stored = last_stored.expect("the empty disk refused the first batch");
 
-    // Nothing more grows the drive; everything else goes on.
+    // Everything else goes on.
     let first = send("GET", "/v1/content/full/b0/f0", &Value::Null);
     assert_eq!(first.status, 200);
     assert!(first.body == random(FILE_BYTES, 0), "a stored file reads back as written");
